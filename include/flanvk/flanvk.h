@@ -1,0 +1,73 @@
+/* flanvk: Flan-T5 finetuning and inference on Vulkan compute.
+ *
+ * The public C API. Every function that can fail returns 0 on success and non-zero on failure;
+ * flanvk_last_error() then gives a one-line message (thread-local) naming the file, tensor, key
+ * or device involved. Nothing here aborts the process. */
+#ifndef FLANVK_FLANVK_H
+#define FLANVK_FLANVK_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+const char *flanvk_version(void);
+const char *flanvk_last_error(void);
+
+/* ---- devices ---------------------------------------------------------------------------- */
+
+#define FLANVK_MAX_HEAPS 16
+
+typedef struct flanvk_device_info {
+    uint32_t index;
+    char name[256];
+    char driver[256];
+    char type[16];                 /* "discrete", "integrated", "virtual", "cpu", "other" */
+    uint32_t vendor_id, device_id;
+    uint32_t api_version;          /* VK_MAKE_API_VERSION encoding */
+    uint32_t subgroup_size, min_subgroup_size, max_subgroup_size;
+    uint32_t max_shared_memory;    /* bytes per workgroup */
+    uint32_t max_workgroup_invocations;
+    uint64_t max_storage_buffer_range;
+    uint64_t max_texel_buffer_elements;
+    int fp16, storage16, int8;     /* shaderFloat16, storageBuffer16BitAccess, shaderInt8 */
+    uint32_t heap_count;
+    uint64_t heap_size[FLANVK_MAX_HEAPS];
+    int heap_device_local[FLANVK_MAX_HEAPS];
+    int rank;                      /* preference: the highest rank is chosen by default */
+} flanvk_device_info;
+
+/* Fill up to max entries; *count gets how many were written. */
+int flanvk_list_devices(flanvk_device_info *out, uint32_t max, uint32_t *count);
+/* The index flanvk would choose with no --device: FLANVK_DEVICE, else the best-ranked. */
+int flanvk_default_device(uint32_t *index);
+
+/* ---- context ------------------------------------------------------------------------------ */
+
+typedef struct flanvk_ctx flanvk_ctx;
+
+/* Open a device: index >= 0 picks that device, -1 lets flanvk choose (see flanvk_default_device). */
+int flanvk_open(int device, flanvk_ctx **out);
+void flanvk_close(flanvk_ctx *ctx);
+const flanvk_device_info *flanvk_device(const flanvk_ctx *ctx);
+/* Messages printed by the Khronos validation layer so far (FLANVK_VALIDATION=1). */
+int flanvk_validation_messages(const flanvk_ctx *ctx);
+/* Device memory held now and at most since the context was opened, in bytes. */
+uint64_t flanvk_device_memory(const flanvk_ctx *ctx, uint64_t *peak);
+
+/* ---- op checks ---------------------------------------------------------------------------- */
+
+/* Run the op check named `name` (NULL or "": all of them), printing one line per
+ * comparison to out (NULL: silent). Returns non-zero only if the checks could not run;
+ * failures are counted in *failed. */
+int flanvk_test_ops(flanvk_ctx *ctx, const char *name, FILE *out, int *passed, int *failed);
+/* Names of the op checks, NULL-terminated. */
+const char *const *flanvk_op_check_names(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The README's test command: install dependencies, build, run every test; then build again with
+# AddressSanitizer and UndefinedBehaviorSanitizer and run the tests once more.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+jobs=$(nproc)
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$jobs"
+ctest --test-dir build --output-on-failure -j"$jobs"
+if [ "${FLANVK_SKIP_SANITIZE:-0}" != 1 ]; then
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLANVK_SANITIZE=ON >/dev/null
+  cmake --build build-asan -j"$jobs"
+  # Leaks inside the Vulkan driver (lavapipe's LLVM) are not ours: see tests/lsan.supp.
+  ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 FLANVK_CHECK_QUICK=1 \
+    ctest --test-dir build-asan --output-on-failure -j"$jobs" -E '_(storage|sg4)$'
+fi

@@ -1,0 +1,12 @@
+/* The public context: a device plus what the API layer keeps with it. */
+#ifndef FV_API_CONTEXT_H
+#define FV_API_CONTEXT_H
+
+#include "flanvk/flanvk.h"
+#include "vk/device.h"
+
+struct flanvk_ctx {
+    fv_dev *dev;
+};
+
+#endif

@@ -1,0 +1,133 @@
+/* File helpers for POSIX systems; see file.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "base/file.h"
+
+#include "base/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int fv_map_open(fv_map *m, const char *path) {
+    memset(m, 0, sizeof *m);
+    snprintf(m->path, sizeof m->path, "%s", path);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return fv_err("%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return fv_err("%s: cannot stat: %s", path, strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return fv_err("%s: not a regular file", path);
+    }
+    m->size = (size_t)st.st_size;
+    if (m->size > 0) {
+        void *p = mmap(NULL, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            close(fd);
+            return fv_err("%s: cannot map: %s", path, strerror(errno));
+        }
+        m->data = p;
+    }
+    close(fd);
+    return 0;
+}
+
+void fv_map_close(fv_map *m) {
+    if (m->data) munmap((void *)m->data, m->size);
+    m->data = NULL;
+    m->size = 0;
+}
+
+int fv_read_file(const char *path, char **out, size_t *size) {
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return fv_err("%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (n + 1 < cap) break;
+        cap *= 2;
+        char *nb = realloc(buf, cap);
+        if (!nb) free(buf);
+        buf = nb;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf) return fv_err("%s: out of memory reading file", path);
+    if (bad) {
+        free(buf);
+        return fv_err("%s: read error", path);
+    }
+    buf[n] = 0;
+    *out = buf;
+    if (size) *size = n;
+    return 0;
+}
+
+int fv_awrite_open(fv_awrite *w, const char *path) {
+    memset(w, 0, sizeof *w);
+    if (strlen(path) >= sizeof w->path) return fv_err("%s: path too long", path);
+    snprintf(w->path, sizeof w->path, "%s", path);
+    snprintf(w->tmp, sizeof w->tmp, "%s.tmp.%ld", path, (long)getpid());
+    w->f = fopen(w->tmp, "wb");
+    if (!w->f) return fv_err("%s: cannot create: %s", w->tmp, strerror(errno));
+    return 0;
+}
+
+int fv_awrite_commit(fv_awrite *w) {
+    int bad = fflush(w->f) != 0 || ferror(w->f);
+    if (!bad) bad = fsync(fileno(w->f)) != 0;
+    bad |= fclose(w->f) != 0;
+    w->f = NULL;
+    if (bad) {
+        int e = errno;
+        unlink(w->tmp);
+        return fv_err("%s: write failed: %s", w->path, strerror(e));
+    }
+    if (rename(w->tmp, w->path) != 0) {
+        int e = errno;
+        unlink(w->tmp);
+        return fv_err("%s: cannot rename into place: %s", w->path, strerror(e));
+    }
+    return 0;
+}
+
+void fv_awrite_abort(fv_awrite *w) {
+    if (w->f) fclose(w->f);
+    w->f = NULL;
+    if (w->tmp[0]) unlink(w->tmp);
+}
+
+int fv_mkdirs(const char *path) {
+    char buf[1024];
+    if (strlen(path) >= sizeof buf) return fv_err("%s: path too long", path);
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return fv_err("%s: cannot create directory: %s", buf, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return fv_err("%s: cannot create directory: %s", buf, strerror(errno));
+    return 0;
+}
+
+int fv_file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+int fv_path_join(char *out, size_t n, const char *dir, const char *name) {
+    int k = snprintf(out, n, "%s/%s", dir, name);
+    if (k < 0 || (size_t)k >= n) return fv_err("%s/%s: path too long", dir, name);
+    return 0;
+}

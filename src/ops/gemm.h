@@ -1,0 +1,36 @@
+/* GEMM: C = alpha * op(A) * op(B) + beta * C, row-major, fp32 accumulation, batched.
+ *
+ * op(A) is M x K: A is stored M x K (row stride lda) or, with trans_a, K x M.
+ * op(B) is K x N: B is stored K x N (row stride ldb) or, with trans_b, N x K.
+ * C is M x N with row stride ldc, always fp32. A and B may be stored as fp16 (FV_F16) where the
+ * device has 16-bit storage (fv_dev.fp16).
+ *
+ * Batches: `batch` products; product z uses base offsets
+ *   a.off + (z / batch_inner) * stride_a_outer + (z % batch_inner) * stride_a_inner   (same for b, c)
+ * so one call covers [batch x heads] attention products laid out as [b, t, h, d]. batch_inner = 0
+ * means 1. With beta == 0, C is not read (NaN in it is fine).
+ *
+ * A linear layer y = x W^T (HF weights are [out, in]) is trans_b = 1; its backward is
+ * dx = dy W (no transposes) and dW += dy^T x (trans_a = 1, beta = 1). */
+#ifndef FV_OPS_GEMM_H
+#define FV_OPS_GEMM_H
+
+#include "ops/op.h"
+
+enum fv_dtype { FV_F32 = 0, FV_F16 = 1 };
+
+typedef struct fv_gemm_desc {
+    uint32_t M, N, K;
+    int trans_a, trans_b;
+    uint32_t lda, ldb, ldc;           /* elements; 0 means packed (K or M for A, N or K for B, N for C) */
+    uint32_t batch, batch_inner;      /* 0 means 1 */
+    uint32_t stride_a_outer, stride_a_inner;
+    uint32_t stride_b_outer, stride_b_inner;
+    uint32_t stride_c_outer, stride_c_inner;
+    float alpha, beta;                /* used as given: set alpha = 1 for a plain product */
+    enum fv_dtype dtype_a, dtype_b;
+} fv_gemm_desc;
+
+int fv_gemm(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c);
+
+#endif

@@ -1,0 +1,41 @@
+/* Shared conventions for op host code.
+ *
+ * A tensor argument is a fv_t: a buffer and an element offset into it, so ops can read and write
+ * slices (one head of a fused QKV buffer, one layer of a stacked cache) without new descriptors.
+ * Shapes are explicit arguments (llm.c style). Forward ops overwrite their outputs. Backward ops
+ * ACCUMULATE into weight gradients (dw += ...), because a weight can be used several times per step
+ * (the shared relative-position table) and micro-batches accumulate; the caller zeroes gradients
+ * once per step. Input gradients are overwritten unless the op takes an `accumulate` flag.
+ *
+ * Every op records into a graph and returns 0 or an error naming the op and the problem. */
+#ifndef FV_OPS_OP_H
+#define FV_OPS_OP_H
+
+#include <stdint.h>
+
+#include "vk/device.h"
+#include "vk/graph.h"
+#include "vk/memory.h"
+#include "vk/pipeline.h"
+
+typedef struct {
+    fv_buf *buf;
+    uint32_t off; /* elements */
+} fv_t;
+
+static inline fv_t fv_tensor(fv_buf *b, uint32_t off) { return (fv_t){b, off}; }
+
+/* Check that `t` holds `n` elements of `elem_bytes` from its offset; names the op and argument. */
+int fv_op_check(const char *op, const char *arg, fv_t t, uint64_t n, uint32_t elem_bytes);
+
+/* Start a pipeline description with nbind storage-buffer bindings. */
+void fv_op_desc(fv_pipe_desc *desc, const char *shader, uint32_t nbind, uint32_t write_mask, uint32_t push_size);
+
+/* A workgroup size for row-wise kernels: a multiple of the subgroup size, at most 256 and at
+ * most the number of columns rounded up to the subgroup size. */
+uint32_t fv_op_row_threads(const fv_dev *d, uint32_t cols);
+
+/* Split a number of workgroups over x and y so neither exceeds the device limit. */
+void fv_op_grid(const fv_dev *d, uint32_t groups, uint32_t *gx, uint32_t *gy);
+
+#endif

@@ -1,0 +1,57 @@
+/* Device memory: large VkDeviceMemory blocks, each with one VkBuffer spanning it, sub-allocated
+ * first-fit with coalescing frees (never one vkAllocateMemory per tensor). A fv_buf is a range of
+ * one block. Texel-buffer views of a fv_buf are made on first use and kept with it.
+ *
+ * On devices whose device-local memory is host-visible (CPU, integrated), tensors are mapped and
+ * written directly; elsewhere fv_buf_write/read go through a host-visible staging block. */
+#ifndef FV_VK_MEMORY_H
+#define FV_VK_MEMORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <vulkan/vulkan.h>
+
+#include "vk/device.h"
+
+enum fv_mem_kind {
+    FV_MEM_DEVICE,   /* tensors: device-local */
+    FV_MEM_HOST,     /* host-visible, coherent: uploads, per-step inputs, readback */
+};
+
+enum fv_texel_format { FV_TEXEL_R32F, FV_TEXEL_RGBA32F, FV_TEXEL_R16F, FV_TEXEL_RGBA16F, FV_TEXEL_R32UI, FV_TEXEL_COUNT };
+
+typedef struct fv_block fv_block;
+
+typedef struct fv_buf {
+    VkBuffer buffer;       /* the block's buffer */
+    VkDeviceSize offset;   /* bytes into it */
+    VkDeviceSize size;     /* bytes asked for */
+    VkDeviceSize reserved; /* bytes taken from the block (size rounded up) */
+    void *host;            /* mapped pointer to this range, or NULL */
+    fv_block *block;
+    VkBufferView views[FV_TEXEL_COUNT];
+    char what[48];         /* label for error messages */
+} fv_buf;
+
+int fv_mem_init(fv_dev *d);
+void fv_mem_destroy(fv_dev *d);
+
+/* Allocate `size` bytes (rounded up to 256) of the given kind. `what` names it in errors. */
+int fv_buf_alloc(fv_dev *d, VkDeviceSize size, enum fv_mem_kind kind, const char *what, fv_buf **out);
+void fv_buf_free(fv_dev *d, fv_buf *b);
+
+/* Blocking copies between host memory and a buffer (staged when the buffer is not mapped). */
+int fv_buf_write(fv_dev *d, fv_buf *b, VkDeviceSize off, const void *src, VkDeviceSize n);
+int fv_buf_read(fv_dev *d, fv_buf *b, VkDeviceSize off, void *dst, VkDeviceSize n);
+/* Fill with a 32-bit pattern (e.g. a NaN for tests that must see every element written). */
+int fv_buf_fill_u32(fv_dev *d, fv_buf *b, uint32_t pattern);
+
+/* The texel view of the whole buffer in `fmt`, made on first use. */
+int fv_buf_view(fv_dev *d, fv_buf *b, enum fv_texel_format fmt, VkBufferView *out);
+
+/* Bytes of device memory held now and at most (blocks, not just live buffers). */
+uint64_t fv_mem_in_use(const fv_dev *d);
+uint64_t fv_mem_peak(const fv_dev *d);
+void fv_mem_reset_peak(fv_dev *d);
+
+#endif
