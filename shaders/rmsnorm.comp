@@ -5,8 +5,9 @@
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 256;
 
-layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) readonly buffer W { float w[]; };
+#include "load.glsl"
+FV_INPUT(0, x)
+FV_INPUT(1, w)
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform P { uint rows, dim, xo, wo, yo; float eps; } p;
 
@@ -18,7 +19,10 @@ void main() {
     uint t = gl_LocalInvocationID.x;
     uint xb = p.xo + row * p.dim, yb = p.yo + row * p.dim;
     float ss = 0.0;
-    for (uint j = t; j < p.dim; j += WG) ss += x[xb + j] * x[xb + j];
+    for (uint j = t; j < p.dim; j += WG) {
+        float v = FV_LD(x, xb + j);
+        ss += v * v;
+    }
     float r = inversesqrt(rowsum(ss) / float(p.dim) + p.eps);
-    for (uint j = t; j < p.dim; j += WG) y[yb + j] = w[p.wo + j] * (x[xb + j] * r);
+    for (uint j = t; j < p.dim; j += WG) y[yb + j] = FV_LD(w, p.wo + j) * (FV_LD(x, xb + j) * r);
 }

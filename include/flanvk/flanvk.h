@@ -66,6 +66,13 @@ int flanvk_test_ops(flanvk_ctx *ctx, const char *name, FILE *out, int *passed, i
 /* Names of the op checks, NULL-terminated. */
 const char *const *flanvk_op_check_names(void);
 
+/* ---- benchmarks --------------------------------------------------------------------------- */
+
+/* `flanvk bench ops`: time every op at T5 shapes against the peak measured in the same run.
+ * Prints one line (or, with json, one JSON object {"name","shape","ms","gflops"|"gbps","pct_peak"})
+ * per measurement. filter (NULL: all) keeps the benchmarks whose name contains it. */
+int flanvk_bench_ops(flanvk_ctx *ctx, FILE *out, int json, const char *filter);
+
 #ifdef __cplusplus
 }
 #endif

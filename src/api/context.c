@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "api/context.h"
+#include "bench/bench.h"
 #include "check/check.h"
 #include "vk/memory.h"
 
@@ -68,4 +69,8 @@ const char *const *flanvk_op_check_names(void) {
     for (const fv_check_entry *e = fv_check_registry; e->name && n < 63; e++) names[n++] = e->name;
     names[n] = NULL;
     return names;
+}
+
+int flanvk_bench_ops(flanvk_ctx *ctx, FILE *out, int json, const char *filter) {
+    return fv_bench_ops(ctx->dev, out, json, filter);
 }

@@ -22,6 +22,8 @@ void fv_op_desc(fv_pipe_desc *desc, const char *shader, uint32_t nbind, uint32_t
 
 uint32_t fv_op_row_threads(const fv_dev *d, uint32_t cols) {
     uint32_t sg = d->subgroup_size ? d->subgroup_size : 32;
+    /* CPU drivers: one subgroup per row, so reductions need no barrier (see rowsum.glsl). */
+    if (d->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU) return sg;
     uint32_t t = sg;
     while (t < 256 && t < cols) t *= 2;
     if (t > d->info.max_workgroup_invocations) t = d->info.max_workgroup_invocations;
@@ -37,4 +39,14 @@ void fv_op_grid(const fv_dev *d, uint32_t groups, uint32_t *gx, uint32_t *gy) {
         *gy = (groups + maxx - 1) / maxx;
         *gx = (groups + *gy - 1) / *gy;
     }
+}
+
+void fv_op_texel_inputs(const fv_dev *d, fv_pipe_desc *desc, const char *texel_shader, uint32_t input_mask) {
+    if (!d->use_texel) return;
+    desc->shader = texel_shader;
+    for (uint32_t i = 0; i < desc->nbind; i++)
+        if ((input_mask >> i) & 1) {
+            desc->bind_kind[i] = FV_BIND_TEXEL;
+            desc->bind_fmt[i] = FV_TEXEL_R32F;
+        }
 }

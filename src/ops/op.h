@@ -31,7 +31,12 @@ int fv_op_check(const char *op, const char *arg, fv_t t, uint64_t n, uint32_t el
 /* Start a pipeline description with nbind storage-buffer bindings. */
 void fv_op_desc(fv_pipe_desc *desc, const char *shader, uint32_t nbind, uint32_t write_mask, uint32_t push_size);
 
-/* A workgroup size for row-wise kernels: a multiple of the subgroup size, at most 256 and at
+/* On devices that read through texel buffers (dev->use_texel), switch desc to the texel variant
+ * of its shader and make the bindings in input_mask R32F texel buffers (see shaders/common/load.glsl). */
+void fv_op_texel_inputs(const fv_dev *d, fv_pipe_desc *desc, const char *texel_shader, uint32_t input_mask);
+
+/* A workgroup size for row-wise kernels: one subgroup on CPU devices; elsewhere a multiple of the
+ * subgroup size, at most 256 and at
  * most the number of columns rounded up to the subgroup size. */
 uint32_t fv_op_row_threads(const fv_dev *d, uint32_t cols);
 

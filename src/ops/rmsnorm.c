@@ -1,10 +1,13 @@
 /* Host side of RMSNorm: shapes to push constants and workgroups; see shaders/rmsnorm*.comp. */
 #include "ops/rmsnorm.h"
 
+#include <string.h>
+
 static int row_pipeline(fv_dev *d, const char *shader, uint32_t nbind, uint32_t write_mask, uint32_t push, uint32_t dim,
                         uint32_t pass, fv_pipeline **p) {
     fv_pipe_desc desc;
     fv_op_desc(&desc, shader, nbind, write_mask, push);
+    if (!strcmp(shader, "rmsnorm")) fv_op_texel_inputs(d, &desc, "rmsnorm_texel", 0x3);
     desc.nspec = pass == UINT32_MAX ? 1 : 2;
     desc.spec[0] = fv_op_row_threads(d, dim);
     desc.spec[1] = pass;

@@ -1,0 +1,35 @@
+/* Benchmarks: time recorded graphs, measure the device's peak arithmetic and bandwidth in the same
+ * run, and report each measurement as a line of text or a JSON object. Speed is measured here,
+ * never by timed tests. */
+#ifndef FV_BENCH_BENCH_H
+#define FV_BENCH_BENCH_H
+
+#include <stdio.h>
+
+#include "vk/device.h"
+#include "vk/graph.h"
+
+typedef struct fv_peak {
+    double gflops;  /* multiply-add throughput, GFLOP/s */
+    double gbps;    /* memory bandwidth, GB/s (best of shader copy and vkCmdCopyBuffer) */
+} fv_peak;
+
+/* Milliseconds per run of a recorded graph: the best of repeated runs after one warm-up, running
+ * at least min_runs times and for at least min_seconds. */
+int fv_bench_graph_ms(fv_graph *g, int min_runs, double min_seconds, double *ms);
+double fv_bench_now(void); /* seconds, monotonic */
+
+int fv_bench_peak(fv_dev *d, fv_peak *out);
+
+typedef struct fv_bench_out {
+    FILE *f;
+    int json;
+    fv_peak peak;
+} fv_bench_out;
+
+/* One result: gflops > 0 prints GFLOP/s and % of peak arithmetic; otherwise gbps vs peak bandwidth. */
+void fv_bench_report(fv_bench_out *o, const char *name, const char *shape, double ms, double gflops, double gbps);
+
+int fv_bench_ops(fv_dev *d, FILE *f, int json, const char *filter);
+
+#endif

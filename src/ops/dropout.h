@@ -1,0 +1,12 @@
+/* Inverted dropout with a mask recomputed from (seed, salt, element index): the forward and the
+ * backward (the same call applied to dy) agree without storing the mask. The seed lives in a
+ * device buffer (seed.buf[seed_index]) so a replayed training step draws a new mask each step;
+ * salt tells apart the dropout sites of one step. rate 0 is a copy (or nothing, in place). */
+#ifndef FV_OPS_DROPOUT_H
+#define FV_OPS_DROPOUT_H
+
+#include "ops/op.h"
+
+int fv_dropout(fv_graph *g, fv_t x, fv_t seed, fv_t y, uint32_t n, uint32_t salt, float rate);
+
+#endif
