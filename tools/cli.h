@@ -21,5 +21,6 @@ int cli_parse_float(const char *opt, const char *val, double *out);
 int cmd_devices(int argc, char **argv);
 int cmd_test_ops(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
 
 #endif

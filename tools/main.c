@@ -9,6 +9,7 @@
 static const cli_command commands[] = {
     {"devices", cmd_devices, "list Vulkan devices and mark the one flanvk uses"},
     {"test-ops", cmd_test_ops, "check every GPU op against its CPU reference on this device"},
+    {"tokenize", cmd_tokenize, "text lines on stdin -> T5 token ids (--decode: ids -> text)"},
     {"bench", cmd_bench, "measure speed: bench ops"},
     {NULL, NULL, NULL},
 };

@@ -20,13 +20,22 @@ int fv_err(const char *fmt, ...) {
 }
 
 int fv_err_wrap(const char *fmt, ...) {
-    char prefix[512], old[sizeof msg];
+    char old[sizeof msg];
     memcpy(old, msg, sizeof msg);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    int k = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    snprintf(msg, sizeof msg, "%s: %s", prefix, old[0] ? old : "failed");
+    /* append ": old message", cut to fit */
+    size_t used = k < 0 ? 0 : (size_t)k < sizeof msg ? (size_t)k : sizeof msg - 1;
+    if (used + 3 < sizeof msg) {
+        memcpy(msg + used, ": ", 2);
+        const char *tail = old[0] ? old : "failed";
+        size_t room = sizeof msg - used - 3, n = strlen(tail);
+        if (n > room) n = room;
+        memcpy(msg + used + 2, tail, n);
+        msg[used + 2 + n] = 0;
+    }
     return -1;
 }
 
