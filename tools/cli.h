@@ -22,5 +22,8 @@ int cmd_devices(int argc, char **argv);
 int cmd_test_ops(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_score(int argc, char **argv);
+int cmd_info(int argc, char **argv);
 
 #endif

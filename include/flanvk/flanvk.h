@@ -78,3 +78,5 @@ int flanvk_bench_ops(flanvk_ctx *ctx, FILE *out, int json, const char *filter);
 #endif
 
 #endif
+
+/* The rest of the public API: tokenizer.h, model.h (load, generate, score) and more. */

@@ -1,17 +1,19 @@
-// Workgroup-wide sum of one float per invocation through shared memory, in a fixed order so the
-// result is deterministic. Include after declaring `layout(local_size_x_id = 0) in;` and
-// `layout(constant_id = 0) const uint WG = 256;` (WG a power of two).
+// Workgroup-wide sum of one float per invocation. Within a subgroup it uses subgroupAdd; across
+// subgroups one shared-memory step with two barriers. On CPU drivers (lavapipe) every barrier is
+// a coroutine switch per subgroup, so row kernels there run one subgroup per row and never reach
+// the barrier. Include after `layout(constant_id = 0) const uint WG` (a power of two).
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
+
 shared float rowsum_scratch[WG];
 
 float rowsum(float v) {
-    uint t = gl_LocalInvocationID.x;
-    rowsum_scratch[t] = v;
+    float s = subgroupAdd(v);
+    if (gl_NumSubgroups == 1) return s;
+    if (subgroupElect()) rowsum_scratch[gl_SubgroupID] = s;
     barrier();
-    for (uint s = WG / 2; s > 0; s >>= 1) {
-        if (t < s) rowsum_scratch[t] += rowsum_scratch[t + s];
-        barrier();
-    }
-    float r = rowsum_scratch[0];
+    float r = 0.0;
+    for (uint i = 0; i < gl_NumSubgroups; i++) r += rowsum_scratch[i];
     barrier();
     return r;
 }

@@ -1,36 +1,11 @@
-/* Typed cJSON accessors and UTF-8 validation (see json_util.h). */
+/* Typed cJSON accessors (see json_util.h). */
 #include "io/json_util.h"
 
 #include "base/error.h"
+#include "base/utf8.h"
 
 #include <math.h>
 #include <string.h>
-
-int fv_utf8_valid(const char *buf, size_t n, size_t *bad_at) {
-    const unsigned char *s = (const unsigned char *)buf;
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t len;
-        unsigned cp, min;
-        if (c < 0x80) { i++; continue; }
-        if ((c & 0xe0) == 0xc0) { len = 2; cp = c & 0x1f; min = 0x80; }
-        else if ((c & 0xf0) == 0xe0) { len = 3; cp = c & 0x0f; min = 0x800; }
-        else if ((c & 0xf8) == 0xf0) { len = 4; cp = c & 0x07; min = 0x10000; }
-        else goto bad;
-        if (n - i < len) goto bad;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80) goto bad;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) goto bad;
-        i += len;
-    }
-    return 1;
-bad:
-    if (bad_at) *bad_at = i;
-    return 0;
-}
 
 int fv_json_parse_object(cJSON **out, const char *text, size_t n, const char *file) {
     *out = NULL;

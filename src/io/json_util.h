@@ -5,12 +5,12 @@
 #define FV_IO_JSON_UTIL_H
 
 #include <cjson/cJSON.h>
+
+#include "base/utf8.h" /* fv_utf8_valid */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
-/* Return 1 if buf[0..n) is well-formed UTF-8 (no overlongs, surrogates or code points > U+10FFFF). */
-int fv_utf8_valid(const char *buf, size_t n, size_t *bad_at);
 
 /* Parse JSON text that must be one object (trailing whitespace allowed). file names the source in
  * messages. On success *out is the root (free with cJSON_Delete). */

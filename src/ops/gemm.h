@@ -31,6 +31,20 @@ typedef struct fv_gemm_desc {
     enum fv_dtype dtype_a, dtype_b;
 } fv_gemm_desc;
 
+/* Record one batched GEMM. M, N, K >= 1; ld >= the contiguous dimension; C must not overlap A or B.
+ * Rejects (with a message naming the argument) null buffers, operands that do not fit their
+ * buffers, fp16 on a device without it. Path: texel buffers when dev->use_texel, else the
+ * shared-memory tiled kernel; both give the same results up to fp32 summation order. */
 int fv_gemm(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c);
+
+/* Linear layer without bias, HF weight layout W[out, in], all fp32 and packed:
+ *   y[rows, out] = x[rows, in] W^T + beta * y       (beta = 0: y is not read)  */
+int fv_linear(fv_graph *g, fv_t x, fv_t w, fv_t y, uint32_t rows, uint32_t in, uint32_t out, float beta);
+
+/* Its backward:  dx[rows, in] = dy W  (+ dx if accumulate_dx)   and   dW[out, in] += dy^T x.
+ * dx.buf == NULL skips dx (an input that needs no gradient); dw.buf == NULL skips dW (a frozen
+ * weight). Per ops/op.h, the weight gradient always accumulates: zero it once per step. */
+int fv_linear_back(fv_graph *g, fv_t x, fv_t w, fv_t dy, fv_t dx, fv_t dw, uint32_t rows, uint32_t in, uint32_t out,
+                   int accumulate_dx);
 
 #endif

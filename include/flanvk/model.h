@@ -1,0 +1,75 @@
+/* flanvk models: load a Hugging Face T5 / Flan-T5 checkpoint directory as it is (config.json,
+ * model.safetensors or a sharded index, spiece.model or tokenizer.json), generate and score.
+ * Functions return 0 on success; on failure flanvk_last_error() names the file, tensor, key or
+ * input at fault. Buffers returned to the caller are released with free(). */
+#ifndef FLANVK_MODEL_H
+#define FLANVK_MODEL_H
+
+#include <stdint.h>
+
+#include "flanvk/flanvk.h"
+#include "flanvk/tokenizer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct flanvk_model flanvk_model;
+
+/* Called while loading: bytes of weights done out of total. */
+typedef void (*flanvk_progress_fn)(uint64_t done, uint64_t total, void *user);
+
+typedef struct flanvk_model_info {
+    int vocab_size, d_model, d_kv, d_ff, num_layers, num_decoder_layers, num_heads;
+    int relative_attention_num_buckets, relative_attention_max_distance;
+    char feed_forward_proj[32];
+    int tie_word_embeddings;
+    double layer_norm_epsilon;
+    int decoder_start_token_id, eos_token_id, pad_token_id;
+    uint64_t parameters;        /* number of values */
+    uint64_t weight_bytes;      /* on the device (fp32) */
+    char stored_dtype[8];       /* dtype of the checkpoint's tensors ("F32", "BF16", "mixed"), "" if not read */
+    int has_tokenizer;
+    uint32_t max_input_tokens;  /* longest prompt one row of a batch can take on the opened device, 0 if unknown */
+} flanvk_model_info;
+
+/* Load a model directory onto the context's device. progress may be NULL. */
+int flanvk_model_load(flanvk_ctx *ctx, const char *dir, flanvk_progress_fn progress, void *user, flanvk_model **out);
+void flanvk_model_free(flanvk_model *m);
+/* Read config.json and the checkpoint's header without a device (no weights are read). */
+int flanvk_model_inspect(const char *dir, flanvk_model_info *out);
+void flanvk_model_get_info(const flanvk_model *m, flanvk_model_info *out);
+/* The model directory's tokenizer, or NULL when it has none (then only token ids can be used). */
+const flanvk_tokenizer *flanvk_model_tokenizer(const flanvk_model *m);
+
+typedef struct flanvk_gen_params {
+    uint32_t max_new_tokens;   /* 20 */
+    uint32_t num_beams;        /* 1 */
+    float length_penalty;      /* 1.0 */
+    int early_stopping;        /* 0 false (HF's default), 1 true, 2 "never" */
+    int do_sample;             /* 0: greedy or beam search */
+    float temperature;         /* 1.0 */
+    uint32_t top_k;            /* 0 = off */
+    float top_p;               /* 1.0 = off */
+    uint64_t seed;             /* sampling is reproducible for a seed */
+    uint32_t batch_size;       /* prompts decoded together; 0 = 16 */
+} flanvk_gen_params;
+
+void flanvk_gen_params_default(flanvk_gen_params *p);
+
+/* Generate for n prompts given as token ids as the encoder sees them (</s> included).
+ * out_ids[i] (malloc'd) receives prompt i's generated ids, without the decoder start token, with
+ * </s> when it was produced; out_lens[i] their count. */
+int flanvk_generate(flanvk_model *m, const uint32_t *const *prompts, const uint32_t *lens, uint32_t n,
+                    const flanvk_gen_params *p, uint32_t **out_ids, uint32_t *out_lens);
+
+/* log p(target | input) summed over the target tokens (</s> included, as given) for n pairs. */
+int flanvk_score(flanvk_model *m, const uint32_t *const *inputs, const uint32_t *in_lens,
+                 const uint32_t *const *targets, const uint32_t *tgt_lens, uint32_t n, uint32_t batch_size,
+                 double *logprob);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

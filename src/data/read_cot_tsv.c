@@ -1,0 +1,120 @@
+/* Reader for the FLAN 2022 chain-of-thought TSVs (flan/v2/cot_data/<name>_train.tsv):
+ * one example per line, exactly three tab-separated columns question, answer, rationale, no header,
+ * no quoting (quotes are literal), newlines inside a field written as the two characters "\n".
+ * Multiple-choice questions end in "Options:\n- a\n- b" (or "(A) a" lines); those are split off
+ * into ex->options so templates can render them in several styles. Task name: "cot_<dataset>"
+ * from "<dataset>_train.tsv". */
+#include "data/reader_impl.h"
+
+#include "base/utf8.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    fv_reader base;
+    fv_lines lines;
+    fv_pool pool;
+    fv_sb q;
+    size_t index;
+} cot_reader;
+
+static int cot_next(fv_reader *br, fv_example *ex) {
+    cot_reader *r = (cot_reader *)br;
+    const char *s;
+    size_t n;
+    while (fv_lines_next(&r->lines, &s, &n)) {
+        size_t line = r->lines.line, bad;
+        if (!fv_utf8_valid(s, n, &bad)) {
+            if (fv_reader_bad_row(br, line, "invalid UTF-8 at byte %zu of the line", bad) < 0) return -1;
+            continue;
+        }
+        const char *col[4];
+        size_t len[4], nc = 0;
+        const char *p = s, *end = s + n;
+        while (nc < 4) {
+            const char *tab = memchr(p, '\t', (size_t)(end - p));
+            col[nc] = p;
+            len[nc] = tab ? (size_t)(tab - p) : (size_t)(end - p);
+            nc++;
+            if (!tab) break;
+            p = tab + 1;
+        }
+        if (nc != 3) {
+            if (fv_reader_bad_row(br, line, "expected 3 tab-separated columns (question, answer, rationale), got %s%zu",
+                                  nc > 3 ? "more than " : "", nc > 3 ? (size_t)3 : nc) < 0)
+                return -1;
+            continue;
+        }
+        if (len[0] == 0 || len[1] == 0) {
+            if (fv_reader_bad_row(br, line, "empty %s", len[0] == 0 ? "question" : "answer") < 0) return -1;
+            continue;
+        }
+        fv_sb_clear(&r->q);
+        fv_pool_clear(&r->pool);
+        /* Unescape the question first so option splitting sees real newlines. */
+        fv_pool_add_unescaped(&r->pool, col[0], len[0]);
+        fv_sb_add(&r->q, r->pool.buf.p ? r->pool.buf.p : "", r->pool.buf.n);
+        fv_pool_clear(&r->pool);
+        if (r->q.oom) return fv_err("%s:%zu: out of memory", br->path, line);
+        size_t qlen, off[FV_MAX_OPTIONS], olen[FV_MAX_OPTIONS];
+        int labeled;
+        size_t nopt = fv_split_options(r->q.p, r->q.n, &qlen, off, olen, FV_MAX_OPTIONS, &labeled);
+        fv_pool_str(&r->pool, r->q.p, qlen);                   /* 0 question */
+        fv_pool_add_unescaped(&r->pool, col[1], len[1]);      /* 1 answer */
+        fv_pool_end(&r->pool);
+        fv_pool_add_unescaped(&r->pool, col[2], len[2]);      /* 2 rationale */
+        fv_pool_end(&r->pool);
+        for (size_t i = 0; i < nopt; i++) fv_pool_str(&r->pool, r->q.p + off[i], olen[i]);
+        FV_TRY(fv_pool_resolve(&r->pool));
+        ex->task = br->task;
+        ex->inputs = r->pool.ptr[0];
+        ex->targets = r->pool.ptr[1];
+        ex->rationale = r->pool.ptr[2];
+        ex->definition = "";
+        ex->options = nopt ? &r->pool.ptr[3] : NULL;
+        ex->n_options = nopt;
+        ex->options_labeled = labeled;
+        ex->answer_index = nopt ? fv_match_option(ex->options, nopt, ex->targets) : -1;
+        ex->refs = &r->pool.ptr[1];
+        ex->n_refs = 1;
+        ex->id = "";
+        ex->source = br->path;
+        ex->line = line;
+        ex->index = r->index++;
+        return 1;
+    }
+    return 0;
+}
+
+static int cot_rewind(fv_reader *br) {
+    cot_reader *r = (cot_reader *)br;
+    fv_lines_rewind(&r->lines);
+    r->index = 0;
+    return 0;
+}
+
+static void cot_close(fv_reader *br) {
+    cot_reader *r = (cot_reader *)br;
+    fv_lines_close(&r->lines);
+    fv_pool_free(&r->pool);
+    fv_sb_free(&r->q);
+    free(r);
+}
+
+static const struct fv_reader_ops cot_ops = {cot_next, cot_rewind, cot_close};
+
+int fv_open_cot_tsv(fv_reader **out, const char *path, const fv_read_opts *o) {
+    cot_reader *r = calloc(1, sizeof *r);
+    if (!r) return fv_err("%s: out of memory", path);
+    fv_reader_init(&r->base, &cot_ops, path, o, "cot_");
+    /* "gsm8k_train" -> "cot_gsm8k" */
+    size_t tl = strlen(r->base.task);
+    if (!(o && o->task) && tl > 6 && strcmp(r->base.task + tl - 6, "_train") == 0) r->base.task[tl - 6] = 0;
+    if (fv_lines_open(&r->lines, path)) {
+        free(r);
+        return -1;
+    }
+    *out = &r->base;
+    return 0;
+}

@@ -1,0 +1,233 @@
+/* Prefill and the replayed decode step; see t5_decode.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/t5_decode.h"
+#include "model/t5_forward.h"
+#include "model/t5_layers.h"
+#include "ops/attention.h"
+#include "ops/decode.h"
+#include "ops/embedding.h"
+#include "ops/gemm.h"
+#include "ops/rmsnorm.h"
+
+struct fv_t5_dec {
+    fv_t5 *m;
+    uint32_t R, Te, tmax, beams;
+    fv_graph *prefill, *step;
+    fv_t5_batch enc;               /* encoder inputs (R x Te) */
+    fv_buf *x, *h, *qkv, *ao, *p, *ff, *ffo, *enc_out;   /* prefill activations */
+    fv_buf **kc, **vc, **ckv;      /* per decoder layer: self K and V caches [R, tmax, inner], cross K|V [R, Te, 2 inner] */
+    fv_buf *tmp;                   /* cache reordering */
+    /* step inputs, written by the host each step */
+    fv_buf *ids, *stepbuf, *pos_q, *pos_k, *ones, *self_seg, *parent;
+    /* step activations */
+    fv_buf *y, *sh, *sqkv, *sao, *sq, *sp, *sff, *sffo, *logits;
+    uint32_t *host_seg;            /* R x tmax */
+    int32_t *host_pos;
+};
+
+static fv_t T(fv_buf *b) { return fv_tensor(b, 0); }
+
+static int alloc(fv_dev *d, uint64_t n, const char *what, fv_buf **out) {
+    return fv_buf_alloc(d, (n ? n : 1) * 4, FV_MEM_DEVICE, what, out);
+}
+
+static int record_prefill(fv_t5_dec *s) {
+    fv_t5 *m = s->m;
+    const fv_t5_config *c = &m->cfg;
+    uint32_t D = (uint32_t)c->d_model, in = m->inner, ne = s->R * s->Te;
+    fv_graph *g = s->prefill;
+    FV_TRY(fv_graph_begin(g));
+    FV_TRY(fv_t5_record_encoder(g, m, &s->enc, s->x, s->h, s->qkv, s->ao, s->p, s->ff, s->ffo, s->enc_out));
+    for (int l = 0; l < c->num_decoder_layers; l++) {
+        FV_TRY(fv_linear(g, T(s->enc_out), T(m->dec[l].ckv), T(s->ckv[l]), ne, D, 2 * in, 0.0f));
+        /* masked cache slots must hold finite values: P = 0 there, but 0 * NaN is NaN */
+        FV_TRY(fv_graph_fill(g, s->kc[l], 0));
+        FV_TRY(fv_graph_fill(g, s->vc[l], 0));
+    }
+    return fv_graph_end(g);
+}
+
+static int record_step(fv_t5_dec *s) {
+    fv_t5 *m = s->m;
+    const fv_t5_config *c = &m->cfg;
+    uint32_t D = (uint32_t)c->d_model, in = m->inner, V = (uint32_t)c->vocab_size, R = s->R;
+    float eps = (float)c->layer_norm_epsilon;
+    fv_graph *g = s->step;
+    FV_TRY(fv_graph_begin(g));
+    if (s->beams) /* each row continues the cache of its parent row */
+        for (int l = 0; l < c->num_decoder_layers; l++) {
+            fv_buf *caches[2] = {s->kc[l], s->vc[l]};
+            for (int k = 0; k < 2; k++) {
+                FV_TRY(fv_gather_rows(g, T(caches[k]), T(s->parent), T(s->tmp), R, s->tmax * in, R));
+                FV_TRY(fv_graph_copy(g, s->tmp, 0, caches[k], 0, (uint64_t)R * s->tmax * in * 4));
+            }
+        }
+    FV_TRY(fv_embedding(g, T(m->shared), T(s->ids), T(s->y), R, V, D));
+    fv_attn_desc self = {
+        .B = R, .Tq = 1, .Tk = s->tmax, .H = (uint32_t)c->num_heads, .dk = (uint32_t)c->d_kv,
+        .q_stride = 3 * in, .k_stride = in, .v_stride = in, .o_stride = in, .use_bias = 1,
+        .num_buckets = (uint32_t)c->relative_attention_num_buckets, .lut_radius = m->lut_radius,
+    };
+    fv_attn_desc cross = {
+        .B = R, .Tq = 1, .Tk = s->Te, .H = (uint32_t)c->num_heads, .dk = (uint32_t)c->d_kv,
+        .q_stride = in, .k_stride = 2 * in, .v_stride = 2 * in, .o_stride = in, .pad_mask_only = 1,
+    };
+    fv_t none = fv_tensor(NULL, 0);
+    for (int l = 0; l < c->num_decoder_layers; l++) {
+        const fv_t5_block *b = &m->dec[l];
+        FV_TRY(fv_rmsnorm(g, T(s->y), T(b->ln_self), T(s->sh), R, D, eps));
+        FV_TRY(fv_linear(g, T(s->sh), T(b->qkv), T(s->sqkv), R, D, 3 * in, 0.0f));
+        FV_TRY(fv_kv_append(g, fv_tensor(s->sqkv, in), T(s->stepbuf), T(s->kc[l]), R, in, 3 * in, in, s->tmax * in, s->tmax));
+        FV_TRY(fv_kv_append(g, fv_tensor(s->sqkv, 2 * in), T(s->stepbuf), T(s->vc[l]), R, in, 3 * in, in, s->tmax * in,
+                            s->tmax));
+        FV_TRY(fv_attention(g, &self, T(s->sqkv), T(s->kc[l]), T(s->vc[l]), T(s->sao), T(s->ones), T(s->self_seg),
+                            T(s->pos_q), T(s->pos_k), T(m->dec_rel), T(m->dec_lut), T(s->sp)));
+        FV_TRY(fv_linear(g, T(s->sao), T(b->o), T(s->y), R, in, D, 1.0f));
+        FV_TRY(fv_rmsnorm(g, T(s->y), T(b->ln_cross), T(s->sh), R, D, eps));
+        FV_TRY(fv_linear(g, T(s->sh), T(b->cq), T(s->sq), R, D, in, 0.0f));
+        FV_TRY(fv_attention(g, &cross, T(s->sq), fv_tensor(s->ckv[l], 0), fv_tensor(s->ckv[l], in), T(s->sao), T(s->ones),
+                            T(s->enc.enc_seg), none, none, none, none, T(s->sp)));
+        FV_TRY(fv_linear(g, T(s->sao), T(b->co), T(s->y), R, in, D, 1.0f));
+        FV_TRY(fv_t5_ffn(g, m, b, s->y, s->sh, s->sff, s->sffo, R));
+    }
+    FV_TRY(fv_rmsnorm(g, T(s->y), T(m->dec_final), T(s->sh), R, D, eps));
+    FV_TRY(fv_t5_logits(g, m, T(s->sh), T(s->logits), R));
+    return fv_graph_end(g);
+}
+
+int fv_t5_dec_create(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, int beams, fv_t5_dec **out) {
+    *out = NULL;
+    if (!R || !Te || !tmax) return fv_err("decode: empty shape (%u rows, %u prompt tokens, %u steps)", R, Te, tmax);
+    fv_t5_dec *s = calloc(1, sizeof *s);
+    if (!s) return fv_err("out of host memory");
+    const fv_t5_config *c = &m->cfg;
+    fv_dev *d = m->d;
+    s->m = m;
+    s->R = R;
+    s->Te = Te;
+    s->tmax = tmax;
+    s->beams = beams != 0;
+    s->enc = (fv_t5_batch){.B = R, .Te = Te, .Td = 1};
+    int L = c->num_decoder_layers;
+    uint64_t D = (uint64_t)c->d_model, in = m->inner, H = (uint64_t)c->num_heads, ne = (uint64_t)R * Te;
+    uint64_t F = (uint64_t)c->d_ff, FF = (c->is_gated_act ? 2 : 1) * F;
+    s->kc = calloc((size_t)L, sizeof *s->kc);
+    s->vc = calloc((size_t)L, sizeof *s->vc);
+    s->ckv = calloc((size_t)L, sizeof *s->ckv);
+    s->host_seg = calloc((size_t)R * tmax, sizeof *s->host_seg);
+    s->host_pos = calloc((size_t)R * (tmax > R ? tmax : R), sizeof *s->host_pos);
+    int rc = (!s->kc || !s->vc || !s->ckv || !s->host_seg || !s->host_pos) ? fv_err("out of host memory") : 0;
+    rc = rc || alloc(d, ne, "enc_ids", &s->enc.enc_ids) || alloc(d, ne, "enc_seg", &s->enc.enc_seg) ||
+         alloc(d, ne, "enc_pos", &s->enc.enc_pos) || alloc(d, ne * D, "encoder residual", &s->x) ||
+         alloc(d, ne * D, "normed", &s->h) || alloc(d, ne * 3 * in, "qkv", &s->qkv) ||
+         alloc(d, ne * in, "attention output", &s->ao) || alloc(d, R * H * Te * Te, "attention probabilities", &s->p) ||
+         alloc(d, ne * FF, "feed-forward", &s->ff) || alloc(d, ne * F, "feed-forward activation", &s->ffo) ||
+         alloc(d, ne * D, "encoder output", &s->enc_out);
+    for (int l = 0; !rc && l < L; l++)
+        rc = alloc(d, (uint64_t)R * tmax * in, "self-attention K cache", &s->kc[l]) ||
+             alloc(d, (uint64_t)R * tmax * in, "self-attention V cache", &s->vc[l]) ||
+             alloc(d, ne * 2 * in, "cross-attention K|V", &s->ckv[l]);
+    rc = rc || (beams && alloc(d, (uint64_t)R * tmax * in, "cache reorder", &s->tmp)) ||
+         alloc(d, R, "tokens", &s->ids) || alloc(d, 1, "step", &s->stepbuf) || alloc(d, R, "query positions", &s->pos_q) ||
+         alloc(d, (uint64_t)R * tmax, "key positions", &s->pos_k) || alloc(d, R, "ones", &s->ones) ||
+         alloc(d, (uint64_t)R * tmax, "self mask", &s->self_seg) || alloc(d, R, "parents", &s->parent) ||
+         alloc(d, R * D, "decoder residual", &s->y) || alloc(d, R * D, "decoder normed", &s->sh) ||
+         alloc(d, R * 3 * in, "decoder qkv", &s->sqkv) || alloc(d, R * in, "decoder attention output", &s->sao) ||
+         alloc(d, R * in, "decoder cross q", &s->sq) ||
+         alloc(d, R * H * (tmax > Te ? tmax : Te), "decoder attention probabilities", &s->sp) ||
+         alloc(d, R * FF, "decoder feed-forward", &s->sff) || alloc(d, R * F, "decoder feed-forward activation", &s->sffo) ||
+         alloc(d, (uint64_t)R * c->vocab_size, "logits", &s->logits);
+    if (!rc) { /* constants: key positions 0..tmax-1, query segment 1 */
+        for (uint32_t r = 0; r < R; r++)
+            for (uint32_t j = 0; j < tmax; j++) s->host_pos[(size_t)r * tmax + j] = (int32_t)j;
+        rc = fv_buf_write(d, s->pos_k, 0, s->host_pos, (uint64_t)R * tmax * 4);
+        for (uint32_t r = 0; !rc && r < R; r++) s->host_pos[r] = 1;
+        if (!rc) rc = fv_buf_write(d, s->ones, 0, s->host_pos, (uint64_t)R * 4);
+    }
+    rc = rc || fv_graph_create(d, &s->prefill) || fv_graph_create(d, &s->step) || record_prefill(s) || record_step(s);
+    if (rc) {
+        fv_t5_dec_free(s);
+        return fv_err_wrap("decode state for %u rows", R);
+    }
+    *out = s;
+    return 0;
+}
+
+void fv_t5_dec_free(fv_t5_dec *s) {
+    if (!s) return;
+    fv_dev *d = s->m->d;
+    fv_graph_destroy(s->prefill);
+    fv_graph_destroy(s->step);
+    for (int l = 0; l < s->m->cfg.num_decoder_layers; l++) {
+        if (s->kc) fv_buf_free(d, s->kc[l]);
+        if (s->vc) fv_buf_free(d, s->vc[l]);
+        if (s->ckv) fv_buf_free(d, s->ckv[l]);
+    }
+    fv_buf *all[] = {s->enc.enc_ids, s->enc.enc_seg, s->enc.enc_pos, s->x, s->h, s->qkv, s->ao, s->p, s->ff, s->ffo,
+                     s->enc_out, s->tmp, s->ids, s->stepbuf, s->pos_q, s->pos_k, s->ones, s->self_seg, s->parent, s->y,
+                     s->sh, s->sqkv, s->sao, s->sq, s->sp, s->sff, s->sffo, s->logits};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) fv_buf_free(d, all[i]);
+    free(s->kc);
+    free(s->vc);
+    free(s->ckv);
+    free(s->host_seg);
+    free(s->host_pos);
+    free(s);
+}
+
+int fv_t5_dec_prefill(fv_t5_dec *s, const uint32_t *const *ids, const uint32_t *lens) {
+    uint32_t R = s->R, Te = s->Te, ne = R * Te;
+    uint32_t *tok = calloc(ne, sizeof *tok);
+    int32_t *seg = calloc(ne, sizeof *seg), *pos = calloc(ne, sizeof *pos);
+    int rc = (!tok || !seg || !pos) ? fv_err("out of host memory") : 0;
+    for (uint32_t r = 0; !rc && r < R; r++) {
+        if (lens[r] == 0 || lens[r] > Te) rc = fv_err("prompt %u has %u tokens (1..%u allowed)", r, lens[r], Te);
+        for (uint32_t t = 0; !rc && t < lens[r]; t++) {
+            tok[r * Te + t] = ids[r][t];
+            seg[r * Te + t] = 1;
+            pos[r * Te + t] = (int32_t)t;
+        }
+    }
+    if (!rc) {
+        fv_t5_host_batch hb = {.enc_ids = tok, .enc_seg = seg, .enc_pos = pos, .dec_ids = tok, .dec_seg = seg, .dec_pos = pos};
+        fv_t5_batch only_enc = s->enc;
+        only_enc.Td = 0;
+        only_enc.dec_ids = only_enc.enc_ids; /* Td = 0: nothing of the decoder is written */
+        only_enc.dec_seg = only_enc.enc_seg;
+        only_enc.dec_pos = only_enc.enc_pos;
+        rc = fv_t5_batch_upload(s->m, &only_enc, &hb);
+    }
+    free(tok);
+    free(seg);
+    free(pos);
+    if (!rc) rc = fv_graph_run(s->prefill);
+    return rc;
+}
+
+int fv_t5_dec_step(fv_t5_dec *s, uint32_t step, const uint32_t *tokens, const uint32_t *parent, float *logits) {
+    uint32_t R = s->R, V = (uint32_t)s->m->cfg.vocab_size;
+    fv_dev *d = s->m->d;
+    if (step >= s->tmax) return fv_err("decode: step %u is past the %u positions prepared", step, s->tmax);
+    if (parent && !s->beams) return fv_err("decode: parent rows given to a state made without beams");
+    for (uint32_t r = 0; r < R; r++) {
+        if (tokens[r] >= V) return fv_err("decode: token %u of row %u is outside the vocabulary (%u)", tokens[r], r, V);
+        if (parent && parent[r] >= R) return fv_err("decode: parent %u of row %u is not a row", parent[r], r);
+        for (uint32_t j = 0; j < s->tmax; j++) s->host_seg[(size_t)r * s->tmax + j] = j <= step;
+        s->host_pos[r] = (int32_t)step;
+    }
+    FV_TRY(fv_buf_write(d, s->ids, 0, tokens, R * 4ull));
+    FV_TRY(fv_buf_write(d, s->stepbuf, 0, &step, 4));
+    FV_TRY(fv_buf_write(d, s->pos_q, 0, s->host_pos, R * 4ull));
+    FV_TRY(fv_buf_write(d, s->self_seg, 0, s->host_seg, (uint64_t)R * s->tmax * 4));
+    if (s->beams) {
+        if (parent) FV_TRY(fv_buf_write(d, s->parent, 0, parent, R * 4ull));
+        else {
+            for (uint32_t r = 0; r < R; r++) s->host_pos[r] = (int32_t)r; /* identity: no reordering */
+            FV_TRY(fv_buf_write(d, s->parent, 0, s->host_pos, R * 4ull));
+        }
+    }
+    FV_TRY(fv_graph_run(s->step));
+    return fv_buf_read(d, s->logits, 0, logits, (uint64_t)R * V * 4);
+}

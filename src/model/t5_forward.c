@@ -1,0 +1,184 @@
+/* The teacher-forced T5 forward; see t5_forward.h. HF T5 block order (pre-norm, residual):
+ *   x += SelfAttention(RMSNorm(x)); [decoder: x += CrossAttention(RMSNorm(x), enc)]; x += FF(RMSNorm(x))
+ * with the relative-position bias of block 0 shared by every block of the stack. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/t5_forward.h"
+#include "model/t5_layers.h"
+#include "ops/attention.h"
+#include "ops/embedding.h"
+#include "ops/gelu.h"
+#include "ops/gemm.h"
+#include "ops/rmsnorm.h"
+#include "ops/xent.h"
+
+
+static fv_t T(fv_buf *b) { return fv_tensor(b, 0); }
+
+static int alloc(fv_dev *d, uint64_t n, const char *what, fv_buf **out) {
+    return fv_buf_alloc(d, (n ? n : 1) * 4, FV_MEM_DEVICE, what, out);
+}
+
+int fv_t5_fwd_create(fv_t5 *m, uint32_t B, uint32_t Te, uint32_t Td, int keep_logits, fv_t5_fwd **out) {
+    *out = NULL;
+    if (!B || !Te || !Td) return fv_err("forward: empty batch shape %ux%u/%u", B, Te, Td);
+    fv_t5_fwd *f = calloc(1, sizeof *f);
+    if (!f) return fv_err("out of host memory");
+    f->m = m;
+    f->in = (fv_t5_batch){.B = B, .Te = Te, .Td = Td};
+    f->keep_logits = keep_logits;
+    fv_dev *d = m->d;
+    const fv_t5_config *c = &m->cfg;
+    uint64_t D = (uint64_t)c->d_model, in = m->inner, H = (uint64_t)c->num_heads, V = (uint64_t)c->vocab_size;
+    uint64_t ne = (uint64_t)B * Te, nd = (uint64_t)B * Td, nmax = ne > nd ? ne : nd;
+    uint64_t tt = (uint64_t)Te * Te;
+    if ((uint64_t)Td * Td > tt) tt = (uint64_t)Td * Td;
+    if ((uint64_t)Td * Te > tt) tt = (uint64_t)Td * Te;
+    uint64_t range = d->props.limits.maxStorageBufferRange / 4;
+    f->logit_rows = keep_logits ? (uint32_t)nd : (uint32_t)(range / V < nd ? range / V : nd);
+    if (f->logit_rows == 0) f->logit_rows = 1;
+    int rc = 0;
+    rc |= alloc(d, ne, "enc_ids", &f->in.enc_ids) || alloc(d, ne, "enc_seg", &f->in.enc_seg) ||
+          alloc(d, ne, "enc_pos", &f->in.enc_pos) || alloc(d, nd, "dec_ids", &f->in.dec_ids) ||
+          alloc(d, nd, "dec_seg", &f->in.dec_seg) || alloc(d, nd, "dec_pos", &f->in.dec_pos) ||
+          alloc(d, nd, "labels", &f->in.labels);
+    rc = rc || alloc(d, ne * D, "encoder residual", &f->x) || alloc(d, ne * D, "encoder output", &f->enc_out) ||
+         alloc(d, nd * D, "decoder residual", &f->y) || alloc(d, nmax * D, "normed", &f->h) ||
+         alloc(d, nmax * 3 * in, "qkv", &f->qkv) || alloc(d, nmax * in, "attention output", &f->ao) ||
+         alloc(d, nd * in, "cross q", &f->q) || alloc(d, ne * 2 * in, "cross kv", &f->ckv) ||
+         alloc(d, B * H * tt, "attention probabilities", &f->p) ||
+         alloc(d, nmax * (c->is_gated_act ? 2 : 1) * c->d_ff, "feed-forward", &f->ff) ||
+         alloc(d, nmax * c->d_ff, "feed-forward activation", &f->ffo) ||
+         alloc(d, (uint64_t)f->logit_rows * V, "logits", &f->logits) || alloc(d, nd, "loss", &f->loss);
+    if (rc) {
+        fv_t5_fwd_free(f);
+        return fv_err_wrap("forward buffers for batch %ux%u/%u", B, Te, Td);
+    }
+    *out = f;
+    return 0;
+}
+
+void fv_t5_fwd_free(fv_t5_fwd *f) {
+    if (!f) return;
+    fv_dev *d = f->m->d;
+    fv_buf *all[] = {f->in.enc_ids, f->in.enc_seg, f->in.enc_pos, f->in.dec_ids, f->in.dec_seg, f->in.dec_pos,
+                     f->in.labels,  f->x,          f->enc_out,    f->y,          f->h,          f->qkv,
+                     f->ao,         f->q,          f->ckv,        f->p,          f->ff,         f->ffo,
+                     f->logits,     f->loss};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) fv_buf_free(d, all[i]);
+    free(f);
+}
+
+/* x += FF(RMSNorm(x)): gated-GELU (wi_0, wi_1 fused) or ReLU. */
+int fv_t5_ffn(fv_graph *g, const fv_t5 *m, const fv_t5_block *b, fv_buf *x, fv_buf *h, fv_buf *ff, fv_buf *ffo,
+              uint32_t rows) {
+    const fv_t5_config *c = &m->cfg;
+    uint32_t D = (uint32_t)c->d_model, F = (uint32_t)c->d_ff;
+    float eps = (float)c->layer_norm_epsilon;
+    FV_TRY(fv_rmsnorm(g, T(x), T(b->ln_ff), T(h), rows, D, eps));
+    if (c->is_gated_act) {
+        FV_TRY(fv_linear(g, T(h), T(b->wi), T(ff), rows, D, 2 * F, 0.0f));
+        FV_TRY(fv_gelu_gated(g, fv_tensor(ff, 0), fv_tensor(ff, F), 2 * F, T(ffo), rows, F));
+    } else {
+        FV_TRY(fv_linear(g, T(h), T(b->wi), T(ff), rows, D, F, 0.0f));
+        FV_TRY(fv_relu(g, T(ff), T(ffo), rows, F));
+    }
+    return fv_linear(g, T(ffo), T(b->wo), T(x), rows, F, D, 1.0f);
+}
+
+/* x += SelfAttention(RMSNorm(x)) over [B, Tn] tokens. */
+static int self_attention(fv_graph *g, const fv_t5 *m, const fv_t5_block *b, int decoder, fv_buf *x, fv_buf *h,
+                          fv_buf *qkv, fv_buf *ao, fv_buf *p, uint32_t B, uint32_t Tn, fv_buf *seg, fv_buf *pos) {
+    const fv_t5_config *c = &m->cfg;
+    uint32_t D = (uint32_t)c->d_model, in = m->inner, rows = B * Tn;
+    FV_TRY(fv_rmsnorm(g, T(x), T(b->ln_self), T(h), rows, D, (float)c->layer_norm_epsilon));
+    FV_TRY(fv_linear(g, T(h), T(b->qkv), T(qkv), rows, D, 3 * in, 0.0f));
+    fv_attn_desc a = {
+        .B = B, .Tq = Tn, .Tk = Tn, .H = (uint32_t)c->num_heads, .dk = (uint32_t)c->d_kv,
+        .q_stride = 3 * in, .k_stride = 3 * in, .v_stride = 3 * in, .o_stride = in,
+        .causal = decoder, .use_bias = 1,
+        .num_buckets = (uint32_t)c->relative_attention_num_buckets, .lut_radius = m->lut_radius,
+    };
+    FV_TRY(fv_attention(g, &a, fv_tensor(qkv, 0), fv_tensor(qkv, in), fv_tensor(qkv, 2 * in), T(ao), T(seg), T(seg),
+                        T(pos), T(pos), T(decoder ? m->dec_rel : m->enc_rel), T(decoder ? m->dec_lut : m->enc_lut), T(p)));
+    return fv_linear(g, T(ao), T(b->o), T(x), rows, in, D, 1.0f);
+}
+
+int fv_t5_record_encoder(fv_graph *g, fv_t5 *m, const fv_t5_batch *in, fv_buf *x, fv_buf *h, fv_buf *qkv, fv_buf *ao,
+                         fv_buf *p, fv_buf *ff, fv_buf *ffo, fv_buf *enc_out) {
+    const fv_t5_config *c = &m->cfg;
+    uint32_t D = (uint32_t)c->d_model, rows = in->B * in->Te;
+    FV_TRY(fv_embedding(g, T(m->shared), T(in->enc_ids), T(x), rows, (uint32_t)c->vocab_size, D));
+    for (int l = 0; l < c->num_layers; l++) {
+        const fv_t5_block *b = &m->enc[l];
+        FV_TRY(self_attention(g, m, b, 0, x, h, qkv, ao, p, in->B, in->Te, in->enc_seg, in->enc_pos));
+        FV_TRY(fv_t5_ffn(g, m, b, x, h, ff, ffo, rows));
+    }
+    return fv_rmsnorm(g, T(x), T(m->enc_final), T(enc_out), rows, D, (float)c->layer_norm_epsilon);
+}
+
+/* The decoder output projection: logits = h W^T, W = lm_head, or the shared embedding scaled by
+ * d_model^-0.5 when tied (HF T5ForConditionalGeneration). */
+int fv_t5_logits(fv_graph *g, const fv_t5 *m, fv_t h, fv_t logits, uint32_t rows) {
+    const fv_t5_config *c = &m->cfg;
+    fv_gemm_desc gd = {
+        .M = rows, .N = (uint32_t)c->vocab_size, .K = (uint32_t)c->d_model, .trans_b = 1,
+        .alpha = m->lm_head ? 1.0f : (float)(1.0 / sqrt((double)c->d_model)), .beta = 0.0f,
+    };
+    return fv_gemm(g, &gd, h, T(m->lm_head ? m->lm_head : m->shared), logits);
+}
+
+int fv_t5_fwd_record(fv_graph *g, fv_t5_fwd *f) {
+    fv_t5 *m = f->m;
+    const fv_t5_config *c = &m->cfg;
+    const fv_t5_batch *in = &f->in;
+    uint32_t D = (uint32_t)c->d_model, inn = m->inner, V = (uint32_t)c->vocab_size;
+    uint32_t ne = in->B * in->Te, nd = in->B * in->Td;
+    float eps = (float)c->layer_norm_epsilon;
+    FV_TRY(fv_t5_record_encoder(g, m, in, f->x, f->h, f->qkv, f->ao, f->p, f->ff, f->ffo, f->enc_out));
+
+    FV_TRY(fv_embedding(g, T(m->shared), T(in->dec_ids), T(f->y), nd, V, D));
+    for (int l = 0; l < c->num_decoder_layers; l++) {
+        const fv_t5_block *b = &m->dec[l];
+        FV_TRY(self_attention(g, m, b, 1, f->y, f->h, f->qkv, f->ao, f->p, in->B, in->Td, in->dec_seg, in->dec_pos));
+        /* cross-attention: queries from the decoder, keys and values from the encoder output */
+        FV_TRY(fv_rmsnorm(g, T(f->y), T(b->ln_cross), T(f->h), nd, D, eps));
+        FV_TRY(fv_linear(g, T(f->h), T(b->cq), T(f->q), nd, D, inn, 0.0f));
+        FV_TRY(fv_linear(g, T(f->enc_out), T(b->ckv), T(f->ckv), ne, D, 2 * inn, 0.0f));
+        fv_attn_desc a = {
+            .B = in->B, .Tq = in->Td, .Tk = in->Te, .H = (uint32_t)c->num_heads, .dk = (uint32_t)c->d_kv,
+            .q_stride = inn, .k_stride = 2 * inn, .v_stride = 2 * inn, .o_stride = inn,
+        };
+        FV_TRY(fv_attention(g, &a, T(f->q), fv_tensor(f->ckv, 0), fv_tensor(f->ckv, inn), T(f->ao), T(in->dec_seg),
+                            T(in->enc_seg), fv_tensor(NULL, 0), fv_tensor(NULL, 0), fv_tensor(NULL, 0),
+                            fv_tensor(NULL, 0), T(f->p)));
+        FV_TRY(fv_linear(g, T(f->ao), T(b->co), T(f->y), nd, inn, D, 1.0f));
+        FV_TRY(fv_t5_ffn(g, m, b, f->y, f->h, f->ff, f->ffo, nd));
+    }
+    FV_TRY(fv_rmsnorm(g, T(f->y), T(m->dec_final), T(f->h), nd, D, eps));
+    for (uint32_t r0 = 0; r0 < nd; r0 += f->logit_rows) {
+        uint32_t rows = nd - r0 < f->logit_rows ? nd - r0 : f->logit_rows;
+        fv_t lg = fv_tensor(f->logits, f->keep_logits ? r0 * V : 0);
+        FV_TRY(fv_t5_logits(g, m, fv_tensor(f->h, r0 * D), lg, rows));
+        FV_TRY(fv_xent_loss(g, lg, fv_tensor(in->labels, r0), fv_tensor(f->loss, r0), rows, V));
+    }
+    return 0;
+}
+
+int fv_t5_batch_upload(fv_t5 *m, const fv_t5_batch *in, const fv_t5_host_batch *h) {
+    uint32_t ne = in->B * in->Te, nd = in->B * in->Td, V = (uint32_t)m->cfg.vocab_size;
+    FV_TRY(fv_embedding_check_ids(h->enc_ids, ne, V));
+    FV_TRY(fv_embedding_check_ids(h->dec_ids, nd, V));
+    if (h->labels) FV_TRY(fv_xent_check_labels(h->labels, nd, V));
+    fv_dev *d = m->d;
+    FV_TRY(fv_buf_write(d, in->enc_ids, 0, h->enc_ids, ne * 4ull));
+    FV_TRY(fv_buf_write(d, in->enc_seg, 0, h->enc_seg, ne * 4ull));
+    FV_TRY(fv_buf_write(d, in->enc_pos, 0, h->enc_pos, ne * 4ull));
+    FV_TRY(fv_buf_write(d, in->dec_ids, 0, h->dec_ids, nd * 4ull));
+    FV_TRY(fv_buf_write(d, in->dec_seg, 0, h->dec_seg, nd * 4ull));
+    FV_TRY(fv_buf_write(d, in->dec_pos, 0, h->dec_pos, nd * 4ull));
+    if (h->labels) FV_TRY(fv_buf_write(d, in->labels, 0, h->labels, nd * 4ull));
+    return 0;
+}

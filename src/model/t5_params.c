@@ -1,0 +1,308 @@
+/* T5 parameters: allocation in fused groups, the HF name table, loading, saving and T5's
+ * initialisation. See model/t5.h for the layout. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/file.h"
+#include "base/rng.h"
+#include "io/safetensors.h"
+#include "model/t5.h"
+#include "ops/relpos.h"
+
+/* The LUT covers relative positions up to this distance; beyond max_distance every bucket
+ * saturates, so any radius >= max_distance is exact. */
+#define LUT_RADIUS_MIN 4096u
+
+static int add_param(fv_t5 *m, size_t *cap, const char *name, uint32_t rows, uint32_t cols, fv_buf *buf, uint32_t off) {
+    if (m->nparams == *cap) {
+        size_t nc = *cap ? 2 * *cap : 64;
+        fv_t5_param *np = realloc(m->params, nc * sizeof *np);
+        if (!np) return fv_err("out of host memory");
+        m->params = np;
+        *cap = nc;
+    }
+    fv_t5_param *p = &m->params[m->nparams++];
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->rows = rows;
+    p->cols = cols;
+    p->buf = buf;
+    p->off = off;
+    p->matrix = cols > 0;
+    m->nvalues += (uint64_t)rows * (cols ? cols : 1);
+    return 0;
+}
+
+static int alloc(fv_t5 *m, uint64_t n, const char *what, fv_buf **out) {
+    return fv_buf_alloc(m->d, n * sizeof(float), FV_MEM_DEVICE, what, out);
+}
+
+/* Allocate one stack's blocks and register their tensors. */
+static int build_stack(fv_t5 *m, size_t *cap, int decoder) {
+    const fv_t5_config *c = &m->cfg;
+    uint32_t d = (uint32_t)c->d_model, in = m->inner, ff = (uint32_t)c->d_ff;
+    uint32_t nl = (uint32_t)(decoder ? c->num_decoder_layers : c->num_layers);
+    const char *stack = decoder ? "decoder" : "encoder";
+    fv_t5_block *blocks = calloc(nl, sizeof *blocks);
+    if (!blocks) return fv_err("out of host memory");
+    if (decoder) m->dec = blocks;
+    else m->enc = blocks;
+    char name[96];
+    uint32_t ffl = decoder ? 2 : 1; /* index of the feed-forward layer in the block */
+    for (uint32_t i = 0; i < nl; i++) {
+        fv_t5_block *b = &blocks[i];
+        snprintf(name, sizeof name, "%s.block.%u", stack, i);
+        FV_TRY(alloc(m, d, name, &b->ln_self));
+        FV_TRY(alloc(m, 3ull * in * d, name, &b->qkv));
+        FV_TRY(alloc(m, (uint64_t)d * in, name, &b->o));
+        FV_TRY(alloc(m, d, name, &b->ln_ff));
+        FV_TRY(alloc(m, (uint64_t)(c->is_gated_act ? 2 : 1) * ff * d, name, &b->wi));
+        FV_TRY(alloc(m, (uint64_t)d * ff, name, &b->wo));
+        static const char *qkv[] = {"q", "k", "v"};
+        for (int j = 0; j < 3; j++) {
+            snprintf(name, sizeof name, "%s.block.%u.layer.0.SelfAttention.%s.weight", stack, i, qkv[j]);
+            FV_TRY(add_param(m, cap, name, in, d, b->qkv, (uint32_t)j * in * d));
+        }
+        snprintf(name, sizeof name, "%s.block.%u.layer.0.SelfAttention.o.weight", stack, i);
+        FV_TRY(add_param(m, cap, name, d, in, b->o, 0));
+        if (i == 0) {
+            fv_buf **rel = decoder ? &m->dec_rel : &m->enc_rel;
+            FV_TRY(alloc(m, (uint64_t)c->relative_attention_num_buckets * c->num_heads, "relative_attention_bias", rel));
+            snprintf(name, sizeof name, "%s.block.0.layer.0.SelfAttention.relative_attention_bias.weight", stack);
+            FV_TRY(add_param(m, cap, name, (uint32_t)c->relative_attention_num_buckets, (uint32_t)c->num_heads, *rel, 0));
+        }
+        snprintf(name, sizeof name, "%s.block.%u.layer.0.layer_norm.weight", stack, i);
+        FV_TRY(add_param(m, cap, name, d, 0, b->ln_self, 0));
+        if (decoder) {
+            snprintf(name, sizeof name, "%s.block.%u", stack, i);
+            FV_TRY(alloc(m, d, name, &b->ln_cross));
+            FV_TRY(alloc(m, (uint64_t)in * d, name, &b->cq));
+            FV_TRY(alloc(m, 2ull * in * d, name, &b->ckv));
+            FV_TRY(alloc(m, (uint64_t)d * in, name, &b->co));
+            snprintf(name, sizeof name, "%s.block.%u.layer.1.EncDecAttention.q.weight", stack, i);
+            FV_TRY(add_param(m, cap, name, in, d, b->cq, 0));
+            snprintf(name, sizeof name, "%s.block.%u.layer.1.EncDecAttention.k.weight", stack, i);
+            FV_TRY(add_param(m, cap, name, in, d, b->ckv, 0));
+            snprintf(name, sizeof name, "%s.block.%u.layer.1.EncDecAttention.v.weight", stack, i);
+            FV_TRY(add_param(m, cap, name, in, d, b->ckv, in * d));
+            snprintf(name, sizeof name, "%s.block.%u.layer.1.EncDecAttention.o.weight", stack, i);
+            FV_TRY(add_param(m, cap, name, d, in, b->co, 0));
+            snprintf(name, sizeof name, "%s.block.%u.layer.1.layer_norm.weight", stack, i);
+            FV_TRY(add_param(m, cap, name, d, 0, b->ln_cross, 0));
+        }
+        if (c->is_gated_act) {
+            snprintf(name, sizeof name, "%s.block.%u.layer.%u.DenseReluDense.wi_0.weight", stack, i, ffl);
+            FV_TRY(add_param(m, cap, name, ff, d, b->wi, 0));
+            snprintf(name, sizeof name, "%s.block.%u.layer.%u.DenseReluDense.wi_1.weight", stack, i, ffl);
+            FV_TRY(add_param(m, cap, name, ff, d, b->wi, ff * d));
+        } else {
+            snprintf(name, sizeof name, "%s.block.%u.layer.%u.DenseReluDense.wi.weight", stack, i, ffl);
+            FV_TRY(add_param(m, cap, name, ff, d, b->wi, 0));
+        }
+        snprintf(name, sizeof name, "%s.block.%u.layer.%u.DenseReluDense.wo.weight", stack, i, ffl);
+        FV_TRY(add_param(m, cap, name, d, ff, b->wo, 0));
+        snprintf(name, sizeof name, "%s.block.%u.layer.%u.layer_norm.weight", stack, i, ffl);
+        FV_TRY(add_param(m, cap, name, d, 0, b->ln_ff, 0));
+    }
+    fv_buf **fin = decoder ? &m->dec_final : &m->enc_final;
+    FV_TRY(alloc(m, d, "final_layer_norm", fin));
+    snprintf(name, sizeof name, "%s.final_layer_norm.weight", stack);
+    return add_param(m, cap, name, d, 0, *fin, 0);
+}
+
+static int check_config(const fv_t5_config *c) {
+    uint64_t inner = (uint64_t)c->num_heads * c->d_kv;
+    if (c->d_model <= 0 || c->d_kv <= 0 || c->num_heads <= 0 || c->d_ff <= 0 || c->vocab_size <= 0 || c->num_layers <= 0 ||
+        c->num_decoder_layers <= 0 || c->relative_attention_num_buckets <= 0 || inner > (1u << 20))
+        return fv_err("config: impossible model sizes");
+    /* The feed-forward kernels: gated GELU (tanh approximation) as T5 v1.1 / Flan-T5, or ReLU as T5. */
+    if (c->is_gated_act ? c->act != FV_T5_ACT_GELU_TANH : c->act != FV_T5_ACT_RELU)
+        return fv_err("config: feed_forward_proj '%s' (activation %s) is not supported: flanvk runs gated-gelu "
+                      "(gelu_new) and relu", c->feed_forward_proj, c->dense_act_fn);
+    return 0;
+}
+
+int fv_t5_create(fv_dev *d, const fv_t5_config *cfg, fv_t5 **out) {
+    *out = NULL;
+    FV_TRY(check_config(cfg));
+    fv_t5 *m = calloc(1, sizeof *m);
+    if (!m) return fv_err("out of host memory");
+    m->d = d;
+    m->cfg = *cfg;
+    m->inner = (uint32_t)(cfg->num_heads * cfg->d_kv);
+    uint32_t V = (uint32_t)cfg->vocab_size, D = (uint32_t)cfg->d_model;
+    size_t cap = 0;
+    int rc = alloc(m, (uint64_t)V * D, "shared.weight", &m->shared);
+    if (!rc) rc = add_param(m, &cap, "shared.weight", V, D, m->shared, 0);
+    if (!rc) rc = build_stack(m, &cap, 0);
+    if (!rc) rc = build_stack(m, &cap, 1);
+    if (!rc && !cfg->tie_word_embeddings) {
+        rc = alloc(m, (uint64_t)V * D, "lm_head.weight", &m->lm_head);
+        if (!rc) rc = add_param(m, &cap, "lm_head.weight", V, D, m->lm_head, 0);
+    }
+    uint32_t radius = (uint32_t)cfg->relative_attention_max_distance;
+    if (radius < LUT_RADIUS_MIN) radius = LUT_RADIUS_MIN;
+    m->lut_radius = radius;
+    uint32_t nb = (uint32_t)cfg->relative_attention_num_buckets, md = (uint32_t)cfg->relative_attention_max_distance;
+    if (!rc) rc = fv_relpos_lut_create(d, radius, 1, nb, md, &m->enc_lut);
+    if (!rc) rc = fv_relpos_lut_create(d, radius, 0, nb, md, &m->dec_lut);
+    if (rc) {
+        fv_t5_free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+static void free_stack(fv_dev *d, fv_t5_block *b, int n) {
+    for (int i = 0; b && i < n; i++) {
+        fv_buf *all[] = {b[i].ln_self, b[i].qkv, b[i].o, b[i].ln_cross, b[i].cq, b[i].ckv, b[i].co, b[i].ln_ff, b[i].wi, b[i].wo};
+        for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) fv_buf_free(d, all[k]);
+    }
+    free(b);
+}
+
+void fv_t5_free(fv_t5 *m) {
+    if (!m) return;
+    free_stack(m->d, m->enc, m->cfg.num_layers);
+    free_stack(m->d, m->dec, m->cfg.num_decoder_layers);
+    fv_buf *all[] = {m->shared, m->lm_head, m->enc_rel, m->dec_rel, m->enc_final, m->dec_final, m->enc_lut, m->dec_lut};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) fv_buf_free(m->d, all[k]);
+    free(m->params);
+    free(m);
+}
+
+const fv_t5_param *fv_t5_find(const fv_t5 *m, const char *name) {
+    for (size_t i = 0; i < m->nparams; i++)
+        if (!strcmp(m->params[i].name, name)) return &m->params[i];
+    return NULL;
+}
+
+static uint64_t numel(const fv_t5_param *p) { return (uint64_t)p->rows * (p->cols ? p->cols : 1); }
+
+/* HF checkpoints store the shared embedding under one of three tied names. */
+static const char *embedding_name(const fv_safetensors *st) {
+    static const char *names[] = {"shared.weight", "encoder.embed_tokens.weight", "decoder.embed_tokens.weight"};
+    for (int i = 0; i < 3; i++)
+        if (fv_st_find(st, names[i])) return names[i];
+    return names[0];
+}
+
+int fv_t5_load_weights(fv_t5 *m, const char *path, void (*progress)(uint64_t, uint64_t, void *), void *user) {
+    fv_safetensors *st;
+    FV_TRY(fv_st_open(&st, path));
+    int rc = 0;
+    float *tmp = NULL;
+    uint64_t done = 0, total = m->nvalues * 4;
+    for (size_t i = 0; !rc && i < m->nparams; i++) {
+        const fv_t5_param *p = &m->params[i];
+        const char *name = strcmp(p->name, "shared.weight") ? p->name : embedding_name(st);
+        int64_t shape[2] = {p->rows, p->cols};
+        uint64_t n = numel(p);
+        if (!fv_st_find(st, name)) {
+            rc = fv_err("%s: tensor '%s' is missing", fv_st_path(st), p->name);
+            break;
+        }
+        float *dst;
+        if (p->buf->host) {
+            dst = (float *)p->buf->host + p->off;
+        } else {
+            float *nt = realloc(tmp, n * sizeof *nt);
+            if (!nt) {
+                rc = fv_err("out of host memory loading '%s'", p->name);
+                break;
+            }
+            dst = tmp = nt;
+        }
+        rc = fv_st_read_f32(st, name, dst, p->cols ? 2 : 1, shape);
+        if (!rc && !p->buf->host) rc = fv_buf_write(m->d, p->buf, (uint64_t)p->off * 4, dst, n * 4);
+        done += n * 4;
+        if (progress) progress(done, total, user);
+    }
+    free(tmp);
+    fv_st_close(st);
+    return rc;
+}
+
+int fv_t5_load(fv_dev *d, const char *dir, fv_t5 **out, void (*progress)(uint64_t, uint64_t, void *), void *user) {
+    fv_t5_config cfg;
+    *out = NULL;
+    FV_TRY(fv_t5_config_load(&cfg, dir));
+    fv_t5 *m;
+    FV_TRY(fv_t5_create(d, &cfg, &m));
+    int rc = fv_t5_load_weights(m, dir, progress, user);
+    if (rc) {
+        fv_t5_free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+/* HF T5PreTrainedModel._init_weights: the std of each tensor kind (before the factor). */
+static double init_std(const fv_t5 *m, const fv_t5_param *p) {
+    const fv_t5_config *c = &m->cfg;
+    const char *n = p->name;
+    if (!p->matrix && strstr(n, "layer_norm")) return -1; /* ones */
+    if (!strcmp(n, "shared.weight") || !strcmp(n, "lm_head.weight")) return 1.0;
+    if (strstr(n, "relative_attention_bias")) return pow(c->d_model, -0.5);
+    if (strstr(n, ".q.weight")) return pow((double)c->d_model * c->d_kv, -0.5);
+    if (strstr(n, ".k.weight") || strstr(n, ".v.weight")) return pow(c->d_model, -0.5);
+    if (strstr(n, ".o.weight")) return pow((double)c->num_heads * c->d_kv, -0.5);
+    if (strstr(n, ".wo.weight")) return pow(c->d_ff, -0.5);
+    return pow(c->d_model, -0.5); /* wi, wi_0, wi_1 */
+}
+
+int fv_t5_init_weights(fv_t5 *m, uint64_t seed) {
+    fv_rng rng;
+    fv_rng_seed(&rng, seed);
+    float *tmp = NULL;
+    int rc = 0;
+    double factor = m->cfg.initializer_factor;
+    for (size_t i = 0; !rc && i < m->nparams; i++) {
+        const fv_t5_param *p = &m->params[i];
+        uint64_t n = numel(p);
+        float *nt = realloc(tmp, n * sizeof *nt);
+        if (!nt) {
+            rc = fv_err("out of host memory");
+            break;
+        }
+        tmp = nt;
+        double std = init_std(m, p);
+        for (uint64_t k = 0; k < n; k++) tmp[k] = std < 0 ? (float)factor : (float)(factor * std * fv_rng_normal(&rng));
+        rc = fv_buf_write(m->d, p->buf, (uint64_t)p->off * 4, tmp, n * 4);
+    }
+    free(tmp);
+    return rc;
+}
+
+int fv_t5_save_weights(const fv_t5 *m, const char *dir) {
+    fv_st_out *outs = calloc(m->nparams, sizeof *outs);
+    int64_t *shapes = calloc(m->nparams * 2, sizeof *shapes);
+    float **data = calloc(m->nparams, sizeof *data);
+    int rc = (!outs || !shapes || !data) ? fv_err("out of host memory") : 0;
+    for (size_t i = 0; !rc && i < m->nparams; i++) {
+        const fv_t5_param *p = &m->params[i];
+        uint64_t n = numel(p);
+        data[i] = malloc(n * sizeof(float));
+        if (!data[i]) {
+            rc = fv_err("out of host memory saving '%s'", p->name);
+            break;
+        }
+        rc = fv_buf_read(m->d, p->buf, (uint64_t)p->off * 4, data[i], n * 4);
+        shapes[2 * i] = p->rows;
+        shapes[2 * i + 1] = p->cols;
+        outs[i] = (fv_st_out){.name = p->name, .ndim = p->cols ? 2 : 1, .shape = &shapes[2 * i], .data = data[i],
+                              .src_dtype = FV_DT_F32, .dtype = FV_DT_F32};
+    }
+    char path[1024];
+    if (!rc) rc = fv_path_join(path, sizeof path, dir, "model.safetensors");
+    if (!rc) rc = fv_st_write(path, outs, m->nparams, NULL);
+    for (size_t i = 0; data && i < m->nparams; i++) free(data[i]);
+    free(data);
+    free(shapes);
+    free(outs);
+    return rc;
+}

@@ -1,0 +1,93 @@
+/* Scoring in padded batches; see t5_score.h. The batch is as large as asked but small enough that
+ * the attention probabilities of one layer fit in one storage buffer. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/t5_forward.h"
+#include "model/t5_score.h"
+
+static uint32_t fit_batch(const fv_t5 *m, uint32_t want, uint32_t Te, uint32_t Td) {
+    uint64_t tt = (uint64_t)Te * Te;
+    if ((uint64_t)Td * Td > tt) tt = (uint64_t)Td * Td;
+    if ((uint64_t)Td * Te > tt) tt = (uint64_t)Td * Te;
+    uint64_t per_row = tt * (uint64_t)m->cfg.num_heads * 4;
+    uint64_t range = m->d->props.limits.maxStorageBufferRange;
+    uint64_t b = per_row ? range / per_row : want;
+    if (b < 1) b = 1;
+    return (uint32_t)(b < want ? b : want);
+}
+
+static int run_batch(fv_t5 *m, const uint32_t *const *inputs, const uint32_t *in_lens, const uint32_t *const *targets,
+                     const uint32_t *tgt_lens, uint32_t B, double *logprob) {
+    uint32_t Te = 1, Td = 1;
+    for (uint32_t i = 0; i < B; i++) {
+        if (!in_lens[i] || !tgt_lens[i]) return fv_err("score: pair %u has an empty input or target", i);
+        Te = in_lens[i] > Te ? in_lens[i] : Te;
+        Td = tgt_lens[i] > Td ? tgt_lens[i] : Td;
+    }
+    size_t ne = (size_t)B * Te, nd = (size_t)B * Td;
+    uint32_t *eid = calloc(ne, 4), *did = calloc(nd, 4);
+    int32_t *eseg = calloc(ne, 4), *epos = calloc(ne, 4), *dseg = calloc(nd, 4), *dpos = calloc(nd, 4), *lab = malloc(nd * 4);
+    float *loss = malloc(nd * 4);
+    fv_t5_fwd *f = NULL;
+    fv_graph *g = NULL;
+    int rc = (!eid || !did || !eseg || !epos || !dseg || !dpos || !lab || !loss) ? fv_err("out of host memory") : 0;
+    for (uint32_t b = 0; !rc && b < B; b++) {
+        for (uint32_t t = 0; t < in_lens[b]; t++) {
+            eid[b * Te + t] = inputs[b][t];
+            eseg[b * Te + t] = 1;
+            epos[b * Te + t] = (int32_t)t;
+        }
+        for (uint32_t t = 0; t < Td; t++) {
+            int real = t < tgt_lens[b];
+            /* decoder input: the target shifted right behind decoder_start_token_id */
+            did[b * Td + t] = real ? (t ? targets[b][t - 1] : (uint32_t)m->cfg.decoder_start_token_id) : 0;
+            dseg[b * Td + t] = real;
+            dpos[b * Td + t] = (int32_t)t;
+            lab[b * Td + t] = real ? (int32_t)targets[b][t] : -100;
+        }
+    }
+    if (!rc) rc = fv_t5_fwd_create(m, B, Te, Td, 0, &f);
+    if (!rc) {
+        fv_t5_host_batch hb = {eid, did, eseg, epos, dseg, dpos, lab};
+        rc = fv_t5_batch_upload(m, &f->in, &hb);
+    }
+    if (!rc) rc = fv_graph_create(m->d, &g);
+    if (!rc) rc = fv_graph_begin(g);
+    if (!rc) rc = fv_t5_fwd_record(g, f);
+    if (!rc) rc = fv_graph_end(g);
+    if (!rc) rc = fv_graph_run(g);
+    if (!rc) rc = fv_buf_read(m->d, f->loss, 0, loss, nd * 4);
+    for (uint32_t b = 0; !rc && b < B; b++) {
+        double s = 0;
+        for (uint32_t t = 0; t < tgt_lens[b]; t++) s -= loss[b * Td + t];
+        logprob[b] = s;
+    }
+    fv_graph_destroy(g);
+    fv_t5_fwd_free(f);
+    free(eid);
+    free(did);
+    free(eseg);
+    free(epos);
+    free(dseg);
+    free(dpos);
+    free(lab);
+    free(loss);
+    return rc;
+}
+
+int fv_t5_score(fv_t5 *m, const uint32_t *const *inputs, const uint32_t *in_lens, const uint32_t *const *targets,
+                const uint32_t *tgt_lens, uint32_t n, uint32_t max_batch, double *logprob) {
+    if (!max_batch) max_batch = 16;
+    for (uint32_t i = 0; i < n;) {
+        uint32_t B = n - i < max_batch ? n - i : max_batch, Te = 1, Td = 1;
+        for (uint32_t k = 0; k < B; k++) {
+            Te = in_lens[i + k] > Te ? in_lens[i + k] : Te;
+            Td = tgt_lens[i + k] > Td ? tgt_lens[i + k] : Td;
+        }
+        B = fit_batch(m, B, Te, Td);
+        FV_TRY(run_batch(m, inputs + i, in_lens + i, targets + i, tgt_lens + i, B, logprob + i));
+        i += B;
+    }
+    return 0;
+}

@@ -1,0 +1,52 @@
+/* T5 attention, forward and backward: S = Q K^T (no 1/sqrt(d) scaling, as in T5) + position bias
+ * + mask; P = softmax_j(S); O = P V. The products are batched GEMMs (ops/gemm.h, batch = B*H,
+ * batch_inner = H over the [B, T, H, dk] layout); the bias, masking and softmax are one fused
+ * kernel per score row (shaders/attn_softmax.comp). Shapes and strides: ops/attn_desc.h.
+ *
+ * Masking from per-token int32 segment ids (0 = padding): key j is visible to query i iff
+ * seg_k[b,j] != 0 and seg_k[b,j] == seg_q[b,i] (or, with pad_mask_only, just seg_k[b,j] != 0),
+ * and, when causal, j <= i. A plain padded batch uses seg = 1 for tokens and 0 for padding; a
+ * packed row numbers its segments 1, 2, ... (decoder and encoder ids must agree for packed
+ * cross-attention). A query with no visible key gets P = 0 (so O = 0, never NaN).
+ *
+ * Position bias (use_bias): bias[h, i, j] = table[lut[clamp(pos_k[b,j] - pos_q[b,i], -L, L) + L] * H + h]
+ * with per-token int32 positions (restarting per packed segment) and the bucket LUT from
+ * ops/relpos.h (bidirectional for the encoder, causal buckets for the decoder).
+ *
+ * Decode step with a KV cache (record once, replay every token): K and V are the cache [B, Tmax,
+ * H, dk]; call with Tq = 1, Tk = Tmax, causal = 0. The changing length lives in device buffers,
+ * not push constants: seg_k[b, j] = 1 for filled slots and 0 for the rest (the host or a kernel
+ * sets slot `step` to 1 before the step), seg_q = 1, pos_q[b] = step, pos_k[b, j] = j, and the
+ * decoder (causal-bucket) LUT. Masked slots must hold finite values (zero the cache once): P = 0
+ * there, but 0 * NaN is NaN in O = P V.
+ *
+ * Scratch: p_scratch holds P [B, H, Tq, Tk] (fp32); keep it for the backward. All of these record
+ * into the graph and return 0 or an error naming the op and the problem. */
+#ifndef FV_OPS_ATTENTION_H
+#define FV_OPS_ATTENTION_H
+
+#include "ops/attn_desc.h"
+#include "ops/op.h"
+
+/* O = softmax(Q K^T + bias + mask) V, overwriting O and p_scratch. Without use_bias, pos_q,
+ * pos_k, bias_table and bucket_lut may be null buffers. */
+int fv_attention(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_t o, fv_t seg_q, fv_t seg_k,
+                 fv_t pos_q, fv_t pos_k, fv_t bias_table, fv_t bucket_lut, fv_t p_scratch);
+
+/* Backward from dO (o_stride) and the forward's P: dQ, dK, dV overwritten (with the q, k and v
+ * strides, so they may be slices of one fused dQKV buffer, which must not be the buffer of Q, K,
+ * V or dO), dtable += (with use_bias; else dtable and hist_scratch may be null).
+ * dp_scratch holds B*H*Tq*Tk floats (dP, then dS); hist_scratch B*H*Tq*num_buckets floats. */
+int fv_attention_back(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_t p, fv_t dout, fv_t pos_q,
+                      fv_t pos_k, fv_t bucket_lut, fv_t dq, fv_t dk, fv_t dv, fv_t dtable, fv_t dp_scratch,
+                      fv_t hist_scratch);
+
+/* The fused row kernels on their own (used by the above; exposed for tests):
+ * scores in p (B*H*Tq rows of Tk) -> probabilities, in place. */
+int fv_attn_softmax(fv_graph *g, const fv_attn_desc *a, fv_t p, fv_t seg_q, fv_t seg_k, fv_t pos_q, fv_t pos_k,
+                    fv_t bias_table, fv_t bucket_lut);
+/* dp -> dS = P (dP - rowsum(dP P)), in place; with hist.buf, also per-row bucket sums of dS. */
+int fv_attn_softmax_back(fv_graph *g, const fv_attn_desc *a, fv_t p, fv_t dp, fv_t pos_q, fv_t pos_k,
+                         fv_t bucket_lut, fv_t hist);
+
+#endif

@@ -1,0 +1,98 @@
+/* Host side of the feed-forward activations; see ops/gelu.h and shaders/gelu_gated*.comp. */
+#include "ops/gelu.h"
+
+/* A [rows, cols] matrix with row stride ld fits in t's buffer; ld >= cols. */
+static int check_mat(const char *op, const char *arg, fv_t t, uint32_t ld, uint32_t rows, uint32_t cols) {
+    if (ld < cols) return fv_err("%s: %s row stride %u is smaller than cols %u", op, arg, ld, cols);
+    uint64_t n = rows ? (uint64_t)(rows - 1) * ld + cols : 0;
+    return fv_op_check(op, arg, t, n, 4);
+}
+
+static int shape_ok(const char *op, uint32_t rows, uint32_t cols) {
+    if (!rows || !cols) return fv_err("%s: empty shape %ux%u", op, rows, cols);
+    if ((uint64_t)rows * cols > UINT32_MAX) return fv_err("%s: %ux%u has more than 2^32 elements", op, rows, cols);
+    return 0;
+}
+
+static int act_pipeline(fv_dev *d, const char *shader, uint32_t nbind, uint32_t wmask, uint32_t push, enum fv_ff_act act,
+                        int gated, uint32_t cols, fv_pipeline **p) {
+    fv_pipe_desc desc;
+    fv_op_desc(&desc, shader, nbind, wmask, push);
+    desc.nspec = 3;
+    desc.spec[0] = fv_op_row_threads(d, cols);
+    desc.spec[1] = (uint32_t)act;
+    desc.spec[2] = gated != 0;
+    return fv_pipeline_get(d, &desc, p);
+}
+
+int fv_ff_act_fwd(fv_graph *g, enum fv_ff_act act, fv_t a, uint32_t lda, fv_t b, uint32_t ldb, fv_t out, uint32_t ldo,
+               uint32_t rows, uint32_t cols) {
+    const char *op = act == FV_FF_RELU ? "relu" : act == FV_FF_SILU ? "silu" : "gelu";
+    if ((unsigned)act > FV_FF_SILU) return fv_err("act: unknown activation %d", (int)act);
+    int gated = b.buf != NULL;
+    FV_TRY(shape_ok(op, rows, cols));
+    if (!lda) lda = cols;
+    if (!ldb) ldb = cols;
+    if (!ldo) ldo = cols;
+    FV_TRY(check_mat(op, "a", a, lda, rows, cols));
+    if (gated) FV_TRY(check_mat(op, "b", b, ldb, rows, cols));
+    FV_TRY(check_mat(op, "out", out, ldo, rows, cols));
+    fv_dev *d = fv_graph_dev(g);
+    struct { uint32_t rows, cols, ao, lda, bo, ldb, oo, ldo; } pc = {rows, cols, a.off, lda, gated ? b.off : 0, ldb,
+                                                                       out.off, ldo};
+    fv_pipeline *p;
+    FV_TRY(act_pipeline(d, "gelu_gated", 3, 1u << 2, sizeof pc, act, gated, cols, &p));
+    uint32_t gx, gy;
+    fv_op_grid(d, rows, &gx, &gy);
+    fv_buf *bufs[] = {a.buf, gated ? b.buf : a.buf, out.buf};
+    return fv_graph_dispatch(g, p, bufs, &pc, gx, gy, 1);
+}
+
+int fv_ff_act_back(fv_graph *g, enum fv_ff_act act, fv_t a, uint32_t lda, fv_t b, uint32_t ldb, fv_t dout, uint32_t ldg,
+                fv_t da, uint32_t ldda, fv_t db, uint32_t lddb, uint32_t rows, uint32_t cols) {
+    const char *op = act == FV_FF_RELU ? "relu_back" : act == FV_FF_SILU ? "silu_back" : "gelu_back";
+    if ((unsigned)act > FV_FF_SILU) return fv_err("act_back: unknown activation %d", (int)act);
+    int gated = b.buf != NULL;
+    if (gated != (db.buf != NULL)) return fv_err("%s: b and db must both be given (gated) or both be null", op);
+    FV_TRY(shape_ok(op, rows, cols));
+    if (!lda) lda = cols;
+    if (!ldb) ldb = cols;
+    if (!ldg) ldg = cols;
+    if (!ldda) ldda = cols;
+    if (!lddb) lddb = cols;
+    FV_TRY(check_mat(op, "a", a, lda, rows, cols));
+    FV_TRY(check_mat(op, "dout", dout, ldg, rows, cols));
+    FV_TRY(check_mat(op, "da", da, ldda, rows, cols));
+    if (gated) {
+        FV_TRY(check_mat(op, "b", b, ldb, rows, cols));
+        FV_TRY(check_mat(op, "db", db, lddb, rows, cols));
+    }
+    fv_dev *d = fv_graph_dev(g);
+    struct { uint32_t rows, cols, ao, lda, bo, ldb, go, ldg, dao, ldda, dbo, lddb; } pc = {
+        rows, cols, a.off, lda, gated ? b.off : 0, ldb, dout.off, ldg, da.off, ldda, gated ? db.off : 0, lddb};
+    fv_pipeline *p;
+    FV_TRY(act_pipeline(d, "gelu_gated_back", 5, (1u << 3) | (1u << 4), sizeof pc, act, gated, cols, &p));
+    uint32_t gx, gy;
+    fv_op_grid(d, rows, &gx, &gy);
+    fv_buf *bufs[] = {a.buf, gated ? b.buf : a.buf, dout.buf, da.buf, gated ? db.buf : da.buf};
+    return fv_graph_dispatch(g, p, bufs, &pc, gx, gy, 1);
+}
+
+int fv_gelu_gated(fv_graph *g, fv_t a, fv_t b, uint32_t ld_ab, fv_t out, uint32_t rows, uint32_t cols) {
+    if (!b.buf) return fv_err("gelu: b is a null buffer");
+    return fv_ff_act_fwd(g, FV_FF_GELU_TANH, a, ld_ab, b, ld_ab, out, 0, rows, cols);
+}
+
+int fv_gelu_gated_back(fv_graph *g, fv_t a, fv_t b, uint32_t ld_ab, fv_t dout, fv_t da, fv_t db, uint32_t ld_dab,
+                       uint32_t rows, uint32_t cols) {
+    if (!b.buf || !db.buf) return fv_err("gelu_back: b or db is a null buffer");
+    return fv_ff_act_back(g, FV_FF_GELU_TANH, a, ld_ab, b, ld_ab, dout, 0, da, ld_dab, db, ld_dab, rows, cols);
+}
+
+int fv_relu(fv_graph *g, fv_t a, fv_t out, uint32_t rows, uint32_t cols) {
+    return fv_ff_act_fwd(g, FV_FF_RELU, a, 0, (fv_t){0}, 0, out, 0, rows, cols);
+}
+
+int fv_relu_back(fv_graph *g, fv_t a, fv_t dout, fv_t da, uint32_t rows, uint32_t cols) {
+    return fv_ff_act_back(g, FV_FF_RELU, a, 0, (fv_t){0}, 0, dout, 0, da, 0, (fv_t){0}, 0, rows, cols);
+}

@@ -1,0 +1,150 @@
+/* Host side of GEMM: validation, path and variant choice, push constants, workgroups; plus the
+ * linear-layer helpers. Kernels: shaders/gemm.comp (texel path), shaders/gemm_tiled.comp
+ * (shared-memory tiled path, fp16 variants in gemm_tiled.variants). */
+#include "ops/gemm.h"
+
+#include <string.h>
+
+typedef struct {
+    uint32_t M, N, K, lda, ldb, ldc, ao, bo, co, inner, sao, sai, sbo, sbi, sco, sci;
+    float alpha, beta;
+} gemm_push;
+
+/* Texel path (shaders/gemm.comp): each invocation computes a TM x TN block of C; a workgroup
+ * spans TM rows and (invocations x TN) columns. 16 x 8 ("gemm") measured fastest on lavapipe;
+ * 4 x 8 ("gemm_m4") when M <= 4 wastes fewer rows for a few tokens. */
+enum { TEX_TN = 8, TEX_WG_MAX = 64 };
+
+static uint32_t texel_tm(const fv_gemm_desc *p) { return p->M <= 4 ? 4 : 16; }
+
+/* The texel path shares rows of A between lanes by subgroup shuffles. */
+static int has_shuffle(const fv_dev *d) {
+    VkPhysicalDeviceSubgroupProperties sp = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+    VkPhysicalDeviceProperties2 pp = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sp};
+    vkGetPhysicalDeviceProperties2(d->phys, &pp);
+    return (sp.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) && (sp.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+           d->subgroup_size >= 1 && d->subgroup_size <= TEX_WG_MAX;
+}
+
+/* One operand: stored rows x cols (row stride ld), batched. Element range it touches: [lo, hi). */
+static int extent(const char *arg, uint32_t off, uint32_t rows, uint32_t cols, uint32_t ld, uint32_t batch,
+                  uint32_t inner, uint32_t so, uint32_t si, uint64_t *lo, uint64_t *hi) {
+    *lo = *hi = 0;
+    if (ld < cols) return fv_err("gemm: %s row stride %u is less than its %u columns", arg, ld, cols);
+    /* max over z of (z / inner) * so + (z % inner) * si: at z = batch - 1 or just before its group */
+    uint64_t q = (batch - 1) / inner, r = (batch - 1) % inner;
+    uint64_t zmax = q * so + r * si;
+    if (q > 0 && (q - 1) * so + (uint64_t)(inner - 1) * si > zmax) zmax = (q - 1) * so + (uint64_t)(inner - 1) * si;
+    *lo = off;
+    *hi = off + zmax + (uint64_t)(rows - 1) * ld + cols;
+    if (*hi > UINT32_MAX) return fv_err("gemm: %s spans more than 2^32 elements", arg);
+    return 0;
+}
+
+static int check_fits(const char *arg, fv_t t, uint64_t hi, uint32_t bytes) {
+    return fv_op_check("gemm", arg, fv_tensor(t.buf, 0), hi, bytes);
+}
+
+static int tiled_pipeline(fv_dev *d, const fv_gemm_desc *p, fv_pipeline **out, uint32_t *bm, uint32_t *bn) {
+    static const char *names[4] = {"gemm_tiled", "gemm_tiled_ha", "gemm_tiled_hb", "gemm_tiled_hab"};
+    /* 64 x 64 tiles, 4 x 4 per invocation (256 invocations) where the limits allow; else
+     * 32 x 32 tiles with 64 invocations. BK = 16 keeps shared use at 8.3 KB / 4.2 KB. */
+    uint32_t BM = 64, BN = 64, BK = 16, TM = 4, TN = 4;
+    uint32_t shared64 = BK * (BM + 1 + BN + 1) * 4;
+    if (d->info.max_workgroup_invocations < 256 || d->max_shared < shared64) BM = BN = 32;
+    fv_pipe_desc desc;
+    fv_op_desc(&desc, names[(p->dtype_a == FV_F16) | (p->dtype_b == FV_F16) << 1], 3, 1u << 2, sizeof(gemm_push));
+    desc.nspec = 8;
+    uint32_t spec[8] = {(BM / TM) * (BN / TN), BM, BN, BK, TM, TN, p->trans_a != 0, p->trans_b != 0};
+    memcpy(desc.spec, spec, sizeof spec);
+    *bm = BM;
+    *bn = BN;
+    return fv_pipeline_get(d, &desc, out);
+}
+
+/* Whole 4-element texels are usable when every start offset and row stride is a multiple of 4
+ * and the fetched run stays inside a row: along K that needs K % 4 == 0; along M or N (a
+ * transposed A, a plain B) the run is clamped to the padded row, which ld % 4 == 0 guarantees. */
+static int vec4_ok(uint32_t off, uint32_t ld, uint32_t so, uint32_t si, int along_k, uint32_t K) {
+    return off % 4 == 0 && ld % 4 == 0 && so % 4 == 0 && si % 4 == 0 && (!along_k || K % 4 == 0);
+}
+
+static int texel_pipeline(fv_dev *d, const fv_gemm_desc *p, const gemm_push *pc, fv_pipeline **out, uint32_t *wg) {
+    /* A is fetched along K (4-wide) only when not transposed; a transposed A is read per element,
+     * each lane fetching its own row, which the shuffles then spread. */
+    int va = !p->trans_a && vec4_ok(pc->ao, pc->lda, pc->sao, pc->sai, 1, p->K);
+    int vb = vec4_ok(pc->bo, pc->ldb, pc->sbo, pc->sbi, p->trans_b != 0, p->K);
+    /* As many lanes as the columns need, in whole subgroups, at most TEX_WG_MAX. */
+    uint32_t sg = d->subgroup_size, lanes = fv_div_up(p->N, TEX_TN);
+    uint32_t n = fv_div_up(lanes, sg) * sg;
+    if (n > TEX_WG_MAX) n = TEX_WG_MAX / sg * sg;
+    fv_pipe_desc desc;
+    fv_op_desc(&desc, texel_tm(p) == 4 ? "gemm_m4" : "gemm", 3, 1u << 2, sizeof(gemm_push));
+    desc.bind_kind[0] = desc.bind_kind[1] = FV_BIND_TEXEL;
+    int ha = p->dtype_a == FV_F16, hb = p->dtype_b == FV_F16;
+    desc.bind_fmt[0] = va ? (ha ? FV_TEXEL_RGBA16F : FV_TEXEL_RGBA32F) : (ha ? FV_TEXEL_R16F : FV_TEXEL_R32F);
+    desc.bind_fmt[1] = vb ? (hb ? FV_TEXEL_RGBA16F : FV_TEXEL_RGBA32F) : (hb ? FV_TEXEL_R16F : FV_TEXEL_R32F);
+    desc.nspec = 6;
+    uint32_t spec[6] = {n, sg, p->trans_a != 0, p->trans_b != 0, (uint32_t)va, (uint32_t)vb};
+    memcpy(desc.spec, spec, sizeof spec);
+    *wg = n;
+    return fv_pipeline_get(d, &desc, out);
+}
+
+int fv_gemm(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c) {
+    if (!g || !p) return fv_err("gemm: null graph or descriptor");
+    if (!a.buf || !b.buf || !c.buf) return fv_err("gemm: %s is a null buffer", !a.buf ? "A" : !b.buf ? "B" : "C");
+    if (p->M == 0 || p->N == 0 || p->K == 0) return fv_err("gemm: empty product %ux%ux%u", p->M, p->N, p->K);
+    if ((p->dtype_a != FV_F32 && p->dtype_a != FV_F16) || (p->dtype_b != FV_F32 && p->dtype_b != FV_F16))
+        return fv_err("gemm: unknown dtype");
+    fv_dev *d = fv_graph_dev(g);
+    if ((p->dtype_a == FV_F16 || p->dtype_b == FV_F16) && !d->fp16)
+        return fv_err("gemm: fp16 operands need 16-bit storage, which device '%s' lacks or has disabled", d->info.name);
+
+    uint32_t batch = p->batch ? p->batch : 1, inner = p->batch_inner ? p->batch_inner : 1;
+    uint32_t ar = p->trans_a ? p->K : p->M, ac = p->trans_a ? p->M : p->K;
+    uint32_t br = p->trans_b ? p->N : p->K, bc = p->trans_b ? p->K : p->N;
+    gemm_push pc = {p->M, p->N, p->K, p->lda ? p->lda : ac, p->ldb ? p->ldb : bc, p->ldc ? p->ldc : p->N,
+                    a.off, b.off, c.off, inner, p->stride_a_outer, p->stride_a_inner, p->stride_b_outer,
+                    p->stride_b_inner, p->stride_c_outer, p->stride_c_inner, p->alpha, p->beta};
+    uint64_t alo = 0, ahi = 0, blo = 0, bhi = 0, clo = 0, chi = 0;
+    FV_TRY(extent("A", a.off, ar, ac, pc.lda, batch, inner, pc.sao, pc.sai, &alo, &ahi));
+    FV_TRY(extent("B", b.off, br, bc, pc.ldb, batch, inner, pc.sbo, pc.sbi, &blo, &bhi));
+    FV_TRY(extent("C", c.off, p->M, p->N, pc.ldc, batch, inner, pc.sco, pc.sci, &clo, &chi));
+    FV_TRY(check_fits("A", a, ahi, p->dtype_a == FV_F16 ? 2 : 4));
+    FV_TRY(check_fits("B", b, bhi, p->dtype_b == FV_F16 ? 2 : 4));
+    FV_TRY(check_fits("C", c, chi, 4));
+    if ((c.buf == a.buf && clo < ahi && alo < chi) || (c.buf == b.buf && clo < bhi && blo < chi))
+        return fv_err("gemm: C overlaps %s in buffer '%s'", c.buf == a.buf ? "A" : "B", c.buf->what);
+
+    fv_pipeline *pipe;
+    fv_buf *bufs[3] = {a.buf, b.buf, c.buf};
+    if (d->use_texel && has_shuffle(d)) {
+        uint32_t wg;
+        FV_TRY(texel_pipeline(d, p, &pc, &pipe, &wg));
+        uint32_t gx = fv_div_up(p->N, wg * TEX_TN), gy = fv_div_up(p->M, texel_tm(p));
+        return fv_graph_dispatch(g, pipe, bufs, &pc, gx, gy, batch);
+    }
+    uint32_t bm, bn;
+    FV_TRY(tiled_pipeline(d, p, &pipe, &bm, &bn));
+    return fv_graph_dispatch(g, pipe, bufs, &pc, fv_div_up(p->N, bn), fv_div_up(p->M, bm), batch);
+}
+
+int fv_linear(fv_graph *g, fv_t x, fv_t w, fv_t y, uint32_t rows, uint32_t in, uint32_t out, float beta) {
+    fv_gemm_desc p = {.M = rows, .N = out, .K = in, .trans_b = 1, .alpha = 1.0f, .beta = beta};
+    if (fv_gemm(g, &p, x, w, y)) return fv_err_wrap("linear %ux%u -> %u", rows, in, out);
+    return 0;
+}
+
+int fv_linear_back(fv_graph *g, fv_t x, fv_t w, fv_t dy, fv_t dx, fv_t dw, uint32_t rows, uint32_t in, uint32_t out,
+                   int accumulate_dx) {
+    if (dx.buf) {
+        fv_gemm_desc p = {.M = rows, .N = in, .K = out, .alpha = 1.0f, .beta = accumulate_dx ? 1.0f : 0.0f};
+        if (fv_gemm(g, &p, dy, w, dx)) return fv_err_wrap("linear_back dx %ux%u <- %u", rows, in, out);
+    }
+    if (dw.buf) {
+        fv_gemm_desc p = {.M = out, .N = in, .K = rows, .trans_a = 1, .alpha = 1.0f, .beta = 1.0f};
+        if (fv_gemm(g, &p, dy, x, dw)) return fv_err_wrap("linear_back dW %ux%u", out, in);
+    }
+    return 0;
+}

@@ -1,0 +1,76 @@
+/* Host side of the optimizer steps: argument checks, pipelines, workgroup counts; see ops/optim.h
+ * and shaders/opt_adamw.comp, shaders/opt_adafactor_*.comp. */
+#include "ops/optim.h"
+
+static int pipeline(fv_dev *d, const char *shader, uint32_t nbind, uint32_t write_mask, uint32_t push,
+                    uint32_t threads, fv_pipeline **p) {
+    fv_pipe_desc desc;
+    fv_op_desc(&desc, shader, nbind, write_mask, push);
+    desc.nspec = 1;
+    desc.spec[0] = threads;
+    return fv_pipeline_get(d, &desc, p);
+}
+
+int fv_adamw(fv_graph *g, fv_t hyper, fv_t p, fv_t grad, fv_t m, fv_t v, uint32_t n) {
+    const char *op = "adamw";
+    if (n == 0) return fv_err("%s: empty tensor", op);
+    FV_TRY(fv_op_check(op, "hyper", hyper, FV_OPT_HYPER_WORDS, 4));
+    FV_TRY(fv_op_check(op, "p", p, n, 4));
+    FV_TRY(fv_op_check(op, "grad", grad, n, 4));
+    FV_TRY(fv_op_check(op, "m", m, n, 4));
+    FV_TRY(fv_op_check(op, "v", v, n, 4));
+    fv_dev *d = fv_graph_dev(g);
+    struct { uint32_t n, po, go, mo, vo, ho; } pc = {n, p.off, grad.off, m.off, v.off, hyper.off};
+    fv_pipeline *pl;
+    FV_TRY(pipeline(d, "opt_adamw", 5, (1u << 1) | (1u << 3) | (1u << 4), sizeof pc, fv_op_row_threads(d, 256), &pl));
+    uint32_t gx, gy;
+    fv_op_grid(d, fv_div_up(n, pl->desc.spec[0]), &gx, &gy);
+    fv_buf *b[] = {hyper.buf, p.buf, grad.buf, m.buf, v.buf};
+    return fv_graph_dispatch(g, pl, b, &pc, gx, gy, 1);
+}
+
+enum { FLAG_FACTORED = 1, FLAG_MOMENTUM = 2 };
+enum { B_P = 1u << 1, B_S = 1u << 3, B_M = 1u << 4, B_X = 1u << 5 };
+
+int fv_adafactor(fv_graph *g, fv_t hyper, fv_t p, fv_t grad, fv_t state, fv_t m, fv_t scratch, uint32_t rows,
+                 uint32_t cols, int factored) {
+    const char *op = "adafactor";
+    uint64_t n = (uint64_t)rows * cols;
+    if (n == 0) return fv_err("%s: empty tensor %ux%u", op, rows, cols);
+    if (n > UINT32_MAX) return fv_err("%s: tensor %ux%u has more than 2^32 elements", op, rows, cols);
+    FV_TRY(fv_op_check(op, "hyper", hyper, FV_OPT_HYPER_WORDS, 4));
+    FV_TRY(fv_op_check(op, "p", p, n, 4));
+    FV_TRY(fv_op_check(op, "grad", grad, n, 4));
+    FV_TRY(fv_op_check(op, "state", state, fv_adafactor_state_size(rows, cols, factored, 0), 4));
+    if (m.buf) FV_TRY(fv_op_check(op, "m", m, n, 4));
+    FV_TRY(fv_op_check(op, "scratch", scratch, fv_adafactor_scratch_size(rows, cols, factored), 4));
+    fv_dev *d = fv_graph_dev(g);
+    uint32_t per, nch = fv_adafactor_chunks(rows, cols, factored, &per);
+    uint32_t flags = (factored ? FLAG_FACTORED : 0) | (m.buf ? FLAG_MOMENTUM : 0);
+    struct { uint32_t rows, cols, po, go, so, mo, ho, xo, nch, per, flags; } pc = {
+        rows, cols, p.off, grad.off, state.off, m.buf ? m.off : 0, hyper.off, scratch.off, nch, per, flags};
+    /* Without momentum the m binding is never touched; bind the (read-only) gradient there. */
+    fv_buf *b[] = {hyper.buf, p.buf, grad.buf, state.buf, m.buf ? m.buf : grad.buf, scratch.buf};
+    uint32_t red = fv_op_row_threads(d, factored ? cols : per); /* threads of the reduction passes */
+    fv_pipeline *pl;
+    if (factored) {
+        FV_TRY(pipeline(d, "opt_adafactor_rows", 6, B_S | B_X, sizeof pc, red, &pl));
+        FV_TRY(fv_graph_dispatch(g, pl, b, &pc, nch, 1, 1));
+        uint32_t ct = fv_op_row_threads(d, 256);
+        if (fv_div_up(cols, ct) + 1 > d->props.limits.maxComputeWorkGroupCount[0])
+            return fv_err("%s: %u columns exceed the device's workgroup count limit", op, cols);
+        FV_TRY(pipeline(d, "opt_adafactor_cols", 6, B_S | B_X, sizeof pc, ct, &pl));
+        FV_TRY(fv_graph_dispatch(g, pl, b, &pc, fv_div_up(cols, ct) + 1, 1, 1));
+        FV_TRY(pipeline(d, "opt_adafactor_usq", 6, B_X, sizeof pc, red, &pl));
+        FV_TRY(fv_graph_dispatch(g, pl, b, &pc, nch, 1, 1));
+    } else {
+        FV_TRY(pipeline(d, "opt_adafactor_vec", 6, B_S | B_X, sizeof pc, red, &pl));
+        FV_TRY(fv_graph_dispatch(g, pl, b, &pc, nch, 1, 1));
+    }
+    FV_TRY(pipeline(d, "opt_adafactor_scalars", 6, B_X, sizeof pc, fv_op_row_threads(d, nch), &pl));
+    FV_TRY(fv_graph_dispatch(g, pl, b, &pc, 1, 1, 1));
+    FV_TRY(pipeline(d, "opt_adafactor_apply", 6, B_P | (m.buf ? B_M : 0), sizeof pc, fv_op_row_threads(d, 256), &pl));
+    uint32_t gx, gy;
+    fv_op_grid(d, fv_div_up((uint32_t)n, pl->desc.spec[0]), &gx, &gy);
+    return fv_graph_dispatch(g, pl, b, &pc, gx, gy, 1);
+}

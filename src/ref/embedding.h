@@ -1,0 +1,12 @@
+/* Plain-C reference of the embedding lookup and its backward (ids >= vocab: zero row / skipped). */
+#ifndef FV_REF_EMBEDDING_H
+#define FV_REF_EMBEDDING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void fv_ref_embedding(const float *table, const uint32_t *ids, float *out, size_t ntok, size_t vocab, size_t dim);
+/* dtable += scatter of dout; terms added in token order. */
+void fv_ref_embedding_back(const uint32_t *ids, const float *dout, float *dtable, size_t ntok, size_t vocab, size_t dim);
+
+#endif

@@ -1,0 +1,288 @@
+/* Atomic training checkpoints; see checkpoint.h. */
+#define _GNU_SOURCE
+#include "train/checkpoint.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/file.h"
+#include "io/safetensors.h"
+#include "io/t5_config.h"
+
+#define STATE_FILE "training_state.safetensors"
+
+/* ---- state tensors ------------------------------------------------------------------------- */
+
+typedef struct {
+    fv_dev *d;
+    fv_st_out *outs;
+    int64_t *shapes;
+    float **data;
+    size_t n, cap;
+} collect;
+
+static int grow(collect *c) {
+    if (c->n < c->cap) return 0;
+    size_t nc = c->cap ? 2 * c->cap : 256;
+    fv_st_out *o = realloc(c->outs, nc * sizeof *o);
+    if (o) c->outs = o;
+    int64_t *s = realloc(c->shapes, nc * sizeof *s);
+    if (s) c->shapes = s;
+    float **d = realloc(c->data, nc * sizeof *d);
+    if (d) c->data = d;
+    if (!o || !s || !d) return fv_err("out of host memory");
+    c->cap = nc;
+    return 0;
+}
+
+static int add_tensor(collect *c, const char *name, const float *src, uint32_t n) {
+    FV_TRY(grow(c));
+    float *copy = malloc((n ? n : 1) * sizeof *copy);
+    char *nm = strdup(name);
+    if (!copy || !nm) {
+        free(copy);
+        free(nm);
+        return fv_err("out of host memory");
+    }
+    if (n) memcpy(copy, src, n * sizeof *copy);
+    c->data[c->n] = copy;
+    c->shapes[c->n] = n;
+    c->outs[c->n] = (fv_st_out){nm, 1, NULL, copy, FV_DT_F32, FV_DT_F32};
+    c->n++;
+    return 0;
+}
+
+static int collect_state(void *user, const char *name, fv_buf *buf, uint32_t off, uint32_t n) {
+    collect *c = user;
+    float *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    if (!tmp) return fv_err("out of host memory");
+    int rc = fv_buf_read(c->d, buf, (uint64_t)off * 4, tmp, (uint64_t)n * 4);
+    if (!rc) rc = add_tensor(c, name, tmp, n);
+    free(tmp);
+    return rc;
+}
+
+static void collect_free(collect *c) {
+    for (size_t i = 0; i < c->n; i++) {
+        free((char *)c->outs[i].name);
+        free(c->data[i]);
+    }
+    free(c->outs);
+    free(c->shapes);
+    free(c->data);
+}
+
+static int write_state(const char *path, fv_optimizer *o, const fv_train_state *st, const float *losses, uint32_t nloss,
+                       fv_dev *d) {
+    collect c = {.d = d};
+    int rc = fv_optimizer_each_state(o, collect_state, &c);
+    if (!rc) rc = add_tensor(&c, "loss_history", losses, nloss);
+    for (size_t i = 0; i < c.n; i++) c.outs[i].shape = &c.shapes[i];
+    char step[32], pos[32], skipped[32], rng[4][24];
+    snprintf(step, sizeof step, "%u", st->step);
+    snprintf(pos, sizeof pos, "%" PRIu64, st->data_pos);
+    snprintf(skipped, sizeof skipped, "%u", st->skipped);
+    for (int i = 0; i < 4; i++) snprintf(rng[i], sizeof rng[i], "%016" PRIx64, st->rng.s[i]);
+    char rngs[100];
+    snprintf(rngs, sizeof rngs, "%s%s%s%s", rng[0], rng[1], rng[2], rng[3]);
+    const char *meta[] = {"flanvk_step", step, "flanvk_data_pos", pos, "flanvk_rng", rngs, "flanvk_skipped", skipped,
+                          "flanvk_optimizer", fv_optimizer_name(o), NULL};
+    if (!rc) rc = fv_st_write(path, c.outs, c.n, meta);
+    collect_free(&c);
+    return rc;
+}
+
+/* ---- directory handling -------------------------------------------------------------------- */
+
+static int copy_file(const char *from, const char *to) {
+    char *data;
+    size_t n;
+    FV_TRY(fv_read_file(from, &data, &n));
+    fv_awrite w;
+    int rc = fv_awrite_open(&w, to);
+    if (!rc) {
+        if (fwrite(data, 1, n, w.f) != n) {
+            fv_awrite_abort(&w);
+            rc = fv_err("%s: write failed", to);
+        } else {
+            rc = fv_awrite_commit(&w);
+        }
+    }
+    free(data);
+    return rc;
+}
+
+static void remove_tree(const char *dir) {
+    DIR *dd = opendir(dir);
+    if (!dd) return;
+    struct dirent *e;
+    char path[1400];
+    while ((e = readdir(dd))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(dd);
+    rmdir(dir);
+}
+
+static int write_png(const char *path, const void *png, size_t n) {
+    fv_awrite w;
+    FV_TRY(fv_awrite_open(&w, path));
+    if (fwrite(png, 1, n, w.f) != n) {
+        fv_awrite_abort(&w);
+        return fv_err("%s: write failed", path);
+    }
+    return fv_awrite_commit(&w);
+}
+
+static int fill_dir(const char *dir, const fv_t5 *m, fv_optimizer *o, const fv_train_state *st, const char *tokdir,
+                    const float *losses, uint32_t nloss, const void *png, size_t png_size) {
+    char path[1024], from[1024];
+    FV_TRY(fv_path_join(path, sizeof path, dir, "config.json"));
+    FV_TRY(fv_t5_config_save(&m->cfg, path));
+    for (int i = 0; tokdir && i < 2; i++) {
+        const char *name = i ? "tokenizer.json" : "spiece.model";
+        FV_TRY(fv_path_join(from, sizeof from, tokdir, name));
+        if (!fv_file_exists(from)) continue;
+        FV_TRY(fv_path_join(path, sizeof path, dir, name));
+        FV_TRY(copy_file(from, path));
+    }
+    if (png) {
+        FV_TRY(fv_path_join(path, sizeof path, dir, "loss.png"));
+        FV_TRY(write_png(path, png, png_size));
+    }
+    FV_TRY(fv_path_join(path, sizeof path, dir, STATE_FILE));
+    FV_TRY(write_state(path, o, st, losses, nloss, m->d));
+    return fv_t5_save_weights(m, dir);
+}
+
+int fv_checkpoint_save(const char *dir, const fv_t5 *m, fv_optimizer *o, const fv_train_state *st,
+                       const char *tokenizer_dir, const float *losses, uint32_t nloss, const void *png, size_t png_size) {
+    char staging[1024];
+    size_t len = strlen(dir);
+    while (len > 1 && dir[len - 1] == '/') len--;
+    if (len + 32 >= sizeof staging) return fv_err("%s: path too long", dir);
+    snprintf(staging, sizeof staging, "%.*s.staging-%ld", (int)len, dir, (long)getpid());
+    remove_tree(staging);
+    FV_TRY(fv_mkdirs(staging));
+    int rc = fill_dir(staging, m, o, st, tokenizer_dir, losses, nloss, png, png_size);
+    if (rc) {
+        remove_tree(staging);
+        return fv_err_wrap("saving checkpoint %s", dir);
+    }
+    char target[1024];
+    snprintf(target, sizeof target, "%.*s", (int)len, dir);
+    struct stat sb;
+    if (stat(target, &sb) != 0) { /* first save: the staging directory simply becomes the target */
+        if (rename(staging, target) != 0) rc = fv_err("%s: cannot rename into place: %s", target, strerror(errno));
+        if (rc) remove_tree(staging);
+        return rc;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        remove_tree(staging);
+        return fv_err("%s: exists and is not a directory", target);
+    }
+    if (renameat2(AT_FDCWD, staging, AT_FDCWD, target, RENAME_EXCHANGE) == 0) {
+        /* the old checkpoint now sits in staging, with any files of the user's that were beside
+         * ours: move those back before dropping it */
+        DIR *dd = opendir(staging);
+        struct dirent *e;
+        char a[2400], b[2400];
+        while (dd && (e = readdir(dd))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            snprintf(b, sizeof b, "%s/%s", target, e->d_name);
+            if (fv_file_exists(b)) continue;
+            snprintf(a, sizeof a, "%s/%s", staging, e->d_name);
+            if (rename(a, b) != 0) fprintf(stderr, "flanvk: warning: could not keep %s: %s\n", a, strerror(errno));
+        }
+        if (dd) closedir(dd);
+        remove_tree(staging);
+        return 0;
+    }
+    /* No exchange on this file system: rename file by file, the training state first and the model
+     * last; each file is whole at every moment. */
+    static const char *files[] = {STATE_FILE, "config.json", "spiece.model", "tokenizer.json", "loss.png", "model.safetensors"};
+    for (size_t i = 0; !rc && i < sizeof files / sizeof files[0]; i++) {
+        char a[2400], b[2400];
+        snprintf(a, sizeof a, "%s/%s", staging, files[i]);
+        snprintf(b, sizeof b, "%s/%s", target, files[i]);
+        if (fv_file_exists(a) && rename(a, b) != 0) rc = fv_err("%s: cannot rename into place: %s", b, strerror(errno));
+    }
+    remove_tree(staging);
+    return rc;
+}
+
+/* ---- resume ------------------------------------------------------------------------------------ */
+
+typedef struct {
+    const fv_safetensors *st;
+    fv_dev *d;
+} restore;
+
+static int restore_state(void *user, const char *name, fv_buf *buf, uint32_t off, uint32_t n) {
+    restore *r = user;
+    const fv_st_tensor *t = fv_st_find(r->st, name);
+    if (!t) return fv_err("%s: optimizer state '%s' is missing (was the checkpoint saved with another optimizer?)",
+                          fv_st_path(r->st), name);
+    if (t->numel != n) return fv_err("%s: optimizer state '%s' has %" PRIu64 " values, expected %u", fv_st_path(r->st), name, t->numel, n);
+    float *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    if (!tmp) return fv_err("out of host memory");
+    int rc = fv_st_tensor_f32(r->st, t, tmp);
+    if (!rc) rc = fv_buf_write(r->d, buf, (uint64_t)off * 4, tmp, (uint64_t)n * 4);
+    free(tmp);
+    return rc;
+}
+
+static int meta_u64(const fv_safetensors *st, const char *key, uint64_t *out) {
+    const char *v = fv_st_meta(st, key);
+    char *end;
+    if (!v) return fv_err("%s: metadata '%s' is missing", fv_st_path(st), key);
+    *out = strtoull(v, &end, 10);
+    if (!*v || *end) return fv_err("%s: metadata '%s' is not a number", fv_st_path(st), key);
+    return 0;
+}
+
+int fv_checkpoint_load_state(const char *dir, fv_optimizer *o, fv_train_state *st, float **losses, uint32_t *nloss) {
+    char path[1024];
+    *losses = NULL;
+    *nloss = 0;
+    FV_TRY(fv_path_join(path, sizeof path, dir, STATE_FILE));
+    if (!fv_file_exists(path)) return fv_err("%s: no training state to resume from (not a flanvk checkpoint)", dir);
+    fv_safetensors *sf;
+    FV_TRY(fv_st_open(&sf, path));
+    memset(st, 0, sizeof *st);
+    uint64_t step = 0, skipped = 0;
+    int rc = meta_u64(sf, "flanvk_step", &step);
+    if (!rc) rc = meta_u64(sf, "flanvk_data_pos", &st->data_pos);
+    if (!rc) rc = meta_u64(sf, "flanvk_skipped", &skipped);
+    const char *opt = fv_st_meta(sf, "flanvk_optimizer"), *rng = fv_st_meta(sf, "flanvk_rng");
+    if (!rc && (!opt || strcmp(opt, fv_optimizer_name(o))))
+        rc = fv_err("%s: saved with optimizer '%s', resuming with '%s'", path, opt ? opt : "?", fv_optimizer_name(o));
+    if (!rc && (!rng || strlen(rng) != 64)) rc = fv_err("%s: metadata 'flanvk_rng' is malformed", path);
+    for (int i = 0; !rc && i < 4; i++) {
+        char part[17];
+        memcpy(part, rng + 16 * i, 16);
+        part[16] = 0;
+        st->rng.s[i] = strtoull(part, NULL, 16);
+    }
+    st->step = (uint32_t)step;
+    st->skipped = (uint32_t)skipped;
+    restore r = {sf, fv_optimizer_dev(o)};
+    if (!rc) rc = fv_optimizer_each_state(o, restore_state, &r);
+    const fv_st_tensor *lh = rc ? NULL : fv_st_find(sf, "loss_history");
+    if (lh && lh->numel) {
+        *losses = malloc(lh->numel * sizeof **losses);
+        if (!*losses) rc = fv_err("out of host memory");
+        else if (!(rc = fv_st_tensor_f32(sf, lh, *losses))) *nloss = (uint32_t)lh->numel;
+    }
+    fv_st_close(sf);
+    return rc;
+}

@@ -1,0 +1,158 @@
+/* Optimizer state and update recording; see optimizer.h. */
+#include "train/optimizer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/optim.h"
+
+typedef struct {
+    const fv_t5_param *p, *g;
+    fv_buf *state, *m, *scratch;  /* Adafactor: per tensor */
+} tensor_state;
+
+typedef struct {
+    fv_buf *p, *g, *m, *v;        /* AdamW: per parameter buffer */
+    uint32_t n;
+} group_state;
+
+struct fv_optimizer {
+    fv_dev *d;
+    fv_optimizer_cfg cfg;
+    fv_buf *hyper;
+    tensor_state *t;
+    size_t nt;
+    group_state *groups;
+    size_t ngroups;
+};
+
+static int zeroed(fv_dev *d, uint64_t n, const char *what, fv_buf **out) {
+    FV_TRY(fv_buf_alloc(d, (n ? n : 1) * 4, FV_MEM_DEVICE, what, out));
+    return fv_buf_fill_u32(d, *out, 0);
+}
+
+int fv_optimizer_create(fv_dev *d, const fv_optimizer_cfg *cfg, const fv_t5_param *params, const fv_t5_param *grads,
+                        size_t n, fv_optimizer **out) {
+    *out = NULL;
+    fv_optimizer *o = calloc(1, sizeof *o);
+    if (!o) return fv_err("out of host memory");
+    o->d = d;
+    o->cfg = *cfg;
+    o->t = calloc(n, sizeof *o->t);
+    o->groups = calloc(n, sizeof *o->groups);
+    o->nt = n;
+    int rc = (!o->t || !o->groups) ? fv_err("out of host memory") : 0;
+    if (!rc) rc = zeroed(d, FV_OPT_HYPER_WORDS, "optimizer hyperparameters", &o->hyper);
+    for (size_t i = 0; !rc && i < n; i++) {
+        o->t[i].p = &params[i];
+        o->t[i].g = &grads[i];
+        if (cfg->kind == FV_OPT_ADAMW) {
+            size_t k = 0;
+            while (k < o->ngroups && o->groups[k].p != params[i].buf) k++;
+            if (k < o->ngroups) continue;
+            group_state *gs = &o->groups[o->ngroups++];
+            gs->p = params[i].buf;
+            gs->g = grads[i].buf;
+            gs->n = (uint32_t)(params[i].buf->size / 4);
+            if (grads[i].buf->size != params[i].buf->size)
+                rc = fv_err("optimizer: gradient of '%s' does not mirror its parameter buffer", params[i].name);
+            if (!rc) rc = zeroed(d, gs->n, "AdamW m", &gs->m);
+            if (!rc) rc = zeroed(d, gs->n, "AdamW v", &gs->v);
+        } else {
+            const fv_t5_param *p = &params[i];
+            int factored = p->matrix;
+            uint32_t rows = p->rows, cols = p->cols ? p->cols : 1;
+            uint64_t st = fv_adafactor_state_size(rows, cols, factored, 0);
+            rc = zeroed(d, st, "Adafactor state", &o->t[i].state);
+            if (!rc && cfg->adafactor.use_beta1) rc = zeroed(d, (uint64_t)rows * cols, "Adafactor momentum", &o->t[i].m);
+            if (!rc) rc = zeroed(d, fv_adafactor_scratch_size(rows, cols, factored), "Adafactor scratch", &o->t[i].scratch);
+        }
+    }
+    if (rc) {
+        fv_optimizer_free(o);
+        return rc;
+    }
+    *out = o;
+    return 0;
+}
+
+void fv_optimizer_free(fv_optimizer *o) {
+    if (!o) return;
+    for (size_t i = 0; o->t && i < o->nt; i++) {
+        fv_buf_free(o->d, o->t[i].state);
+        fv_buf_free(o->d, o->t[i].m);
+        fv_buf_free(o->d, o->t[i].scratch);
+    }
+    for (size_t i = 0; o->groups && i < o->ngroups; i++) {
+        fv_buf_free(o->d, o->groups[i].m);
+        fv_buf_free(o->d, o->groups[i].v);
+    }
+    fv_buf_free(o->d, o->hyper);
+    free(o->t);
+    free(o->groups);
+    free(o);
+}
+
+int fv_optimizer_record(fv_optimizer *o, fv_graph *g) {
+    fv_t hyper = fv_tensor(o->hyper, 0);
+    if (o->cfg.kind == FV_OPT_ADAMW) {
+        for (size_t i = 0; i < o->ngroups; i++) {
+            group_state *s = &o->groups[i];
+            FV_TRY(fv_adamw(g, hyper, fv_tensor(s->p, 0), fv_tensor(s->g, 0), fv_tensor(s->m, 0), fv_tensor(s->v, 0), s->n));
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < o->nt; i++) {
+        tensor_state *s = &o->t[i];
+        uint32_t rows = s->p->rows, cols = s->p->cols ? s->p->cols : 1;
+        FV_TRY(fv_adafactor(g, hyper, fv_tensor(s->p->buf, s->p->off), fv_tensor(s->g->buf, s->g->off),
+                            fv_tensor(s->state, 0), fv_tensor(s->m, 0), fv_tensor(s->scratch, 0), rows, cols,
+                            s->p->matrix));
+    }
+    return 0;
+}
+
+int fv_optimizer_set_step(fv_optimizer *o, uint32_t t, double lr) {
+    if (o->cfg.kind == FV_OPT_ADAMW) {
+        fv_adamw_cfg c = o->cfg.adamw;
+        c.lr = lr;
+        fv_adamw_hyper h;
+        FV_TRY(fv_adamw_hyper_fill(&c, t, &h));
+        return fv_buf_write(o->d, o->hyper, 0, &h, sizeof h);
+    }
+    fv_adafactor_cfg c = o->cfg.adafactor;
+    c.lr = lr;
+    fv_adafactor_hyper h;
+    FV_TRY(fv_adafactor_hyper_fill(&c, t, &h));
+    return fv_buf_write(o->d, o->hyper, 0, &h, sizeof h);
+}
+
+int fv_optimizer_each_state(fv_optimizer *o, fv_opt_state_fn fn, void *user) {
+    char name[160];
+    for (size_t i = 0; i < o->nt; i++) {
+        const fv_t5_param *p = o->t[i].p;
+        uint32_t n = p->rows * (p->cols ? p->cols : 1);
+        if (o->cfg.kind == FV_OPT_ADAMW) {
+            size_t k = 0;
+            while (o->groups[k].p != p->buf) k++;
+            snprintf(name, sizeof name, "adamw.m.%s", p->name);
+            FV_TRY(fn(user, name, o->groups[k].m, p->off, n));
+            snprintf(name, sizeof name, "adamw.v.%s", p->name);
+            FV_TRY(fn(user, name, o->groups[k].v, p->off, n));
+        } else {
+            uint32_t st = (uint32_t)fv_adafactor_state_size(p->rows, p->cols ? p->cols : 1, p->matrix, 0);
+            snprintf(name, sizeof name, "adafactor.state.%s", p->name);
+            FV_TRY(fn(user, name, o->t[i].state, 0, st));
+            if (o->t[i].m) {
+                snprintf(name, sizeof name, "adafactor.m.%s", p->name);
+                FV_TRY(fn(user, name, o->t[i].m, 0, n));
+            }
+        }
+    }
+    return 0;
+}
+
+const char *fv_optimizer_name(const fv_optimizer *o) { return o->cfg.kind == FV_OPT_ADAMW ? "adamw" : "adafactor"; }
+
+fv_dev *fv_optimizer_dev(const fv_optimizer *o) { return o->d; }

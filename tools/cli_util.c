@@ -1,0 +1,167 @@
+/* JSONL input, atomic output, progress bar; see cli_util.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli_util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int cli_jsonl_read(const char *path, cli_jsonl *out) {
+    memset(out, 0, sizeof *out);
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f) return cli_fail("%s: cannot open: %s", path, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0, lineno = 0, alloc = 0;
+    ssize_t len;
+    int rc = 0;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+        size_t k = 0;
+        while (k < (size_t)len && (line[k] == ' ' || line[k] == '\t')) k++;
+        if (k == (size_t)len) continue;
+        if (memchr(line, 0, (size_t)len)) {
+            rc = cli_fail("%s:%zu: a NUL byte in the line", path, lineno);
+            break;
+        }
+        cJSON *o = cJSON_ParseWithLength(line, (size_t)len);
+        if (!o) {
+            rc = cli_fail("%s:%zu: not valid JSON", path, lineno);
+            break;
+        }
+        if (!cJSON_IsObject(o)) {
+            cJSON_Delete(o);
+            rc = cli_fail("%s:%zu: expected a JSON object", path, lineno);
+            break;
+        }
+        if (out->n == alloc) {
+            alloc = alloc ? 2 * alloc : 64;
+            cJSON **no = realloc(out->obj, alloc * sizeof *no);
+            size_t *nl = realloc(out->lineno, alloc * sizeof *nl);
+            if (no) out->obj = no;
+            if (nl) out->lineno = nl;
+            if (!no || !nl) {
+                cJSON_Delete(o);
+                rc = cli_fail("out of memory reading %s", path);
+                break;
+            }
+        }
+        out->obj[out->n] = o;
+        out->lineno[out->n++] = lineno;
+    }
+    if (!rc && ferror(f)) rc = cli_fail("%s: read error", path);
+    free(line);
+    if (f != stdin) fclose(f);
+    if (rc) cli_jsonl_free(out);
+    return rc;
+}
+
+void cli_jsonl_free(cli_jsonl *j) {
+    for (size_t i = 0; i < j->n; i++) cJSON_Delete(j->obj[i]);
+    free(j->obj);
+    free(j->lineno);
+    memset(j, 0, sizeof *j);
+}
+
+int cli_json_ids(const cJSON *arr, uint32_t **ids, uint32_t *n) {
+    *ids = NULL;
+    *n = 0;
+    if (!cJSON_IsArray(arr)) return 1;
+    int k = cJSON_GetArraySize(arr);
+    uint32_t *v = malloc((size_t)(k ? k : 1) * sizeof *v);
+    if (!v) return 1;
+    const cJSON *e;
+    uint32_t i = 0;
+    cJSON_ArrayForEach(e, arr) {
+        double x = e->valuedouble;
+        if (!cJSON_IsNumber(e) || x < 0 || x > 4294967295.0 || x != floor(x)) {
+            free(v);
+            return 1;
+        }
+        v[i++] = (uint32_t)x;
+    }
+    *ids = v;
+    *n = i;
+    return 0;
+}
+
+void cli_json_add_ids(cJSON *obj, const char *key, const uint32_t *ids, uint32_t n) {
+    cJSON *a = cJSON_CreateArray();
+    for (uint32_t i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(ids[i]));
+    cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
+    cJSON_AddItemToObject(obj, key, a);
+}
+
+int cli_out_open(cli_out *o, const char *path) {
+    memset(o, 0, sizeof *o);
+    if (!path || !strcmp(path, "-")) {
+        o->f = stdout;
+        return 0;
+    }
+    snprintf(o->path, sizeof o->path, "%s", path);
+    snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%ld", path, (long)getpid());
+    o->f = fopen(o->tmp, "wb");
+    if (!o->f) return cli_fail("%s: cannot create: %s", o->tmp, strerror(errno));
+    return 0;
+}
+
+int cli_out_commit(cli_out *o) {
+    if (o->f == stdout) return fflush(stdout) ? cli_fail("cannot write to standard output") : 0;
+    int bad = fflush(o->f) != 0 || ferror(o->f) || fsync(fileno(o->f)) != 0;
+    bad |= fclose(o->f) != 0;
+    o->f = NULL;
+    if (bad || rename(o->tmp, o->path) != 0) {
+        int e = errno;
+        unlink(o->tmp);
+        return cli_fail("%s: cannot write: %s", o->path, strerror(e));
+    }
+    return 0;
+}
+
+void cli_out_abort(cli_out *o) {
+    if (!o->f || o->f == stdout) return;
+    fclose(o->f);
+    o->f = NULL;
+    unlink(o->tmp);
+}
+
+void cli_progress_start(cli_progress *p, const char *label, int bytes) {
+    p->label = label;
+    p->bytes = bytes;
+    p->start = now();
+    p->shown = 0;
+}
+
+void cli_progress_update(cli_progress *p, uint64_t done, uint64_t total) {
+    double t = now() - p->start;
+    if (t < 1.0 || !isatty(2) || !total) return;
+    int width = 30, fill = (int)(width * (double)done / total);
+    char bar[64];
+    for (int i = 0; i < width; i++) bar[i] = i < fill ? '=' : (i == fill ? '>' : ' ');
+    bar[width] = 0;
+    double rate = done / t, left = rate > 0 ? (total - done) / rate : 0;
+    if (p->bytes)
+        fprintf(stderr, "\r%s [%s] %.0f/%.0f MiB, %.0fs left ", p->label, bar, done / 1048576.0, total / 1048576.0, left);
+    else
+        fprintf(stderr, "\r%s [%s] %llu/%llu, %.0fs left ", p->label, bar, (unsigned long long)done,
+                (unsigned long long)total, left);
+    p->shown = 1;
+}
+
+void cli_progress_end(cli_progress *p) {
+    if (p->shown) fputc('\n', stderr);
+    p->shown = 0;
+}
+
+void cli_progress_cb(uint64_t done, uint64_t total, void *user) { cli_progress_update(user, done, total); }

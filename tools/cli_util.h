@@ -1,0 +1,49 @@
+/* Small pieces shared by the subcommands: JSONL input, atomic output files, a progress bar. */
+#ifndef FLANVK_CLI_UTIL_H
+#define FLANVK_CLI_UTIL_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* All lines of a JSONL file (or "-" for stdin), parsed; blank lines skipped. On a bad line,
+ * prints "FILE:LINE: problem" and returns 1. lines[i] keeps its 1-based line number in lineno[i]. */
+typedef struct {
+    cJSON **obj;
+    size_t *lineno;
+    size_t n;
+} cli_jsonl;
+int cli_jsonl_read(const char *path, cli_jsonl *out);
+void cli_jsonl_free(cli_jsonl *j);
+
+/* A JSON array of non-negative integers as uint32 (malloc'd into *ids). 0 on success. */
+int cli_json_ids(const cJSON *arr, uint32_t **ids, uint32_t *n);
+/* Append ids as a JSON array to obj under key. */
+void cli_json_add_ids(cJSON *obj, const char *key, const uint32_t *ids, uint32_t n);
+
+/* Output to path (or stdout for NULL/"-") through "<path>.tmp.<pid>" renamed on commit, so an
+ * existing file is never left half-written. */
+typedef struct {
+    FILE *f;
+    char path[1024], tmp[1100];
+} cli_out;
+int cli_out_open(cli_out *o, const char *path);
+int cli_out_commit(cli_out *o);
+void cli_out_abort(cli_out *o);
+
+/* Progress on stderr when it is a terminal: "label [=====>    ] done/total" (bytes when bytes != 0),
+ * shown only once the work has taken more than a second. */
+typedef struct {
+    const char *label;
+    int bytes;
+    double start;
+    int shown;
+} cli_progress;
+void cli_progress_start(cli_progress *p, const char *label, int bytes);
+void cli_progress_update(cli_progress *p, uint64_t done, uint64_t total);
+void cli_progress_end(cli_progress *p);
+/* Adapter for flanvk_progress_fn (user = cli_progress*). */
+void cli_progress_cb(uint64_t done, uint64_t total, void *user);
+
+#endif

@@ -1,0 +1,170 @@
+/* flanvk generate: answers from a T5 for one --prompt or a JSONL batch (--input/--output). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_util.h"
+#include "flanvk/model.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: flanvk generate --model DIR (--prompt TEXT | --input IN.jsonl [--output OUT.jsonl]) [options]\n"
+            "  --max-new-tokens N   (20)        --num-beams K (1)          --length-penalty X (1.0)\n"
+            "  --early-stopping [true|false|never]                        --batch-size B (16)\n"
+            "  --sample  --temperature T (1.0)  --top-k K (0 = off)  --top-p P (1.0 = off)  --seed S (0)\n"
+            "  --device N\n"
+            "Input lines: {\"prompt\": TEXT} or {\"prompt_ids\": [ids as the encoder sees them, </s> included]},\n"
+            "optional \"id\"; output lines keep them and add \"output\" (text, when the model has a tokenizer) and\n"
+            "\"output_ids\" (generated ids, without the decoder start token, with </s> if it was emitted).\n");
+}
+
+typedef struct {
+    const char *model, *prompt, *input, *output;
+    long device;
+    flanvk_gen_params gen;
+} opts;
+
+static int parse(int argc, char **argv, opts *o) {
+    memset(o, 0, sizeof *o);
+    o->device = -1;
+    flanvk_gen_params_default(&o->gen);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long n;
+        double x;
+#define NEED_VALUE() do { if (!v) return cli_fail("generate: %s needs a value", a); i++; } while (0)
+        if (!strcmp(a, "--help")) { usage(stdout); exit(0); }
+        else if (!strcmp(a, "--model")) { NEED_VALUE(); o->model = v; }
+        else if (!strcmp(a, "--prompt")) { NEED_VALUE(); o->prompt = v; }
+        else if (!strcmp(a, "--input")) { NEED_VALUE(); o->input = v; }
+        else if (!strcmp(a, "--output")) { NEED_VALUE(); o->output = v; }
+        else if (!strcmp(a, "--device")) { if (cli_parse_int(a, v, 0, 63, &o->device)) return 1; i++; }
+        else if (!strcmp(a, "--max-new-tokens")) { if (cli_parse_int(a, v, 1, 4096, &n)) return 1; i++; o->gen.max_new_tokens = (uint32_t)n; }
+        else if (!strcmp(a, "--num-beams")) { if (cli_parse_int(a, v, 1, 64, &n)) return 1; i++; o->gen.num_beams = (uint32_t)n; }
+        else if (!strcmp(a, "--batch-size")) { if (cli_parse_int(a, v, 1, 4096, &n)) return 1; i++; o->gen.batch_size = (uint32_t)n; }
+        else if (!strcmp(a, "--top-k")) { if (cli_parse_int(a, v, 0, 1000000, &n)) return 1; i++; o->gen.top_k = (uint32_t)n; }
+        else if (!strcmp(a, "--seed")) { if (cli_parse_int(a, v, 0, 0x7fffffffL, &n)) return 1; i++; o->gen.seed = (uint64_t)n; }
+        else if (!strcmp(a, "--length-penalty")) { if (cli_parse_float(a, v, &x)) return 1; i++; o->gen.length_penalty = (float)x; }
+        else if (!strcmp(a, "--temperature")) {
+            if (cli_parse_float(a, v, &x)) return 1;
+            if (!(x > 0)) return cli_fail("generate: --temperature must be > 0");
+            i++;
+            o->gen.temperature = (float)x;
+        } else if (!strcmp(a, "--top-p")) {
+            if (cli_parse_float(a, v, &x)) return 1;
+            if (!(x > 0 && x <= 1)) return cli_fail("generate: --top-p must be in (0, 1]");
+            i++;
+            o->gen.top_p = (float)x;
+        } else if (!strcmp(a, "--sample")) o->gen.do_sample = 1;
+        else if (!strcmp(a, "--early-stopping")) {
+            o->gen.early_stopping = 1;
+            if (v && (!strcmp(v, "true") || !strcmp(v, "false") || !strcmp(v, "never"))) {
+                o->gen.early_stopping = !strcmp(v, "true") ? 1 : !strcmp(v, "never") ? 2 : 0;
+                i++;
+            }
+        } else return cli_fail("generate: unknown option '%s' (see flanvk generate --help)", a);
+#undef NEED_VALUE
+    }
+    if (!o->model) return cli_fail("generate: --model DIR is required");
+    if (!o->prompt == !o->input) return cli_fail("generate: give either --prompt TEXT or --input FILE");
+    if (o->gen.do_sample && o->gen.num_beams > 1) return cli_fail("generate: --sample works with --num-beams 1 only");
+    return 0;
+}
+
+/* The encoder ids of one input line: "prompt" text (needs a tokenizer) or "prompt_ids". */
+static int line_ids(const flanvk_model *m, const flanvk_model_info *info, const char *file, size_t lineno,
+                    const cJSON *obj, uint32_t **ids, uint32_t *n) {
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(obj, "prompt");
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, "prompt_ids");
+    if (arr) {
+        if (cli_json_ids(arr, ids, n)) return cli_fail("%s:%zu: \"prompt_ids\" must be an array of token ids", file, lineno);
+    } else if (cJSON_IsString(text)) {
+        const flanvk_tokenizer *tok = flanvk_model_tokenizer(m);
+        if (!tok) return cli_fail("%s:%zu: a text prompt needs a tokenizer, and the model directory has none (give \"prompt_ids\")", file, lineno);
+        size_t k;
+        if (flanvk_tokenizer_encode(tok, text->valuestring, strlen(text->valuestring), 1, ids, &k))
+            return cli_fail("%s:%zu: %s", file, lineno, flanvk_last_error());
+        *n = (uint32_t)k;
+    } else {
+        return cli_fail("%s:%zu: expected \"prompt\" (text) or \"prompt_ids\" (ids)", file, lineno);
+    }
+    if (*n == 0) return cli_fail("%s:%zu: the prompt is empty", file, lineno);
+    for (uint32_t i = 0; i < *n; i++)
+        if ((*ids)[i] >= (uint32_t)info->vocab_size)
+            return cli_fail("%s:%zu: token id %u is outside the vocabulary (%d)", file, lineno, (*ids)[i], info->vocab_size);
+    if (info->max_input_tokens && *n > info->max_input_tokens)
+        return cli_fail("%s:%zu: the prompt has %u tokens; this model on this device takes at most %u", file, lineno, *n,
+                        info->max_input_tokens);
+    return 0;
+}
+
+int cmd_generate(int argc, char **argv) {
+    opts o;
+    if (parse(argc, argv, &o)) return 1;
+    cli_jsonl in = {0};
+    if (o.input && cli_jsonl_read(o.input, &in)) return 1;
+    if (o.prompt) { /* one prompt: make it look like a one-line input */
+        in.n = 1;
+        in.obj = calloc(1, sizeof *in.obj);
+        in.lineno = calloc(1, sizeof *in.lineno);
+        in.obj[0] = cJSON_CreateObject();
+        cJSON_AddStringToObject(in.obj[0], "prompt", o.prompt);
+        in.lineno[0] = 1;
+    }
+    flanvk_ctx *ctx = NULL;
+    flanvk_model *m = NULL;
+    cli_progress prog;
+    cli_progress_start(&prog, "loading", 1);
+    int rc = flanvk_open((int)o.device, &ctx) ? cli_lib_fail("generate") : 0;
+    if (!rc && flanvk_model_load(ctx, o.model, cli_progress_cb, &prog, &m)) rc = cli_lib_fail(NULL);
+    cli_progress_end(&prog);
+    uint32_t **ids = calloc(in.n ? in.n : 1, sizeof *ids), *lens = calloc(in.n ? in.n : 1, sizeof *lens);
+    uint32_t **out = calloc(in.n ? in.n : 1, sizeof *out), *out_lens = calloc(in.n ? in.n : 1, sizeof *out_lens);
+    flanvk_model_info info;
+    if (!rc) flanvk_model_get_info(m, &info);
+    const char *src = o.input ? o.input : "--prompt";
+    for (size_t i = 0; !rc && i < in.n; i++) rc = line_ids(m, &info, src, in.lineno[i], in.obj[i], &ids[i], &lens[i]);
+    if (!rc && flanvk_generate(m, (const uint32_t *const *)ids, lens, (uint32_t)in.n, &o.gen, out, out_lens))
+        rc = cli_lib_fail("generate");
+    cli_out w;
+    if (!rc && o.prompt) {
+        char *text = NULL;
+        if (flanvk_model_tokenizer(m) && !flanvk_tokenizer_decode(flanvk_model_tokenizer(m), out[0], out_lens[0], &text)) {
+            printf("%s\n", text);
+            free(text);
+        } else rc = cli_lib_fail("generate");
+    } else if (!rc && !cli_out_open(&w, o.output)) {
+        for (size_t i = 0; !rc && i < in.n; i++) {
+            cJSON *obj = in.obj[i];
+            if (flanvk_model_tokenizer(m)) {
+                char *text = NULL;
+                if (flanvk_tokenizer_decode(flanvk_model_tokenizer(m), out[i], out_lens[i], &text)) {
+                    rc = cli_fail("%s:%zu: %s", src, in.lineno[i], flanvk_last_error());
+                    break;
+                }
+                cJSON_DeleteItemFromObjectCaseSensitive(obj, "output");
+                cJSON_AddStringToObject(obj, "output", text);
+                free(text);
+            }
+            cli_json_add_ids(obj, "output_ids", out[i], out_lens[i]);
+            char *line = cJSON_PrintUnformatted(obj);
+            if (!line || fprintf(w.f, "%s\n", line) < 0) rc = cli_fail("cannot write the output");
+            free(line);
+        }
+        if (rc) cli_out_abort(&w);
+        else rc = cli_out_commit(&w);
+    } else if (!rc) rc = 1;
+    for (size_t i = 0; i < in.n; i++) {
+        free(ids[i]);
+        free(out[i]);
+    }
+    free(ids);
+    free(lens);
+    free(out);
+    free(out_lens);
+    cli_jsonl_free(&in);
+    flanvk_model_free(m);
+    flanvk_close(ctx);
+    return rc ? 1 : 0;
+}
