@@ -12,8 +12,9 @@
 //    the block and every lane gets the others' rows by shuffles, so A costs TM / SG gathers per
 //    step instead of TM;
 //  - K advances KU = 8 at a time (measured 1.35x over 4 when B is read along K: two texels of a
-//    row back to back, so a row's cache line is reused before rows 4 KB apart evict it); operands contiguous along the fetched run are read as whole 4-wide
-//    texels (VA / VB, when the host could bind an RGBA view), element by element otherwise;
+//    row back to back, so a row's cache line is used before rows 4 KB apart evict it);
+//  - operands contiguous along the fetched run are read as whole 4-wide texels (VA / VB, when the
+//    host could bind an RGBA view), element by element otherwise;
 //  - the KU updates of one accumulator come together, so an accumulator spilled to the
 //    stack is loaded and stored once per step.
 // The storage format of A and B (fp32 or fp16) is the view's format: one SPIR-V serves both.
@@ -123,10 +124,12 @@ void kstep(uint k, bool tail) {
 }
 
 void main() {
-    // The workgroup spans TM rows and WG * TN columns; no early exit, since every lane takes part
+    // A workgroup spans TM rows and WG * TN columns; no early exit, since every lane takes part
     // in the shuffles (lanes past N read clamped columns and store nothing).
-    n0 = (gl_WorkGroupID.x * WG + gl_LocalInvocationID.x) * TN;
-    m0 = gl_WorkGroupID.y * TM;
+    // Row blocks vary fastest across workgroups: consecutive workgroups reuse one slab of B from
+    // cache while A (usually the smaller operand: activations vs weights) is re-read.
+    m0 = gl_WorkGroupID.x * TM;
+    n0 = (gl_WorkGroupID.y * WG + gl_LocalInvocationID.x) * TN;
     uint z = gl_WorkGroupID.z, zo = z / p.inner, zi = z % p.inner;
     abase = p.ao + zo * p.sao + zi * p.sai;
     bbase = p.bo + zo * p.sbo + zi * p.sbi;

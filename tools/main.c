@@ -9,9 +9,12 @@
 static const cli_command commands[] = {
     {"devices", cmd_devices, "list Vulkan devices and mark the one flanvk uses"},
     {"test-ops", cmd_test_ops, "check every GPU op against its CPU reference on this device"},
+    {"mix", cmd_mix, "render, tokenize and pack a task mixture into a training file"},
+    {"train", cmd_train, "finetune a T5 on packed data (Hugging Face checkpoints out)"},
     {"generate", cmd_generate, "answers from a model: --prompt TEXT or --input/--output JSONL"},
     {"score", cmd_score, "log-probability of targets given inputs (rank classification)"},
     {"info", cmd_info, "a model's config, parameter count and memory"},
+    {"eval", cmd_eval, "evaluate on MMLU, BBH, MGSM or JSONL (direct or chain-of-thought)"},
     {"tokenize", cmd_tokenize, "text lines on stdin -> T5 token ids (--decode: ids -> text)"},
     {"bench", cmd_bench, "measure speed: bench ops"},
     {NULL, NULL, NULL},

@@ -16,6 +16,9 @@ extern "C" {
 const char *flanvk_version(void);
 const char *flanvk_last_error(void);
 
+/* Progress of a long operation: done out of total (bytes, examples, items), user as given. */
+typedef void (*flanvk_progress_fn)(uint64_t done, uint64_t total, void *user);
+
 /* ---- devices ---------------------------------------------------------------------------- */
 
 #define FLANVK_MAX_HEAPS 16

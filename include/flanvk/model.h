@@ -16,8 +16,6 @@ extern "C" {
 
 typedef struct flanvk_model flanvk_model;
 
-/* Called while loading: bytes of weights done out of total. */
-typedef void (*flanvk_progress_fn)(uint64_t done, uint64_t total, void *user);
 
 typedef struct flanvk_model_info {
     int vocab_size, d_model, d_kv, d_ff, num_layers, num_decoder_layers, num_heads;

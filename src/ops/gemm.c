@@ -74,10 +74,11 @@ static int texel_pipeline(fv_dev *d, const fv_gemm_desc *p, const gemm_push *pc,
      * each lane fetching its own row, which the shuffles then spread. */
     int va = !p->trans_a && vec4_ok(pc->ao, pc->lda, pc->sao, pc->sai, 1, p->K);
     int vb = vec4_ok(pc->bo, pc->ldb, pc->sbo, pc->sbi, p->trans_b != 0, p->K);
-    /* As many lanes as the columns need, in whole subgroups, at most TEX_WG_MAX. */
-    uint32_t sg = d->subgroup_size, lanes = fv_div_up(p->N, TEX_TN);
-    uint32_t n = fv_div_up(lanes, sg) * sg;
-    if (n > TEX_WG_MAX) n = TEX_WG_MAX / sg * sg;
+    /* Workgroup size: whole subgroups, at most TEX_WG_MAX, leaving the fewest idle lanes over
+     * the columns (N = 768: 48, not 64), the larger on a tie. */
+    uint32_t sg = d->subgroup_size, lanes = fv_div_up(p->N, TEX_TN), n = sg;
+    for (uint32_t t = sg; t <= TEX_WG_MAX; t += sg)
+        if (fv_div_up(lanes, t) * t <= fv_div_up(lanes, n) * n) n = t;
     fv_pipe_desc desc;
     fv_op_desc(&desc, texel_tm(p) == 4 ? "gemm_m4" : "gemm", 3, 1u << 2, sizeof(gemm_push));
     desc.bind_kind[0] = desc.bind_kind[1] = FV_BIND_TEXEL;
@@ -122,7 +123,7 @@ int fv_gemm(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c) {
     if (d->use_texel && has_shuffle(d)) {
         uint32_t wg;
         FV_TRY(texel_pipeline(d, p, &pc, &pipe, &wg));
-        uint32_t gx = fv_div_up(p->N, wg * TEX_TN), gy = fv_div_up(p->M, texel_tm(p));
+        uint32_t gx = fv_div_up(p->M, texel_tm(p)), gy = fv_div_up(p->N, wg * TEX_TN);
         return fv_graph_dispatch(g, pipe, bufs, &pc, gx, gy, batch);
     }
     uint32_t bm, bn;

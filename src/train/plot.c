@@ -93,12 +93,14 @@ int fv_plot_loss_png(const float *loss, uint32_t n, void **png, size_t *size) {
     }
     line(&c, x0, y0, x1, y0, 2, axis);
     line(&c, x0, y0, x0, y1, 2, axis);
+    /* the moving average spans about a tenth of the run (at least 2 steps) */
+    double alpha = n > 20 ? 10.0 / n : 0.5;
     for (int pass = 0; pass < 2; pass++) {
         double ema = 0;
         int have = 0, px = 0, py = 0;
         for (uint32_t i = 0; i < n; i++) {
             if (!isfinite(loss[i])) continue;
-            ema = have ? 0.9 * ema + 0.1 * loss[i] : loss[i];
+            ema = have ? (1 - alpha) * ema + alpha * loss[i] : loss[i];
             double v = pass ? ema : loss[i];
             int x = x0 + (int)((double)(x1 - x0) * (n > 1 ? (double)i / (n - 1) : 0.5));
             int y = y0 + (int)((double)(y1 - y0) * (v - lo) / (hi - lo));

@@ -1,0 +1,60 @@
+/* flanvk training: finetune a T5 (from a checkpoint or a fresh config) on packed data, on the
+ * device, writing Hugging Face-format checkpoints that flanvk and transformers both load. */
+#ifndef FLANVK_TRAIN_H
+#define FLANVK_TRAIN_H
+
+#include <stdint.h>
+
+#include "flanvk/flanvk.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct flanvk_train_progress {
+    uint32_t step, steps;
+    double loss, lr, grad_norm, tokens_per_s, seconds_left;
+    int skipped;               /* this step was skipped (non-finite loss or gradient norm) */
+} flanvk_train_progress;
+
+typedef struct flanvk_train_params {
+    const char *model;         /* checkpoint directory to start from, or NULL */
+    const char *config;        /* without model: "tiny", "small", "base", "large" or a config.json path */
+    const char *tokenizer;     /* directory with spiece.model / tokenizer.json (NULL: the model's) */
+    const char *data;          /* a .pack file from flanvk mix, or .jsonl ({"inputs","targets"} / ids) */
+    const char *out;           /* checkpoint directory */
+    const char *resume;        /* continue from this checkpoint (its model and training state) */
+    const char *log_csv;       /* step,loss,lr,grad_norm,tokens_per_s per step */
+    uint32_t steps;            /* total steps (a resumed run continues up to it) */
+    uint32_t batch_size;       /* 8 packed rows */
+    uint32_t seq_len_in, seq_len_out; /* 0: from the data */
+    const char *optimizer;     /* "adamw" (default) or "adafactor" */
+    double lr;                 /* 1e-3 */
+    double weight_decay;       /* < 0: the optimizer's default (AdamW 0.01, Adafactor 0) */
+    double beta1, beta2, eps;  /* AdamW: 0.9, 0.999, 1e-8; Adafactor: beta1 < 0 = None */
+    int scale_parameter, relative_step, warmup_init; /* Adafactor, all off unless asked */
+    uint32_t warmup;           /* linear warmup steps, 0 */
+    const char *schedule;      /* "constant" (default), "linear", "cosine", "inverse-sqrt" */
+    uint32_t accum;            /* micro-batches per step, 1 */
+    double dropout;            /* < 0: the config's dropout_rate (0.1 for T5) */
+    double clip;               /* global gradient-norm clipping, 0 = off */
+    uint64_t seed;
+    uint32_t save_every;       /* 0: only at the end */
+    void (*progress)(const flanvk_train_progress *p, void *user);
+    void *user;
+} flanvk_train_params;
+
+typedef struct flanvk_train_result {
+    uint32_t steps_done, skipped;
+    double first_loss, last_loss;
+    uint64_t peak_device_bytes;
+} flanvk_train_result;
+
+void flanvk_train_params_default(flanvk_train_params *p);
+int flanvk_train(flanvk_ctx *ctx, const flanvk_train_params *p, flanvk_train_result *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

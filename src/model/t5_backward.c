@@ -1,0 +1,107 @@
+/* The backward of a T5 training step, from dL/d(decoder final hidden) (written into t->gh by
+ * fv_t5_train_loss_and_head) to every parameter gradient. See t5_train_step.h.
+ *
+ * Residual stream: x_next = x + dropout(f(RMSNorm(x))), so dx = dx_next + RMSNorm-back(f-back(
+ * dropout(dx_next))): the sublayer's input-gradient is added into the same buffer (rmsnorm_back
+ * with accumulate), which thus walks down the stack holding dL/dx at the current depth.
+ * Every decoder layer's cross k|v projection adds its share to dL/d(encoder output); the shared
+ * embedding gradient collects the decoder's and the encoder's token rows (and, tied, the head);
+ * block 0's relative-position table collects the bias gradient of every block of its stack. */
+#include "model/t5_train_impl.h"
+#include "ops/attention.h"
+#include "ops/dropout.h"
+#include "ops/embedding.h"
+#include "ops/gelu.h"
+#include "ops/gemm.h"
+#include "ops/rmsnorm.h"
+
+static fv_t T(fv_buf *b) { return fv_tensor(b, 0); }
+static const fv_t NONE = {NULL, 0};
+
+/* The gradient of a sublayer's output: dropout(gx) with the forward's mask, or gx itself. */
+static int sub_grad(fv_graph *g, const fv_t5_train *t, fv_buf *gx, uint32_t n, uint32_t salt, fv_buf **out) {
+    if (t->dropout == 0.0f) {
+        *out = gx;
+        return 0;
+    }
+    *out = t->tmp;
+    return fv_dropout(g, T(gx), T(t->seed), T(t->tmp), n, salt, t->dropout);
+}
+
+static int block_back(fv_graph *g, const fv_t5_train *t, int decoder, int l, fv_buf *gx, int first_cross) {
+    const fv_t5 *m = t->m;
+    const fv_t5_config *c = &m->cfg;
+    const fv_t5_batch *in = &t->in;
+    const fv_t5_block *b = decoder ? &m->dec[l] : &m->enc[l];
+    const fv_t5_block *gb = decoder ? &t->gr->dec[l] : &t->gr->enc[l];
+    const fv_t5_acts *x = decoder ? &t->dec[l] : &t->enc[l];
+    uint32_t D = (uint32_t)c->d_model, inn = m->inner, F = (uint32_t)c->d_ff;
+    uint32_t rows = in->B * (decoder ? in->Td : in->Te), ne = in->B * in->Te;
+    float eps = (float)c->layer_norm_epsilon;
+    fv_buf *gs;
+
+    /* feed-forward: x_next = x_ff + dropout(wo(dropout(act(wi h_ff)))) */
+    FV_TRY(sub_grad(g, t, gx, rows * D, FV_T5_SALT(decoder, l, 3), &gs));
+    FV_TRY(fv_linear_back(g, T(x->ffo), T(b->wo), T(gs), T(t->gffo), T(gb->wo), rows, F, D, 0));
+    FV_TRY(fv_t5_train_dropout(g, t, t->gffo, rows * F, FV_T5_SALT(decoder, l, 2)));
+    uint32_t wi_out = c->is_gated_act ? 2 * F : F;
+    if (c->is_gated_act)
+        FV_TRY(fv_gelu_gated_back(g, fv_tensor(x->ff, 0), fv_tensor(x->ff, F), 2 * F, T(t->gffo), fv_tensor(t->gff, 0),
+                                  fv_tensor(t->gff, F), 2 * F, rows, F));
+    else
+        FV_TRY(fv_relu_back(g, T(x->ff), T(t->gffo), T(t->gff), rows, F));
+    FV_TRY(fv_linear_back(g, T(x->h_ff), T(b->wi), T(t->gff), T(t->gh), T(gb->wi), rows, D, wi_out, 0));
+    FV_TRY(fv_rmsnorm_back(g, T(x->x_ff), T(b->ln_ff), T(t->gh), T(gx), T(gb->ln_ff), T(t->rms), rows, D, eps, 1));
+
+    if (decoder) { /* cross-attention: queries from h_ca, keys and values from the encoder output */
+        FV_TRY(sub_grad(g, t, gx, rows * D, FV_T5_SALT(decoder, l, 1), &gs));
+        FV_TRY(fv_linear_back(g, T(x->ao_ca), T(b->co), T(gs), T(t->gao), T(gb->co), rows, inn, D, 0));
+        fv_attn_desc ca = fv_t5_train_cross_desc(t);
+        FV_TRY(fv_attention_back(g, &ca, T(x->q_c), fv_tensor(x->ckv, 0), fv_tensor(x->ckv, inn), T(x->p_ca), T(t->gao),
+                                 NONE, NONE, NONE, T(t->gq), fv_tensor(t->gckv, 0), fv_tensor(t->gckv, inn), NONE,
+                                 T(t->gp), NONE));
+        FV_TRY(fv_linear_back(g, T(t->enc_out), T(b->ckv), T(t->gckv), T(t->genc), T(gb->ckv), ne, D, 2 * inn,
+                              !first_cross));
+        FV_TRY(fv_linear_back(g, T(x->h_ca), T(b->cq), T(t->gq), T(t->gh), T(gb->cq), rows, D, inn, 0));
+        FV_TRY(fv_rmsnorm_back(g, T(x->x_ca), T(b->ln_cross), T(t->gh), T(gx), T(gb->ln_cross), T(t->rms), rows, D,
+                               eps, 1));
+    }
+
+    /* self-attention with the stack's relative-position bias */
+    FV_TRY(sub_grad(g, t, gx, rows * D, FV_T5_SALT(decoder, l, 0), &gs));
+    FV_TRY(fv_linear_back(g, T(x->ao_sa), T(b->o), T(gs), T(t->gao), T(gb->o), rows, inn, D, 0));
+    fv_attn_desc a = fv_t5_train_self_desc(t, decoder);
+    fv_buf *pos = decoder ? in->dec_pos : in->enc_pos;
+    FV_TRY(fv_attention_back(g, &a, fv_tensor(x->qkv, 0), fv_tensor(x->qkv, inn), fv_tensor(x->qkv, 2 * inn),
+                             T(x->p_sa), T(t->gao), T(pos), T(pos), T(decoder ? m->dec_lut : m->enc_lut),
+                             fv_tensor(t->gqkv, 0), fv_tensor(t->gqkv, inn), fv_tensor(t->gqkv, 2 * inn),
+                             T(decoder ? t->gr->dec_rel : t->gr->enc_rel), T(t->gp), T(t->hist)));
+    FV_TRY(fv_linear_back(g, T(x->h_sa), T(b->qkv), T(t->gqkv), T(t->gh), T(gb->qkv), rows, D, 3 * inn, 0));
+    return fv_rmsnorm_back(g, T(x->x_sa), T(b->ln_self), T(t->gh), T(gx), T(gb->ln_self), T(t->rms), rows, D, eps, 1);
+}
+
+int fv_t5_train_backward(fv_graph *g, fv_t5_train *t) {
+    const fv_t5 *m = t->m;
+    const fv_t5_config *c = &m->cfg;
+    const fv_t5_batch *in = &t->in;
+    uint32_t D = (uint32_t)c->d_model, V = (uint32_t)c->vocab_size, ne = in->B * in->Te, nd = in->B * in->Td;
+    float eps = (float)c->layer_norm_epsilon;
+    fv_buf *gs;
+
+    /* decoder: final norm (+dropout), blocks in reverse, embedding into the shared table */
+    FV_TRY(fv_t5_train_dropout(g, t, t->gh, nd * D, FV_T5_SALT_DEC_FINAL));
+    FV_TRY(fv_rmsnorm_back(g, T(t->dec_end), T(m->dec_final), T(t->gh), T(t->gy), T(t->gr->dec_final), T(t->rms), nd,
+                           D, eps, 0));
+    for (int l = c->num_decoder_layers - 1; l >= 0; l--)
+        FV_TRY(block_back(g, t, 1, l, t->gy, l == c->num_decoder_layers - 1));
+    FV_TRY(sub_grad(g, t, t->gy, nd * D, FV_T5_SALT_DEC_EMB, &gs));
+    FV_TRY(fv_embedding_back(g, T(in->dec_ids), T(gs), T(t->gr->shared), nd, V, D));
+
+    /* encoder, from dL/d(encoder output) gathered over the decoder's cross-attention layers */
+    FV_TRY(fv_t5_train_dropout(g, t, t->genc, ne * D, FV_T5_SALT_ENC_FINAL));
+    FV_TRY(fv_rmsnorm_back(g, T(t->enc_end), T(m->enc_final), T(t->genc), T(t->gx), T(t->gr->enc_final), T(t->rms),
+                           ne, D, eps, 0));
+    for (int l = c->num_layers - 1; l >= 0; l--) FV_TRY(block_back(g, t, 0, l, t->gx, 0));
+    FV_TRY(sub_grad(g, t, t->gx, ne * D, FV_T5_SALT_ENC_EMB, &gs));
+    return fv_embedding_back(g, T(in->enc_ids), T(gs), T(t->gr->shared), ne, V, D);
+}

@@ -1,0 +1,119 @@
+/* Gradient buffers mirroring the T5 parameter layout; see t5_grads.h. Each gradient buffer is
+ * allocated with the byte size of its parameter buffer, and the parameter table is copied with
+ * every buf pointer swapped for its gradient twin (offsets stay valid because layouts match). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/t5_grads.h"
+
+typedef struct {
+    fv_buf **model, **grad;
+} pair;
+
+/* Every (parameter buffer, gradient slot) pair of the model; returns the count (<= cap). */
+static size_t pairs(const fv_t5 *m, fv_t5_grads *g, pair *p, size_t cap) {
+    size_t n = 0;
+#define ADD(mb, gb)                                    \
+    do {                                               \
+        if (n < cap) p[n] = (pair){(fv_buf **)&(mb), &(gb)}; \
+        n++;                                           \
+    } while (0)
+    ADD(m->shared, g->shared);
+    if (m->lm_head) ADD(m->lm_head, g->lm_head);
+    ADD(m->enc_rel, g->enc_rel);
+    ADD(m->dec_rel, g->dec_rel);
+    ADD(m->enc_final, g->enc_final);
+    ADD(m->dec_final, g->dec_final);
+    for (int s = 0; s < 2; s++) {
+        int nl = s ? m->cfg.num_decoder_layers : m->cfg.num_layers;
+        fv_t5_block *mb = s ? m->dec : m->enc, *gb = s ? g->dec : g->enc;
+        for (int l = 0; l < nl; l++) {
+            ADD(mb[l].ln_self, gb[l].ln_self);
+            ADD(mb[l].qkv, gb[l].qkv);
+            ADD(mb[l].o, gb[l].o);
+            if (s) {
+                ADD(mb[l].ln_cross, gb[l].ln_cross);
+                ADD(mb[l].cq, gb[l].cq);
+                ADD(mb[l].ckv, gb[l].ckv);
+                ADD(mb[l].co, gb[l].co);
+            }
+            ADD(mb[l].ln_ff, gb[l].ln_ff);
+            ADD(mb[l].wi, gb[l].wi);
+            ADD(mb[l].wo, gb[l].wo);
+        }
+    }
+#undef ADD
+    return n;
+}
+
+int fv_t5_grads_create(const fv_t5 *m, fv_t5_grads **out) {
+    *out = NULL;
+    fv_t5_grads *g = calloc(1, sizeof *g);
+    if (!g) return fv_err("out of host memory");
+    g->m = m;
+    g->enc = calloc((size_t)m->cfg.num_layers, sizeof *g->enc);
+    g->dec = calloc((size_t)m->cfg.num_decoder_layers, sizeof *g->dec);
+    size_t n = pairs(m, g, NULL, 0);
+    pair *p = calloc(n, sizeof *p);
+    g->bufs = calloc(n, sizeof *g->bufs);
+    g->params = calloc(m->nparams, sizeof *g->params);
+    int rc = (!g->enc || !g->dec || !p || !g->bufs || !g->params) ? fv_err("out of host memory") : 0;
+    if (!rc) pairs(m, g, p, n);
+    for (size_t i = 0; !rc && i < n; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "grad %.40s", (*p[i].model)->what);
+        rc = fv_buf_alloc(m->d, (*p[i].model)->size, FV_MEM_DEVICE, what, p[i].grad);
+        if (!rc) g->bufs[g->nbufs++] = *p[i].grad;
+    }
+    for (size_t i = 0; !rc && i < m->nparams; i++) {
+        g->params[i] = m->params[i];
+        g->params[i].buf = NULL;
+        for (size_t k = 0; k < n; k++)
+            if (*p[k].model == m->params[i].buf) g->params[i].buf = *p[k].grad;
+        if (!g->params[i].buf) rc = fv_err("gradients: parameter '%s' lies in no known buffer", m->params[i].name);
+    }
+    g->nparams = m->nparams;
+    free(p);
+    if (rc) {
+        fv_t5_grads_free(g);
+        return rc;
+    }
+    *out = g;
+    return 0;
+}
+
+void fv_t5_grads_free(fv_t5_grads *g) {
+    if (!g) return;
+    for (size_t i = 0; i < g->nbufs; i++) fv_buf_free(g->m->d, g->bufs[i]);
+    free(g->bufs);
+    free(g->params);
+    free(g->enc);
+    free(g->dec);
+    free(g);
+}
+
+int fv_t5_grads_zero(fv_graph *gr, const fv_t5_grads *g) {
+    for (size_t i = 0; i < g->nbufs; i++) FV_TRY(fv_graph_fill(gr, g->bufs[i], 0));
+    return 0;
+}
+
+const fv_t5_param *fv_t5_grads_find(const fv_t5_grads *g, const char *name) {
+    for (size_t i = 0; i < g->nparams; i++)
+        if (!strcmp(g->params[i].name, name)) return &g->params[i];
+    return NULL;
+}
+
+int fv_t5_grads_norm_plan(const fv_t5_grads *g, fv_gradnorm_plan **out) {
+    fv_t *ts = calloc(g->nparams, sizeof *ts);
+    uint32_t *lens = calloc(g->nparams, sizeof *lens);
+    int rc = (!ts || !lens) ? fv_err("out of host memory") : 0;
+    for (size_t i = 0; !rc && i < g->nparams; i++) {
+        ts[i] = fv_tensor(g->params[i].buf, g->params[i].off);
+        lens[i] = g->params[i].rows * (g->params[i].cols ? g->params[i].cols : 1);
+    }
+    if (!rc) rc = fv_gradnorm_plan_create(g->m->d, ts, lens, (uint32_t)g->nparams, out);
+    free(ts);
+    free(lens);
+    return rc;
+}

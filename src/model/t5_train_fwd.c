@@ -1,0 +1,313 @@
+/* The training forward of a T5 step and the loss + output head (forward and backward, chunked
+ * over rows of logits); buffers of fv_t5_train. See t5_train_step.h. The backward of the blocks
+ * is in t5_backward.c. Block order as in t5_forward.c (HF T5, pre-norm residual). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/t5_train_impl.h"
+#include "ops/attention.h"
+#include "ops/dropout.h"
+#include "ops/embedding.h"
+#include "ops/gelu.h"
+#include "ops/gemm.h"
+#include "ops/rmsnorm.h"
+#include "ops/xent.h"
+
+static fv_t T(fv_buf *b) { return fv_tensor(b, 0); }
+
+typedef struct {
+    fv_dev *d;
+    int rc;
+} allocator;
+
+static fv_buf *A(allocator *a, uint64_t n, const char *what, int l) {
+    if (a->rc) return NULL;
+    char name[48];
+    if (l >= 0) snprintf(name, sizeof name, "%s %d", what, l);
+    else snprintf(name, sizeof name, "%s", what);
+    fv_buf *b = NULL;
+    a->rc = fv_buf_alloc(a->d, (n ? n : 1) * 4, FV_MEM_DEVICE, name, &b);
+    return b;
+}
+
+static void alloc_acts(allocator *a, fv_t5_train *t, fv_t5_acts *x, int decoder, int l) {
+    const fv_t5_config *c = &t->m->cfg;
+    uint64_t D = (uint64_t)c->d_model, in = t->m->inner, H = (uint64_t)c->num_heads, F = (uint64_t)c->d_ff;
+    uint64_t B = t->in.B, Tn = decoder ? t->in.Td : t->in.Te, n = B * Tn, ne = B * t->in.Te;
+    x->x_sa = A(a, n * D, decoder ? "dec x_sa" : "enc x_sa", l);
+    x->h_sa = A(a, n * D, "h_sa", l);
+    x->qkv = A(a, n * 3 * in, "qkv", l);
+    x->p_sa = A(a, B * H * Tn * Tn, "self P", l);
+    x->ao_sa = A(a, n * in, "self out", l);
+    if (decoder) {
+        x->x_ca = A(a, n * D, "x_ca", l);
+        x->h_ca = A(a, n * D, "h_ca", l);
+        x->q_c = A(a, n * in, "cross q", l);
+        x->ckv = A(a, ne * 2 * in, "cross kv", l);
+        x->p_ca = A(a, B * H * Tn * t->in.Te, "cross P", l);
+        x->ao_ca = A(a, n * in, "cross out", l);
+    }
+    x->x_ff = A(a, n * D, "x_ff", l);
+    x->h_ff = A(a, n * D, "h_ff", l);
+    x->ff = A(a, n * (c->is_gated_act ? 2 : 1) * F, "ff", l);
+    x->ffo = A(a, n * F, "ffo", l);
+}
+
+int fv_t5_train_create(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, uint32_t Td, float dropout,
+                       fv_t5_train **out) {
+    *out = NULL;
+    if (!B || !Te || !Td) return fv_err("train step: empty batch shape %ux%u/%u", B, Te, Td);
+    if (gr->m != m) return fv_err("train step: gradients belong to another model");
+    const fv_t5_config *c = &m->cfg;
+    if (dropout < 0) dropout = (float)c->dropout_rate;
+    if (!(dropout >= 0 && dropout < 1)) return fv_err("train step: dropout rate %g is outside [0, 1)", dropout);
+    fv_t5_train *t = calloc(1, sizeof *t);
+    if (!t) return fv_err("out of host memory");
+    t->m = m;
+    t->gr = gr;
+    t->in = (fv_t5_batch){.B = B, .Te = Te, .Td = Td};
+    t->dropout = dropout;
+    t->enc = calloc((size_t)c->num_layers, sizeof *t->enc);
+    t->dec = calloc((size_t)c->num_decoder_layers, sizeof *t->dec);
+    if (!t->enc || !t->dec) {
+        fv_t5_train_free(t);
+        return fv_err("out of host memory");
+    }
+    fv_dev *d = m->d;
+    uint64_t D = (uint64_t)c->d_model, in = m->inner, H = (uint64_t)c->num_heads, V = (uint64_t)c->vocab_size;
+    uint64_t F = (uint64_t)c->d_ff, nb = (uint64_t)c->relative_attention_num_buckets;
+    uint64_t ne = (uint64_t)B * Te, nd = (uint64_t)B * Td, nmax = ne > nd ? ne : nd, tmax = Te > Td ? Te : Td;
+    uint64_t tt = (uint64_t)Te * Te;
+    if ((uint64_t)Td * Te > tt) tt = (uint64_t)Td * Te;
+    if ((uint64_t)Td * Td > tt) tt = (uint64_t)Td * Td;
+    /* Logits in chunks of rows so one chunk stays within the storage-buffer range. */
+    uint64_t range = d->props.limits.maxStorageBufferRange / 4;
+    t->logit_rows = (uint32_t)(range / V < nd ? range / V : nd);
+    if (!t->logit_rows) t->logit_rows = 1;
+    allocator a = {d, 0};
+    t->in.enc_ids = A(&a, ne, "enc_ids", -1);
+    t->in.enc_seg = A(&a, ne, "enc_seg", -1);
+    t->in.enc_pos = A(&a, ne, "enc_pos", -1);
+    t->in.dec_ids = A(&a, nd, "dec_ids", -1);
+    t->in.dec_seg = A(&a, nd, "dec_seg", -1);
+    t->in.dec_pos = A(&a, nd, "dec_pos", -1);
+    t->in.labels = A(&a, nd, "labels", -1);
+    for (int l = 0; l < c->num_layers; l++) alloc_acts(&a, t, &t->enc[l], 0, l);
+    for (int l = 0; l < c->num_decoder_layers; l++) alloc_acts(&a, t, &t->dec[l], 1, l);
+    t->enc_end = A(&a, ne * D, "enc end", -1);
+    t->enc_out = A(&a, ne * D, "enc out", -1);
+    t->dec_end = A(&a, nd * D, "dec end", -1);
+    t->dec_h = A(&a, nd * D, "dec final", -1);
+    t->logits = A(&a, (uint64_t)t->logit_rows * V, "logits", -1);
+    t->loss = A(&a, nd, "loss", -1);
+    t->count = A(&a, 2, "token count", -1);
+    t->stats = A(&a, 3, "loss stats", -1);
+    t->ones = A(&a, 1, "ones", -1);
+    t->tmp = A(&a, nmax * D, "sublayer out", -1);
+    t->gx = A(&a, ne * D, "grad enc x", -1);
+    t->gy = A(&a, nd * D, "grad dec x", -1);
+    t->genc = A(&a, ne * D, "grad enc out", -1);
+    t->gh = A(&a, nmax * D, "grad normed", -1);
+    t->gao = A(&a, nmax * in, "grad attn out", -1);
+    t->gqkv = A(&a, nmax * 3 * in, "grad qkv", -1);
+    t->gq = A(&a, nd * in, "grad cross q", -1);
+    t->gckv = A(&a, ne * 2 * in, "grad cross kv", -1);
+    t->gff = A(&a, nmax * (c->is_gated_act ? 2 : 1) * F, "grad ff", -1);
+    t->gffo = A(&a, nmax * F, "grad ffo", -1);
+    t->gp = A(&a, B * H * tt, "grad P", -1);
+    t->hist = A(&a, B * H * tmax * nb, "grad bias hist", -1);
+    t->rms = A(&a, nmax, "rmsnorm scratch", -1);
+    int rc = a.rc;
+    if (!rc) rc = fv_buf_alloc(d, 4, FV_MEM_HOST, "dropout seed", &t->seed);
+    float one = 1.0f;
+    uint32_t seed0 = 0;
+    if (!rc) rc = fv_buf_write(d, t->ones, 0, &one, 4);
+    if (!rc) rc = fv_buf_write(d, t->seed, 0, &seed0, 4);
+    if (rc) {
+        fv_t5_train_free(t);
+        return fv_err_wrap("train step buffers for batch %ux%u/%u", B, Te, Td);
+    }
+    *out = t;
+    return 0;
+}
+
+static void free_acts(fv_dev *d, fv_t5_acts *x) {
+    fv_buf *all[] = {x->x_sa, x->h_sa, x->qkv,  x->p_sa, x->ao_sa, x->x_ca, x->h_ca, x->q_c,
+                     x->ckv,  x->p_ca, x->ao_ca, x->x_ff, x->h_ff,  x->ff,   x->ffo};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) fv_buf_free(d, all[i]);
+}
+
+void fv_t5_train_free(fv_t5_train *t) {
+    if (!t) return;
+    fv_dev *d = t->m->d;
+    for (int l = 0; t->enc && l < t->m->cfg.num_layers; l++) free_acts(d, &t->enc[l]);
+    for (int l = 0; t->dec && l < t->m->cfg.num_decoder_layers; l++) free_acts(d, &t->dec[l]);
+    free(t->enc);
+    free(t->dec);
+    fv_buf *all[] = {t->in.enc_ids, t->in.enc_seg, t->in.enc_pos, t->in.dec_ids, t->in.dec_seg, t->in.dec_pos,
+                     t->in.labels,  t->enc_end,    t->enc_out,    t->dec_end,    t->dec_h,      t->logits,
+                     t->loss,       t->count,      t->stats,      t->seed,       t->ones,       t->tmp,
+                     t->gx,         t->gy,         t->genc,       t->gh,         t->gao,        t->gqkv,
+                     t->gq,         t->gckv,       t->gff,        t->gffo,       t->gp,         t->hist,
+                     t->rms};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) fv_buf_free(d, all[i]);
+    free(t);
+}
+
+/* x[0..n) += y[0..n): a GEMM with M = K = 1 against a one-element buffer holding 1.0 (there is
+ * no elementwise add op; this only runs with dropout, where the add cannot fold into the GEMM). */
+static int add_into(fv_graph *g, const fv_t5_train *t, fv_buf *x, fv_buf *y, uint32_t n) {
+    const uint32_t chunk = 1u << 20;
+    for (uint32_t o = 0; o < n; o += chunk) {
+        fv_gemm_desc gd = {.M = 1, .N = n - o < chunk ? n - o : chunk, .K = 1, .alpha = 1.0f, .beta = 1.0f};
+        FV_TRY(fv_gemm(g, &gd, T(t->ones), fv_tensor(y, o), fv_tensor(x, o)));
+    }
+    return 0;
+}
+
+/* x_out = x_in + dropout(a W^T): the sublayer output projection and the residual add. */
+static int project_residual(fv_graph *g, const fv_t5_train *t, fv_buf *a, fv_buf *w, fv_buf *x_in, fv_buf *x_out,
+                            uint32_t rows, uint32_t in, uint32_t salt) {
+    uint32_t D = (uint32_t)t->m->cfg.d_model;
+    FV_TRY(fv_graph_copy(g, x_in, 0, x_out, 0, (uint64_t)rows * D * 4));
+    if (t->dropout == 0.0f) return fv_linear(g, T(a), T(w), T(x_out), rows, in, D, 1.0f);
+    FV_TRY(fv_linear(g, T(a), T(w), T(t->tmp), rows, in, D, 0.0f));
+    FV_TRY(fv_dropout(g, T(t->tmp), T(t->seed), T(t->tmp), rows * D, salt, t->dropout));
+    return add_into(g, t, x_out, t->tmp, rows * D);
+}
+
+int fv_t5_train_dropout(fv_graph *g, const fv_t5_train *t, fv_buf *x, uint32_t n, uint32_t salt) {
+    if (t->dropout == 0.0f) return 0;
+    return fv_dropout(g, T(x), T(t->seed), T(x), n, salt, t->dropout);
+}
+
+fv_attn_desc fv_t5_train_self_desc(const fv_t5_train *t, int decoder) {
+    const fv_t5_config *c = &t->m->cfg;
+    uint32_t in = t->m->inner, Tn = decoder ? t->in.Td : t->in.Te;
+    return (fv_attn_desc){
+        .B = t->in.B, .Tq = Tn, .Tk = Tn, .H = (uint32_t)c->num_heads, .dk = (uint32_t)c->d_kv,
+        .q_stride = 3 * in, .k_stride = 3 * in, .v_stride = 3 * in, .o_stride = in,
+        .causal = decoder, .use_bias = 1,
+        .num_buckets = (uint32_t)c->relative_attention_num_buckets, .lut_radius = t->m->lut_radius,
+    };
+}
+
+fv_attn_desc fv_t5_train_cross_desc(const fv_t5_train *t) {
+    const fv_t5_config *c = &t->m->cfg;
+    uint32_t in = t->m->inner;
+    return (fv_attn_desc){
+        .B = t->in.B, .Tq = t->in.Td, .Tk = t->in.Te, .H = (uint32_t)c->num_heads, .dk = (uint32_t)c->d_kv,
+        .q_stride = in, .k_stride = 2 * in, .v_stride = 2 * in, .o_stride = in,
+    };
+}
+
+/* One block's forward: x->x_sa holds its input; writes x_next. */
+static int block_fwd(fv_graph *g, const fv_t5_train *t, const fv_t5_block *b, const fv_t5_acts *x, int decoder,
+                     int l, fv_buf *x_next) {
+    const fv_t5 *m = t->m;
+    const fv_t5_config *c = &m->cfg;
+    const fv_t5_batch *in = &t->in;
+    uint32_t D = (uint32_t)c->d_model, inn = m->inner, F = (uint32_t)c->d_ff;
+    uint32_t rows = in->B * (decoder ? in->Td : in->Te), ne = in->B * in->Te;
+    float eps = (float)c->layer_norm_epsilon;
+    fv_buf *seg = decoder ? in->dec_seg : in->enc_seg, *pos = decoder ? in->dec_pos : in->enc_pos;
+    /* self-attention */
+    FV_TRY(fv_rmsnorm(g, T(x->x_sa), T(b->ln_self), T(x->h_sa), rows, D, eps));
+    FV_TRY(fv_linear(g, T(x->h_sa), T(b->qkv), T(x->qkv), rows, D, 3 * inn, 0.0f));
+    fv_attn_desc a = fv_t5_train_self_desc(t, decoder);
+    FV_TRY(fv_attention(g, &a, fv_tensor(x->qkv, 0), fv_tensor(x->qkv, inn), fv_tensor(x->qkv, 2 * inn), T(x->ao_sa),
+                        T(seg), T(seg), T(pos), T(pos), T(decoder ? m->dec_rel : m->enc_rel),
+                        T(decoder ? m->dec_lut : m->enc_lut), T(x->p_sa)));
+    fv_buf *x_after = decoder ? x->x_ca : x->x_ff;
+    FV_TRY(project_residual(g, t, x->ao_sa, b->o, x->x_sa, x_after, rows, inn, FV_T5_SALT(decoder, l, 0)));
+    if (decoder) { /* cross-attention over the encoder output */
+        FV_TRY(fv_rmsnorm(g, T(x->x_ca), T(b->ln_cross), T(x->h_ca), rows, D, eps));
+        FV_TRY(fv_linear(g, T(x->h_ca), T(b->cq), T(x->q_c), rows, D, inn, 0.0f));
+        FV_TRY(fv_linear(g, T(t->enc_out), T(b->ckv), T(x->ckv), ne, D, 2 * inn, 0.0f));
+        fv_attn_desc ca = fv_t5_train_cross_desc(t);
+        FV_TRY(fv_attention(g, &ca, T(x->q_c), fv_tensor(x->ckv, 0), fv_tensor(x->ckv, inn), T(x->ao_ca),
+                            T(in->dec_seg), T(in->enc_seg), fv_tensor(NULL, 0), fv_tensor(NULL, 0), fv_tensor(NULL, 0),
+                            fv_tensor(NULL, 0), T(x->p_ca)));
+        FV_TRY(project_residual(g, t, x->ao_ca, b->co, x->x_ca, x->x_ff, rows, inn, FV_T5_SALT(decoder, l, 1)));
+    }
+    /* feed-forward */
+    FV_TRY(fv_rmsnorm(g, T(x->x_ff), T(b->ln_ff), T(x->h_ff), rows, D, eps));
+    if (c->is_gated_act) {
+        FV_TRY(fv_linear(g, T(x->h_ff), T(b->wi), T(x->ff), rows, D, 2 * F, 0.0f));
+        FV_TRY(fv_gelu_gated(g, fv_tensor(x->ff, 0), fv_tensor(x->ff, F), 2 * F, T(x->ffo), rows, F));
+    } else {
+        FV_TRY(fv_linear(g, T(x->h_ff), T(b->wi), T(x->ff), rows, D, F, 0.0f));
+        FV_TRY(fv_relu(g, T(x->ff), T(x->ffo), rows, F));
+    }
+    FV_TRY(fv_t5_train_dropout(g, t, x->ffo, rows * F, FV_T5_SALT(decoder, l, 2)));
+    return project_residual(g, t, x->ffo, b->wo, x->x_ff, x_next, rows, F, FV_T5_SALT(decoder, l, 3));
+}
+
+int fv_t5_train_forward(fv_graph *g, fv_t5_train *t) {
+    const fv_t5 *m = t->m;
+    const fv_t5_config *c = &m->cfg;
+    const fv_t5_batch *in = &t->in;
+    uint32_t D = (uint32_t)c->d_model, V = (uint32_t)c->vocab_size, ne = in->B * in->Te, nd = in->B * in->Td;
+    float eps = (float)c->layer_norm_epsilon;
+    int Le = c->num_layers, Ld = c->num_decoder_layers;
+    FV_TRY(fv_embedding(g, T(m->shared), T(in->enc_ids), T(t->enc[0].x_sa), ne, V, D));
+    FV_TRY(fv_t5_train_dropout(g, t, t->enc[0].x_sa, ne * D, FV_T5_SALT_ENC_EMB));
+    for (int l = 0; l < Le; l++)
+        FV_TRY(block_fwd(g, t, &m->enc[l], &t->enc[l], 0, l, l + 1 < Le ? t->enc[l + 1].x_sa : t->enc_end));
+    FV_TRY(fv_rmsnorm(g, T(t->enc_end), T(m->enc_final), T(t->enc_out), ne, D, eps));
+    FV_TRY(fv_t5_train_dropout(g, t, t->enc_out, ne * D, FV_T5_SALT_ENC_FINAL));
+
+    FV_TRY(fv_embedding(g, T(m->shared), T(in->dec_ids), T(t->dec[0].x_sa), nd, V, D));
+    FV_TRY(fv_t5_train_dropout(g, t, t->dec[0].x_sa, nd * D, FV_T5_SALT_DEC_EMB));
+    for (int l = 0; l < Ld; l++)
+        FV_TRY(block_fwd(g, t, &m->dec[l], &t->dec[l], 1, l, l + 1 < Ld ? t->dec[l + 1].x_sa : t->dec_end));
+    FV_TRY(fv_rmsnorm(g, T(t->dec_end), T(m->dec_final), T(t->dec_h), nd, D, eps));
+    return fv_t5_train_dropout(g, t, t->dec_h, nd * D, FV_T5_SALT_DEC_FINAL);
+}
+
+/* Per chunk of rows: logits, xent (loss and dlogits in place, scaled by 1/count), then
+ * dh = s dlogits W into t->gh and dW += s dlogits^T h (s = d_model^-0.5 when tied, else 1). */
+int fv_t5_train_loss_and_head(fv_graph *g, fv_t5_train *t) {
+    const fv_t5 *m = t->m;
+    const fv_t5_config *c = &m->cfg;
+    const fv_t5_batch *in = &t->in;
+    uint32_t D = (uint32_t)c->d_model, V = (uint32_t)c->vocab_size, nd = in->B * in->Td;
+    float s = m->lm_head ? 1.0f : (float)(1.0 / sqrt((double)c->d_model));
+    fv_buf *W = m->lm_head ? m->lm_head : m->shared, *dW = m->lm_head ? t->gr->lm_head : t->gr->shared;
+    if (!t->host_scale) FV_TRY(fv_xent_count(g, T(in->labels), T(t->count), nd, V));
+    for (uint32_t r0 = 0; r0 < nd; r0 += t->logit_rows) {
+        uint32_t rows = nd - r0 < t->logit_rows ? nd - r0 : t->logit_rows;
+        fv_t h = fv_tensor(t->dec_h, r0 * D), lg = T(t->logits);
+        FV_TRY(fv_t5_logits(g, m, h, lg, rows));
+        FV_TRY(fv_xent(g, lg, fv_tensor(in->labels, r0), fv_tensor(t->count, 1), fv_tensor(t->loss, r0), lg, rows, V));
+        fv_gemm_desc dh = {.M = rows, .N = D, .K = V, .alpha = s, .beta = 0.0f};
+        FV_TRY(fv_gemm(g, &dh, lg, T(W), fv_tensor(t->gh, r0 * D)));
+        fv_gemm_desc dw = {.M = V, .N = D, .K = rows, .trans_a = 1, .alpha = s, .beta = 1.0f};
+        FV_TRY(fv_gemm(g, &dw, lg, h, T(dW)));
+    }
+    return fv_xent_sum(g, T(t->loss), T(in->labels), T(t->stats), nd, V);
+}
+
+int fv_t5_train_record(fv_graph *g, fv_t5_train *t, int zero_grads) {
+    if (zero_grads) FV_TRY(fv_t5_grads_zero(g, t->gr));
+    FV_TRY(fv_t5_train_forward(g, t));
+    FV_TRY(fv_t5_train_loss_and_head(g, t));
+    return fv_t5_train_backward(g, t);
+}
+
+int fv_t5_train_set_scale(fv_t5_train *t, float scale) {
+    float v[2] = {0.0f, scale};
+    return fv_buf_write(t->m->d, t->count, 0, v, sizeof v);
+}
+
+int fv_t5_train_set_seed(fv_t5_train *t, uint32_t seed) { return fv_buf_write(t->m->d, t->seed, 0, &seed, 4); }
+
+int fv_t5_train_read_loss(fv_t5_train *t, double *sum, uint32_t *count) {
+    float s[3];
+    FV_TRY(fv_buf_read(t->m->d, t->stats, 0, s, sizeof s));
+    *sum = s[0];
+    *count = (uint32_t)s[1];
+    return 0;
+}

@@ -1,0 +1,24 @@
+/* Internals shared by the two halves of the T5 training step (t5_train_fwd.c, t5_backward.c):
+ * dropout site salts (the forward and the backward must pick the same mask) and the attention
+ * shape descriptions. */
+#ifndef FV_MODEL_T5_TRAIN_IMPL_H
+#define FV_MODEL_T5_TRAIN_IMPL_H
+
+#include "model/t5_layers.h"
+#include "model/t5_train_step.h"
+#include "ops/attn_desc.h"
+
+/* Dropout sites: per block, 0 self-attention output, 1 cross-attention output, 2 inside the
+ * feed-forward, 3 feed-forward output; plus the embeddings and final norms of each stack. */
+#define FV_T5_SALT(decoder, l, site) (0x100u + ((decoder) ? 0x10000u : 0u) + 4u * (uint32_t)(l) + (site))
+#define FV_T5_SALT_ENC_EMB 1u
+#define FV_T5_SALT_ENC_FINAL 2u
+#define FV_T5_SALT_DEC_EMB 3u
+#define FV_T5_SALT_DEC_FINAL 4u
+
+/* x = dropout(x) in place with the step's seed (nothing at rate 0). */
+int fv_t5_train_dropout(fv_graph *g, const fv_t5_train *t, fv_buf *x, uint32_t n, uint32_t salt);
+fv_attn_desc fv_t5_train_self_desc(const fv_t5_train *t, int decoder);
+fv_attn_desc fv_t5_train_cross_desc(const fv_t5_train *t);
+
+#endif

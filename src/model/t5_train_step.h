@@ -1,0 +1,75 @@
+/* One T5 training step on the device, recorded once per batch shape and replayed: batch inputs
+ * (written by the host before each replay, fv_t5_batch_upload), the training forward that keeps
+ * every activation the backward needs, the loss with Hugging Face's normalisation (mean over all
+ * non-ignored target tokens of the batch), and the backward from the loss to every parameter
+ * gradient (model/t5_grads.h). No optimizer step: the caller records it after this.
+ *
+ * Activations (llm.c style, all sized up front for (B, Te, Td)): per layer, one buffer per kind
+ * (the residual stream entering each sublayer, its RMSNorm output, the fused projections, the
+ * attention probabilities, the attention output, the feed-forward pre-activation and the
+ * activated product). Per-layer buffers rather than one [L, ...] array each: a single stacked
+ * buffer would exceed maxStorageBufferRange at flan-t5-small sizes, and separate buffers let the
+ * graph skip barriers between independent reads.
+ *
+ * Dropout (HF T5 sites): the embedding output of each stack, every sublayer output before its
+ * residual add, inside the feed-forward after the activation, after each final RMSNorm. The masks
+ * are recomputed from (seed, site salt, index) with the seed in a device buffer, so each replay
+ * draws fresh masks (fv_t5_train_set_seed) and the backward applies the same ones. Not applied:
+ * HF's dropout on the attention probabilities (the fused attention op has no hook for it). */
+#ifndef FV_MODEL_T5_TRAIN_STEP_H
+#define FV_MODEL_T5_TRAIN_STEP_H
+
+#include "model/t5_forward.h"
+#include "model/t5_grads.h"
+
+/* Saved activations of one block (decoder-only fields NULL in the encoder). */
+typedef struct fv_t5_acts {
+    fv_buf *x_sa, *h_sa, *qkv, *p_sa, *ao_sa;          /* self-attention: input, normed, q|k|v, P, output */
+    fv_buf *x_ca, *h_ca, *q_c, *ckv, *p_ca, *ao_ca;    /* cross-attention */
+    fv_buf *x_ff, *h_ff, *ff, *ffo;                    /* feed-forward: input, normed, wi out, act (after dropout) */
+} fv_t5_acts;
+
+typedef struct fv_t5_train {
+    fv_t5 *m;
+    fv_t5_grads *gr;
+    fv_t5_batch in;
+    float dropout;
+    int host_scale;                /* set before recording: the host writes the loss scale (fv_t5_train_set_scale) */
+    uint32_t logit_rows;
+    fv_t5_acts *enc, *dec;
+    fv_buf *enc_end, *enc_out;     /* encoder residual after the last block; final norm (+dropout) */
+    fv_buf *dec_end, *dec_h;       /* decoder residual after the last block; final norm (+dropout) */
+    fv_buf *logits, *loss;         /* logits chunk [logit_rows, V] (dlogits in place); per-token loss [B*Td] */
+    fv_buf *count;                 /* [2]: target tokens, 1 / max(count, 1) (the xent scale) */
+    fv_buf *stats;                 /* [3]: loss sum, count, mean (fv_xent_sum) */
+    fv_buf *seed;                  /* uint32 [1], host-visible */
+    fv_buf *ones;                  /* [1] = 1.0, for the residual add after dropout */
+    fv_buf *tmp;                   /* [nmax, D] sublayer output before dropout / dropped gradient */
+    /* backward scratch */
+    fv_buf *gx, *gy, *genc, *gh, *gao, *gqkv, *gq, *gckv, *gff, *gffo, *gp, *hist, *rms;
+} fv_t5_train;
+
+/* Allocate inputs, activations and scratch for batches of B rows of Te encoder / Td decoder
+ * tokens. dropout < 0 takes the config's dropout_rate; 0 records no dropout at all. */
+int fv_t5_train_create(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, uint32_t Td, float dropout,
+                       fv_t5_train **out);
+void fv_t5_train_free(fv_t5_train *t);
+
+/* Record the whole step: [zero gradients], forward, loss, backward. With zero_grads = 0 the
+ * gradients accumulate over replays (micro-batches: see host_scale and fv_t5_train_set_scale). */
+int fv_t5_train_record(fv_graph *g, fv_t5_train *t, int zero_grads);
+/* The pieces (fv_t5_train_record calls them in this order). */
+int fv_t5_train_forward(fv_graph *g, fv_t5_train *t);
+int fv_t5_train_loss_and_head(fv_graph *g, fv_t5_train *t);
+int fv_t5_train_backward(fv_graph *g, fv_t5_train *t);
+
+/* With t->host_scale set before recording, the gradient is scaled by this instead of 1 / (target
+ * tokens of this batch): for micro-batches, 1 / (target tokens of the whole accumulated batch)
+ * gives HF's mean over all of them. */
+int fv_t5_train_set_scale(fv_t5_train *t, float scale);
+/* Set the dropout seed for the next replay. */
+int fv_t5_train_set_seed(fv_t5_train *t, uint32_t seed);
+/* After a replay: the summed loss over target tokens and their count (mean = sum / count). */
+int fv_t5_train_read_loss(fv_t5_train *t, double *sum, uint32_t *count);
+
+#endif

@@ -1,0 +1,269 @@
+/* The training loop; see trainer.h. */
+#include "train/trainer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/file.h"
+#include "base/log.h"
+#include "bench/bench.h"
+#include "model/t5_train_step.h"
+#include "ops/gradnorm.h"
+#include "train/checkpoint.h"
+#include "train/plot.h"
+#include "train/train_data.h"
+
+#define MAX_BAD_STEPS_IN_A_ROW 5
+
+typedef struct {
+    fv_dev *d;
+    const fv_train_cfg *cfg;
+    fv_t5 *m;
+    fv_t5_grads *gr;
+    fv_t5_train *tr;
+    fv_optimizer *opt;
+    fv_gradnorm_plan *plan;
+    fv_buf *norm_scratch, *norm;
+    fv_graph *g_first, *g_accum, *g_update;
+    fv_tokenizer *tok;
+    const char *tok_dir;
+    fv_train_data data;
+    fv_train_state st;
+    float *losses;
+    uint32_t nloss, caploss;
+    /* host batch arrays */
+    uint32_t *eid, *did;
+    int32_t *eseg, *epos, *dseg, *dpos, *lab;
+    FILE *csv;
+} run;
+
+static int fill_batch(run *r, uint64_t *pos, uint64_t *tokens) {
+    const fv_train_data *data = &r->data;
+    uint32_t B = r->cfg->batch_size, L = data->L, L2 = data->L2;
+    memset(r->eid, 0, (size_t)B * L * 4);
+    memset(r->eseg, 0, (size_t)B * L * 4);
+    memset(r->epos, 0, (size_t)B * L * 4);
+    memset(r->did, 0, (size_t)B * L2 * 4);
+    memset(r->dseg, 0, (size_t)B * L2 * 4);
+    memset(r->dpos, 0, (size_t)B * L2 * 4);
+    for (size_t i = 0; i < (size_t)B * L2; i++) r->lab[i] = FV_PACK_IGNORE;
+    /* When every row fits in one batch, every step uses every row (the rest is padding). */
+    uint32_t take = data->rows <= B ? (uint32_t)data->rows : B;
+    *tokens = 0;
+    for (uint32_t b = 0; b < take; b++) {
+        uint64_t i = data->rows <= B ? b : (*pos + b) % data->rows;
+        fv_pack_row row = fv_train_data_row(data, i);
+        fv_pack_arrays a = {(int32_t *)r->eid + (size_t)b * L, r->eseg + (size_t)b * L, r->epos + (size_t)b * L,
+                            (int32_t *)r->did + (size_t)b * L2, r->dseg + (size_t)b * L2, r->dpos + (size_t)b * L2,
+                            r->lab + (size_t)b * L2};
+        char what[600];
+        snprintf(what, sizeof what, "%s: row %llu", data->path, (unsigned long long)i);
+        FV_TRY(fv_pack_expand_row(&row, L, L2, (uint32_t)r->m->cfg.vocab_size, &a, NULL, what));
+        for (uint32_t t = 0; t < L; t++) *tokens += a.enc_seg[t] != 0;
+        for (uint32_t t = 0; t < L2; t++) *tokens += a.dec_seg[t] != 0;
+    }
+    if (data->rows > B) *pos = (*pos + B) % data->rows;
+    fv_t5_host_batch hb = {r->eid, r->did, r->eseg, r->epos, r->dseg, r->dpos, r->lab};
+    return fv_t5_batch_upload(r->m, &r->tr->in, &hb);
+}
+
+static int record(run *r) {
+    fv_dev *d = r->d;
+    /* step graphs: [zero grads] + forward + loss + backward + gradient norm */
+    for (int k = 0; k < 2; k++) {
+        fv_graph **g = k ? &r->g_accum : &r->g_first;
+        if (k && r->cfg->accum <= 1) break;
+        FV_TRY(fv_graph_create(d, g));
+        FV_TRY(fv_graph_begin(*g));
+        FV_TRY(fv_t5_train_record(*g, r->tr, !k));
+        FV_TRY(fv_gradnorm(*g, r->plan, fv_tensor(r->norm_scratch, 0), fv_tensor(r->norm, 0)));
+        FV_TRY(fv_graph_end(*g));
+    }
+    FV_TRY(fv_graph_create(d, &r->g_update));
+    FV_TRY(fv_graph_begin(r->g_update));
+    if (r->cfg->clip > 0) FV_TRY(fv_gradnorm_clip(r->g_update, r->plan, fv_tensor(r->norm, 0), r->cfg->clip));
+    FV_TRY(fv_optimizer_record(r->opt, r->g_update));
+    return fv_graph_end(r->g_update);
+}
+
+static int push_loss(run *r, float loss) {
+    if (r->nloss == r->caploss) {
+        r->caploss = r->caploss ? 2 * r->caploss : 256;
+        float *n = realloc(r->losses, r->caploss * sizeof *n);
+        if (!n) return fv_err("out of host memory");
+        r->losses = n;
+    }
+    r->losses[r->nloss++] = loss;
+    return 0;
+}
+
+static int save(run *r) {
+    void *png = NULL;
+    size_t png_size = 0;
+    if (fv_plot_loss_png(r->losses, r->nloss, &png, &png_size)) fv_warn("loss plot: %s", fv_last_error());
+    int rc = fv_checkpoint_save(r->cfg->out, r->m, r->opt, &r->st, r->tok_dir, r->losses, r->nloss, png, png_size);
+    free(png);
+    return rc;
+}
+
+static int setup(run *r) {
+    const fv_train_cfg *c = r->cfg;
+    fv_dev *d = r->d;
+    const char *model_dir = c->resume ? c->resume : c->model_dir;
+    if (model_dir) FV_TRY(fv_t5_load(d, model_dir, &r->m, NULL, NULL));
+    else {
+        FV_TRY(fv_t5_create(d, &c->config, &r->m));
+        FV_TRY(fv_t5_init_weights(r->m, c->seed));
+    }
+    r->tok_dir = c->tokenizer_dir ? c->tokenizer_dir : model_dir;
+    if (r->tok_dir && fv_tokenizer_load(r->tok_dir, &r->tok)) {
+        if (c->tokenizer_dir) return -1;
+        r->tok = NULL; /* a model directory without tokenizer files: ids only */
+        r->tok_dir = NULL;
+    }
+    FV_TRY(fv_train_data_open(&r->data, c->data, c->seq_in, c->seq_out, (uint32_t)r->m->cfg.vocab_size, r->tok));
+    FV_TRY(fv_t5_grads_create(r->m, &r->gr));
+    FV_TRY(fv_t5_train_create(r->m, r->gr, c->batch_size, r->data.L, r->data.L2, c->dropout, &r->tr));
+    FV_TRY(fv_optimizer_create(d, &c->opt, r->m->params, r->gr->params, r->m->nparams, &r->opt));
+    fv_t *ts = calloc(r->gr->nparams, sizeof *ts);
+    uint32_t *lens = calloc(r->gr->nparams, sizeof *lens);
+    if (!ts || !lens) {
+        free(ts);
+        free(lens);
+        return fv_err("out of host memory");
+    }
+    for (size_t i = 0; i < r->gr->nparams; i++) {
+        ts[i] = fv_tensor(r->gr->params[i].buf, r->gr->params[i].off);
+        lens[i] = r->gr->params[i].rows * (r->gr->params[i].cols ? r->gr->params[i].cols : 1);
+    }
+    int rc = fv_gradnorm_plan_create(d, ts, lens, (uint32_t)r->gr->nparams, &r->plan);
+    free(ts);
+    free(lens);
+    FV_TRY(rc);
+    FV_TRY(fv_buf_alloc(d, (uint64_t)fv_gradnorm_scratch_size(r->plan) * 4 + 4, FV_MEM_DEVICE, "norm scratch", &r->norm_scratch));
+    FV_TRY(fv_buf_alloc(d, 16, FV_MEM_DEVICE, "gradient norm", &r->norm));
+    size_t ne = (size_t)c->batch_size * r->data.L, nd = (size_t)c->batch_size * r->data.L2;
+    r->eid = malloc(ne * 4);
+    r->eseg = malloc(ne * 4);
+    r->epos = malloc(ne * 4);
+    r->did = malloc(nd * 4);
+    r->dseg = malloc(nd * 4);
+    r->dpos = malloc(nd * 4);
+    r->lab = malloc(nd * 4);
+    if (!r->eid || !r->eseg || !r->epos || !r->did || !r->dseg || !r->dpos || !r->lab) return fv_err("out of host memory");
+    fv_rng_seed(&r->st.rng, c->seed ^ 0x5eedull);
+    if (c->resume) {
+        float *h = NULL;
+        uint32_t nh = 0;
+        FV_TRY(fv_checkpoint_load_state(c->resume, r->opt, &r->st, &h, &nh));
+        for (uint32_t i = 0; i < nh; i++) FV_TRY(push_loss(r, h[i]));
+        free(h);
+        if (r->st.step > c->steps)
+            return fv_err("%s: already at step %u, past --steps %u", c->resume, r->st.step, c->steps);
+    }
+    FV_TRY(record(r));
+    if (c->log_csv) {
+        int fresh = !c->resume || !fv_file_exists(c->log_csv);
+        r->csv = fopen(c->log_csv, fresh ? "w" : "a");
+        if (!r->csv) return fv_err("%s: cannot open the log for writing", c->log_csv);
+        if (fresh) fprintf(r->csv, "step,loss,lr,grad_norm,tokens_per_s\n");
+    }
+    return 0;
+}
+
+static int train_loop(run *r, fv_train_result *res) {
+    const fv_train_cfg *c = r->cfg;
+    fv_schedule sched = c->sched;
+    sched.total = c->steps;
+    uint32_t bad_in_a_row = 0, accum = c->accum ? c->accum : 1;
+    double t_start = fv_bench_now();
+    uint32_t first_step = r->st.step;
+    while (r->st.step < c->steps) {
+        uint32_t step = r->st.step + 1;
+        double t0 = fv_bench_now(), lr = fv_schedule_lr(&sched, step), sum_all = 0;
+        uint32_t count_all = 0;
+        uint64_t tokens = 0, tok;
+        for (uint32_t k = 0; k < accum; k++) {
+            FV_TRY(fill_batch(r, &r->st.data_pos, &tok));
+            tokens += tok;
+            FV_TRY(fv_t5_train_set_seed(r->tr, (uint32_t)fv_rng_u64(&r->st.rng)));
+            FV_TRY(fv_graph_run(k ? r->g_accum : r->g_first));
+            double sum;
+            uint32_t count;
+            FV_TRY(fv_t5_train_read_loss(r->tr, &sum, &count));
+            sum_all += sum;
+            count_all += count;
+        }
+        float norm = 0;
+        FV_TRY(fv_buf_read(r->d, r->norm, 0, &norm, 4));
+        double loss = count_all ? sum_all / count_all : NAN;
+        int skip = !isfinite(loss) || !isfinite(norm);
+        if (skip) {
+            r->st.skipped++;
+            fv_warn("step %u: loss %g, gradient norm %g: not finite, step skipped", step, loss, (double)norm);
+            if (++bad_in_a_row >= MAX_BAD_STEPS_IN_A_ROW)
+                return fv_err("%u steps in a row had a non-finite loss or gradient norm; stopped at step %u "
+                              "(the last checkpoint in %s is untouched)", bad_in_a_row, step, c->out);
+        } else {
+            bad_in_a_row = 0;
+            FV_TRY(fv_optimizer_set_step(r->opt, step - r->st.skipped, lr));
+            FV_TRY(fv_graph_run(r->g_update));
+        }
+        r->st.step = step;
+        FV_TRY(push_loss(r, (float)loss));
+        if (res->steps_done == 0) res->first_loss = loss;
+        res->steps_done++;
+        res->last_loss = loss;
+        double dt = fv_bench_now() - t0, elapsed = fv_bench_now() - t_start;
+        double tps = dt > 0 ? tokens / dt : 0;
+        if (r->csv) {
+            fprintf(r->csv, "%u,%.6f,%.8g,%.6f,%.1f\n", step, loss, lr, (double)norm, tps);
+            fflush(r->csv);
+        }
+        if (c->progress) {
+            uint32_t done = step - first_step;
+            fv_train_progress p = {step, c->steps, loss, lr, norm, tps,
+                                   done ? elapsed / done * (c->steps - step) : 0, skip};
+            c->progress(&p, c->user);
+        }
+        if (c->save_every && step % c->save_every == 0 && step < c->steps) FV_TRY(save(r));
+    }
+    return save(r);
+}
+
+int fv_train(fv_dev *d, const fv_train_cfg *cfg, fv_train_result *res) {
+    memset(res, 0, sizeof *res);
+    if (!cfg->data || !cfg->out) return fv_err("train: --data and --out are required");
+    if (!cfg->steps) return fv_err("train: --steps must be at least 1");
+    if (!cfg->batch_size) return fv_err("train: --batch-size must be at least 1");
+    run r = {.d = d, .cfg = cfg};
+    fv_mem_reset_peak(d);
+    int rc = setup(&r);
+    if (!rc) rc = train_loop(&r, res);
+    res->skipped = r.st.skipped;
+    res->peak_device_bytes = fv_mem_peak(d);
+    if (r.csv) fclose(r.csv);
+    fv_graph_destroy(r.g_first);
+    fv_graph_destroy(r.g_accum);
+    fv_graph_destroy(r.g_update);
+    fv_buf_free(d, r.norm_scratch);
+    fv_buf_free(d, r.norm);
+    if (r.plan) fv_gradnorm_plan_destroy(d, r.plan);
+    fv_optimizer_free(r.opt);
+    fv_t5_train_free(r.tr);
+    fv_t5_grads_free(r.gr);
+    fv_train_data_close(&r.data);
+    fv_tokenizer_free(r.tok);
+    fv_t5_free(r.m);
+    free(r.losses);
+    free(r.eid);
+    free(r.eseg);
+    free(r.epos);
+    free(r.did);
+    free(r.dseg);
+    free(r.dpos);
+    free(r.lab);
+    return rc;
+}

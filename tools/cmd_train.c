@@ -1,0 +1,103 @@
+/* flanvk train: finetune a T5 on packed data; checkpoints in Hugging Face format. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "flanvk/train.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: flanvk train (--model DIR | --config tiny|small|base|large|FILE.json) --data FILE --out DIR --steps N\n"
+            "  [--batch-size B (8)] [--seq-len-in L] [--seq-len-out L2] [--optimizer adamw|adafactor (adamw)]\n"
+            "  [--lr X (1e-3)] [--weight-decay W (AdamW 0.01, Adafactor 0)] [--warmup N (0)]\n"
+            "  [--schedule constant|linear|cosine|inverse-sqrt] [--accum K (1)] [--dropout P (config: 0.1)]\n"
+            "  [--clip G (0 = off)] [--seed S] [--save-every N] [--log FILE.csv] [--resume DIR] [--tokenizer DIR]\n"
+            "  AdamW: [--beta1 X (0.9)] [--beta2 X (0.999)] [--eps X (1e-8)]\n"
+            "  Adafactor: [--beta1 X (None)] [--scale-parameter] [--relative-step] [--warmup-init]\n"
+            "  [--device N]\n"
+            "--data: a .pack file from flanvk mix, or a .jsonl file of {\"inputs\", \"targets\"} (text) or\n"
+            "{\"input_ids\", \"target_ids\"} lines, packed on the fly. --steps is the total: a resumed run continues to it.\n");
+}
+
+static void progress(const flanvk_train_progress *p, void *user) {
+    (void)user;
+    if (!isatty(2)) return;
+    int width = 24, fill = (int)(width * (double)p->step / (p->steps ? p->steps : 1));
+    char bar[32];
+    for (int i = 0; i < width; i++) bar[i] = i < fill ? '=' : (i == fill ? '>' : ' ');
+    bar[width] = 0;
+    long left = (long)p->seconds_left;
+    fprintf(stderr, "\r[%s] step %u/%u loss %.4f lr %.2e %.0f tok/s %ld:%02ld left%s ", bar, p->step, p->steps, p->loss,
+            p->lr, p->tokens_per_s, left / 60, left % 60, p->skipped ? " (skipped)" : "");
+    if (p->step == p->steps) fputc('\n', stderr);
+}
+
+int cmd_train(int argc, char **argv) {
+    flanvk_train_params p;
+    flanvk_train_params_default(&p);
+    long device = -1, n;
+    const char *tok = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        double x;
+#define STR(field) do { if (!v) return cli_fail("train: %s needs a value", a); p.field = v; i++; } while (0)
+#define INT(field, lo, hi) do { if (cli_parse_int(a, v, lo, hi, &n)) return 1; p.field = (uint32_t)n; i++; } while (0)
+#define NUM(field) do { if (cli_parse_float(a, v, &x)) return 1; p.field = x; i++; } while (0)
+        if (!strcmp(a, "--help")) { usage(stdout); return 0; }
+        else if (!strcmp(a, "--model")) STR(model);
+        else if (!strcmp(a, "--config")) STR(config);
+        else if (!strcmp(a, "--data")) STR(data);
+        else if (!strcmp(a, "--out")) STR(out);
+        else if (!strcmp(a, "--resume")) STR(resume);
+        else if (!strcmp(a, "--log")) STR(log_csv);
+        else if (!strcmp(a, "--optimizer")) STR(optimizer);
+        else if (!strcmp(a, "--schedule")) STR(schedule);
+        else if (!strcmp(a, "--tokenizer")) { if (!v) return cli_fail("train: --tokenizer needs a value"); tok = v; i++; }
+        else if (!strcmp(a, "--steps")) INT(steps, 1, 100000000);
+        else if (!strcmp(a, "--batch-size")) INT(batch_size, 1, 65536);
+        else if (!strcmp(a, "--seq-len-in")) INT(seq_len_in, 1, 65536);
+        else if (!strcmp(a, "--seq-len-out")) INT(seq_len_out, 1, 65536);
+        else if (!strcmp(a, "--warmup")) INT(warmup, 0, 100000000);
+        else if (!strcmp(a, "--accum")) INT(accum, 1, 65536);
+        else if (!strcmp(a, "--save-every")) INT(save_every, 0, 100000000);
+        else if (!strcmp(a, "--seed")) { if (cli_parse_int(a, v, 0, 0x7fffffffL, &n)) return 1; p.seed = (uint64_t)n; i++; }
+        else if (!strcmp(a, "--device")) { if (cli_parse_int(a, v, 0, 63, &device)) return 1; i++; }
+        else if (!strcmp(a, "--lr")) NUM(lr);
+        else if (!strcmp(a, "--weight-decay")) NUM(weight_decay);
+        else if (!strcmp(a, "--dropout")) NUM(dropout);
+        else if (!strcmp(a, "--clip")) NUM(clip);
+        else if (!strcmp(a, "--beta1")) NUM(beta1);
+        else if (!strcmp(a, "--beta2")) NUM(beta2);
+        else if (!strcmp(a, "--eps")) NUM(eps);
+        else if (!strcmp(a, "--scale-parameter")) p.scale_parameter = 1;
+        else if (!strcmp(a, "--relative-step")) p.relative_step = 1;
+        else if (!strcmp(a, "--warmup-init")) p.warmup_init = 1;
+        else return cli_fail("train: unknown option '%s' (see flanvk train --help)", a);
+#undef STR
+#undef INT
+#undef NUM
+    }
+    if (!p.data || !p.out || !p.steps) return cli_fail("train: --data, --out and --steps are required");
+    if (!p.model && !p.config && !p.resume) return cli_fail("train: give --model DIR or --config tiny|small|base|large|FILE.json");
+    if (p.model && p.config) return cli_fail("train: give --model or --config, not both");
+    if (!(p.lr > 0) && !p.relative_step) return cli_fail("train: --lr must be > 0");
+    if (p.dropout >= 1) return cli_fail("train: --dropout must be below 1");
+    if (p.clip < 0) return cli_fail("train: --clip must be >= 0");
+    /* A fresh model has no tokenizer of its own: use the repository's T5 tokenizer when present. */
+    if (!tok && !p.model && !p.resume && access("assets/tokenizer/spiece.model", R_OK) == 0) tok = "assets/tokenizer";
+    p.tokenizer = tok;
+    p.progress = progress;
+    flanvk_ctx *ctx;
+    if (flanvk_open((int)device, &ctx)) return cli_lib_fail("train");
+    flanvk_train_result r;
+    int rc = flanvk_train(ctx, &p, &r);
+    if (rc) cli_lib_fail("train");
+    else
+        printf("trained %u steps (%u skipped): loss %.4f -> %.4f; peak device memory %.1f MiB; checkpoint in %s\n",
+               r.steps_done, r.skipped, r.first_loss, r.last_loss, r.peak_device_bytes / 1048576.0, p.out);
+    flanvk_close(ctx);
+    return rc ? 1 : 0;
+}
