@@ -33,8 +33,9 @@ typedef struct fv_gemm_desc {
 
 /* Record one batched GEMM. M, N, K >= 1; ld >= the contiguous dimension; C must not overlap A or B.
  * Rejects (with a message naming the argument) null buffers, operands that do not fit their
- * buffers, fp16 on a device without it. Path: texel buffers when dev->use_texel, else the
- * shared-memory tiled kernel; both give the same results up to fp32 summation order. */
+ * buffers, fp16 on a device without it. Path: texel buffers when dev->use_texel and the device
+ * has subgroup shuffles (shaders/gemm.comp), else the shared-memory tiled kernel
+ * (shaders/gemm_tiled.comp); both give the same results up to fp32 summation order. */
 int fv_gemm(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c);
 
 /* Linear layer without bias, HF weight layout W[out, in], all fp32 and packed:

@@ -69,6 +69,18 @@ static int fill_batch(run *r, uint64_t *pos, uint64_t *tokens) {
     return fv_t5_batch_upload(r->m, &r->tr->in, &hb);
 }
 
+/* Target tokens of the B rows a micro-batch starting at pos would take (without uploading). */
+static uint64_t count_targets(const run *r, uint64_t pos) {
+    const fv_train_data *data = &r->data;
+    uint32_t B = r->cfg->batch_size, take = data->rows <= B ? (uint32_t)data->rows : B;
+    uint64_t n = 0;
+    for (uint32_t b = 0; b < take; b++) {
+        fv_pack_row row = fv_train_data_row(data, data->rows <= B ? b : (pos + b) % data->rows);
+        for (uint32_t t = 0; t < data->L2; t++) n += row.dec_seg[t] != 0;
+    }
+    return n;
+}
+
 static int record(run *r) {
     fv_dev *d = r->d;
     /* step graphs: [zero grads] + forward + loss + backward + gradient norm */
@@ -126,6 +138,9 @@ static int setup(run *r) {
     FV_TRY(fv_train_data_open(&r->data, c->data, c->seq_in, c->seq_out, (uint32_t)r->m->cfg.vocab_size, r->tok));
     FV_TRY(fv_t5_grads_create(r->m, &r->gr));
     FV_TRY(fv_t5_train_create(r->m, r->gr, c->batch_size, r->data.L, r->data.L2, c->dropout, &r->tr));
+    /* With accumulation the loss is the mean over every target token of all micro-batches, as for
+     * one big padded batch: the host writes 1 / (their count) as the loss scale. */
+    r->tr->host_scale = c->accum > 1;
     FV_TRY(fv_optimizer_create(d, &c->opt, r->m->params, r->gr->params, r->m->nparams, &r->opt));
     fv_t *ts = calloc(r->gr->nparams, sizeof *ts);
     uint32_t *lens = calloc(r->gr->nparams, sizeof *lens);
@@ -185,6 +200,14 @@ static int train_loop(run *r, fv_train_result *res) {
         double t0 = fv_bench_now(), lr = fv_schedule_lr(&sched, step), sum_all = 0;
         uint32_t count_all = 0;
         uint64_t tokens = 0, tok;
+        if (accum > 1) {
+            uint64_t total = 0, pos = r->st.data_pos;
+            for (uint32_t k = 0; k < accum; k++) {
+                total += count_targets(r, pos);
+                if (r->data.rows > c->batch_size) pos = (pos + c->batch_size) % r->data.rows;
+            }
+            FV_TRY(fv_t5_train_set_scale(r->tr, total ? 1.0f / (float)total : 0.0f));
+        }
         for (uint32_t k = 0; k < accum; k++) {
             FV_TRY(fill_batch(r, &r->st.data_pos, &tok));
             tokens += tok;

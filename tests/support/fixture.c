@@ -11,6 +11,7 @@
 #include "base/file.h"
 #include "io/t5_config.h"
 #include "model/t5.h"
+#include "model/t5_forward.h"
 #include "support/det_weights.h"
 #include "io/safetensors.h"
 
@@ -125,4 +126,45 @@ void fv_fixture_rmdir(const char *dir) {
     }
     closedir(dd);
     rmdir(dir);
+}
+
+void fv_hbatch_alloc(fv_hbatch *h, uint32_t B, uint32_t Te, uint32_t Td) {
+    h->B = B, h->Te = Te, h->Td = Td;
+    size_t ne = (size_t)B * Te, nd = (size_t)B * Td;
+    h->eid = calloc(ne, 4), h->eseg = calloc(ne, 4), h->epos = calloc(ne, 4);
+    h->did = calloc(nd, 4), h->dseg = calloc(nd, 4), h->dpos = calloc(nd, 4), h->lab = calloc(nd, 4);
+}
+
+void fv_hbatch_free(fv_hbatch *h) {
+    free(h->eid), free(h->eseg), free(h->epos), free(h->did), free(h->dseg), free(h->dpos), free(h->lab);
+}
+
+void fv_fixture_flat(const cJSON *j, const char *key, int32_t *out, size_t n) {
+    const cJSON *row, *v;
+    size_t k = 0;
+    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(j, key)) cJSON_ArrayForEach(v, row) if (k < n) out[k++] =
+        (int32_t)v->valuedouble;
+}
+
+void fv_fixture_packed_batch(const fv_fixture *f, fv_hbatch *h) {
+    const cJSON *j = f->json;
+    const cJSON *enc = cJSON_GetObjectItemCaseSensitive(j, "encoder_input_ids");
+    uint32_t B = (uint32_t)cJSON_GetArraySize(enc);
+    uint32_t Te = (uint32_t)cJSON_GetArraySize(cJSON_GetArrayItem(enc, 0));
+    uint32_t Td = (uint32_t)cJSON_GetArraySize(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "decoder_input_ids"), 0));
+    fv_hbatch_alloc(h, B, Te, Td);
+    size_t ne = (size_t)B * Te, nd = (size_t)B * Td;
+    fv_fixture_flat(j, "encoder_input_ids", (int32_t *)h->eid, ne);
+    fv_fixture_flat(j, "encoder_segment_ids", h->eseg, ne);
+    fv_fixture_flat(j, "encoder_positions", h->epos, ne);
+    fv_fixture_flat(j, "decoder_input_ids", (int32_t *)h->did, nd);
+    fv_fixture_flat(j, "decoder_segment_ids", h->dseg, nd);
+    fv_fixture_flat(j, "decoder_positions", h->dpos, nd);
+    fv_fixture_flat(j, "decoder_target_ids", h->lab, nd);
+    for (size_t i = 0; i < nd; i++)
+        if (!h->dseg[i]) h->lab[i] = -100;
+}
+
+void fv_hbatch_view(const fv_hbatch *h, struct fv_t5_host_batch *out) {
+    *out = (fv_t5_host_batch){h->eid, h->did, h->eseg, h->epos, h->dseg, h->dpos, h->lab};
 }

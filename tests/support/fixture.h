@@ -25,6 +25,23 @@ const void *fv_fixture_array(const fv_fixture *f, const char *name, size_t *n);
 /* A JSON array of integers as uint32 (malloc'd); NULL if absent or not such an array. */
 uint32_t *fv_fixture_ids(const cJSON *arr, size_t *n);
 
+/* A host batch: the arrays a training or forward step uploads (see model/t5_forward.h). */
+typedef struct fv_hbatch {
+    uint32_t B, Te, Td;
+    uint32_t *eid, *did;
+    int32_t *eseg, *epos, *dseg, *dpos, *lab;
+} fv_hbatch;
+void fv_hbatch_alloc(fv_hbatch *h, uint32_t B, uint32_t Te, uint32_t Td);
+void fv_hbatch_free(fv_hbatch *h);
+/* The batch as model/t5_forward.h's host batch. */
+struct fv_t5_host_batch;
+void fv_hbatch_view(const fv_hbatch *h, struct fv_t5_host_batch *out);
+/* A JSON [rows][cols] integer array under key, flattened into out (at most n values). */
+void fv_fixture_flat(const cJSON *j, const char *key, int32_t *out, size_t n);
+/* The packed batch of a case (encoder_input_ids, *_segment_ids, *_positions, decoder_input_ids,
+ * decoder_target_ids; labels -100 at padding), e.g. packed_grads. */
+void fv_fixture_packed_batch(const fv_fixture *f, fv_hbatch *h);
+
 /* Write config.json and model.safetensors with deterministic weights for the case's config into
  * a new temporary directory (dir, at least 64 bytes). */
 int fv_fixture_det_model(const fv_fixture *f, fv_dev *d, char *dir);

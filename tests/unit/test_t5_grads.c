@@ -36,56 +36,8 @@ static void fail_error(const char *what) {
     failed++;
 }
 
-/* A host batch and its arrays. */
-typedef struct {
-    uint32_t B, Te, Td;
-    uint32_t *eid, *did;
-    int32_t *eseg, *epos, *dseg, *dpos, *lab;
-} hbatch;
-
-static void hbatch_alloc(hbatch *h, uint32_t B, uint32_t Te, uint32_t Td) {
-    h->B = B, h->Te = Te, h->Td = Td;
-    size_t ne = (size_t)B * Te, nd = (size_t)B * Td;
-    h->eid = calloc(ne, 4), h->eseg = calloc(ne, 4), h->epos = calloc(ne, 4);
-    h->did = calloc(nd, 4), h->dseg = calloc(nd, 4), h->dpos = calloc(nd, 4), h->lab = calloc(nd, 4);
-}
-
-static void hbatch_free(hbatch *h) {
-    free(h->eid), free(h->eseg), free(h->epos), free(h->did), free(h->dseg), free(h->dpos), free(h->lab);
-}
-
-static fv_t5_host_batch host_view(const hbatch *h) {
-    return (fv_t5_host_batch){h->eid, h->did, h->eseg, h->epos, h->dseg, h->dpos, h->lab};
-}
-
-/* A JSON [rows][cols] integer array flattened into out. */
-static void flat(const cJSON *j, const char *key, int32_t *out, size_t n) {
-    const cJSON *row, *v;
-    size_t k = 0;
-    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(j, key)) cJSON_ArrayForEach(v, row) if (k < n) out[k++] =
-        (int32_t)v->valuedouble;
-}
-
-static void packed_batch(const fv_fixture *f, hbatch *h) {
-    const cJSON *j = f->json;
-    uint32_t B = (uint32_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "encoder_input_ids"));
-    uint32_t Te = (uint32_t)cJSON_GetArraySize(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "encoder_input_ids"), 0));
-    uint32_t Td = (uint32_t)cJSON_GetArraySize(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "decoder_input_ids"), 0));
-    hbatch_alloc(h, B, Te, Td);
-    size_t ne = (size_t)B * Te, nd = (size_t)B * Td;
-    flat(j, "encoder_input_ids", (int32_t *)h->eid, ne);
-    flat(j, "encoder_segment_ids", h->eseg, ne);
-    flat(j, "encoder_positions", h->epos, ne);
-    flat(j, "decoder_input_ids", (int32_t *)h->did, nd);
-    flat(j, "decoder_segment_ids", h->dseg, nd);
-    flat(j, "decoder_positions", h->dpos, nd);
-    flat(j, "decoder_target_ids", h->lab, nd);
-    for (size_t i = 0; i < nd; i++)
-        if (!h->dseg[i]) h->lab[i] = -100;
-}
-
 /* The same examples, one per row, padded (HF layout: decoder inputs = targets shifted right). */
-static void padded_batch(const fv_fixture *f, hbatch *h) {
+static void padded_batch(const fv_fixture *f, fv_hbatch *h) {
     const cJSON *row, *ex;
     uint32_t B = 0, Te = 0, Td = 0;
     cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(f->json, "examples")) cJSON_ArrayForEach(ex, row) {
@@ -93,7 +45,7 @@ static void padded_batch(const fv_fixture *f, hbatch *h) {
         uint32_t b = (uint32_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(ex, "targets"));
         Te = a > Te ? a : Te, Td = b > Td ? b : Td, B++;
     }
-    hbatch_alloc(h, B, Te, Td);
+    fv_hbatch_alloc(h, B, Te, Td);
     uint32_t r = 0;
     cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(f->json, "examples")) cJSON_ArrayForEach(ex, row) {
         size_t ni, nt;
@@ -139,9 +91,10 @@ typedef struct {
     fv_graph *g;
 } step;
 
-static int step_make(fv_t5 *m, fv_t5_grads *gr, const hbatch *h, float dropout, step *s) {
+static int step_make(fv_t5 *m, fv_t5_grads *gr, const fv_hbatch *h, float dropout, step *s) {
     memset(s, 0, sizeof *s);
-    fv_t5_host_batch hb = host_view(h);
+    fv_t5_host_batch hb;
+    fv_hbatch_view(h, &hb);
     FV_TRY(fv_t5_train_create(m, gr, h->B, h->Te, h->Td, dropout, &s->t));
     FV_TRY(fv_t5_batch_upload(m, &s->t->in, &hb));
     FV_TRY(fv_graph_create(m->d, &s->g));
@@ -271,7 +224,7 @@ static void check_direction(fv_t5 *m, const fv_t5_grads *gr, step *s, const floa
 }
 
 /* tiny_relu_tied (det weights) on the packed batch: finite differences along the gradient. */
-static void run_tied(fv_dev *d, const hbatch *h) {
+static void run_tied(fv_dev *d, const fv_hbatch *h) {
     fv_fixture f;
     char dir[64] = "";
     fv_t5 *m = NULL;
@@ -303,7 +256,7 @@ static void run_tied(fv_dev *d, const hbatch *h) {
 /* The gradient norm plan over the table against the host's norm of the same gradients; then
  * micro-batches (one row each, host-written scale 1 / all target tokens, gradients accumulated)
  * against the whole batch. */
-static void check_norm_and_accumulation(fv_t5 *m, fv_t5_grads *gr, const hbatch *h, const float *g1, double want) {
+static void check_norm_and_accumulation(fv_t5 *m, fv_t5_grads *gr, const fv_hbatch *h, const float *g1, double want) {
     fv_gradnorm_plan *plan = NULL;
     fv_buf *scratch = NULL, *norm = NULL;
     fv_graph *gn = NULL, *gz = NULL, *gs = NULL;
@@ -366,7 +319,7 @@ static void run_reference(fv_dev *d) {
     fv_t5 *m = NULL;
     fv_t5_grads *gr = NULL;
     step s = {0}, sp = {0}, sd = {0};
-    hbatch hp = {0}, hq = {0};
+    fv_hbatch hp = {0}, hq = {0};
     float *g1 = NULL, *g2 = NULL, *gpad = NULL, *d1 = NULL, *d2 = NULL, *d3 = NULL;
     if (fv_fixture_load(&f, "packed_grads")) {
         fail_error("packed_grads fixture");
@@ -379,7 +332,7 @@ static void run_reference(fv_dev *d) {
     uint64_t total = m->nvalues;
     double want = cJSON_GetObjectItemCaseSensitive(f.json, "loss")->valuedouble, loss, loss2;
     char what[160];
-    packed_batch(&f, &hp);
+    fv_fixture_packed_batch(&f, &hp);
     if (step_make(m, gr, &hp, 0.0f, &s) || !(g1 = run(&s, gr, total, 0, &loss))) {
         fail_error("packed step");
         goto out;
@@ -425,7 +378,7 @@ static void run_reference(fv_dev *d) {
     printf("dropout 0.1 vs no dropout: loss %.5f vs %.5f, gradients differ by %.1e (%s)\n", loss, want, e, wn);
 out:
     free(g1), free(g2), free(gpad), free(d1), free(d2), free(d3);
-    hbatch_free(&hp), hbatch_free(&hq);
+    fv_hbatch_free(&hp), fv_hbatch_free(&hq);
     step_free(&s), step_free(&sp), step_free(&sd);
     fv_t5_grads_free(gr);
     fv_t5_free(m);
@@ -439,14 +392,14 @@ static void run_bench(fv_dev *d, const char *preset, uint32_t B, uint32_t Te, ui
     fv_t5 *m = NULL;
     fv_t5_grads *gr = NULL;
     step s = {0};
-    hbatch h = {0};
+    fv_hbatch h = {0};
     fv_mem_reset_peak(d);
     if (fv_t5_config_preset(&cfg, preset) || fv_t5_create(d, &cfg, &m) || fv_t5_init_weights(m, 1) ||
         fv_t5_grads_create(m, &gr)) {
         fail_error("bench model");
         goto out;
     }
-    hbatch_alloc(&h, B, Te, Td);
+    fv_hbatch_alloc(&h, B, Te, Td);
     uint64_t x = 12345;
     for (uint32_t r = 0; r < B; r++) {
         for (uint32_t t = 0; t < Te; t++) {
@@ -492,7 +445,7 @@ static void run_bench(fv_dev *d, const char *preset, uint32_t B, uint32_t Te, ui
            m->nvalues * 4 / 1048576.0);
     expect(loss == loss && loss > 0, "bench step loss is finite");
 out:
-    hbatch_free(&h);
+    fv_hbatch_free(&h);
     step_free(&s);
     fv_t5_grads_free(gr);
     fv_t5_free(m);

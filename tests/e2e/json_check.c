@@ -1,0 +1,79 @@
+/* A JSON checker for the end-to-end tests, so they need no scripting language:
+ *   json_check report FILE KEY...   FILE is valid JSON, holds no null anywhere, and has every KEY
+ *   json_check outputs FILE         every JSONL line's "output" (trimmed) equals its "expect"
+ * Prints what it found and exits non-zero on a failure. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
+        free(s);
+        s = NULL;
+    }
+    if (s) s[n] = 0;
+    fclose(f);
+    return s;
+}
+
+static int count_nulls(const cJSON *j) {
+    if (cJSON_IsNull(j)) return 1;
+    int n = 0;
+    for (const cJSON *c = j->child; c; c = c->next) n += count_nulls(c);
+    return n;
+}
+
+static int trim_eq(const char *a, const char *b) {
+    while (*a == ' ') a++;
+    size_t n = strlen(a);
+    while (n && a[n - 1] == ' ') n--;
+    return strlen(b) == n && !strncmp(a, b, n);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: json_check report FILE KEY... | json_check outputs FILE\n");
+        return 2;
+    }
+    char *text = slurp(argv[2]);
+    if (!text) {
+        printf("%s: cannot read\n", argv[2]);
+        return 1;
+    }
+    int bad = 0;
+    if (!strcmp(argv[1], "report")) {
+        cJSON *j = cJSON_Parse(text);
+        if (!j) {
+            printf("%s: not valid JSON\n", argv[2]);
+            return 1;
+        }
+        int nulls = count_nulls(j);
+        if (nulls) printf("%s: %d null values\n", argv[2], nulls), bad = 1;
+        for (int i = 3; i < argc; i++)
+            if (!cJSON_GetObjectItemCaseSensitive(j, argv[i])) printf("%s: no key '%s'\n", argv[2], argv[i]), bad = 1;
+        if (!bad) printf("%s: valid JSON, no nulls, %d keys present\n", argv[2], argc - 3);
+        cJSON_Delete(j);
+    } else {
+        int n = 0, ok = 0;
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+            cJSON *j = cJSON_Parse(line);
+            const cJSON *out = cJSON_GetObjectItemCaseSensitive(j, "output"), *exp = cJSON_GetObjectItemCaseSensitive(j, "expect");
+            n++;
+            if (cJSON_IsString(out) && cJSON_IsString(exp) && trim_eq(out->valuestring, exp->valuestring)) ok++;
+            else printf("line %d: expected '%s', got '%s'\n", n, cJSON_IsString(exp) ? exp->valuestring : "?",
+                        cJSON_IsString(out) ? out->valuestring : "?");
+            cJSON_Delete(j);
+        }
+        printf("%d of %d outputs right\n", ok, n);
+        bad = !n || ok != n;
+    }
+    free(text);
+    return bad;
+}
