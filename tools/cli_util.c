@@ -165,3 +165,33 @@ void cli_progress_end(cli_progress *p) {
 }
 
 void cli_progress_cb(uint64_t done, uint64_t total, void *user) { cli_progress_update(user, done, total); }
+
+const char *cli_default_tokenizer(void) {
+    static char found[2400];
+    const char *env = getenv("FLANVK_TOKENIZER");
+    if (env && *env) return env;
+    if (access("assets/tokenizer/spiece.model", R_OK) == 0) return "assets/tokenizer";
+    /* installed: <prefix>/share/flanvk/tokenizer, found beside the executable (a relocated install)
+     * or at the prefix it was configured for */
+    char exe[1024];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    char candidates[2][1100];
+    int nc = 0;
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            snprintf(candidates[nc++], sizeof candidates[0], "%s/../share/flanvk/tokenizer", exe);
+        }
+    }
+    snprintf(candidates[nc++], sizeof candidates[0], "%s/tokenizer", FLANVK_DATADIR);
+    for (int i = 0; i < nc; i++) {
+        snprintf(found, sizeof found, "%s/spiece.model", candidates[i]);
+        if (access(found, R_OK) == 0) {
+            snprintf(found, sizeof found, "%s", candidates[i]);
+            return found;
+        }
+    }
+    return NULL;
+}

@@ -46,4 +46,8 @@ void cli_progress_end(cli_progress *p);
 /* Adapter for flanvk_progress_fn (user = cli_progress*). */
 void cli_progress_cb(uint64_t done, uint64_t total, void *user);
 
+/* The bundled T5 tokenizer directory: $FLANVK_TOKENIZER, ./assets/tokenizer (a source tree), or the
+ * installed copy (share/flanvk/tokenizer); NULL if none has spiece.model. */
+const char *cli_default_tokenizer(void);
+
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_util.h"
 #include "flanvk/tokenizer.h"
 
 static void usage(FILE *f) {
@@ -15,7 +16,8 @@ static void usage(FILE *f) {
             "usage: flanvk tokenize [--model DIR|FILE] [--decode] [--no-eos] [--pieces]\n"
             "Reads lines on stdin. Encodes each line to T5 token ids (space-separated, </s> = 1 appended);\n"
             "--decode reads lines of ids and prints the text. --pieces prints piece strings instead of ids.\n"
-            "--model: a directory with spiece.model or tokenizer.json, or such a file (default assets/tokenizer).\n");
+            "--model: a directory with spiece.model or tokenizer.json, or such a file (default: the bundled T5\n"
+            "tokenizer, assets/tokenizer or its installed copy; FLANVK_TOKENIZER=DIR overrides).\n");
 }
 
 static int decode_line(const flanvk_tokenizer *tok, char *line, size_t lineno) {
@@ -66,7 +68,7 @@ static int encode_line(const flanvk_tokenizer *tok, const char *line, size_t len
 }
 
 int cmd_tokenize(int argc, char **argv) {
-    const char *model = "assets/tokenizer";
+    const char *model = NULL;
     int decode = 0, eos = 1, pieces = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -87,6 +89,8 @@ int cmd_tokenize(int argc, char **argv) {
         }
     }
     flanvk_tokenizer *tok = NULL;
+    if (!model) model = cli_default_tokenizer();
+    if (!model) return cli_fail("tokenize: no tokenizer found: give --model DIR (spiece.model or tokenizer.json)");
     if (flanvk_tokenizer_load(model, &tok)) return cli_lib_fail("tokenize");
     char *line = NULL;
     size_t cap = 0, lineno = 0;

@@ -63,8 +63,8 @@ static int tiled_pipeline(fv_dev *d, const fv_gemm_desc *p, fv_pipeline **out, u
 }
 
 /* Whole 4-element texels are usable when every start offset and row stride is a multiple of 4
- * and the fetched run stays inside a row: along K that needs K % 4 == 0; along M or N (a
- * transposed A, a plain B) the run is clamped to the padded row, which ld % 4 == 0 guarantees. */
+ * and the fetched run stays inside a row: along K that needs K % 4 == 0; along N (a plain B)
+ * the run is clamped to the padded row, which ld % 4 == 0 guarantees. */
 static int vec4_ok(uint32_t off, uint32_t ld, uint32_t so, uint32_t si, int along_k, uint32_t K) {
     return off % 4 == 0 && ld % 4 == 0 && so % 4 == 0 && si % 4 == 0 && (!along_k || K % 4 == 0);
 }
