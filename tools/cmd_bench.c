@@ -3,31 +3,76 @@
 #include <string.h>
 
 #include "cli.h"
+#include "flanvk/bench.h"
 
 static int usage(void) {
-    printf("usage: flanvk bench ops [--device N] [--op NAME] [--json]\n"
-           "Times each op at T5 shapes; GFLOP/s or GB/s and the percentage of the peak measured in the same run.\n");
+    printf("usage: flanvk bench ops [--op NAME] [--json] [--device N]\n"
+           "       flanvk bench generate (--model DIR | --config small) [--prompt-len N (128)] [--new-tokens N (64)]\n"
+           "                             [--batch-size B (1 and 16)] [--profile] [--json]\n"
+           "                             [--device N]\n"
+           "       flanvk bench train (--model DIR | --config small) [--batch-size B (8)] [--seq-len-in L (512)]\n"
+           "                          [--seq-len-out L2 (128)] [--optimizer adamw|adafactor] [--steps N (2)] [--profile]\n"
+           "                          [--json] [--device N]\n"
+           "ops: each op at T5 shapes; GFLOP/s or GB/s and the percentage of the peak measured in the same run.\n"
+           "generate: greedy generation with a fixed number of decode steps: encoder and decoder tokens/s,\n"
+           "  time to first token, peak device memory. --config small: flan-t5-small shapes, random weights.\n"
+           "train: one training step (fp32, packed rows): tokens/s, ms per piece, model FLOPs utilisation,\n"
+           "  peak device memory.\n"
+           "--profile: also time each op kind of the step alone at the step's shapes (where the time goes).\n");
     return 0;
 }
 
 int cmd_bench(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help")) return argc < 2 ? (usage(), 2) : usage();
-    if (strcmp(argv[1], "ops")) return cli_fail("bench: unknown benchmark '%s' (ops)", argv[1]);
-    long device = -1;
-    int json = 0;
-    const char *filter = NULL;
+    const char *kind = argv[1];
+    if (strcmp(kind, "ops") && strcmp(kind, "generate") && strcmp(kind, "train"))
+        return cli_fail("bench: unknown benchmark '%s' (ops, generate, train)", kind);
+    long device = -1, batch = 0, seq_in = 0, seq_out = 0, prompt_len = 0, new_tokens = 0, steps = 0;
+    int json = 0, profile = 0;
+    const char *filter = NULL, *model = NULL, *config = NULL, *optimizer = NULL;
     for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--json")) json = 1;
-        else if (!strcmp(argv[i], "--device")) {
-            if (cli_parse_int("--device", i + 1 < argc ? argv[++i] : NULL, 0, 63, &device)) return 1;
-        } else if (!strcmp(argv[i], "--op") && i + 1 < argc) filter = argv[++i];
-        else if (!strcmp(argv[i], "--help")) return usage();
-        else return cli_fail("bench ops: unknown option '%s'", argv[i]);
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int ok = 1;
+        if (!strcmp(a, "--json")) json = 1;
+        else if (!strcmp(a, "--help")) return usage();
+        else if (strcmp(kind, "ops") && !strcmp(a, "--profile")) profile = 1;
+        else if (!strcmp(a, "--device")) ok = !cli_parse_int(a, v, 0, 63, &device), i++;
+        else if (!strcmp(kind, "ops") && !strcmp(a, "--op") && v) filter = argv[++i];
+        else if (strcmp(kind, "ops") && !strcmp(a, "--model") && v) model = argv[++i];
+        else if (strcmp(kind, "ops") && !strcmp(a, "--config") && v) config = argv[++i];
+        else if (strcmp(kind, "ops") && !strcmp(a, "--batch-size")) ok = !cli_parse_int(a, v, 1, 4096, &batch), i++;
+        else if (!strcmp(kind, "generate") && !strcmp(a, "--prompt-len")) ok = !cli_parse_int(a, v, 1, 1 << 16, &prompt_len), i++;
+        else if (!strcmp(kind, "generate") && !strcmp(a, "--new-tokens")) ok = !cli_parse_int(a, v, 1, 1 << 16, &new_tokens), i++;
+        else if (!strcmp(kind, "train") && !strcmp(a, "--seq-len-in")) ok = !cli_parse_int(a, v, 4, 1 << 16, &seq_in), i++;
+        else if (!strcmp(kind, "train") && !strcmp(a, "--seq-len-out")) ok = !cli_parse_int(a, v, 4, 1 << 16, &seq_out), i++;
+        else if (!strcmp(kind, "train") && !strcmp(a, "--steps")) ok = !cli_parse_int(a, v, 1, 1000, &steps), i++;
+        else if (!strcmp(kind, "train") && !strcmp(a, "--optimizer") && v) optimizer = argv[++i];
+        else return cli_fail("bench %s: unknown option '%s' (see flanvk bench --help)", kind, a);
+        if (!ok) return 1;
     }
+    if (strcmp(kind, "ops") && !!model == !!config)
+        return cli_fail("bench %s: give exactly one of --model DIR and --config NAME (e.g. --config small)", kind);
+    if (optimizer && strcmp(optimizer, "adamw") && strcmp(optimizer, "adafactor"))
+        return cli_fail("bench train: --optimizer must be adamw or adafactor, not '%s'", optimizer);
     flanvk_ctx *ctx;
     if (flanvk_open((int)device, &ctx)) return cli_lib_fail("bench");
-    int rc = flanvk_bench_ops(ctx, stdout, json, filter);
-    if (rc) cli_lib_fail("bench ops");
+    int rc;
+    if (!strcmp(kind, "ops")) rc = flanvk_bench_ops(ctx, stdout, json, filter);
+    else if (!strcmp(kind, "generate")) {
+        uint32_t b = (uint32_t)batch;
+        flanvk_bench_generate_opts o = {.model_dir = model, .config = config, .prompt_len = (uint32_t)prompt_len,
+                                        .new_tokens = (uint32_t)new_tokens, .batches = batch ? &b : NULL,
+                                        .nbatches = batch ? 1 : 0, .profile = profile};
+        rc = flanvk_bench_generate(ctx, &o, stdout, json);
+    } else {
+        flanvk_bench_train_opts o = {.model_dir = model, .config = config, .batch_size = (uint32_t)batch,
+                                     .seq_in = (uint32_t)seq_in, .seq_out = (uint32_t)seq_out, .optimizer = optimizer,
+                                     .steps = (int)steps, .profile = profile};
+        rc = flanvk_bench_train(ctx, &o, stdout, json);
+    }
+    char what[32];
+    snprintf(what, sizeof what, "bench %s", kind);
+    if (rc) cli_lib_fail(what);
     flanvk_close(ctx);
     return rc ? 1 : 0;
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_util.h"
 #include "flanvk/train.h"
 
 static void usage(FILE *f) {
@@ -17,6 +18,7 @@ static void usage(FILE *f) {
             "  [--clip G (0 = off)] [--seed S] [--save-every N] [--log FILE.csv] [--resume DIR] [--tokenizer DIR]\n"
             "  AdamW: [--beta1 X (0.9)] [--beta2 X (0.999)] [--eps X (1e-8)]\n"
             "  Adafactor: [--beta1 X (None)] [--scale-parameter] [--relative-step] [--warmup-init]\n"
+            "  [--grad-checkpointing] (recompute each block in the backward: less memory, ~1/3 more compute)\n"
             "  [--device N]\n"
             "--data: a .pack file from flanvk mix, or a .jsonl file of {\"inputs\", \"targets\"} (text) or\n"
             "{\"input_ids\", \"target_ids\"} lines, packed on the fly. --steps is the total: a resumed run continues to it.\n");
@@ -75,6 +77,7 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--scale-parameter")) p.scale_parameter = 1;
         else if (!strcmp(a, "--relative-step")) p.relative_step = 1;
         else if (!strcmp(a, "--warmup-init")) p.warmup_init = 1;
+        else if (!strcmp(a, "--grad-checkpointing") || !strcmp(a, "--checkpointing")) p.grad_checkpointing = 1;
         else return cli_fail("train: unknown option '%s' (see flanvk train --help)", a);
 #undef STR
 #undef INT
@@ -87,7 +90,7 @@ int cmd_train(int argc, char **argv) {
     if (p.dropout >= 1) return cli_fail("train: --dropout must be below 1");
     if (p.clip < 0) return cli_fail("train: --clip must be >= 0");
     /* A fresh model has no tokenizer of its own: use the repository's T5 tokenizer when present. */
-    if (!tok && !p.model && !p.resume && access("assets/tokenizer/spiece.model", R_OK) == 0) tok = "assets/tokenizer";
+    if (!tok && !p.model && !p.resume) tok = cli_default_tokenizer();
     p.tokenizer = tok;
     p.progress = progress;
     flanvk_ctx *ctx;

@@ -38,6 +38,7 @@ typedef struct flanvk_train_params {
     uint32_t accum;            /* micro-batches per step, 1 */
     double dropout;            /* < 0: the config's dropout_rate (0.1 for T5) */
     double clip;               /* global gradient-norm clipping, 0 = off */
+    int grad_checkpointing;    /* recompute each block's activations in the backward (less memory, ~1/3 more compute) */
     uint64_t seed;
     uint32_t save_every;       /* 0: only at the end */
     void (*progress)(const flanvk_train_progress *p, void *user);

@@ -52,6 +52,7 @@ int flanvk_train(flanvk_ctx *ctx, const flanvk_train_params *p, flanvk_train_res
     c.save_every = p->save_every;
     c.dropout = (float)p->dropout;
     c.clip = (float)p->clip;
+    c.grad_checkpointing = p->grad_checkpointing;
     c.seed = p->seed;
     if (!p->optimizer || !strcmp(p->optimizer, "adamw")) {
         c.opt.kind = FV_OPT_ADAMW;

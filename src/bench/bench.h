@@ -12,11 +12,14 @@
 typedef struct fv_peak {
     double gflops;  /* multiply-add throughput, GFLOP/s */
     double gbps;    /* memory bandwidth, GB/s (best of shader copy and vkCmdCopyBuffer) */
+    double fma_ms, copy_ms; /* the runs they come from */
 } fv_peak;
 
 /* Milliseconds per run of a recorded graph: the best of repeated runs after one warm-up, running
  * at least min_runs times and for at least min_seconds. */
 int fv_bench_graph_ms(fv_graph *g, int min_runs, double min_seconds, double *ms);
+/* The same with the warm-up run optional (huge graphs: one timed run, no warm-up). */
+int fv_bench_graph_time(fv_graph *g, int warmup, int min_runs, double min_seconds, double *ms);
 double fv_bench_now(void); /* seconds, monotonic */
 
 int fv_bench_peak(fv_dev *d, fv_peak *out);
@@ -29,6 +32,9 @@ typedef struct fv_bench_out {
 
 /* One result: gflops > 0 prints GFLOP/s and % of peak arithmetic; otherwise gbps vs peak bandwidth. */
 void fv_bench_report(fv_bench_out *o, const char *name, const char *shape, double ms, double gflops, double gbps);
+
+/* The peak lines (with json: "peak_fma" and "peak_copy" objects with the keys of every result). */
+void fv_bench_print_peak(fv_bench_out *o, const fv_dev *d);
 
 int fv_bench_ops(fv_dev *d, FILE *f, int json, const char *filter);
 

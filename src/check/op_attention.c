@@ -6,7 +6,10 @@
  * Tolerances (max abs err / max |ref|): P and O 1e-4 (1e-3 in the large-score case, whose fp32
  * scores reach several hundred, so their rounding error moves P by ~1e-5 relative), dQ dK dV
  * 1e-3, dTable 1e-3 (fp32 sums over up to 130 keys and 260 rows); the softmax kernels alone 1e-5;
- * finite differences 1e-2 (central step 1e-2). */
+ * finite differences 1e-2 (central step 1e-2).
+ * Dropout on the probabilities (training): the full forward + backward with rates 0.1, 0.3, 0.5
+ * (self, fused, cross, with bias) against the reference with the same hash mask, same
+ * tolerances; finite differences of the reference with the mask held fixed (a fixed seed). */
 #include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
@@ -21,6 +24,7 @@ typedef struct {
     uint32_t B, Tq, Tk, H, dk;
     int causal, pad_only, bias, bidir, packed, fused;
     float scale;
+    float drop; /* dropout rate on P (0: none) */
 } cfg;
 
 enum { NB = 32, MAXD = 128, LR = 128 };
@@ -59,6 +63,7 @@ static void name(char *s, size_t n, const cfg *g) {
     snprintf(s, n, "B%u Tq%u Tk%u H%u dk%u%s%s%s%s%s%s", g->B, g->Tq, g->Tk, g->H, g->dk, g->packed ? " packed" : " padded",
              g->causal ? " causal" : "", g->pad_only ? " padmask" : "", g->bias ? (g->bidir ? " bias-bi" : " bias-uni") : "",
              g->fused ? " fusedQKV" : "", g->scale > 1 ? " large" : "");
+    if (g->drop > 0) snprintf(s + strlen(s), n - strlen(s), " dropout %.1f", g->drop);
 }
 
 typedef struct {
@@ -146,13 +151,19 @@ static int full(fv_check *c, const cfg *g, int accumulate_table) {
     fv_buf *bpq = fv_check_upload_u32(c, x.pq, g->B * g->Tq), *bpk = fv_check_upload_u32(c, x.pk, g->B * g->Tk);
     fv_buf *blut = fv_check_upload_u32(c, x.lut, 2 * LR + 1), *btab = fv_check_upload(c, x.table, NB * g->H);
     fv_buf *bdt = fv_check_upload(c, dt0, NB * g->H);
-    if (!bo || !bp || !bdp || !bdo || !bh || !bsq || !bsk || !bpq || !bpk || !blut || !btab || !bdt)
+    uint32_t seeds[2] = {0xdead, 4242};
+    fv_buf *bseed = fv_check_upload_u32(c, seeds, 2), *bpd = fv_check_upload(c, NULL, ns);
+    if (!bo || !bp || !bdp || !bdo || !bh || !bsq || !bsk || !bpq || !bpk || !blut || !btab || !bdt || !bseed || !bpd)
         return fv_check_fail(c, "attention", shape, fv_last_error());
+    fv_attn_dropout drop = {fv_tensor(bseed, 1), 0x1234u, g->drop, fv_tensor(bpd, 0)};
+    fv_ref_attn_drop rdrop = {seeds[1], 0x1234u, g->drop};
     if (fv_check_begin(c) ||
-        fv_attention(c->g, a, q, k, v, fv_tensor(bo, 0), fv_tensor(bsq, 0), fv_tensor(bsk, 0), fv_tensor(bpq, 0),
-                     fv_tensor(bpk, 0), fv_tensor(btab, 0), fv_tensor(blut, 0), fv_tensor(bp, 0)) ||
-        fv_attention_back(c->g, a, q, k, v, fv_tensor(bp, 0), fv_tensor(bdo, 0), fv_tensor(bpq, 0), fv_tensor(bpk, 0),
-                          fv_tensor(blut, 0), dq, dk, dv, fv_tensor(bdt, 0), fv_tensor(bdp, 0), fv_tensor(bh, 0)) ||
+        fv_attention_drop(c->g, a, q, k, v, fv_tensor(bo, 0), fv_tensor(bsq, 0), fv_tensor(bsk, 0), fv_tensor(bpq, 0),
+                          fv_tensor(bpk, 0), fv_tensor(btab, 0), fv_tensor(blut, 0), fv_tensor(bp, 0),
+                          g->drop > 0 ? &drop : NULL) ||
+        fv_attention_back_drop(c->g, a, q, k, v, fv_tensor(bp, 0), fv_tensor(bdo, 0), fv_tensor(bpq, 0),
+                               fv_tensor(bpk, 0), fv_tensor(blut, 0), dq, dk, dv, fv_tensor(bdt, 0), fv_tensor(bdp, 0),
+                               fv_tensor(bh, 0), g->drop > 0 ? &drop : NULL) ||
         fv_check_run(c))
         return fv_check_fail(c, "attention", shape, fv_last_error());
 
@@ -162,8 +173,9 @@ static int full(fv_check *c, const cfg *g, int accumulate_table) {
     float *rv = x.qkv ? rq + 2 * hd : fv_check_alloc(c, x.nk);
     const int32_t *sq = (int32_t *)x.sq, *sk = (int32_t *)x.sk, *pq = (int32_t *)x.pq, *pk = (int32_t *)x.pk;
     if (!o || !p || !rq || !rk || !rv || !dt ||
-        fv_ref_attention(a, x.q, x.k, x.v, o, sq, sk, pq, pk, x.table, (int32_t *)x.lut, p) ||
-        fv_ref_attention_back(a, x.q, x.k, x.v, x.dout, sq, sk, pq, pk, x.table, (int32_t *)x.lut, rq, rk, rv, dt))
+        fv_ref_attention_drop(a, x.q, x.k, x.v, o, sq, sk, pq, pk, x.table, (int32_t *)x.lut, p, &rdrop) ||
+        fv_ref_attention_back_drop(a, x.q, x.k, x.v, x.dout, sq, sk, pq, pk, x.table, (int32_t *)x.lut, rq, rk, rv, dt,
+                                   &rdrop))
         return fv_check_fail(c, "attention", shape, "reference out of memory");
     uint32_t so = fv_attn_stride(a, a->o_stride), sq_ = fv_attn_stride(a, a->q_stride), sk_ = fv_attn_stride(a, a->k_stride);
     size_t tq = (size_t)g->B * g->Tq, tk = (size_t)g->B * g->Tk;
@@ -273,6 +285,7 @@ static int decode_replay(fv_check *c, uint32_t B, uint32_t Tmax, uint32_t H, uin
 typedef struct {
     inst *x;
     const float *r; /* random projection of O */
+    fv_ref_attn_drop drop;
 } fd_ctx;
 
 /* loss = sum(r * attention(q, k, v, table)) through the reference; the perturbed array is one of x's. */
@@ -281,8 +294,8 @@ static double fd_loss(void *vctx, const float *unused) {
     fd_ctx *f = vctx;
     inst *x = f->x;
     float *o = malloc(x->no * sizeof *o);
-    if (!o || fv_ref_attention(&x->a, x->q, x->k, x->v, o, (int32_t *)x->sq, (int32_t *)x->sk, (int32_t *)x->pq,
-                               (int32_t *)x->pk, x->table, (int32_t *)x->lut, NULL)) {
+    if (!o || fv_ref_attention_drop(&x->a, x->q, x->k, x->v, o, (int32_t *)x->sq, (int32_t *)x->sk, (int32_t *)x->pq,
+                                    (int32_t *)x->pk, x->table, (int32_t *)x->lut, NULL, &f->drop)) {
         free(o);
         return NAN;
     }
@@ -299,11 +312,11 @@ static int finite_differences(fv_check *c, const cfg *g) {
     if (make(c, g, &x)) return fv_check_fail(c, "attention ref fd", shape, "setup failed");
     float *dq = fv_check_alloc(c, x.nq), *dk = fv_check_alloc(c, x.nk), *dv = fv_check_alloc(c, x.nk);
     float *dt = fv_check_alloc(c, NB * g->H);
+    fd_ctx f = {&x, x.dout, {77, 5, g->drop}};
     if (!dq || !dk || !dv || !dt ||
-        fv_ref_attention_back(&x.a, x.q, x.k, x.v, x.dout, (int32_t *)x.sq, (int32_t *)x.sk, (int32_t *)x.pq,
-                              (int32_t *)x.pk, x.table, (int32_t *)x.lut, dq, dk, dv, dt))
+        fv_ref_attention_back_drop(&x.a, x.q, x.k, x.v, x.dout, (int32_t *)x.sq, (int32_t *)x.sk, (int32_t *)x.pq,
+                                   (int32_t *)x.pk, x.table, (int32_t *)x.lut, dq, dk, dv, dt, &f.drop))
         return fv_check_fail(c, "attention ref fd", shape, "out of memory");
-    fd_ctx f = {&x, x.dout};
     int bad = fv_check_fd(c, "attention ref dQ vs finite diff", shape, fd_loss, &f, x.q, x.nq, dq, 24, 1e-2, 1e-2);
     bad |= fv_check_fd(c, "attention ref dK vs finite diff", shape, fd_loss, &f, x.k, x.nk, dk, 24, 1e-2, 1e-2);
     bad |= fv_check_fd(c, "attention ref dV vs finite diff", shape, fd_loss, &f, x.v, x.nk, dv, 24, 1e-2, 1e-2);
@@ -316,10 +329,11 @@ static int finite_differences(fv_check *c, const cfg *g) {
 static int bad_input(fv_check *c) {
     fv_buf *b = fv_check_upload(c, NULL, 4096), *small = fv_check_upload(c, NULL, 10);
     fv_buf *seg = fv_check_upload_u32(c, NULL, 64), *b2 = fv_check_upload(c, NULL, 4096), *b3 = fv_check_upload(c, NULL, 4096);
-    if (!b || !small || !seg || !b2 || !b3) return fv_check_fail(c, "attention", "bad input", fv_last_error());
+    fv_buf *b4 = fv_check_upload(c, NULL, 4096);
+    if (!b || !small || !seg || !b2 || !b3 || !b4) return fv_check_fail(c, "attention", "bad input", fv_last_error());
     fv_attn_desc a = {.B = 1, .Tq = 4, .Tk = 4, .H = 2, .dk = 8};
     fv_t t = fv_tensor(b, 0), s = fv_tensor(seg, 0), p = fv_tensor(b2, 0), n = fv_tensor(NULL, 0);
-    int rcs[6];
+    int rcs[8];
     if (fv_check_begin(c)) return fv_check_fail(c, "attention", "bad input", fv_last_error());
     fv_attn_desc a1 = a;
     a1.q_stride = 15; /* < H*dk */
@@ -335,41 +349,55 @@ static int bad_input(fv_check *c) {
     fv_attn_desc a3 = a;
     a3.Tk = 0;
     rcs[5] = fv_attention(c->g, &a3, t, t, t, fv_tensor(b3, 0), s, s, n, n, n, n, p);
+    fv_attn_dropout dr = {s, 1, 0.1f, p}; /* dropped P into the buffer of P */
+    rcs[6] = fv_attention_drop(c->g, &a, t, t, t, fv_tensor(b3, 0), s, s, n, n, n, n, p, &dr);
+    dr.pd_scratch = fv_tensor(small, 0), dr.rate = 1.0f; /* rate 1 */
+    rcs[7] = fv_attention_back_drop(c->g, &a, t, t, t, p, t, n, n, n, fv_tensor(b3, 0), fv_tensor(b3, 0),
+                                    fv_tensor(b3, 0), n, fv_tensor(b4, 0), n, &dr);
     fv_graph_end(c->g);
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 8; i++)
         if (rcs[i] == 0) {
             char why[64];
             snprintf(why, sizeof why, "bad call %d was accepted", i);
             return fv_check_fail(c, "attention", "bad input", why);
         }
-    fv_check_pass(c, "attention", "bad input", "short stride, null q, small P, missing bias buffers, aliased dQ, Tk=0 rejected");
+    fv_check_pass(c, "attention", "bad input", "short stride, null q, small P, missing bias buffers, aliased dQ, Tk=0, aliased dropped P, dropout rate 1 rejected");
     return 0;
 }
 
 int fv_check_op_attention(fv_check *c) {
-    /* B Tq Tk H dk causal padonly bias bidir packed fused scale */
+    /* B Tq Tk H dk causal padonly bias bidir packed fused scale drop */
     static const cfg kern[] = {
-        {1, 1, 1, 1, 8, 0, 0, 0, 0, 0, 0, 1},     {2, 7, 7, 3, 8, 1, 0, 1, 0, 1, 0, 1},
-        {2, 33, 130, 8, 8, 0, 0, 1, 1, 1, 0, 1},  {1, 130, 130, 3, 8, 1, 0, 1, 0, 1, 0, 8},
-        {2, 1000, 1031, 1, 8, 0, 0, 1, 1, 1, 0, 1},
+        {1, 1, 1, 1, 8, 0, 0, 0, 0, 0, 0, 1, 0},     {2, 7, 7, 3, 8, 1, 0, 1, 0, 1, 0, 1, 0},
+        {2, 33, 130, 8, 8, 0, 0, 1, 1, 1, 0, 1, 0},  {1, 130, 130, 3, 8, 1, 0, 1, 0, 1, 0, 8, 0},
+        {2, 1000, 1031, 1, 8, 0, 0, 1, 1, 1, 0, 1, 0},
     };
     static const cfg cases[] = {
-        {1, 1, 1, 1, 8, 0, 0, 0, 0, 0, 0, 1},      /* smallest */
-        {2, 7, 7, 3, 8, 1, 0, 1, 0, 0, 0, 1},      /* decoder self-attention, padded */
-        {2, 33, 33, 8, 64, 0, 0, 1, 1, 1, 1, 1},   /* encoder, packed, fused QKV */
-        {2, 7, 33, 8, 64, 0, 0, 0, 0, 1, 0, 1},    /* packed cross-attention */
-        {2, 33, 130, 1, 8, 0, 1, 0, 0, 0, 0, 1},   /* padded cross-attention, pad mask only */
-        {1, 130, 130, 3, 64, 1, 0, 1, 0, 1, 1, 8}, /* packed decoder, fused, large scores */
-        {2, 130, 7, 3, 8, 0, 0, 1, 1, 1, 0, 1},    /* cross with bias, Tq > Tk */
-        {2, 130, 130, 8, 64, 0, 0, 1, 1, 0, 0, 1}, /* biggest */
+        {1, 1, 1, 1, 8, 0, 0, 0, 0, 0, 0, 1, 0},      /* smallest */
+        {2, 7, 7, 3, 8, 1, 0, 1, 0, 0, 0, 1, 0},      /* decoder self-attention, padded */
+        {2, 33, 33, 8, 64, 0, 0, 1, 1, 1, 1, 1, 0},   /* encoder, packed, fused QKV */
+        {2, 7, 33, 8, 64, 0, 0, 0, 0, 1, 0, 1, 0},    /* packed cross-attention */
+        {2, 33, 130, 1, 8, 0, 1, 0, 0, 0, 0, 1, 0},   /* padded cross-attention, pad mask only */
+        {1, 130, 130, 3, 64, 1, 0, 1, 0, 1, 1, 8, 0}, /* packed decoder, fused, large scores */
+        {2, 130, 7, 3, 8, 0, 0, 1, 1, 1, 0, 1, 0},    /* cross with bias, Tq > Tk */
+        {2, 130, 130, 8, 64, 0, 0, 1, 1, 0, 0, 1, 0}, /* biggest */
     };
     int bad = 0;
     int nk = (int)(sizeof kern / sizeof *kern), nc = (int)(sizeof cases / sizeof *cases);
     for (int i = 0; i < nk - (c->quick ? 1 : 0); i++) bad |= softmax_only(c, &kern[i]);
     for (int i = 0; i < nc - (c->quick ? 2 : 0); i++) bad |= full(c, &cases[i], i % 2);
     bad |= decode_replay(c, 2, c->quick ? 33 : 130, 3, 64);
-    static const cfg fd[] = {{2, 7, 7, 2, 8, 1, 0, 1, 0, 1, 0, 1}, {2, 5, 9, 2, 8, 0, 0, 1, 1, 1, 0, 1}};
-    for (int i = 0; i < 2; i++) bad |= finite_differences(c, &fd[i]);
+    static const cfg drops[] = {
+        {2, 7, 7, 3, 8, 1, 0, 1, 0, 1, 0, 1, 0.3f},    /* decoder self-attention */
+        {2, 33, 33, 8, 64, 0, 0, 1, 1, 1, 1, 1, 0.1f}, /* encoder, fused QKV */
+        {2, 7, 33, 8, 64, 0, 0, 0, 0, 1, 0, 1, 0.5f},  /* packed cross-attention */
+    };
+    for (int i = 0; i < 3; i++) bad |= full(c, &drops[i], i % 2);
+    static const cfg fd[] = {{2, 7, 7, 2, 8, 1, 0, 1, 0, 1, 0, 1, 0},
+                             {2, 5, 9, 2, 8, 0, 0, 1, 1, 1, 0, 1, 0},
+                             {2, 7, 7, 2, 8, 1, 0, 1, 0, 1, 0, 1, 0.3f},
+                             {2, 5, 9, 2, 8, 0, 0, 1, 1, 1, 0, 1, 0.5f}};
+    for (int i = 0; i < 4; i++) bad |= finite_differences(c, &fd[i]);
     bad |= bad_input(c);
     return bad;
 }

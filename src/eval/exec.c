@@ -9,7 +9,7 @@
 #include "eval/suite.h"
 #include "io/tokenizer.h"
 #include "model/t5_generate.h"
-#include "model/t5_score_shared.h"
+#include "model/t5_score.h"
 
 /* Widest per-token activation of the forward and decode passes (floats per token). */
 static uint64_t widest(const fv_t5 *m) {

@@ -6,7 +6,10 @@
  * with accumulate), which thus walks down the stack holding dL/dx at the current depth.
  * Every decoder layer's cross k|v projection adds its share to dL/d(encoder output); the shared
  * embedding gradient collects the decoder's and the encoder's token rows (and, tied, the head);
- * block 0's relative-position table collects the bias gradient of every block of its stack. */
+ * block 0's relative-position table collects the bias gradient of every block of its stack.
+ * Attention-probability dropout: fv_attention_back_drop with the forward's salts. With gradient
+ * checkpointing each block's forward is recomputed (fv_t5_train_block_fwd without its output
+ * residual) into the shared scratch just before the block's backward. */
 #include "model/t5_train_impl.h"
 #include "ops/attention.h"
 #include "ops/dropout.h"
@@ -29,6 +32,10 @@ static int sub_grad(fv_graph *g, const fv_t5_train *t, fv_buf *gx, uint32_t n, u
 }
 
 static int block_back(fv_graph *g, const fv_t5_train *t, int decoder, int l, fv_buf *gx, int first_cross) {
+    /* checkpointing: refill the shared scratch with this block's activations (the last decoder
+     * block's are still there from the forward) */
+    if (t->checkpointing && !(decoder && l == t->m->cfg.num_decoder_layers - 1))
+        FV_TRY(fv_t5_train_block_fwd(g, t, decoder, l, NULL));
     const fv_t5 *m = t->m;
     const fv_t5_config *c = &m->cfg;
     const fv_t5_batch *in = &t->in;
@@ -57,9 +64,10 @@ static int block_back(fv_graph *g, const fv_t5_train *t, int decoder, int l, fv_
         FV_TRY(sub_grad(g, t, gx, rows * D, FV_T5_SALT(decoder, l, 1), &gs));
         FV_TRY(fv_linear_back(g, T(x->ao_ca), T(b->co), T(gs), T(t->gao), T(gb->co), rows, inn, D, 0));
         fv_attn_desc ca = fv_t5_train_cross_desc(t);
-        FV_TRY(fv_attention_back(g, &ca, T(x->q_c), fv_tensor(x->ckv, 0), fv_tensor(x->ckv, inn), T(x->p_ca), T(t->gao),
-                                 NONE, NONE, NONE, T(t->gq), fv_tensor(t->gckv, 0), fv_tensor(t->gckv, inn), NONE,
-                                 T(t->gp), NONE));
+        fv_attn_dropout dc = fv_t5_train_attn_drop(t, FV_T5_SALT(decoder, l, FV_T5_SITE_CROSS_P));
+        FV_TRY(fv_attention_back_drop(g, &ca, T(x->q_c), fv_tensor(x->ckv, 0), fv_tensor(x->ckv, inn), T(x->p_ca),
+                                      T(t->gao), NONE, NONE, NONE, T(t->gq), fv_tensor(t->gckv, 0),
+                                      fv_tensor(t->gckv, inn), NONE, T(t->gp), NONE, &dc));
         FV_TRY(fv_linear_back(g, T(t->enc_out), T(b->ckv), T(t->gckv), T(t->genc), T(gb->ckv), ne, D, 2 * inn,
                               !first_cross));
         FV_TRY(fv_linear_back(g, T(x->h_ca), T(b->cq), T(t->gq), T(t->gh), T(gb->cq), rows, D, inn, 0));
@@ -72,10 +80,11 @@ static int block_back(fv_graph *g, const fv_t5_train *t, int decoder, int l, fv_
     FV_TRY(fv_linear_back(g, T(x->ao_sa), T(b->o), T(gs), T(t->gao), T(gb->o), rows, inn, D, 0));
     fv_attn_desc a = fv_t5_train_self_desc(t, decoder);
     fv_buf *pos = decoder ? in->dec_pos : in->enc_pos;
-    FV_TRY(fv_attention_back(g, &a, fv_tensor(x->qkv, 0), fv_tensor(x->qkv, inn), fv_tensor(x->qkv, 2 * inn),
-                             T(x->p_sa), T(t->gao), T(pos), T(pos), T(decoder ? m->dec_lut : m->enc_lut),
-                             fv_tensor(t->gqkv, 0), fv_tensor(t->gqkv, inn), fv_tensor(t->gqkv, 2 * inn),
-                             T(decoder ? t->gr->dec_rel : t->gr->enc_rel), T(t->gp), T(t->hist)));
+    fv_attn_dropout dp = fv_t5_train_attn_drop(t, FV_T5_SALT(decoder, l, FV_T5_SITE_SELF_P));
+    FV_TRY(fv_attention_back_drop(g, &a, fv_tensor(x->qkv, 0), fv_tensor(x->qkv, inn), fv_tensor(x->qkv, 2 * inn),
+                                  T(x->p_sa), T(t->gao), T(pos), T(pos), T(decoder ? m->dec_lut : m->enc_lut),
+                                  fv_tensor(t->gqkv, 0), fv_tensor(t->gqkv, inn), fv_tensor(t->gqkv, 2 * inn),
+                                  T(decoder ? t->gr->dec_rel : t->gr->enc_rel), T(t->gp), T(t->hist), &dp));
     FV_TRY(fv_linear_back(g, T(x->h_sa), T(b->qkv), T(t->gqkv), T(t->gh), T(gb->qkv), rows, D, 3 * inn, 0));
     return fv_rmsnorm_back(g, T(x->x_sa), T(b->ln_self), T(t->gh), T(gx), T(gb->ln_self), T(t->rms), rows, D, eps, 1);
 }

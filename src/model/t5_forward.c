@@ -135,9 +135,12 @@ int fv_t5_fwd_record(fv_graph *g, fv_t5_fwd *f) {
     const fv_t5_config *c = &m->cfg;
     const fv_t5_batch *in = &f->in;
     uint32_t D = (uint32_t)c->d_model, inn = m->inner, V = (uint32_t)c->vocab_size;
-    uint32_t ne = in->B * in->Te, nd = in->B * in->Td;
+    uint32_t nd = in->B * in->Td;
     float eps = (float)c->layer_norm_epsilon;
-    FV_TRY(fv_t5_record_encoder(g, m, in, f->x, f->h, f->qkv, f->ao, f->p, f->ff, f->ffo, f->enc_out));
+    fv_t5_batch enc_rows = *in;
+    if (f->shared_input) enc_rows.B = 1;
+    FV_TRY(fv_t5_record_encoder(g, m, &enc_rows, f->x, f->h, f->qkv, f->ao, f->p, f->ff, f->ffo, f->enc_out));
+    uint64_t kv_bytes = (uint64_t)in->Te * 2 * inn * 4;
 
     FV_TRY(fv_embedding(g, T(m->shared), T(in->dec_ids), T(f->y), nd, V, D));
     for (int l = 0; l < c->num_decoder_layers; l++) {
@@ -146,7 +149,8 @@ int fv_t5_fwd_record(fv_graph *g, fv_t5_fwd *f) {
         /* cross-attention: queries from the decoder, keys and values from the encoder output */
         FV_TRY(fv_rmsnorm(g, T(f->y), T(b->ln_cross), T(f->h), nd, D, eps));
         FV_TRY(fv_linear(g, T(f->h), T(b->cq), T(f->q), nd, D, inn, 0.0f));
-        FV_TRY(fv_linear(g, T(f->enc_out), T(b->ckv), T(f->ckv), ne, D, 2 * inn, 0.0f));
+        FV_TRY(fv_linear(g, T(f->enc_out), T(b->ckv), T(f->ckv), enc_rows.B * in->Te, D, 2 * inn, 0.0f));
+        for (uint32_t r = enc_rows.B; r < in->B; r++) FV_TRY(fv_graph_copy(g, f->ckv, 0, f->ckv, r * kv_bytes, kv_bytes));
         fv_attn_desc a = {
             .B = in->B, .Tq = in->Td, .Tk = in->Te, .H = (uint32_t)c->num_heads, .dk = (uint32_t)c->d_kv,
             .q_stride = inn, .k_stride = 2 * inn, .v_stride = 2 * inn, .o_stride = inn,

@@ -23,6 +23,8 @@ typedef struct fv_t5_fwd {
     fv_t5_batch in;
     uint32_t logit_rows;   /* rows of logits kept at once (a chunk of B*Td) */
     int keep_logits;       /* logits holds all B*Td rows (small batches, tests) */
+    int shared_input;      /* every row has the same encoder input (the choices of one question):
+                            * encode row 0 once and copy its cross-attention K/V to the others */
     /* activations */
     fv_buf *x, *enc_out, *y, *h, *qkv, *ao, *q, *ckv, *p, *ff, *ffo, *logits, *loss;
 } fv_t5_fwd;

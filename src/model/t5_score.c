@@ -17,8 +17,9 @@ static uint32_t fit_batch(const fv_t5 *m, uint32_t want, uint32_t Te, uint32_t T
     return (uint32_t)(b < want ? b : want);
 }
 
+/* One padded batch; shared: every input is the same (inputs[0]) and is encoded once. */
 static int run_batch(fv_t5 *m, const uint32_t *const *inputs, const uint32_t *in_lens, const uint32_t *const *targets,
-                     const uint32_t *tgt_lens, uint32_t B, double *logprob) {
+                     const uint32_t *tgt_lens, uint32_t B, int shared, double *logprob) {
     uint32_t Te = 1, Td = 1;
     for (uint32_t i = 0; i < B; i++) {
         if (!in_lens[i] || !tgt_lens[i]) return fv_err("score: pair %u has an empty input or target", i);
@@ -48,6 +49,7 @@ static int run_batch(fv_t5 *m, const uint32_t *const *inputs, const uint32_t *in
         }
     }
     if (!rc) rc = fv_t5_fwd_create(m, B, Te, Td, 0, &f);
+    if (!rc) f->shared_input = shared;
     if (!rc) {
         fv_t5_host_batch hb = {eid, did, eseg, epos, dseg, dpos, lab};
         rc = fv_t5_batch_upload(m, &f->in, &hb);
@@ -86,8 +88,25 @@ int fv_t5_score(fv_t5 *m, const uint32_t *const *inputs, const uint32_t *in_lens
             Td = tgt_lens[i + k] > Td ? tgt_lens[i + k] : Td;
         }
         B = fit_batch(m, B, Te, Td);
-        FV_TRY(run_batch(m, inputs + i, in_lens + i, targets + i, tgt_lens + i, B, logprob + i));
+        FV_TRY(run_batch(m, inputs + i, in_lens + i, targets + i, tgt_lens + i, B, 0, logprob + i));
         i += B;
     }
     return 0;
+}
+
+int fv_t5_score_shared(fv_t5 *m, const uint32_t *input, uint32_t in_len, const uint32_t *const *targets,
+                       const uint32_t *tgt_lens, uint32_t n, double *logprob) {
+    if (!n) return 0;
+    if (!in_len) return fv_err("score: empty shared input");
+    const uint32_t **inputs = malloc(n * sizeof *inputs);
+    uint32_t *lens = malloc(n * sizeof *lens);
+    int rc = (!inputs || !lens) ? fv_err("out of host memory") : 0;
+    for (uint32_t i = 0; !rc && i < n; i++) {
+        inputs[i] = input;
+        lens[i] = in_len;
+    }
+    if (!rc) rc = run_batch(m, inputs, lens, targets, tgt_lens, n, 1, logprob);
+    free(inputs);
+    free(lens);
+    return rc;
 }

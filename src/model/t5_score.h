@@ -10,4 +10,11 @@
 int fv_t5_score(fv_t5 *m, const uint32_t *const *inputs, const uint32_t *in_lens, const uint32_t *const *targets,
                 const uint32_t *tgt_lens, uint32_t n, uint32_t max_batch, double *logprob);
 
+/* Rank classification with one shared prompt: log p(target_i | input) for the n candidate targets of
+ * one input (the choices of a multiple-choice question), all in one batch; the input is encoded once
+ * and its cross-attention keys/values copied to every row on the device. Equals fv_t5_score on the
+ * (input, target_i) pairs. */
+int fv_t5_score_shared(fv_t5 *m, const uint32_t *input, uint32_t in_len, const uint32_t *const *targets,
+                       const uint32_t *tgt_lens, uint32_t n, double *logprob);
+
 #endif

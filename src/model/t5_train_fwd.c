@@ -1,6 +1,9 @@
 /* The training forward of a T5 step and the loss + output head (forward and backward, chunked
- * over rows of logits); buffers of fv_t5_train. See t5_train_step.h. The backward of the blocks
- * is in t5_backward.c. Block order as in t5_forward.c (HF T5, pre-norm residual). */
+ * over rows of logits); buffers of fv_t5_train (per-layer activations, or per-layer inputs plus
+ * one shared block scratch with gradient checkpointing). See t5_train_step.h. The backward of
+ * the blocks (and their recompute when checkpointing) is in t5_backward.c. Block order as in
+ * t5_forward.c (HF T5, pre-norm residual); residual adds after dropout are fused
+ * (fv_dropout_add). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,22 +35,26 @@ static fv_buf *A(allocator *a, uint64_t n, const char *what, int l) {
     return b;
 }
 
-static void alloc_acts(allocator *a, fv_t5_train *t, fv_t5_acts *x, int decoder, int l) {
+/* One block's activations for `rows` query tokens (self-attention over Tn keys): which = 0 all
+ * of them, 1 only the input residual (checkpointing), 2 all but the input (the shared scratch). Decoder-only fields stay NULL in the encoder. */
+static void alloc_acts(allocator *a, fv_t5_train *t, fv_t5_acts *x, int decoder, int l, uint64_t rows, uint64_t pself,
+                       uint64_t pcross, int which) {
     const fv_t5_config *c = &t->m->cfg;
-    uint64_t D = (uint64_t)c->d_model, in = t->m->inner, H = (uint64_t)c->num_heads, F = (uint64_t)c->d_ff;
-    uint64_t B = t->in.B, Tn = decoder ? t->in.Td : t->in.Te, n = B * Tn, ne = B * t->in.Te;
-    x->x_sa = A(a, n * D, decoder ? "dec x_sa" : "enc x_sa", l);
+    uint64_t D = (uint64_t)c->d_model, in = t->m->inner, F = (uint64_t)c->d_ff;
+    uint64_t n = rows, ne = (uint64_t)t->in.B * t->in.Te, nd = (uint64_t)t->in.B * t->in.Td;
+    if (which != 2) x->x_sa = A(a, n * D, decoder ? "dec x_sa" : "enc x_sa", l);
+    if (which == 1) return;
     x->h_sa = A(a, n * D, "h_sa", l);
     x->qkv = A(a, n * 3 * in, "qkv", l);
-    x->p_sa = A(a, B * H * Tn * Tn, "self P", l);
+    x->p_sa = A(a, pself, "self P", l);
     x->ao_sa = A(a, n * in, "self out", l);
     if (decoder) {
-        x->x_ca = A(a, n * D, "x_ca", l);
-        x->h_ca = A(a, n * D, "h_ca", l);
-        x->q_c = A(a, n * in, "cross q", l);
+        x->x_ca = A(a, nd * D, "x_ca", l);
+        x->h_ca = A(a, nd * D, "h_ca", l);
+        x->q_c = A(a, nd * in, "cross q", l);
         x->ckv = A(a, ne * 2 * in, "cross kv", l);
-        x->p_ca = A(a, B * H * Tn * t->in.Te, "cross P", l);
-        x->ao_ca = A(a, n * in, "cross out", l);
+        x->p_ca = A(a, pcross, "cross P", l);
+        x->ao_ca = A(a, nd * in, "cross out", l);
     }
     x->x_ff = A(a, n * D, "x_ff", l);
     x->h_ff = A(a, n * D, "h_ff", l);
@@ -55,9 +62,24 @@ static void alloc_acts(allocator *a, fv_t5_train *t, fv_t5_acts *x, int decoder,
     x->ffo = A(a, n * F, "ffo", l);
 }
 
+/* Checkpointing: every layer's acts point at the shared scratch except its own input x_sa. */
+static void share_scratch(fv_t5_train *t, fv_t5_acts *x, int decoder) {
+    fv_buf *own = x->x_sa;
+    *x = t->scratch;
+    x->x_sa = own;
+    if (!decoder) x->x_ca = x->h_ca = x->q_c = x->ckv = x->p_ca = x->ao_ca = NULL;
+}
+
 int fv_t5_train_create(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, uint32_t Td, float dropout,
                        fv_t5_train **out) {
+    fv_t5_train_opts o = {.dropout = dropout};
+    return fv_t5_train_create_ex(m, gr, B, Te, Td, &o, out);
+}
+
+int fv_t5_train_create_ex(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, uint32_t Td,
+                          const fv_t5_train_opts *opts, fv_t5_train **out) {
     *out = NULL;
+    float dropout = opts ? opts->dropout : -1.0f;
     if (!B || !Te || !Td) return fv_err("train step: empty batch shape %ux%u/%u", B, Te, Td);
     if (gr->m != m) return fv_err("train step: gradients belong to another model");
     const fv_t5_config *c = &m->cfg;
@@ -69,6 +91,7 @@ int fv_t5_train_create(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, uint3
     t->gr = gr;
     t->in = (fv_t5_batch){.B = B, .Te = Te, .Td = Td};
     t->dropout = dropout;
+    t->checkpointing = opts && opts->checkpointing;
     t->enc = calloc((size_t)c->num_layers, sizeof *t->enc);
     t->dec = calloc((size_t)c->num_decoder_layers, sizeof *t->dec);
     if (!t->enc || !t->dec) {
@@ -94,8 +117,16 @@ int fv_t5_train_create(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, uint3
     t->in.dec_seg = A(&a, nd, "dec_seg", -1);
     t->in.dec_pos = A(&a, nd, "dec_pos", -1);
     t->in.labels = A(&a, nd, "labels", -1);
-    for (int l = 0; l < c->num_layers; l++) alloc_acts(&a, t, &t->enc[l], 0, l);
-    for (int l = 0; l < c->num_decoder_layers; l++) alloc_acts(&a, t, &t->dec[l], 1, l);
+    uint64_t BH = (uint64_t)B * H, ck = t->checkpointing;
+    for (int l = 0; l < c->num_layers; l++) alloc_acts(&a, t, &t->enc[l], 0, l, ne, BH * Te * Te, 0, (int)ck);
+    for (int l = 0; l < c->num_decoder_layers; l++)
+        alloc_acts(&a, t, &t->dec[l], 1, l, nd, BH * Td * Td, BH * Td * Te, (int)ck);
+    if (ck) { /* one block's buffers, sized for the larger of the two stacks' blocks */
+        uint64_t pself = BH * (Te > Td ? (uint64_t)Te * Te : (uint64_t)Td * Td);
+        alloc_acts(&a, t, &t->scratch, 1, -1, nmax, pself, BH * Td * Te, 2);
+        for (int l = 0; l < c->num_layers; l++) share_scratch(t, &t->enc[l], 0);
+        for (int l = 0; l < c->num_decoder_layers; l++) share_scratch(t, &t->dec[l], 1);
+    }
     t->enc_end = A(&a, ne * D, "enc end", -1);
     t->enc_out = A(&a, ne * D, "enc out", -1);
     t->dec_end = A(&a, nd * D, "dec end", -1);
@@ -104,7 +135,6 @@ int fv_t5_train_create(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, uint3
     t->loss = A(&a, nd, "loss", -1);
     t->count = A(&a, 2, "token count", -1);
     t->stats = A(&a, 3, "loss stats", -1);
-    t->ones = A(&a, 1, "ones", -1);
     t->tmp = A(&a, nmax * D, "sublayer out", -1);
     t->gx = A(&a, ne * D, "grad enc x", -1);
     t->gy = A(&a, nd * D, "grad dec x", -1);
@@ -121,9 +151,7 @@ int fv_t5_train_create(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, uint3
     t->rms = A(&a, nmax, "rmsnorm scratch", -1);
     int rc = a.rc;
     if (!rc) rc = fv_buf_alloc(d, 4, FV_MEM_HOST, "dropout seed", &t->seed);
-    float one = 1.0f;
     uint32_t seed0 = 0;
-    if (!rc) rc = fv_buf_write(d, t->ones, 0, &one, 4);
     if (!rc) rc = fv_buf_write(d, t->seed, 0, &seed0, 4);
     if (rc) {
         fv_t5_train_free(t);
@@ -142,29 +170,25 @@ static void free_acts(fv_dev *d, fv_t5_acts *x) {
 void fv_t5_train_free(fv_t5_train *t) {
     if (!t) return;
     fv_dev *d = t->m->d;
-    for (int l = 0; t->enc && l < t->m->cfg.num_layers; l++) free_acts(d, &t->enc[l]);
-    for (int l = 0; t->dec && l < t->m->cfg.num_decoder_layers; l++) free_acts(d, &t->dec[l]);
+    for (int l = 0; t->enc && l < t->m->cfg.num_layers; l++) {
+        if (t->checkpointing) fv_buf_free(d, t->enc[l].x_sa);
+        else free_acts(d, &t->enc[l]);
+    }
+    for (int l = 0; t->dec && l < t->m->cfg.num_decoder_layers; l++) {
+        if (t->checkpointing) fv_buf_free(d, t->dec[l].x_sa);
+        else free_acts(d, &t->dec[l]);
+    }
+    free_acts(d, &t->scratch);
     free(t->enc);
     free(t->dec);
     fv_buf *all[] = {t->in.enc_ids, t->in.enc_seg, t->in.enc_pos, t->in.dec_ids, t->in.dec_seg, t->in.dec_pos,
                      t->in.labels,  t->enc_end,    t->enc_out,    t->dec_end,    t->dec_h,      t->logits,
-                     t->loss,       t->count,      t->stats,      t->seed,       t->ones,       t->tmp,
+                     t->loss,       t->count,      t->stats,      t->seed,       t->tmp,
                      t->gx,         t->gy,         t->genc,       t->gh,         t->gao,        t->gqkv,
                      t->gq,         t->gckv,       t->gff,        t->gffo,       t->gp,         t->hist,
                      t->rms};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) fv_buf_free(d, all[i]);
     free(t);
-}
-
-/* x[0..n) += y[0..n): a GEMM with M = K = 1 against a one-element buffer holding 1.0 (there is
- * no elementwise add op; this only runs with dropout, where the add cannot fold into the GEMM). */
-static int add_into(fv_graph *g, const fv_t5_train *t, fv_buf *x, fv_buf *y, uint32_t n) {
-    const uint32_t chunk = 1u << 20;
-    for (uint32_t o = 0; o < n; o += chunk) {
-        fv_gemm_desc gd = {.M = 1, .N = n - o < chunk ? n - o : chunk, .K = 1, .alpha = 1.0f, .beta = 1.0f};
-        FV_TRY(fv_gemm(g, &gd, T(t->ones), fv_tensor(y, o), fv_tensor(x, o)));
-    }
-    return 0;
 }
 
 /* x_out = x_in + dropout(a W^T): the sublayer output projection and the residual add. */
@@ -174,8 +198,7 @@ static int project_residual(fv_graph *g, const fv_t5_train *t, fv_buf *a, fv_buf
     FV_TRY(fv_graph_copy(g, x_in, 0, x_out, 0, (uint64_t)rows * D * 4));
     if (t->dropout == 0.0f) return fv_linear(g, T(a), T(w), T(x_out), rows, in, D, 1.0f);
     FV_TRY(fv_linear(g, T(a), T(w), T(t->tmp), rows, in, D, 0.0f));
-    FV_TRY(fv_dropout(g, T(t->tmp), T(t->seed), T(t->tmp), rows * D, salt, t->dropout));
-    return add_into(g, t, x_out, t->tmp, rows * D);
+    return fv_dropout_add(g, T(x_out), T(t->tmp), T(t->seed), rows * D, salt, t->dropout);
 }
 
 int fv_t5_train_dropout(fv_graph *g, const fv_t5_train *t, fv_buf *x, uint32_t n, uint32_t salt) {
@@ -203,10 +226,15 @@ fv_attn_desc fv_t5_train_cross_desc(const fv_t5_train *t) {
     };
 }
 
-/* One block's forward: x->x_sa holds its input; writes x_next. */
-static int block_fwd(fv_graph *g, const fv_t5_train *t, const fv_t5_block *b, const fv_t5_acts *x, int decoder,
-                     int l, fv_buf *x_next) {
+fv_attn_dropout fv_t5_train_attn_drop(const fv_t5_train *t, uint32_t salt) {
+    return (fv_attn_dropout){T(t->seed), salt, t->dropout, T(t->gp)};
+}
+
+/* One block's forward: x->x_sa holds its input; writes x_next (NULL: stop before it). */
+int fv_t5_train_block_fwd(fv_graph *g, const fv_t5_train *t, int decoder, int l, fv_buf *x_next) {
     const fv_t5 *m = t->m;
+    const fv_t5_block *b = decoder ? &m->dec[l] : &m->enc[l];
+    const fv_t5_acts *x = decoder ? &t->dec[l] : &t->enc[l];
     const fv_t5_config *c = &m->cfg;
     const fv_t5_batch *in = &t->in;
     uint32_t D = (uint32_t)c->d_model, inn = m->inner, F = (uint32_t)c->d_ff;
@@ -217,9 +245,10 @@ static int block_fwd(fv_graph *g, const fv_t5_train *t, const fv_t5_block *b, co
     FV_TRY(fv_rmsnorm(g, T(x->x_sa), T(b->ln_self), T(x->h_sa), rows, D, eps));
     FV_TRY(fv_linear(g, T(x->h_sa), T(b->qkv), T(x->qkv), rows, D, 3 * inn, 0.0f));
     fv_attn_desc a = fv_t5_train_self_desc(t, decoder);
-    FV_TRY(fv_attention(g, &a, fv_tensor(x->qkv, 0), fv_tensor(x->qkv, inn), fv_tensor(x->qkv, 2 * inn), T(x->ao_sa),
-                        T(seg), T(seg), T(pos), T(pos), T(decoder ? m->dec_rel : m->enc_rel),
-                        T(decoder ? m->dec_lut : m->enc_lut), T(x->p_sa)));
+    fv_attn_dropout dp = fv_t5_train_attn_drop(t, FV_T5_SALT(decoder, l, FV_T5_SITE_SELF_P));
+    FV_TRY(fv_attention_drop(g, &a, fv_tensor(x->qkv, 0), fv_tensor(x->qkv, inn), fv_tensor(x->qkv, 2 * inn),
+                             T(x->ao_sa), T(seg), T(seg), T(pos), T(pos), T(decoder ? m->dec_rel : m->enc_rel),
+                             T(decoder ? m->dec_lut : m->enc_lut), T(x->p_sa), &dp));
     fv_buf *x_after = decoder ? x->x_ca : x->x_ff;
     FV_TRY(project_residual(g, t, x->ao_sa, b->o, x->x_sa, x_after, rows, inn, FV_T5_SALT(decoder, l, 0)));
     if (decoder) { /* cross-attention over the encoder output */
@@ -227,9 +256,10 @@ static int block_fwd(fv_graph *g, const fv_t5_train *t, const fv_t5_block *b, co
         FV_TRY(fv_linear(g, T(x->h_ca), T(b->cq), T(x->q_c), rows, D, inn, 0.0f));
         FV_TRY(fv_linear(g, T(t->enc_out), T(b->ckv), T(x->ckv), ne, D, 2 * inn, 0.0f));
         fv_attn_desc ca = fv_t5_train_cross_desc(t);
-        FV_TRY(fv_attention(g, &ca, T(x->q_c), fv_tensor(x->ckv, 0), fv_tensor(x->ckv, inn), T(x->ao_ca),
-                            T(in->dec_seg), T(in->enc_seg), fv_tensor(NULL, 0), fv_tensor(NULL, 0), fv_tensor(NULL, 0),
-                            fv_tensor(NULL, 0), T(x->p_ca)));
+        fv_attn_dropout dc = fv_t5_train_attn_drop(t, FV_T5_SALT(decoder, l, FV_T5_SITE_CROSS_P));
+        FV_TRY(fv_attention_drop(g, &ca, T(x->q_c), fv_tensor(x->ckv, 0), fv_tensor(x->ckv, inn), T(x->ao_ca),
+                                 T(in->dec_seg), T(in->enc_seg), fv_tensor(NULL, 0), fv_tensor(NULL, 0),
+                                 fv_tensor(NULL, 0), fv_tensor(NULL, 0), T(x->p_ca), &dc));
         FV_TRY(project_residual(g, t, x->ao_ca, b->co, x->x_ca, x->x_ff, rows, inn, FV_T5_SALT(decoder, l, 1)));
     }
     /* feed-forward */
@@ -242,6 +272,7 @@ static int block_fwd(fv_graph *g, const fv_t5_train *t, const fv_t5_block *b, co
         FV_TRY(fv_relu(g, T(x->ff), T(x->ffo), rows, F));
     }
     FV_TRY(fv_t5_train_dropout(g, t, x->ffo, rows * F, FV_T5_SALT(decoder, l, 2)));
+    if (!x_next) return 0;
     return project_residual(g, t, x->ffo, b->wo, x->x_ff, x_next, rows, F, FV_T5_SALT(decoder, l, 3));
 }
 
@@ -255,14 +286,14 @@ int fv_t5_train_forward(fv_graph *g, fv_t5_train *t) {
     FV_TRY(fv_embedding(g, T(m->shared), T(in->enc_ids), T(t->enc[0].x_sa), ne, V, D));
     FV_TRY(fv_t5_train_dropout(g, t, t->enc[0].x_sa, ne * D, FV_T5_SALT_ENC_EMB));
     for (int l = 0; l < Le; l++)
-        FV_TRY(block_fwd(g, t, &m->enc[l], &t->enc[l], 0, l, l + 1 < Le ? t->enc[l + 1].x_sa : t->enc_end));
+        FV_TRY(fv_t5_train_block_fwd(g, t, 0, l, l + 1 < Le ? t->enc[l + 1].x_sa : t->enc_end));
     FV_TRY(fv_rmsnorm(g, T(t->enc_end), T(m->enc_final), T(t->enc_out), ne, D, eps));
     FV_TRY(fv_t5_train_dropout(g, t, t->enc_out, ne * D, FV_T5_SALT_ENC_FINAL));
 
     FV_TRY(fv_embedding(g, T(m->shared), T(in->dec_ids), T(t->dec[0].x_sa), nd, V, D));
     FV_TRY(fv_t5_train_dropout(g, t, t->dec[0].x_sa, nd * D, FV_T5_SALT_DEC_EMB));
     for (int l = 0; l < Ld; l++)
-        FV_TRY(block_fwd(g, t, &m->dec[l], &t->dec[l], 1, l, l + 1 < Ld ? t->dec[l + 1].x_sa : t->dec_end));
+        FV_TRY(fv_t5_train_block_fwd(g, t, 1, l, l + 1 < Ld ? t->dec[l + 1].x_sa : t->dec_end));
     FV_TRY(fv_rmsnorm(g, T(t->dec_end), T(m->dec_final), T(t->dec_h), nd, D, eps));
     return fv_t5_train_dropout(g, t, t->dec_h, nd * D, FV_T5_SALT_DEC_FINAL);
 }

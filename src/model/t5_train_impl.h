@@ -6,11 +6,15 @@
 
 #include "model/t5_layers.h"
 #include "model/t5_train_step.h"
-#include "ops/attn_desc.h"
+#include "ops/attention.h"
 
 /* Dropout sites: per block, 0 self-attention output, 1 cross-attention output, 2 inside the
- * feed-forward, 3 feed-forward output; plus the embeddings and final norms of each stack. */
-#define FV_T5_SALT(decoder, l, site) (0x100u + ((decoder) ? 0x10000u : 0u) + 4u * (uint32_t)(l) + (site))
+ * feed-forward, 3 feed-forward output, 4 self-attention probabilities, 5 cross-attention
+ * probabilities; plus the embeddings and final norms of each stack. A checkpointed recompute
+ * uses these same salts, so it draws the forward's masks. */
+#define FV_T5_SALT(decoder, l, site) (0x100u + ((decoder) ? 0x10000u : 0u) + 8u * (uint32_t)(l) + (site))
+#define FV_T5_SITE_SELF_P 4u
+#define FV_T5_SITE_CROSS_P 5u
 #define FV_T5_SALT_ENC_EMB 1u
 #define FV_T5_SALT_ENC_FINAL 2u
 #define FV_T5_SALT_DEC_EMB 3u
@@ -20,5 +24,10 @@
 int fv_t5_train_dropout(fv_graph *g, const fv_t5_train *t, fv_buf *x, uint32_t n, uint32_t salt);
 fv_attn_desc fv_t5_train_self_desc(const fv_t5_train *t, int decoder);
 fv_attn_desc fv_t5_train_cross_desc(const fv_t5_train *t);
+/* The attention-probability dropout of a site (rate 0 without dropout); pd_scratch = t->gp. */
+fv_attn_dropout fv_t5_train_attn_drop(const fv_t5_train *t, uint32_t salt);
+/* One block's forward into t's activation buffers of that block (the shared scratch when
+ * checkpointing); x_next NULL stops before the output residual (the backward's recompute). */
+int fv_t5_train_block_fwd(fv_graph *g, const fv_t5_train *t, int decoder, int l, fv_buf *x_next);
 
 #endif

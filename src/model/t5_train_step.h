@@ -11,11 +11,21 @@
  * buffer would exceed maxStorageBufferRange at flan-t5-small sizes, and separate buffers let the
  * graph skip barriers between independent reads.
  *
+ * Gradient checkpointing (opts.checkpointing, chosen at creation): only each block's input
+ * residual (x_sa) is kept per layer; every other activation of a block lives in one set of
+ * shared scratch buffers sized for the larger block (`scratch`), which the forward overwrites
+ * block after block and the backward refills by recomputing the block's forward (norms,
+ * projections, attention P, feed-forward activations; not its output residual) right before
+ * that block's backward. The recompute runs the same kernels on the same inputs with the same
+ * dropout masks (same seed and salts), so the gradients are bit-identical to the stored run's.
+ * The last decoder block needs no recompute: the scratch still holds it after the forward.
+ *
  * Dropout (HF T5 sites): the embedding output of each stack, every sublayer output before its
- * residual add, inside the feed-forward after the activation, after each final RMSNorm. The masks
- * are recomputed from (seed, site salt, index) with the seed in a device buffer, so each replay
- * draws fresh masks (fv_t5_train_set_seed) and the backward applies the same ones. Not applied:
- * HF's dropout on the attention probabilities (the fused attention op has no hook for it). */
+ * residual add (fused: ops/dropout.h fv_dropout_add), the attention probabilities of every
+ * self- and cross-attention (ops/attention.h fv_attention_drop), inside the feed-forward after
+ * the activation, after each final RMSNorm. The masks are recomputed from (seed, site salt,
+ * index) with the seed in a device buffer, so each replay draws fresh masks
+ * (fv_t5_train_set_seed) and the backward (and a checkpointed recompute) applies the same ones. */
 #ifndef FV_MODEL_T5_TRAIN_STEP_H
 #define FV_MODEL_T5_TRAIN_STEP_H
 
@@ -29,11 +39,18 @@ typedef struct fv_t5_acts {
     fv_buf *x_ff, *h_ff, *ff, *ffo;                    /* feed-forward: input, normed, wi out, act (after dropout) */
 } fv_t5_acts;
 
+typedef struct fv_t5_train_opts {
+    float dropout;     /* < 0 takes the config's dropout_rate; 0 records no dropout at all */
+    int checkpointing; /* keep only block inputs; recompute each block in the backward */
+} fv_t5_train_opts;
+
 typedef struct fv_t5_train {
     fv_t5 *m;
     fv_t5_grads *gr;
     fv_t5_batch in;
     float dropout;
+    int checkpointing;
+    fv_t5_acts scratch;            /* with checkpointing: the shared block buffers (x_sa unused) */
     int host_scale;                /* set before recording: the host writes the loss scale (fv_t5_train_set_scale) */
     uint32_t logit_rows;
     fv_t5_acts *enc, *dec;
@@ -43,16 +60,19 @@ typedef struct fv_t5_train {
     fv_buf *count;                 /* [2]: target tokens, 1 / max(count, 1) (the xent scale) */
     fv_buf *stats;                 /* [3]: loss sum, count, mean (fv_xent_sum) */
     fv_buf *seed;                  /* uint32 [1], host-visible */
-    fv_buf *ones;                  /* [1] = 1.0, for the residual add after dropout */
     fv_buf *tmp;                   /* [nmax, D] sublayer output before dropout / dropped gradient */
     /* backward scratch */
     fv_buf *gx, *gy, *genc, *gh, *gao, *gqkv, *gq, *gckv, *gff, *gffo, *gp, *hist, *rms;
+    /* gp doubles as the forward's dropped-P scratch of the attention (idle until the backward) */
 } fv_t5_train;
 
 /* Allocate inputs, activations and scratch for batches of B rows of Te encoder / Td decoder
  * tokens. dropout < 0 takes the config's dropout_rate; 0 records no dropout at all. */
 int fv_t5_train_create(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, uint32_t Td, float dropout,
                        fv_t5_train **out);
+/* The same with options (dropout rate, gradient checkpointing). */
+int fv_t5_train_create_ex(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, uint32_t Td,
+                          const fv_t5_train_opts *opts, fv_t5_train **out);
 void fv_t5_train_free(fv_t5_train *t);
 
 /* Record the whole step: [zero gradients], forward, loss, backward. With zero_grads = 0 the

@@ -1,9 +1,11 @@
 /* Host side of T5 attention: shape checks, the four batched GEMMs of the forward and backward
- * (ops/gemm.h) and the fused softmax kernels (shaders/attn_softmax*.comp). See attention.h. */
+ * (ops/gemm.h), the fused softmax kernels (shaders/attn_softmax*.comp) and, in training, dropout
+ * on the probabilities (ops/dropout.h kernels on the score matrix). See attention.h. */
 #include "ops/attention.h"
 
 #include <string.h>
 
+#include "ops/dropout.h"
 #include "ops/gemm.h"
 #include "ops/relpos.h"
 
@@ -146,7 +148,25 @@ static int bgemm(fv_graph *g, const fv_attn_desc *a, const char *what, uint32_t 
 
 int fv_attention(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_t o, fv_t seg_q, fv_t seg_k,
                  fv_t pos_q, fv_t pos_k, fv_t bias_table, fv_t bucket_lut, fv_t p_scratch) {
+    return fv_attention_drop(g, a, q, k, v, o, seg_q, seg_k, pos_q, pos_k, bias_table, bucket_lut, p_scratch, NULL);
+}
+
+/* Validate a dropout request; *on = 1 when it drops anything. */
+static int check_drop(const char *op, const fv_attn_desc *a, const fv_attn_dropout *drop, int fwd, int *on) {
+    *on = drop && drop->rate != 0.0f;
+    if (!drop) return 0;
+    if (!(drop->rate >= 0.0f && drop->rate < 1.0f)) return fv_err("%s: dropout rate %g is outside [0, 1)", op, drop->rate);
+    if (!*on) return 0;
+    FV_TRY(fv_op_check(op, "dropout seed", drop->seed, 1, 4));
+    if (fwd) FV_TRY(fv_op_check(op, "pd_scratch", drop->pd_scratch, (uint64_t)a->B * a->H * a->Tq * a->Tk, 4));
+    return 0;
+}
+
+int fv_attention_drop(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_t o, fv_t seg_q, fv_t seg_k,
+                      fv_t pos_q, fv_t pos_k, fv_t bias_table, fv_t bucket_lut, fv_t p_scratch,
+                      const fv_attn_dropout *drop) {
     const char *op = "attention";
+    int on;
     FV_TRY(check_desc(op, a));
     FV_TRY(check_tokens(op, "q", a, q, a->Tq, a->q_stride));
     FV_TRY(check_tokens(op, "k", a, k, a->Tk, a->k_stride));
@@ -155,10 +175,21 @@ int fv_attention(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_
     FV_TRY(fv_op_check(op, "p_scratch", p_scratch, (uint64_t)a->B * a->H * a->Tq * a->Tk, 4));
     if (p_scratch.buf == q.buf || p_scratch.buf == k.buf || p_scratch.buf == v.buf || p_scratch.buf == o.buf)
         return fv_err("%s: p_scratch shares a buffer with q, k, v or o", op);
+    FV_TRY(check_drop(op, a, drop, 1, &on));
+    if (on) {
+        const fv_buf *pd = drop->pd_scratch.buf;
+        if (pd == p_scratch.buf || pd == q.buf || pd == k.buf || pd == v.buf || pd == o.buf)
+            return fv_err("%s: pd_scratch shares a buffer with p_scratch, q, k, v or o", op);
+    }
     operand P = scores(a, p_scratch);
     FV_TRY(bgemm(g, a, "S = Q K^T", a->Tq, a->Tk, a->dk, 0, 1, tokens(a, q, a->Tq, a->q_stride),
                  tokens(a, k, a->Tk, a->k_stride), P));
     FV_TRY(fv_attn_softmax(g, a, p_scratch, seg_q, seg_k, pos_q, pos_k, bias_table, bucket_lut));
+    if (on) {
+        uint32_t ns = a->B * a->H * a->Tq * a->Tk;
+        FV_TRY(fv_dropout(g, p_scratch, drop->seed, drop->pd_scratch, ns, drop->salt, drop->rate));
+        P = scores(a, drop->pd_scratch);
+    }
     return bgemm(g, a, "O = P V", a->Tq, a->dk, a->Tk, 0, 0, P, tokens(a, v, a->Tk, a->v_stride),
                  tokens(a, o, a->Tq, a->o_stride));
 }
@@ -166,7 +197,15 @@ int fv_attention(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_
 int fv_attention_back(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_t p, fv_t dout, fv_t pos_q,
                       fv_t pos_k, fv_t bucket_lut, fv_t dq, fv_t dk, fv_t dv, fv_t dtable, fv_t dp_scratch,
                       fv_t hist_scratch) {
+    return fv_attention_back_drop(g, a, q, k, v, p, dout, pos_q, pos_k, bucket_lut, dq, dk, dv, dtable, dp_scratch,
+                                  hist_scratch, NULL);
+}
+
+int fv_attention_back_drop(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_t p, fv_t dout, fv_t pos_q,
+                           fv_t pos_k, fv_t bucket_lut, fv_t dq, fv_t dk, fv_t dv, fv_t dtable, fv_t dp_scratch,
+                           fv_t hist_scratch, const fv_attn_dropout *drop) {
     const char *op = "attention_back";
+    int on;
     FV_TRY(check_desc(op, a));
     FV_TRY(check_tokens(op, "q", a, q, a->Tq, a->q_stride));
     FV_TRY(check_tokens(op, "k", a, k, a->Tk, a->k_stride));
@@ -189,12 +228,21 @@ int fv_attention_back(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v
             if (ins[i] == outs[j]) return fv_err("%s: an input and an output share buffer '%s'", op, ins[i]->what);
     if (dp_scratch.buf == dq.buf || dp_scratch.buf == dk.buf || dp_scratch.buf == dv.buf)
         return fv_err("%s: dp_scratch shares a buffer with dq, dk or dv", op);
+    FV_TRY(check_drop(op, a, drop, 0, &on));
 
     operand P = scores(a, p), DS = scores(a, dp_scratch);
     operand Q = tokens(a, q, a->Tq, a->q_stride), K = tokens(a, k, a->Tk, a->k_stride);
     operand V = tokens(a, v, a->Tk, a->v_stride), DO = tokens(a, dout, a->Tq, a->o_stride);
-    FV_TRY(bgemm(g, a, "dP = dO V^T", a->Tq, a->Tk, a->dk, 0, 1, DO, V, DS));
-    FV_TRY(bgemm(g, a, "dV = P^T dO", a->Tk, a->dk, a->Tq, 1, 0, P, DO, tokens(a, dv, a->Tk, a->v_stride)));
+    if (on) { /* the dropped P (recomputed into dp_scratch) for dV, then dP through the mask */
+        uint32_t ns = a->B * a->H * a->Tq * a->Tk;
+        FV_TRY(fv_dropout(g, p, drop->seed, dp_scratch, ns, drop->salt, drop->rate));
+        FV_TRY(bgemm(g, a, "dV = Pd^T dO", a->Tk, a->dk, a->Tq, 1, 0, DS, DO, tokens(a, dv, a->Tk, a->v_stride)));
+        FV_TRY(bgemm(g, a, "dPd = dO V^T", a->Tq, a->Tk, a->dk, 0, 1, DO, V, DS));
+        FV_TRY(fv_dropout(g, dp_scratch, drop->seed, dp_scratch, ns, drop->salt, drop->rate));
+    } else {
+        FV_TRY(bgemm(g, a, "dP = dO V^T", a->Tq, a->Tk, a->dk, 0, 1, DO, V, DS));
+        FV_TRY(bgemm(g, a, "dV = P^T dO", a->Tk, a->dk, a->Tq, 1, 0, P, DO, tokens(a, dv, a->Tk, a->v_stride)));
+    }
     FV_TRY(fv_attn_softmax_back(g, a, p, dp_scratch, pos_q, pos_k, bucket_lut,
                                 a->use_bias ? hist_scratch : (fv_t){NULL, 0}));
     FV_TRY(bgemm(g, a, "dQ = dS K", a->Tq, a->dk, a->Tk, 0, 0, DS, K, tokens(a, dq, a->Tq, a->q_stride)));

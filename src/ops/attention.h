@@ -21,7 +21,16 @@
  * there, but 0 * NaN is NaN in O = P V.
  *
  * Scratch: p_scratch holds P [B, H, Tq, Tk] (fp32); keep it for the backward. All of these record
- * into the graph and return 0 or an error naming the op and the problem. */
+ * into the graph and return 0 or an error naming the op and the problem.
+ *
+ * Dropout on the probabilities (training only, as HF's T5Attention: O = dropout(P) V): the _drop
+ * variants take an fv_attn_dropout. The mask of element e = ((b*H + h)*Tq + i)*Tk + j is the
+ * ops/dropout.h hash of (seed, salt, e), so the backward recomputes it instead of storing it.
+ * The forward keeps the undropped P in p_scratch (the softmax backward needs it) and writes the
+ * dropped copy to drop->pd_scratch for the O = P V product. The backward recomputes the dropped
+ * P into dp_scratch for dV = dropped(P)^T dO, then takes dP through the mask (the same dropout
+ * call on dO V^T) before the softmax backward, so it needs no extra scratch. Inference never
+ * passes one (the plain functions are the _drop ones with no dropout). */
 #ifndef FV_OPS_ATTENTION_H
 #define FV_OPS_ATTENTION_H
 
@@ -40,6 +49,21 @@ int fv_attention(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_
 int fv_attention_back(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_t p, fv_t dout, fv_t pos_q,
                       fv_t pos_k, fv_t bucket_lut, fv_t dq, fv_t dk, fv_t dv, fv_t dtable, fv_t dp_scratch,
                       fv_t hist_scratch);
+
+typedef struct fv_attn_dropout {
+    fv_t seed;       /* uint32 seed at seed.buf[seed.off], e.g. the training step's seed buffer */
+    uint32_t salt;   /* tells this site apart from the step's other dropout sites */
+    float rate;      /* in [0, 1); 0 = no dropout */
+    fv_t pd_scratch; /* forward only: B*H*Tq*Tk floats for the dropped P (not the buffer of p, q, k, v or o) */
+} fv_attn_dropout;
+
+/* drop NULL or drop->rate 0: exactly fv_attention / fv_attention_back. */
+int fv_attention_drop(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_t o, fv_t seg_q, fv_t seg_k,
+                      fv_t pos_q, fv_t pos_k, fv_t bias_table, fv_t bucket_lut, fv_t p_scratch,
+                      const fv_attn_dropout *drop);
+int fv_attention_back_drop(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_t p, fv_t dout, fv_t pos_q,
+                           fv_t pos_k, fv_t bucket_lut, fv_t dq, fv_t dk, fv_t dv, fv_t dtable, fv_t dp_scratch,
+                           fv_t hist_scratch, const fv_attn_dropout *drop);
 
 /* The fused row kernels on their own (used by the above; exposed for tests):
  * scores in p (B*H*Tq rows of Tk) -> probabilities, in place. */

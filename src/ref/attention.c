@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "ref/dropout.h"
 #include "ref/relpos.h"
 
 typedef struct {
@@ -52,9 +53,21 @@ static void row_probs(const ctx *c, const float *q, const float *k, size_t b, si
     row_softmax(c, b, h, i, s);
 }
 
+/* The dropout factor of score element e: 0 when dropped, else 1 / (1 - rate) (1 without dropout). */
+static double drop_factor(const fv_ref_attn_drop *d, size_t e) {
+    if (!d || d->rate == 0.0f) return 1.0;
+    return fv_ref_dropout_keep(d->seed, d->salt, (uint32_t)e, d->rate) ? (double)(1.0f / (1.0f - d->rate)) : 0.0;
+}
+
 int fv_ref_attention(const fv_attn_desc *a, const float *q, const float *k, const float *v, float *o,
                      const int32_t *seg_q, const int32_t *seg_k, const int32_t *pos_q, const int32_t *pos_k,
                      const float *table, const int32_t *lut, float *p) {
+    return fv_ref_attention_drop(a, q, k, v, o, seg_q, seg_k, pos_q, pos_k, table, lut, p, NULL);
+}
+
+int fv_ref_attention_drop(const fv_attn_desc *a, const float *q, const float *k, const float *v, float *o,
+                          const int32_t *seg_q, const int32_t *seg_k, const int32_t *pos_q, const int32_t *pos_k,
+                          const float *table, const int32_t *lut, float *p, const fv_ref_attn_drop *drop) {
     ctx c = {a, seg_q, seg_k, pos_q, pos_k, lut, table};
     double *s = malloc(a->Tk * sizeof *s);
     if (!s) return -1;
@@ -64,6 +77,8 @@ int fv_ref_attention(const fv_attn_desc *a, const float *q, const float *k, cons
                 row_probs(&c, q, k, b, h, i, s);
                 if (p)
                     for (size_t j = 0; j < a->Tk; j++) p[((b * a->H + h) * a->Tq + i) * a->Tk + j] = (float)s[j];
+                size_t e0 = ((b * a->H + h) * a->Tq + i) * a->Tk;
+                for (size_t j = 0; j < a->Tk; j++) s[j] *= drop_factor(drop, e0 + j);
                 float *oi = (float *)tok(a, o, a->o_stride, a->Tq, b, i, h);
                 for (size_t d = 0; d < a->dk; d++) {
                     double acc = 0;
@@ -78,6 +93,14 @@ int fv_ref_attention(const fv_attn_desc *a, const float *q, const float *k, cons
 int fv_ref_attention_back(const fv_attn_desc *a, const float *q, const float *k, const float *v, const float *dout,
                           const int32_t *seg_q, const int32_t *seg_k, const int32_t *pos_q, const int32_t *pos_k,
                           const float *table, const int32_t *lut, float *dq, float *dk, float *dv, float *dtable) {
+    return fv_ref_attention_back_drop(a, q, k, v, dout, seg_q, seg_k, pos_q, pos_k, table, lut, dq, dk, dv, dtable,
+                                      NULL);
+}
+
+int fv_ref_attention_back_drop(const fv_attn_desc *a, const float *q, const float *k, const float *v,
+                               const float *dout, const int32_t *seg_q, const int32_t *seg_k, const int32_t *pos_q,
+                               const int32_t *pos_k, const float *table, const int32_t *lut, float *dq, float *dk,
+                               float *dv, float *dtable, const fv_ref_attn_drop *drop) {
     ctx c = {a, seg_q, seg_k, pos_q, pos_k, lut, table};
     size_t hd = (size_t)a->H * a->dk, nq = a->B * a->Tq * hd, nk = a->B * a->Tk * hd;
     double *s = malloc(a->Tk * sizeof *s), *dp = malloc(a->Tk * sizeof *dp);
@@ -89,16 +112,17 @@ int fv_ref_attention_back(const fv_attn_desc *a, const float *q, const float *k,
             for (size_t i = 0; i < a->Tq; i++) {
                 row_probs(&c, q, k, b, h, i, s);
                 const float *doi = tok(a, dout, a->o_stride, a->Tq, b, i, h), *qi = tok(a, q, a->q_stride, a->Tq, b, i, h);
+                size_t e0 = ((b * a->H + h) * a->Tq + i) * a->Tk;
                 double dot = 0;
                 for (size_t j = 0; j < a->Tk; j++) {
                     const float *vj = tok(a, v, a->v_stride, a->Tk, b, j, h);
-                    double acc = 0;
+                    double f = drop_factor(drop, e0 + j), acc = 0;
                     for (size_t d = 0; d < a->dk; d++) {
                         acc += (double)doi[d] * vj[d];
-                        gv[((b * a->Tk + j) * a->H + h) * a->dk + d] += s[j] * doi[d];
+                        gv[((b * a->Tk + j) * a->H + h) * a->dk + d] += f * s[j] * doi[d];
                     }
-                    dp[j] = acc;
-                    dot += acc * s[j];
+                    dp[j] = f * acc; /* through the dropout: dP = mask / (1 - rate) * d(dropped P) */
+                    dot += dp[j] * s[j];
                 }
                 for (size_t j = 0; j < a->Tk; j++) {
                     double ds = s[j] * (dp[j] - dot);

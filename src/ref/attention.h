@@ -1,7 +1,13 @@
 /* Plain-C reference of T5 attention (see ops/attention.h for the semantics), accumulating in
  * double: the whole forward and backward including bias and masks, and the fused softmax row
  * kernels on their own. Tensors use the layouts and strides of ops/attn_desc.h; without
- * use_bias, pos_q, pos_k, table and lut may be NULL. */
+ * use_bias, pos_q, pos_k, table and lut may be NULL.
+ *
+ * The _drop variants add dropout on the probabilities as in training (ops/attention.h): element
+ * e = ((b*H + h)*Tq + i)*Tk + j of P is kept iff the dropout hash of (seed, salt, e) passes
+ * (ref/dropout.h) and then scaled by 1 / (1 - rate); O = dropped(P) V. p still receives the
+ * undropped P. drop NULL or rate 0: none. The mask is a fixed function of (seed, salt), so
+ * finite differences of the forward check the backward with the mask held fixed. */
 #ifndef FV_REF_ATTENTION_H
 #define FV_REF_ATTENTION_H
 
@@ -17,6 +23,19 @@ int fv_ref_attention(const fv_attn_desc *a, const float *q, const float *k, cons
 int fv_ref_attention_back(const fv_attn_desc *a, const float *q, const float *k, const float *v, const float *dout,
                           const int32_t *seg_q, const int32_t *seg_k, const int32_t *pos_q, const int32_t *pos_k,
                           const float *table, const int32_t *lut, float *dq, float *dk, float *dv, float *dtable);
+
+typedef struct fv_ref_attn_drop {
+    uint32_t seed, salt;
+    float rate;
+} fv_ref_attn_drop;
+
+int fv_ref_attention_drop(const fv_attn_desc *a, const float *q, const float *k, const float *v, float *o,
+                          const int32_t *seg_q, const int32_t *seg_k, const int32_t *pos_q, const int32_t *pos_k,
+                          const float *table, const int32_t *lut, float *p, const fv_ref_attn_drop *drop);
+int fv_ref_attention_back_drop(const fv_attn_desc *a, const float *q, const float *k, const float *v,
+                               const float *dout, const int32_t *seg_q, const int32_t *seg_k, const int32_t *pos_q,
+                               const int32_t *pos_k, const float *table, const int32_t *lut, float *dq, float *dk,
+                               float *dv, float *dtable, const fv_ref_attn_drop *drop);
 
 /* The row kernels: scores s [B, H, Tq, Tk] -> probabilities in place; dp -> dS in place. */
 void fv_ref_attn_softmax(const fv_attn_desc *a, float *s, const int32_t *seg_q, const int32_t *seg_k,

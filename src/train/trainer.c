@@ -137,7 +137,8 @@ static int setup(run *r) {
     }
     FV_TRY(fv_train_data_open(&r->data, c->data, c->seq_in, c->seq_out, (uint32_t)r->m->cfg.vocab_size, r->tok));
     FV_TRY(fv_t5_grads_create(r->m, &r->gr));
-    FV_TRY(fv_t5_train_create(r->m, r->gr, c->batch_size, r->data.L, r->data.L2, c->dropout, &r->tr));
+    fv_t5_train_opts to = {.dropout = c->dropout, .checkpointing = c->grad_checkpointing};
+    FV_TRY(fv_t5_train_create_ex(r->m, r->gr, c->batch_size, r->data.L, r->data.L2, &to, &r->tr));
     /* With accumulation the loss is the mean over every target token of all micro-batches, as for
      * one big padded batch: the host writes 1 / (their count) as the loss scale. */
     r->tr->host_scale = c->accum > 1;

@@ -29,6 +29,7 @@ typedef struct fv_train_cfg {
     fv_schedule sched;         /* kind, lr, warmup; total is set from steps */
     float dropout;             /* < 0: the config's dropout_rate */
     float clip;                /* 0: off */
+    int grad_checkpointing;    /* keep only block inputs, recompute blocks in the backward (model/t5_train_step.h) */
     uint64_t seed;
     void (*progress)(const fv_train_progress *p, void *user);
     void *user;

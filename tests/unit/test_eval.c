@@ -17,7 +17,7 @@
 #include "io/tokenizer.h"
 #include "model/t5.h"
 #include "model/t5_score.h"
-#include "model/t5_score_shared.h"
+#include "model/t5_score.h"
 
 static int passed, failed;
 #define CHECK(cond, ...)                                           \

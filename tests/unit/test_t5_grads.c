@@ -4,10 +4,14 @@
  * the gradient of every parameter (max|got-ref| / max|ref| <= 1e-3 per tensor; the two vocab-sized
  * matrices by their stored rows and full Frobenius norm). Then: the same five examples unpacked
  * and padded give the same loss and gradients; replaying the recorded step is bit-identical; with
- * dropout, a new seed changes the gradients and the same seed reproduces them.
+ * dropout, a new seed changes the gradients and the same seed reproduces them; gradient
+ * checkpointing (recomputing each block in the backward) gives bit-identical loss and gradients,
+ * without and with dropout (which includes the attention probabilities' dropout); with dropout at
+ * a fixed seed, directional finite differences along the gradient.
  *
- * `test_t5_grads bench` instead times one step of flan-t5-small (B=8, 512 input / 128 target
- * tokens, random init) and prints the peak device memory. */
+ * `test_t5_grads bench [small|base|... [B [Te [Td [ckpt]]]]]` instead times one step of a preset
+ * (default flan-t5-small, B=8, 512 input / 128 target tokens, random init) and prints the peak
+ * device memory; `ckpt` turns gradient checkpointing on. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,16 +95,21 @@ typedef struct {
     fv_graph *g;
 } step;
 
-static int step_make(fv_t5 *m, fv_t5_grads *gr, const fv_hbatch *h, float dropout, step *s) {
+static int step_make_ex(fv_t5 *m, fv_t5_grads *gr, const fv_hbatch *h, float dropout, int ckpt, step *s) {
     memset(s, 0, sizeof *s);
     fv_t5_host_batch hb;
     fv_hbatch_view(h, &hb);
-    FV_TRY(fv_t5_train_create(m, gr, h->B, h->Te, h->Td, dropout, &s->t));
+    fv_t5_train_opts o = {.dropout = dropout, .checkpointing = ckpt};
+    FV_TRY(fv_t5_train_create_ex(m, gr, h->B, h->Te, h->Td, &o, &s->t));
     FV_TRY(fv_t5_batch_upload(m, &s->t->in, &hb));
     FV_TRY(fv_graph_create(m->d, &s->g));
     FV_TRY(fv_graph_begin(s->g));
     FV_TRY(fv_t5_train_record(s->g, s->t, 1));
     return fv_graph_end(s->g);
+}
+
+static int step_make(fv_t5 *m, fv_t5_grads *gr, const fv_hbatch *h, float dropout, step *s) {
+    return step_make_ex(m, gr, h, dropout, 0, s);
 }
 
 static void step_free(step *s) {
@@ -313,6 +322,34 @@ static void check_norm_and_accumulation(fv_t5 *m, fv_t5_grads *gr, const fv_hbat
     fv_gradnorm_plan_destroy(m->d, plan);
 }
 
+/* Gradient checkpointing against the stored-activation step: without dropout (g0, loss0) and
+ * with dropout 0.1 at seed 1 (gd, lossd): loss and every gradient bit-identical. */
+static void check_checkpointing(fv_t5 *m, fv_t5_grads *gr, const fv_hbatch *h, const float *g0, double loss0,
+                                const float *gd, double lossd) {
+    step s0 = {0}, s1 = {0};
+    float *c0 = NULL, *c1 = NULL;
+    double l0 = 0, l1 = 0, want0 = 0;
+    /* the stored run's loss of g0 (loss0 is the fixture's): rerun it for an exact comparison */
+    step sr = {0};
+    float *r0 = NULL;
+    if (step_make(m, gr, h, 0.0f, &sr) || !(r0 = run(&sr, gr, m->nvalues, 0, &want0)) ||
+        step_make_ex(m, gr, h, 0.0f, 1, &s0) || !(c0 = run(&s0, gr, m->nvalues, 0, &l0)) ||
+        step_make_ex(m, gr, h, 0.1f, 1, &s1) || !(c1 = run(&s1, gr, m->nvalues, 1, &l1))) {
+        fail_error("checkpointed step");
+    } else {
+        const char *wn = "";
+        char what[160];
+        double e0 = worst_diff(gr, g0, c0, &wn);
+        snprintf(what, sizeof what, "checkpointing: loss %.6f (ref %.6f), grads bit-identical (worst %.1e)", l0, loss0, e0);
+        expect(l0 == want0 && !memcmp(g0, c0, m->nvalues * 4), what);
+        double e1 = worst_diff(gr, gd, c1, &wn);
+        snprintf(what, sizeof what, "checkpointing, dropout 0.1: loss %.6f, grads bit-identical (worst %.1e)", l1, e1);
+        expect(l1 == lossd && !memcmp(gd, c1, m->nvalues * 4), what);
+    }
+    free(r0), free(c0), free(c1);
+    step_free(&sr), step_free(&s0), step_free(&s1);
+}
+
 static void run_reference(fv_dev *d) {
     fv_fixture f;
     char dir[64] = "";
@@ -374,6 +411,13 @@ static void run_reference(fv_dev *d) {
     expect(loss != loss2 && e > 1e-3, what);
     expect(d3 && l3 == loss && !memcmp(d1, d3, total * 4), "dropout 0.1: seed 1 again bit-identical");
     e = worst_diff(gr, g1, d1, &wn);
+    check_checkpointing(m, gr, &hp, g1, want, d1, loss);
+    /* the step with dropout (attention probabilities included) at a fixed seed is a fixed
+     * function of the weights: its gradient against finite differences */
+    if (!fv_t5_train_set_seed(sd.t, 1)) {
+        check_direction(m, gr, &sd, d1, NULL, "dropout 0.1 seed 1, all tensors");
+        check_direction(m, gr, &sd, d1, "Attention", "dropout 0.1 seed 1, attention tensors");
+    }
     run_tied(d, &hp);
     printf("dropout 0.1 vs no dropout: loss %.5f vs %.5f, gradients differ by %.1e (%s)\n", loss, want, e, wn);
 out:
@@ -387,7 +431,7 @@ out:
 }
 
 /* flan-t5-small, B packed rows of Te/Td tokens (4 segments per row), random init and tokens. */
-static void run_bench(fv_dev *d, const char *preset, uint32_t B, uint32_t Te, uint32_t Td) {
+static void run_bench(fv_dev *d, const char *preset, uint32_t B, uint32_t Te, uint32_t Td, int ckpt) {
     fv_t5_config cfg;
     fv_t5 *m = NULL;
     fv_t5_grads *gr = NULL;
@@ -417,7 +461,7 @@ static void run_bench(fv_dev *d, const char *preset, uint32_t B, uint32_t Te, ui
         }
     }
     double t0 = fv_bench_now(), loss;
-    if (step_make(m, gr, &h, 0.1f, &s)) {
+    if (step_make_ex(m, gr, &h, 0.1f, ckpt, &s)) {
         fail_error("bench step");
         goto out;
     }
@@ -440,8 +484,8 @@ static void run_bench(fv_dev *d, const char *preset, uint32_t B, uint32_t Te, ui
         if (!fv_graph_run(fg)) printf("%s: forward through the blocks alone %.3f s\n", preset, fv_bench_now() - a);
     }
     fv_graph_destroy(fg);
-    printf("%s: record %.2f s, %u dispatches, %u barriers, peak device memory %.1f MiB (params %.1f MiB)\n", preset,
-           t1 - t0, fv_graph_num_dispatches(s.g), fv_graph_num_barriers(s.g), fv_mem_peak(d) / 1048576.0,
+    printf("%s%s: record %.2f s, %u dispatches, %u barriers, peak device memory %.1f MiB (params %.1f MiB)\n", preset,
+           ckpt ? " (gradient checkpointing)" : "", t1 - t0, fv_graph_num_dispatches(s.g), fv_graph_num_barriers(s.g), fv_mem_peak(d) / 1048576.0,
            m->nvalues * 4 / 1048576.0);
     expect(loss == loss && loss > 0, "bench step loss is finite");
 out:
@@ -459,7 +503,8 @@ int main(int argc, char **argv) {
     }
     if (argc > 1 && !strcmp(argv[1], "bench"))
         run_bench(d, argc > 2 ? argv[2] : "small", argc > 3 ? (uint32_t)atoi(argv[3]) : 8,
-                  argc > 4 ? (uint32_t)atoi(argv[4]) : 512, argc > 5 ? (uint32_t)atoi(argv[5]) : 128);
+                  argc > 4 ? (uint32_t)atoi(argv[4]) : 512, argc > 5 ? (uint32_t)atoi(argv[5]) : 128,
+                  argc > 6 && !strcmp(argv[6], "ckpt"));
     else
         run_reference(d);
     if (d->validation_messages) {

@@ -1,0 +1,46 @@
+/* flanvk benchmarks of a whole model: generation and training speed on the context's device.
+ * (`flanvk bench ops`, the per-op benchmark, is flanvk_bench_ops in flanvk.h.) Each prints text
+ * lines, or with json one JSON object per line, to out. The model is a Hugging Face directory
+ * (model_dir) or, for a benchmark without files, a preset config name ("small": flan-t5-small
+ * shapes with T5's random initialisation); give exactly one. */
+#ifndef FLANVK_BENCH_H
+#define FLANVK_BENCH_H
+
+#include "flanvk/flanvk.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct flanvk_bench_generate_opts {
+    const char *model_dir, *config;
+    uint32_t prompt_len;      /* tokens per prompt; 128 when 0 */
+    uint32_t new_tokens;      /* decode steps, never stopped at </s>; 64 when 0 */
+    const uint32_t *batches;  /* batch sizes; {1, 16} when nbatches = 0 */
+    uint32_t nbatches;
+    int profile;              /* also print the time per op kind of the decode step and prefill */
+} flanvk_bench_generate_opts;
+
+/* Greedy generation: encoder tokens/s, decoder tokens/s, time to first token, peak device memory.
+ * JSON keys: batch, encoder_tokens_per_s, decoder_tokens_per_s, first_token_ms, peak_device_bytes. */
+int flanvk_bench_generate(flanvk_ctx *ctx, const flanvk_bench_generate_opts *o, FILE *out, int json);
+
+typedef struct flanvk_bench_train_opts {
+    const char *model_dir, *config;
+    uint32_t batch_size, seq_in, seq_out;  /* 8, 512, 128 when 0 */
+    const char *optimizer;                 /* "adamw" (NULL) or "adafactor" */
+    int steps;                             /* timed steps, best kept; 2 when 0 */
+    int profile;                           /* also print the time per op kind of the step */
+} flanvk_bench_train_opts;
+
+/* One training step: tokens/s, ms split into forward / loss + LM head / backward / optimizer, model
+ * FLOPs utilisation against the peak measured in the same run, peak device memory. JSON keys:
+ * tokens_per_s, ms_step, ms_forward, ms_loss_head, ms_backward, ms_optimizer, mfu_pct,
+ * model_gflop_per_step, peak_gflops, peak_device_bytes, batch, seq_in, seq_out, optimizer, loss. */
+int flanvk_bench_train(flanvk_ctx *ctx, const flanvk_bench_train_opts *o, FILE *out, int json);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,121 @@
+/* `flanvk bench generate`: encoder and decoder throughput of greedy generation, time to the first
+ * token and peak device memory, per batch size.
+ *
+ * Setup (the issue's): each row is a prompt of prompt_len tokens (deterministic pseudo-random ids
+ * ending in </s>); prefill encodes them and fills the cross-attention caches; then the recorded
+ * decode step (fv_t5_dec_step) is replayed new_tokens times, the host taking the argmax of each
+ * row's logits as the next token, for a fixed number of steps (never stopping at </s>, so random
+ * weights measure the same work as trained ones).
+ *
+ * encoder tokens/s = rows * prompt_len / prefill time (prefill includes the batch upload and the
+ * cross-attention K|V projections of every decoder layer); first token = prefill + step 0 + its
+ * argmax; decoder tokens/s = rows * (steps after the first) / their time, each step including the
+ * upload of its inputs, the replay and the logits read-back. Best of `reps` runs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/bench_model.h"
+#include "model/t5_decode.h"
+
+static uint32_t argmax(const float *x, uint32_t n) {
+    uint32_t best = 0;
+    for (uint32_t i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i;
+    return best;
+}
+
+static int run_batch(fv_t5 *m, uint32_t R, const fv_bench_gen_opts *o, fv_bench_gen_result *res) {
+    const uint32_t Te = o->prompt_len, steps = o->new_tokens, V = (uint32_t)m->cfg.vocab_size;
+    fv_dev *d = m->d;
+    memset(res, 0, sizeof *res);
+    res->batch = R;
+    fv_mem_reset_peak(d);
+    fv_t5_dec *s = NULL;
+    uint32_t *ids = malloc((size_t)R * Te * sizeof *ids), *tok = malloc(R * sizeof *tok);
+    const uint32_t **rows = malloc(R * sizeof *rows);
+    uint32_t *lens = malloc(R * sizeof *lens);
+    float *logits = malloc((size_t)R * V * sizeof *logits);
+    int rc = (!ids || !tok || !rows || !lens || !logits) ? fv_err("bench generate: out of host memory") : 0;
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (uint32_t r = 0; !rc && r < R; r++) {
+        for (uint32_t t = 0; t < Te; t++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            ids[(size_t)r * Te + t] = t + 1 == Te ? (uint32_t)m->cfg.eos_token_id : 3 + (uint32_t)((x >> 33) % (V - 200));
+        }
+        rows[r] = ids + (size_t)r * Te;
+        lens[r] = Te;
+    }
+    if (!rc) rc = fv_t5_dec_create(m, R, Te, steps + 1, 0, &s);
+    double best_prefill = 1e30, best_first = 1e30, best_decode = 1e30;
+    for (int rep = 0; !rc && rep <= o->reps; rep++) { /* rep 0 is a warm-up */
+        double t0 = fv_bench_now();
+        rc = fv_t5_dec_prefill(s, rows, lens);
+        double t1 = fv_bench_now();
+        for (uint32_t r = 0; r < R; r++) tok[r] = (uint32_t)m->cfg.decoder_start_token_id;
+        if (!rc) rc = fv_t5_dec_step(s, 0, tok, NULL, logits);
+        for (uint32_t r = 0; !rc && r < R; r++) tok[r] = argmax(logits + (size_t)r * V, V);
+        double t2 = fv_bench_now();
+        for (uint32_t k = 1; !rc && k < steps; k++) {
+            rc = fv_t5_dec_step(s, k, tok, NULL, logits);
+            for (uint32_t r = 0; !rc && r < R; r++) tok[r] = argmax(logits + (size_t)r * V, V);
+        }
+        double t3 = fv_bench_now();
+        if (rc || rep == 0) continue;
+        if (t1 - t0 < best_prefill) best_prefill = t1 - t0;
+        if (t2 - t0 < best_first) best_first = t2 - t0;
+        if (t3 - t2 < best_decode) best_decode = t3 - t2;
+    }
+    if (!rc) {
+        res->encoder_tokens_per_s = (double)R * Te / best_prefill;
+        res->decoder_tokens_per_s = steps > 1 ? (double)R * (steps - 1) / best_decode : 0;
+        res->first_token_ms = best_first * 1e3;
+        res->ms_per_step = steps > 1 ? best_decode * 1e3 / (steps - 1) : 0;
+        res->ms_prefill = best_prefill * 1e3;
+        res->peak_device_bytes = fv_mem_peak(d);
+    }
+    fv_t5_dec_free(s);
+    free(ids);
+    free(tok);
+    free(rows);
+    free(lens);
+    free(logits);
+    return rc;
+}
+
+int fv_bench_generate(fv_dev *d, const fv_bench_gen_opts *o, FILE *f, int json) {
+    fv_bench_gen_opts opt = *o;
+    if (!opt.prompt_len) opt.prompt_len = 128;
+    if (!opt.new_tokens) opt.new_tokens = 64;
+    if (!opt.reps) opt.reps = 2;
+    static const uint32_t default_batches[] = {1, 16};
+    const uint32_t *batches = opt.nbatches ? opt.batches : default_batches;
+    uint32_t nb = opt.nbatches ? opt.nbatches : 2;
+    fv_mem_reset_peak(d);
+    fv_t5 *m = NULL;
+    FV_TRY(fv_bench_model_open(d, opt.model_dir, opt.config, &m));
+    if (!json)
+        fprintf(f, "device: %s\nmodel: %s, %.1fM parameters, fp32; %u-token prompts, greedy, %u decode steps\n",
+                d->info.name, opt.model_dir ? opt.model_dir : opt.config, m->nvalues / 1e6, opt.prompt_len, opt.new_tokens);
+    int rc = 0;
+    for (uint32_t i = 0; !rc && i < nb; i++) {
+        fv_bench_gen_result r;
+        rc = run_batch(m, batches[i], &opt, &r);
+        if (rc) break;
+        if (json)
+            fprintf(f,
+                    "{\"batch\": %u, \"encoder_tokens_per_s\": %.2f, \"decoder_tokens_per_s\": %.2f, \"first_token_ms\": %.3f, "
+                    "\"peak_device_bytes\": %llu}\n",
+                    r.batch, r.encoder_tokens_per_s, r.decoder_tokens_per_s, r.first_token_ms,
+                    (unsigned long long)r.peak_device_bytes);
+        else
+            fprintf(f,
+                    "batch %-3u encoder %9.1f tok/s  decoder %8.1f tok/s (%.1f ms/step)  first token %8.1f ms  "
+                    "peak device memory %.1f MiB\n",
+                    r.batch, r.encoder_tokens_per_s, r.decoder_tokens_per_s, r.ms_per_step, r.first_token_ms,
+                    r.peak_device_bytes / 1048576.0);
+        fflush(f);
+        if (opt.profile) rc = fv_bench_profile_decode(m, r.batch, opt.prompt_len, opt.new_tokens + 1, r.ms_per_step, r.ms_prefill, f, json);
+    }
+    fv_t5_free(m);
+    return rc;
+}

@@ -1,0 +1,236 @@
+/* `flanvk bench train`: the speed of one T5 training step (the trainer's recorded graphs) and its
+ * split into forward, loss + LM head, backward and optimizer, with the model FLOPs utilisation
+ * against the FMA peak measured in the same run, and peak device memory.
+ *
+ * The batch is B packed rows: each row holds 4 examples of seq_in/4 input and seq_out/4 target
+ * tokens (segment ids 1..4, positions restarting), every slot filled, so the tokens of a step are
+ * B * (seq_in + seq_out). Dropout is the config's (0.1 for Flan-T5), as a finetune runs it.
+ *
+ * Timing: the whole step as the trainer replays it (one graph: zero gradients, forward, loss,
+ * backward, gradient norm; then the update graph), best of `steps` replays after a warm-up; and
+ * the pieces recorded in separate graphs and replayed one by one (forward = zeroing + encoder +
+ * decoder; head = logits, cross-entropy and the LM head's backward, fused per chunk of rows;
+ * backward = the rest of the backward + the gradient norm; optimizer = the update). Separate
+ * graphs add a submit and a wait each, so the pieces sum to slightly more than the whole step.
+ *
+ * Model FLOPs: the matmul FLOPs of the step counted exactly from the shapes (model_flops below):
+ * forward products 2*m*n*k for every projection, the attention products Q K^T and P V over the
+ * full (masked) score matrices, the cross-attention K|V projection of the encoder output and the
+ * LM head; the backward is twice the forward (input and weight gradient of every product). The
+ * usual 6 * params * tokens is printed beside it. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/bench_model.h"
+#include "model/t5_grads.h"
+#include "model/t5_train_step.h"
+#include "ops/gradnorm.h"
+#include "train/optimizer.h"
+
+/* Forward matmul FLOPs of one step; the step is 3 times this. */
+static double forward_flops(const fv_t5 *m, uint32_t B, uint32_t Te, uint32_t Td) {
+    const fv_t5_config *c = &m->cfg;
+    double D = c->d_model, in = m->inner, H = c->num_heads, dk = c->d_kv, F = c->d_ff, V = c->vocab_size;
+    double FF = c->is_gated_act ? 2 * F : F, Ne = (double)B * Te, Nd = (double)B * Td;
+    double enc = 2 * Ne * D * 3 * in + 4 * B * H * (double)Te * Te * dk + 2 * Ne * in * D + 2 * Ne * D * FF + 2 * Ne * F * D;
+    double dec = 2 * Nd * D * 3 * in + 4 * B * H * (double)Td * Td * dk + 2 * Nd * in * D /* self */
+                 + 2 * Nd * D * in + 2 * Ne * D * 2 * in + 4 * B * H * (double)Td * Te * dk + 2 * Nd * in * D /* cross */
+                 + 2 * Nd * D * FF + 2 * Nd * F * D;
+    return c->num_layers * enc + c->num_decoder_layers * dec + 2 * Nd * D * V;
+}
+
+typedef struct {
+    fv_t5 *m;
+    fv_t5_grads *gr;
+    fv_t5_train *tr;
+    fv_optimizer *opt;
+    fv_gradnorm_plan *plan;
+    fv_buf *norm_scratch, *norm;
+    fv_graph *g_step, *g_update, *g_fwd, *g_head, *g_bwd;
+} rig;
+
+static int make_batch(rig *r, uint32_t B, uint32_t L, uint32_t L2) {
+    const uint32_t per = 4, V = (uint32_t)r->m->cfg.vocab_size;
+    size_t ne = (size_t)B * L, nd = (size_t)B * L2;
+    uint32_t *eid = malloc(ne * 4), *did = malloc(nd * 4);
+    int32_t *eseg = malloc(ne * 4), *epos = malloc(ne * 4), *dseg = malloc(nd * 4), *dpos = malloc(nd * 4),
+            *lab = malloc(nd * 4);
+    int rc = (!eid || !did || !eseg || !epos || !dseg || !dpos || !lab) ? fv_err("bench train: out of host memory") : 0;
+    uint64_t x = 12345;
+    for (size_t i = 0; !rc && i < ne; i++) {
+        uint32_t t = (uint32_t)(i % L), seglen = (L + per - 1) / per;
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        eid[i] = 3 + (uint32_t)((x >> 33) % (V - 200));
+        eseg[i] = (int32_t)(t / seglen + 1);
+        epos[i] = (int32_t)(t % seglen);
+    }
+    for (size_t i = 0; !rc && i < nd; i++) {
+        uint32_t t = (uint32_t)(i % L2), seglen = (L2 + per - 1) / per;
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        lab[i] = (int32_t)(3 + (x >> 33) % (V - 200));
+        dseg[i] = (int32_t)(t / seglen + 1);
+        dpos[i] = (int32_t)(t % seglen);
+        did[i] = dpos[i] == 0 ? (uint32_t)r->m->cfg.decoder_start_token_id : (uint32_t)lab[i - 1];
+    }
+    if (!rc) {
+        fv_t5_host_batch hb = {eid, did, eseg, epos, dseg, dpos, lab};
+        rc = fv_t5_batch_upload(r->m, &r->tr->in, &hb);
+    }
+    free(eid);
+    free(did);
+    free(eseg);
+    free(epos);
+    free(dseg);
+    free(dpos);
+    free(lab);
+    return rc;
+}
+
+static int setup(rig *r, fv_dev *d, const fv_bench_train_opts *o, uint32_t B, uint32_t L, uint32_t L2) {
+    FV_TRY(fv_bench_model_open(d, o->model_dir, o->config, &r->m));
+    FV_TRY(fv_t5_grads_create(r->m, &r->gr));
+    FV_TRY(fv_t5_train_create(r->m, r->gr, B, L, L2, -1.0f, &r->tr));
+    fv_optimizer_cfg oc = {.kind = FV_OPT_ADAMW, .adamw = fv_adamw_defaults(), .adafactor = fv_adafactor_defaults()};
+    if (o->optimizer && !strcmp(o->optimizer, "adafactor")) oc.kind = FV_OPT_ADAFACTOR;
+    else if (o->optimizer && strcmp(o->optimizer, "adamw"))
+        return fv_err("bench train: unknown optimizer '%s' (adamw, adafactor)", o->optimizer);
+    oc.adamw.lr = 1e-4;
+    FV_TRY(fv_optimizer_create(d, &oc, r->m->params, r->gr->params, r->m->nparams, &r->opt));
+    FV_TRY(fv_optimizer_set_step(r->opt, 1, 1e-4));
+    size_t n = r->gr->nparams;
+    fv_t *ts = calloc(n, sizeof *ts);
+    uint32_t *lens = calloc(n, sizeof *lens);
+    int rc = (!ts || !lens) ? fv_err("bench train: out of host memory") : 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        ts[i] = fv_tensor(r->gr->params[i].buf, r->gr->params[i].off);
+        lens[i] = r->gr->params[i].rows * (r->gr->params[i].cols ? r->gr->params[i].cols : 1);
+    }
+    if (!rc) rc = fv_gradnorm_plan_create(d, ts, lens, (uint32_t)n, &r->plan);
+    free(ts);
+    free(lens);
+    FV_TRY(rc);
+    FV_TRY(fv_buf_alloc(d, (uint64_t)fv_gradnorm_scratch_size(r->plan) * 4 + 4, FV_MEM_DEVICE, "norm scratch",
+                        &r->norm_scratch));
+    FV_TRY(fv_buf_alloc(d, 16, FV_MEM_DEVICE, "gradient norm", &r->norm));
+    FV_TRY(make_batch(r, B, L, L2));
+    FV_TRY(fv_t5_train_set_seed(r->tr, 1));
+    fv_t nrm = fv_tensor(r->norm, 0), scr = fv_tensor(r->norm_scratch, 0);
+    /* the trainer's graphs */
+    FV_TRY(fv_graph_create(d, &r->g_step));
+    FV_TRY(fv_graph_begin(r->g_step));
+    FV_TRY(fv_t5_train_record(r->g_step, r->tr, 1));
+    FV_TRY(fv_gradnorm(r->g_step, r->plan, scr, nrm));
+    FV_TRY(fv_graph_end(r->g_step));
+    FV_TRY(fv_graph_create(d, &r->g_update));
+    FV_TRY(fv_graph_begin(r->g_update));
+    FV_TRY(fv_optimizer_record(r->opt, r->g_update));
+    FV_TRY(fv_graph_end(r->g_update));
+    /* the pieces */
+    FV_TRY(fv_graph_create(d, &r->g_fwd));
+    FV_TRY(fv_graph_begin(r->g_fwd));
+    FV_TRY(fv_t5_grads_zero(r->g_fwd, r->gr));
+    FV_TRY(fv_t5_train_forward(r->g_fwd, r->tr));
+    FV_TRY(fv_graph_end(r->g_fwd));
+    FV_TRY(fv_graph_create(d, &r->g_head));
+    FV_TRY(fv_graph_begin(r->g_head));
+    FV_TRY(fv_t5_train_loss_and_head(r->g_head, r->tr));
+    FV_TRY(fv_graph_end(r->g_head));
+    FV_TRY(fv_graph_create(d, &r->g_bwd));
+    FV_TRY(fv_graph_begin(r->g_bwd));
+    FV_TRY(fv_t5_train_backward(r->g_bwd, r->tr));
+    FV_TRY(fv_gradnorm(r->g_bwd, r->plan, scr, nrm));
+    return fv_graph_end(r->g_bwd);
+}
+
+static void teardown(rig *r, fv_dev *d) {
+    fv_graph_destroy(r->g_step);
+    fv_graph_destroy(r->g_update);
+    fv_graph_destroy(r->g_fwd);
+    fv_graph_destroy(r->g_head);
+    fv_graph_destroy(r->g_bwd);
+    fv_buf_free(d, r->norm_scratch);
+    fv_buf_free(d, r->norm);
+    if (r->plan) fv_gradnorm_plan_destroy(d, r->plan);
+    fv_optimizer_free(r->opt);
+    fv_t5_train_free(r->tr);
+    fv_t5_grads_free(r->gr);
+    fv_t5_free(r->m);
+}
+
+static int timed(fv_graph *g, double *best) {
+    double t0 = fv_bench_now();
+    FV_TRY(fv_graph_run(g));
+    double t = (fv_bench_now() - t0) * 1e3;
+    if (t < *best) *best = t;
+    return 0;
+}
+
+int fv_bench_train(fv_dev *d, const fv_bench_train_opts *o, FILE *f, int json) {
+    uint32_t B = o->batch_size ? o->batch_size : 8, L = o->seq_in ? o->seq_in : 512, L2 = o->seq_out ? o->seq_out : 128;
+    int steps = o->steps > 0 ? o->steps : 2;
+    if (o->optimizer && strcmp(o->optimizer, "adamw") && strcmp(o->optimizer, "adafactor"))
+        return fv_err("bench train: unknown optimizer '%s' (adamw, adafactor)", o->optimizer);
+    if (L < 4 || L2 < 4) return fv_err("bench train: --seq-len-in and --seq-len-out must be at least 4 (4 packed examples per row)");
+    fv_t5_config preset;
+    if (o->config && !o->model_dir) FV_TRY(fv_t5_config_preset(&preset, o->config)); /* fail before the peak run */
+    fv_bench_out out = {.f = f, .json = json};
+    FV_TRY(fv_bench_peak(d, &out.peak));
+    if (!json) fv_bench_print_peak(&out, d);
+    fv_mem_reset_peak(d);
+    rig r = {0};
+    int rc = setup(&r, d, o, B, L, L2);
+    double ms_step = 1e30, ms_update = 1e30, ms_fwd = 1e30, ms_head = 1e30, ms_bwd = 1e30;
+    /* warm-up: one whole step */
+    if (!rc) rc = fv_graph_run(r.g_step);
+    if (!rc) rc = fv_graph_run(r.g_update);
+    for (int s = 0; !rc && s < steps; s++) {
+        double t0 = fv_bench_now();
+        rc = fv_graph_run(r.g_step);
+        double t1 = fv_bench_now();
+        if (!rc) rc = fv_graph_run(r.g_update);
+        double t2 = fv_bench_now();
+        if (rc) break;
+        if ((t1 - t0) * 1e3 < ms_step) ms_step = (t1 - t0) * 1e3;
+        if ((t2 - t1) * 1e3 < ms_update) ms_update = (t2 - t1) * 1e3;
+    }
+    for (int s = 0; !rc && s < steps; s++) {
+        rc = timed(r.g_fwd, &ms_fwd);
+        if (!rc) rc = timed(r.g_head, &ms_head);
+        if (!rc) rc = timed(r.g_bwd, &ms_bwd);
+    }
+    double sum = 0;
+    uint32_t count = 0;
+    if (!rc) rc = fv_t5_train_read_loss(r.tr, &sum, &count);
+    if (!rc) {
+        double total = ms_step + ms_update, tokens = (double)B * (L + L2);
+        double flops = 3 * forward_flops(r.m, B, L, L2), approx = 6.0 * r.m->nvalues * tokens;
+        double tps = tokens / (total * 1e-3), mfu = 100.0 * flops / (total * 1e-3) / (out.peak.gflops * 1e9);
+        uint64_t peak_bytes = fv_mem_peak(d);
+        if (json)
+            fprintf(f,
+                    "{\"tokens_per_s\": %.2f, \"ms_step\": %.2f, \"ms_forward\": %.2f, \"ms_loss_head\": %.2f, "
+                    "\"ms_backward\": %.2f, \"ms_optimizer\": %.2f, \"mfu_pct\": %.2f, \"model_gflop_per_step\": %.2f, "
+                    "\"peak_gflops\": %.2f, \"peak_device_bytes\": %llu, \"batch\": %u, \"seq_in\": %u, \"seq_out\": %u, "
+                    "\"optimizer\": \"%s\", \"loss\": %.4f}\n",
+                    tps, total, ms_fwd, ms_head, ms_bwd, ms_update, mfu, flops * 1e-9, out.peak.gflops,
+                    (unsigned long long)peak_bytes, B, L, L2, fv_optimizer_name(r.opt), count ? sum / count : NAN);
+        else {
+            fprintf(f, "model: %s, %.1fM parameters, fp32; batch %u x (%u in + %u out) tokens, %s, dropout %.2g\n",
+                    o->model_dir ? o->model_dir : o->config, r.m->nvalues / 1e6, B, L, L2, fv_optimizer_name(r.opt),
+                    r.tr->dropout);
+            fprintf(f, "step         %9.1f ms  = %.1f (forward, loss, backward, grad norm) + %.1f (optimizer)\n", total,
+                    ms_step, ms_update);
+            fprintf(f, "tokens/s     %9.1f\n", tps);
+            fprintf(f, "pieces       forward %.1f ms, loss + LM head %.1f ms, backward %.1f ms, optimizer %.1f ms\n",
+                    ms_fwd, ms_head, ms_bwd, ms_update);
+            fprintf(f, "model FLOPs  %.1f GFLOP/step (matmuls, exact; 6*params*tokens: %.1f) -> %.1f GFLOP/s, MFU %.1f%%\n",
+                    flops * 1e-9, approx * 1e-9, flops / (total * 1e6), mfu);
+            fprintf(f, "peak device memory %.1f MiB; loss %.4f\n", peak_bytes / 1048576.0, count ? sum / count : NAN);
+        }
+        fflush(f);
+        if (o->profile) rc = fv_bench_profile_train(r.m, B, L, L2, total, ms_update, f, json);
+    }
+    teardown(&r, d);
+    return rc;
+}
