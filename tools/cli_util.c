@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "flanvk/model.h"
 
 static double now(void) {
     struct timespec ts;
@@ -195,3 +196,39 @@ const char *cli_default_tokenizer(void) {
     }
     return NULL;
 }
+
+int cli_out_json(cli_out *o, const cJSON *obj) {
+    char *line = cJSON_PrintUnformatted(obj);
+    int bad = !line || fprintf(o->f, "%s\n", line) < 0;
+    free(line);
+    return bad ? cli_fail("cannot write the output") : 0;
+}
+
+int cli_field_ids(const flanvk_model *m, const char *file, size_t lineno, const cJSON *obj, const char *text_key,
+                     const char *ids_key, uint32_t **ids, uint32_t *n) {
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, ids_key);
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(obj, text_key);
+    if (arr) {
+        if (cli_json_ids(arr, ids, n)) return cli_fail("%s:%zu: \"%s\" must be an array of token ids", file, lineno, ids_key);
+    } else if (cJSON_IsString(text)) {
+        const flanvk_tokenizer *tok = flanvk_model_tokenizer(m);
+        if (!tok) return cli_fail("%s:%zu: text \"%s\" needs a tokenizer, and the model directory has none (give \"%s\")", file,
+                                  lineno, text_key, ids_key);
+        size_t k;
+        if (flanvk_tokenizer_encode(tok, text->valuestring, strlen(text->valuestring), 1, ids, &k))
+            return cli_fail("%s:%zu: %s", file, lineno, flanvk_last_error());
+        *n = (uint32_t)k;
+    } else {
+        return cli_fail("%s:%zu: expected \"%s\" (text) or \"%s\" (ids)", file, lineno, text_key, ids_key);
+    }
+    if (!*n) return cli_fail("%s:%zu: \"%s\" is empty", file, lineno, arr ? ids_key : text_key);
+    flanvk_model_info info;
+    flanvk_model_get_info(m, &info);
+    for (uint32_t i = 0; i < *n; i++)
+        if ((*ids)[i] >= (uint32_t)info.vocab_size)
+            return cli_fail("%s:%zu: token id %u is outside the vocabulary (%d)", file, lineno, (*ids)[i], info.vocab_size);
+    if (info.max_input_tokens && *n > info.max_input_tokens)
+        return cli_fail("%s:%zu: %u tokens; this model on this device takes at most %u", file, lineno, *n, info.max_input_tokens);
+    return 0;
+}
+

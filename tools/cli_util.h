@@ -22,6 +22,13 @@ int cli_json_ids(const cJSON *arr, uint32_t **ids, uint32_t *n);
 /* Append ids as a JSON array to obj under key. */
 void cli_json_add_ids(cJSON *obj, const char *key, const uint32_t *ids, uint32_t n);
 
+struct flanvk_model;
+/* The token ids of one side of an input line: ids under ids_key, or text under text_key tokenized
+ * with </s> (needs the model's tokenizer). Checks emptiness, the vocabulary and the longest input the
+ * model takes on this device; errors are "FILE:LINE: problem". *ids is malloc'd. */
+int cli_field_ids(const struct flanvk_model *m, const char *file, size_t lineno, const cJSON *obj, const char *text_key,
+                  const char *ids_key, uint32_t **ids, uint32_t *n);
+
 /* Output to path (or stdout for NULL/"-") through "<path>.tmp.<pid>" renamed on commit, so an
  * existing file is never left half-written. */
 typedef struct {
@@ -31,6 +38,9 @@ typedef struct {
 int cli_out_open(cli_out *o, const char *path);
 int cli_out_commit(cli_out *o);
 void cli_out_abort(cli_out *o);
+/* Write obj as one JSONL line; 0 or 1 (message printed). */
+int cli_out_json(cli_out *o, const cJSON *obj);
+
 
 /* Progress on stderr when it is a terminal: "label [=====>    ] done/total" (bytes when bytes != 0),
  * shown only once the work has taken more than a second. */

@@ -72,33 +72,6 @@ static int parse(int argc, char **argv, opts *o) {
     return 0;
 }
 
-/* The encoder ids of one input line: "prompt" text (needs a tokenizer) or "prompt_ids". */
-static int line_ids(const flanvk_model *m, const flanvk_model_info *info, const char *file, size_t lineno,
-                    const cJSON *obj, uint32_t **ids, uint32_t *n) {
-    const cJSON *text = cJSON_GetObjectItemCaseSensitive(obj, "prompt");
-    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, "prompt_ids");
-    if (arr) {
-        if (cli_json_ids(arr, ids, n)) return cli_fail("%s:%zu: \"prompt_ids\" must be an array of token ids", file, lineno);
-    } else if (cJSON_IsString(text)) {
-        const flanvk_tokenizer *tok = flanvk_model_tokenizer(m);
-        if (!tok) return cli_fail("%s:%zu: a text prompt needs a tokenizer, and the model directory has none (give \"prompt_ids\")", file, lineno);
-        size_t k;
-        if (flanvk_tokenizer_encode(tok, text->valuestring, strlen(text->valuestring), 1, ids, &k))
-            return cli_fail("%s:%zu: %s", file, lineno, flanvk_last_error());
-        *n = (uint32_t)k;
-    } else {
-        return cli_fail("%s:%zu: expected \"prompt\" (text) or \"prompt_ids\" (ids)", file, lineno);
-    }
-    if (*n == 0) return cli_fail("%s:%zu: the prompt is empty", file, lineno);
-    for (uint32_t i = 0; i < *n; i++)
-        if ((*ids)[i] >= (uint32_t)info->vocab_size)
-            return cli_fail("%s:%zu: token id %u is outside the vocabulary (%d)", file, lineno, (*ids)[i], info->vocab_size);
-    if (info->max_input_tokens && *n > info->max_input_tokens)
-        return cli_fail("%s:%zu: the prompt has %u tokens; this model on this device takes at most %u", file, lineno, *n,
-                        info->max_input_tokens);
-    return 0;
-}
-
 int cmd_generate(int argc, char **argv) {
     opts o;
     if (parse(argc, argv, &o)) return 1;
@@ -121,10 +94,8 @@ int cmd_generate(int argc, char **argv) {
     cli_progress_end(&prog);
     uint32_t **ids = calloc(in.n ? in.n : 1, sizeof *ids), *lens = calloc(in.n ? in.n : 1, sizeof *lens);
     uint32_t **out = calloc(in.n ? in.n : 1, sizeof *out), *out_lens = calloc(in.n ? in.n : 1, sizeof *out_lens);
-    flanvk_model_info info;
-    if (!rc) flanvk_model_get_info(m, &info);
     const char *src = o.input ? o.input : "--prompt";
-    for (size_t i = 0; !rc && i < in.n; i++) rc = line_ids(m, &info, src, in.lineno[i], in.obj[i], &ids[i], &lens[i]);
+    for (size_t i = 0; !rc && i < in.n; i++) rc = cli_field_ids(m, src, in.lineno[i], in.obj[i], "prompt", "prompt_ids", &ids[i], &lens[i]);
     if (!rc && flanvk_generate(m, (const uint32_t *const *)ids, lens, (uint32_t)in.n, &o.gen, out, out_lens))
         rc = cli_lib_fail("generate");
     cli_out w;
@@ -148,9 +119,7 @@ int cmd_generate(int argc, char **argv) {
                 free(text);
             }
             cli_json_add_ids(obj, "output_ids", out[i], out_lens[i]);
-            char *line = cJSON_PrintUnformatted(obj);
-            if (!line || fprintf(w.f, "%s\n", line) < 0) rc = cli_fail("cannot write the output");
-            free(line);
+            rc = cli_out_json(&w, obj);
         }
         if (rc) cli_out_abort(&w);
         else rc = cli_out_commit(&w);

@@ -17,19 +17,8 @@
 #include "io/tokenizer.h"
 #include "model/t5.h"
 #include "model/t5_score.h"
-#include "model/t5_score.h"
 
-static int passed, failed;
-#define CHECK(cond, ...)                                           \
-    do {                                                           \
-        if (cond) passed++;                                        \
-        else {                                                     \
-            failed++;                                              \
-            printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            printf(__VA_ARGS__);                                   \
-            printf("\n");                                          \
-        }                                                          \
-    } while (0)
+#include "support/unit.h"
 
 static void test_rules(void) {
     double lp[4] = {-3.0, -1.5, -1.5, -7.0};
