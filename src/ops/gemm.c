@@ -80,6 +80,9 @@ static int texel_pipeline(fv_dev *d, const fv_gemm_desc *p, const gemm_push *pc,
      * pipelines (slow to JIT on lavapipe) depend only on transposes and alignment.
      * Measured equal or better than 64 and than one subgroup. */
     uint32_t sg = d->subgroup_size, n = sg < TEX_WG ? TEX_WG / sg * sg : sg;
+    /* Narrow products (attention's P V and its gradients have N = dk = 64) would leave most of a
+     * 256-column workgroup idle: give them one subgroup. */
+    if ((uint64_t)p->N <= (uint64_t)sg * TEX_TN * (n / sg - 1)) n = sg * fv_div_up(p->N, sg * TEX_TN);
     fv_pipe_desc desc;
     fv_op_desc(&desc, texel_tm(p) == 4 ? "gemm_m4" : "gemm", 3, 1u << 2, sizeof(gemm_push));
     desc.bind_kind[0] = desc.bind_kind[1] = FV_BIND_TEXEL;
