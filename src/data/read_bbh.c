@@ -29,17 +29,7 @@ static int bbh_next(fv_reader *br, fv_example *ex) {
             continue;
         }
         r->ref = tg->valuestring;
-        ex->task = br->task;
-        ex->inputs = in->valuestring;
-        ex->targets = tg->valuestring;
-        ex->rationale = "";
-        ex->definition = "";
-        ex->answer_index = -1;
-        ex->refs = &r->ref;
-        ex->n_refs = 1;
-        ex->id = "";
-        ex->source = br->path;
-        ex->index = i;
+        fv_reader_example(br, ex, in->valuestring, &r->ref, 0, i);
         return 1;
     }
     return 0;

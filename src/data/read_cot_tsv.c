@@ -67,21 +67,12 @@ static int cot_next(fv_reader *br, fv_example *ex) {
         fv_pool_end(&r->pool);
         for (size_t i = 0; i < nopt; i++) fv_pool_str(&r->pool, r->q.p + off[i], olen[i]);
         FV_TRY(fv_pool_resolve(&r->pool));
-        ex->task = br->task;
-        ex->inputs = r->pool.ptr[0];
-        ex->targets = r->pool.ptr[1];
+        fv_reader_example(br, ex, r->pool.ptr[0], &r->pool.ptr[1], line, r->index++);
         ex->rationale = r->pool.ptr[2];
-        ex->definition = "";
         ex->options = nopt ? &r->pool.ptr[3] : NULL;
         ex->n_options = nopt;
         ex->options_labeled = labeled;
         ex->answer_index = nopt ? fv_match_option(ex->options, nopt, ex->targets) : -1;
-        ex->refs = &r->pool.ptr[1];
-        ex->n_refs = 1;
-        ex->id = "";
-        ex->source = br->path;
-        ex->line = line;
-        ex->index = r->index++;
         return 1;
     }
     return 0;

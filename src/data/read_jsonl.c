@@ -79,7 +79,7 @@ static int jsonl_next(fv_reader *br, fv_example *ex) {
             if (fv_reader_bad_row(br, line, "%s", why) < 0) return -1;
             continue;
         }
-        ex->inputs = in;
+        fv_reader_example(br, ex, in, refs, line, r->index++);
         if (nopt == 0) {
             size_t qlen, off[FV_MAX_OPTIONS], olen[FV_MAX_OPTIONS];
             int lab;
@@ -97,9 +97,7 @@ static int jsonl_next(fv_reader *br, fv_example *ex) {
         }
         const char *task = get_str(d, "task", NULL), *def = get_str(d, "definition", NULL);
         const char *id = get_str(d, "id", NULL);
-        ex->task = task ? task : br->task;
-        ex->targets = refs[0];
-        ex->refs = refs;
+        if (task) ex->task = task;
         ex->n_refs = (size_t)nref;
         ex->rationale = rat ? rat : "";
         ex->definition = def ? def : "";
@@ -107,9 +105,6 @@ static int jsonl_next(fv_reader *br, fv_example *ex) {
         ex->n_options = (size_t)nopt;
         ex->answer_index = nopt ? fv_match_option(opts, (size_t)nopt, refs[0]) : -1;
         ex->id = id ? id : "";
-        ex->source = br->path;
-        ex->line = line;
-        ex->index = r->index++;
         return 1;
     }
     return 0;

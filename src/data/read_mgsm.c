@@ -53,18 +53,7 @@ static int mgsm_next(fv_reader *br, fv_example *ex) {
         fv_pool_str(&r->pool, s, ql);
         fv_pool_str(&r->pool, a, al);
         FV_TRY(fv_pool_resolve(&r->pool));
-        ex->task = br->task;
-        ex->inputs = r->pool.ptr[0];
-        ex->targets = r->pool.ptr[1];
-        ex->rationale = "";
-        ex->definition = "";
-        ex->answer_index = -1;
-        ex->refs = &r->pool.ptr[1];
-        ex->n_refs = 1;
-        ex->id = "";
-        ex->source = br->path;
-        ex->line = line;
-        ex->index = r->index++;
+        fv_reader_example(br, ex, r->pool.ptr[0], &r->pool.ptr[1], line, r->index++);
         return 1;
     }
     return 0;

@@ -116,20 +116,10 @@ static int mmlu_next(fv_reader *br, fv_example *ex) {
             if (fv_reader_bad_row(br, line, "%s", why) < 0) return -1;
             continue;
         }
-        ex->task = br->task;
-        ex->inputs = r->pool.ptr[0];
+        fv_reader_example(br, ex, r->pool.ptr[0], &r->pool.ptr[5], line, r->index++);
         ex->options = &r->pool.ptr[1];
         ex->n_options = 4;
-        ex->targets = r->pool.ptr[5];
         ex->answer_index = r->pool.ptr[5][0] - 'A';
-        ex->rationale = "";
-        ex->definition = "";
-        ex->refs = &r->pool.ptr[5];
-        ex->n_refs = 1;
-        ex->id = "";
-        ex->source = br->path;
-        ex->line = line;
-        ex->index = r->index++;
         return 1;
     }
 }

@@ -60,18 +60,10 @@ static int niv2_next(fv_reader *br, fv_example *ex) {
             size_t k = 0;
             for (const cJSON *o = out->child; o; o = o->next) r->refs[k++] = o->valuestring;
         }
-        ex->task = br->task;
-        ex->inputs = input;
-        ex->targets = r->refs[0];
-        ex->rationale = "";
+        fv_reader_example(br, ex, input, r->refs, 0, i);
         ex->definition = r->definition;
-        ex->answer_index = -1;
-        ex->refs = r->refs;
         ex->n_refs = nout;
         ex->id = id ? id : "";
-        ex->source = br->path;
-        ex->line = 0;
-        ex->index = i;
         r->cur = r->cur->next;
         r->index++;
         return 1;

@@ -10,6 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+void fv_reader_example(const fv_reader *r, fv_example *ex, const char *inputs, const char **refs, size_t line,
+                       size_t index) {
+    *ex = (fv_example){.task = r->task, .inputs = inputs, .targets = refs[0], .rationale = "", .definition = "",
+                       .answer_index = -1, .refs = refs, .n_refs = 1, .id = "", .source = r->path, .line = line,
+                       .index = index};
+}
+
 void fv_reader_init(fv_reader *r, const struct fv_reader_ops *ops, const char *path,
                     const fv_read_opts *opts, const char *task_prefix) {
     r->ops = ops;

@@ -33,6 +33,12 @@ struct fv_reader {
 void fv_reader_init(fv_reader *r, const struct fv_reader_ops *ops, const char *path,
                     const fv_read_opts *opts, const char *task_prefix);
 
+/* Set ex to a plain example of this reader: the reader's task and path, `inputs`, `*refs` as the
+ * target and its only reference (refs must outlive the example), no rationale, definition,
+ * options or id, answer_index -1. Readers then set what their format adds. */
+void fv_reader_example(const fv_reader *r, fv_example *ex, const char *inputs, const char **refs, size_t line,
+                       size_t index);
+
 /* Malformed row at `line` (0 = no line; then `what` should name the position). With skip_bad:
  * warn, count, return 1 (caller skips the row). Otherwise record "path:line: what" and return -1. */
 int fv_reader_bad_row(fv_reader *r, size_t line, const char *fmt, ...) FV_PRINTF(3, 4);
