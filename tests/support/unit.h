@@ -19,4 +19,13 @@ static int passed, failed;
         }                                                                  \
     } while (0)
 
+/* dir/name in one of four rotating static buffers (so a call can take a few paths at once). */
+static inline const char *unit_path(const char *dir, const char *name) {
+    static char buf[4][512];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}
+
 #endif

@@ -6,6 +6,7 @@
 #include "base/rng.h"
 #include "io/half.h"
 #include "io/safetensors.h"
+#include "support/unit.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -13,27 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static int passed, failed;
 static char dir[256];
 
-#define EXPECT(cond, ...)                                          \
-    do {                                                           \
-        if (cond) passed++;                                        \
-        else {                                                     \
-            failed++;                                              \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);            \
-            printf(__VA_ARGS__);                                   \
-            printf("\n");                                          \
-        }                                                          \
-    } while (0)
-
-static const char *P(const char *name) {
-    static char buf[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
+static const char *P(const char *name) { return unit_path(dir, name); }
 
 static uint32_t f2u(float f) {
     uint32_t u;
@@ -72,7 +55,7 @@ static void test_half(void) {
         if ((i & 0x7c00) == 0x7c00 && (i & 0x3ff)) bad += !isnan(f) || (back & 0x7e00) != 0x7e00;
         else bad += back != i;
     }
-    EXPECT(bad == 0, "f16 -> f32 -> f16 round trip: %d of 65536 differ", bad);
+    CHECK(bad == 0, "f16 -> f32 -> f16 round trip: %d of 65536 differ", bad);
     bad = 0;
     for (uint32_t i = 0; i < 65536; i++) {
         float f = fv_bf16_to_f32((uint16_t)i);
@@ -80,7 +63,7 @@ static void test_half(void) {
         if ((i & 0x7f80) == 0x7f80 && (i & 0x7f)) bad += !isnan(f) || !isnan(fv_bf16_to_f32(back));
         else bad += back != i;
     }
-    EXPECT(bad == 0, "bf16 -> f32 -> bf16 round trip: %d of 65536 differ", bad);
+    CHECK(bad == 0, "bf16 -> f32 -> bf16 round trip: %d of 65536 differ", bad);
     /* Random bit patterns over the whole float range plus values near fp16 boundaries. */
     fv_rng r;
     fv_rng_seed(&r, 7);
@@ -95,13 +78,13 @@ static void test_half(void) {
         bad16 += !nearest_ok(x, fv_f32_to_f16(x), fv_f16_to_f32, 65504.0, 0x7c00);
         bad_b += !nearest_ok(x, fv_f32_to_bf16(x), fv_bf16_to_f32, 3.3895313892515355e38, 0x7f80);
     }
-    EXPECT(bad16 == 0, "f32 -> f16 nearest-even on %d values: %d wrong", N, bad16);
-    EXPECT(bad_b == 0, "f32 -> bf16 nearest-even on %d values: %d wrong", N, bad_b);
+    CHECK(bad16 == 0, "f32 -> f16 nearest-even on %d values: %d wrong", N, bad16);
+    CHECK(bad_b == 0, "f32 -> bf16 nearest-even on %d values: %d wrong", N, bad_b);
     printf("half: f16/bf16 exhaustive round trips and %d random f32 nearest-even checks\n", N);
-    EXPECT(fv_f32_to_f16(65519.0f) == 0x7bff && fv_f32_to_f16(65520.0f) == 0x7c00, "fp16 overflow threshold");
-    EXPECT(fv_f32_to_f16(5.9604645e-8f) == 1 && fv_f32_to_f16(2.9802322e-8f) == 0 && fv_f32_to_f16(-0.0f) == 0x8000,
+    CHECK(fv_f32_to_f16(65519.0f) == 0x7bff && fv_f32_to_f16(65520.0f) == 0x7c00, "fp16 overflow threshold");
+    CHECK(fv_f32_to_f16(5.9604645e-8f) == 1 && fv_f32_to_f16(2.9802322e-8f) == 0 && fv_f32_to_f16(-0.0f) == 0x8000,
            "fp16 subnormal/zero");
-    EXPECT(fv_f32_to_bf16(1.00390625f) == 0x3f80 && fv_f32_to_bf16(1.01171875f) == 0x3f82, "bf16 ties to even");
+    CHECK(fv_f32_to_bf16(1.00390625f) == 0x3f80 && fv_f32_to_bf16(1.01171875f) == 0x3f82, "bf16 ties to even");
 #ifdef __FLT16_MAX__
     int badc = 0;
     for (int i = 0; i < 200000; i++) {
@@ -114,7 +97,7 @@ static void test_half(void) {
         memcpy(&hb, &h, 2);
         badc += hb != fv_f32_to_f16(x);
     }
-    EXPECT(badc == 0, "f32 -> f16 vs compiler _Float16: %d differ", badc);
+    CHECK(badc == 0, "f32 -> f16 vs compiler _Float16: %d differ", badc);
 #endif
 }
 
@@ -143,23 +126,23 @@ static void test_roundtrip(void) {
     };
     const char *meta[] = {"step", "12", NULL};
     int rc = fv_st_write(P("rt.safetensors"), t, 6, meta);
-    EXPECT(rc == 0, "write: %s", fv_last_error());
+    CHECK(rc == 0, "write: %s", fv_last_error());
     FILE *f = fopen(P("rt.safetensors"), "rb");
     unsigned char h8[8] = {0};
     if (f) {
-        EXPECT(fread(h8, 1, 8, f) == 8, "read header length");
+        CHECK(fread(h8, 1, 8, f) == 8, "read header length");
         fclose(f);
     }
-    EXPECT(h8[0] % 8 == 0, "header length %u is a multiple of 8", h8[0]);
+    CHECK(h8[0] % 8 == 0, "header length %u is a multiple of 8", h8[0]);
     fv_safetensors *st = NULL;
     rc = fv_st_open(&st, P("rt.safetensors"));
-    EXPECT(rc == 0, "open: %s", fv_last_error());
+    CHECK(rc == 0, "open: %s", fv_last_error());
     if (rc) return;
-    EXPECT(fv_st_count(st) == 6, "count %zu", fv_st_count(st));
-    EXPECT(fv_st_meta(st, "format") && strcmp(fv_st_meta(st, "format"), "pt") == 0, "format pt");
-    EXPECT(fv_st_meta(st, "step") && strcmp(fv_st_meta(st, "step"), "12") == 0, "user metadata");
+    CHECK(fv_st_count(st) == 6, "count %zu", fv_st_count(st));
+    CHECK(fv_st_meta(st, "format") && strcmp(fv_st_meta(st, "format"), "pt") == 0, "format pt");
+    CHECK(fv_st_meta(st, "step") && strcmp(fv_st_meta(st, "step"), "12") == 0, "user metadata");
     const fv_st_tensor *tb = fv_st_find(st, "bf16.w");
-    EXPECT(tb && tb->dtype == FV_DT_BF16 && tb->ndim == 2 && tb->shape[0] == A && tb->shape[1] == B, "bf16 entry");
+    CHECK(tb && tb->dtype == FV_DT_BF16 && tb->ndim == 2 && tb->shape[0] == A && tb->shape[1] == B, "bf16 entry");
     static float got[A * B];
     int nb32 = 0, nb16 = 0, nbb = 0;
     rc = fv_st_read_f32(st, "f32.w", got, 2, sh);
@@ -168,7 +151,7 @@ static void test_roundtrip(void) {
     for (int i = 0; i < A * B; i++) nb16 += f2u(got[i]) != f2u(fv_f16_to_f32(fv_f32_to_f16(x[i])));
     rc |= fv_st_read_f32(st, "bf16.w", got, 2, sh);
     for (int i = 0; i < A * B; i++) nbb += f2u(got[i]) != f2u(fv_bf16_to_f32(fv_f32_to_bf16(x[i])));
-    EXPECT(rc == 0 && nb32 == 0 && nb16 == 0 && nbb == 0, "round trip F32 %d, F16 %d, BF16 %d mismatches (%s)", nb32, nb16,
+    CHECK(rc == 0 && nb32 == 0 && nb16 == 0 && nbb == 0, "round trip F32 %d, F16 %d, BF16 %d mismatches (%s)", nb32, nb16,
            nbb, fv_last_error());
     printf("round trip %dx%d: F32 bit-exact, F16/BF16 equal to the RNE conversion (%d/%d/%d mismatches)\n", A, B, nb32,
            nb16, nbb);
@@ -178,26 +161,26 @@ static void test_roundtrip(void) {
     for (int i = 0; i < A * B; i++) nh += h16[i] != fv_f32_to_f16(x[i]);
     rc |= fv_st_read_f16(st, "bf16.w", h16, -1, NULL);
     for (int i = 0; i < A * B; i++) nh += h16[i] != fv_f32_to_f16(fv_bf16_to_f32(fv_f32_to_bf16(x[i])));
-    EXPECT(rc == 0 && nh == 0, "read as fp16: %d mismatches", nh);
-    EXPECT(fv_st_read_f32(st, "from_f16", got, 1, s1) == 0 && got[4] == 4.0f, "f16 source");
-    EXPECT(fv_st_read_f32(st, "scalar \"q\"", got, 0, NULL) == 0 && got[0] == 0.0f, "scalar with escaped name");
+    CHECK(rc == 0 && nh == 0, "read as fp16: %d mismatches", nh);
+    CHECK(fv_st_read_f32(st, "from_f16", got, 1, s1) == 0 && got[4] == 4.0f, "f16 source");
+    CHECK(fv_st_read_f32(st, "scalar \"q\"", got, 0, NULL) == 0 && got[0] == 0.0f, "scalar with escaped name");
     const fv_st_tensor *te = fv_st_find(st, "empty");
-    EXPECT(te && te->numel == 0 && te->shape[0] == 0 && te->shape[1] == 3, "empty tensor");
+    CHECK(te && te->numel == 0 && te->shape[0] == 0 && te->shape[1] == 3, "empty tensor");
     /* Alignment: widest first, so every tensor's data is aligned to its element size. */
     int misaligned = 0;
     for (size_t i = 0; i < fv_st_count(st); i++) {
         const fv_st_tensor *ti = fv_st_at(st, i);
         if (ti->numel) misaligned += ((uintptr_t)ti->data % fv_dtype_size(ti->dtype)) != 0;
     }
-    EXPECT(misaligned == 0, "%d tensors misaligned", misaligned);
+    CHECK(misaligned == 0, "%d tensors misaligned", misaligned);
     /* Wrong expected shape. */
     int64_t wrong[2] = {B, A};
     rc = fv_st_read_f32(st, "f32.w", got, 2, wrong);
-    EXPECT(rc && strstr(fv_last_error(), "has shape [33, 7], expected [7, 33]") && strstr(fv_last_error(), "rt.safetensors"),
+    CHECK(rc && strstr(fv_last_error(), "has shape [33, 7], expected [7, 33]") && strstr(fv_last_error(), "rt.safetensors"),
            "shape mismatch message: %s", fv_last_error());
     printf("  error: %s\n", fv_last_error());
     rc = fv_st_read_f32(st, "nope", got, -1, NULL);
-    EXPECT(rc && strstr(fv_last_error(), "'nope' not found") && strstr(fv_last_error(), "rt.safetensors"), "missing: %s",
+    CHECK(rc && strstr(fv_last_error(), "'nope' not found") && strstr(fv_last_error(), "rt.safetensors"), "missing: %s",
            fv_last_error());
     fv_st_close(st);
     /* Keep a copy for tools/check_safetensors.py if asked. */
@@ -227,11 +210,11 @@ static void test_roundtrip(void) {
     }
     /* Writer rejects bad input. */
     fv_st_out dup[] = {{.name = "a", .ndim = 1, .shape = s1, .data = y}, {.name = "a", .ndim = 1, .shape = s1, .data = y}};
-    EXPECT(fv_st_write(P("dup.safetensors"), dup, 2, NULL) && strstr(fv_last_error(), "duplicate tensor 'a'"),
+    CHECK(fv_st_write(P("dup.safetensors"), dup, 2, NULL) && strstr(fv_last_error(), "duplicate tensor 'a'"),
            "writer duplicate: %s", fv_last_error());
     fv_st_out i64[] = {{.name = "a", .ndim = 1, .shape = s1, .data = y, .dtype = FV_DT_I64}};
-    EXPECT(fv_st_write(P("i64.safetensors"), i64, 1, NULL) && strstr(fv_last_error(), "unsupported dtype"), "writer dtype");
-    EXPECT(access(P("dup.safetensors"), F_OK) != 0, "failed write leaves no file");
+    CHECK(fv_st_write(P("i64.safetensors"), i64, 1, NULL) && strstr(fv_last_error(), "unsupported dtype"), "writer dtype");
+    CHECK(access(P("dup.safetensors"), F_OK) != 0, "failed write leaves no file");
 }
 
 /* ---- broken files ---- */
@@ -254,7 +237,7 @@ static void expect_open_error(const char *name, const char *needle) {
     fv_clear_error();
     int rc = fv_st_open(&st, P(name));
     const char *e = fv_last_error();
-    EXPECT(rc != 0 && st == NULL && strstr(e, name) && strstr(e, needle) && !strchr(e, '\n'),
+    CHECK(rc != 0 && st == NULL && strstr(e, name) && strstr(e, needle) && !strchr(e, '\n'),
            "%s: expected an error containing '%s', got rc %d: %s", name, needle, rc, e);
     if (rc) printf("  %-22s -> %s\n", name, strrchr(e, '/') ? strrchr(e, '/') + 1 : e);
     fv_st_close(st);
@@ -341,15 +324,15 @@ static void test_broken(void) {
          8);
     fv_safetensors *st = NULL;
     int rc = fv_st_open(&st, P("ok_empty.safetensors"));
-    EXPECT(rc == 0 && fv_st_count(st) == 0, "empty header: %s", fv_last_error());
+    CHECK(rc == 0 && fv_st_count(st) == 0, "empty header: %s", fv_last_error());
     fv_st_close(st);
     st = NULL;
     rc = fv_st_open(&st, P("ok_zero.safetensors"));
-    EXPECT(rc == 0 && fv_st_count(st) == 2, "zero-size tensor: %s", fv_last_error());
+    CHECK(rc == 0 && fv_st_count(st) == 2, "zero-size tensor: %s", fv_last_error());
     if (!rc) {
         float v[2];
         rc = fv_st_read_f32(st, "b", v, -1, NULL);
-        EXPECT(rc && strstr(fv_last_error(), "tensor 'b': unsupported dtype I64") &&
+        CHECK(rc && strstr(fv_last_error(), "tensor 'b': unsupported dtype I64") &&
                    strstr(fv_last_error(), "ok_zero.safetensors"),
                "I64 read: %s", fv_last_error());
         printf("  %-22s -> %s\n", "read I64", strrchr(fv_last_error(), '/') + 1);
@@ -374,23 +357,23 @@ static void test_sharded(void) {
                       {.name = "c", .ndim = 1, .shape = sb, .data = b}};
     char sub[512];
     snprintf(sub, sizeof sub, "%s/sharded", dir);
-    EXPECT(fv_mkdirs(sub) == 0, "mkdir: %s", fv_last_error());
+    CHECK(fv_mkdirs(sub) == 0, "mkdir: %s", fv_last_error());
     int rc = fv_st_write(P("sharded/model-00001-of-00002.safetensors"), s1, 1, NULL);
     rc |= fv_st_write(P("sharded/model-00002-of-00002.safetensors"), s2, 2, NULL);
-    EXPECT(rc == 0, "write shards: %s", fv_last_error());
+    CHECK(rc == 0, "write shards: %s", fv_last_error());
     write_text(P("sharded/model.safetensors.index.json"),
                "{\"metadata\":{\"total_size\":36},\"weight_map\":{\"a\":\"model-00001-of-00002.safetensors\","
                "\"b\":\"model-00002-of-00002.safetensors\",\"c\":\"model-00002-of-00002.safetensors\"}}");
     fv_safetensors *st = NULL;
     rc = fv_st_open(&st, P("sharded"));
-    EXPECT(rc == 0 && fv_st_count(st) == 3, "open sharded dir: %s", fv_last_error());
+    CHECK(rc == 0 && fv_st_count(st) == 3, "open sharded dir: %s", fv_last_error());
     if (!rc) {
         float g[6];
         rc = fv_st_read_f32(st, "a", g, 2, sa);
-        EXPECT(rc == 0 && g[5] == 6, "shard 1 read");
+        CHECK(rc == 0 && g[5] == 6, "shard 1 read");
         rc = fv_st_read_f32(st, "b", g, 1, sb);
-        EXPECT(rc == 0 && g[1] == 8, "shard 2 read");
-        EXPECT(strstr(fv_st_file(st, fv_st_find(st, "b")), "00002"), "file of b");
+        CHECK(rc == 0 && g[1] == 8, "shard 2 read");
+        CHECK(strstr(fv_st_file(st, fv_st_find(st, "b")), "00002"), "file of b");
         printf("sharded: 2 shards, %zu tensors, one namespace\n", fv_st_count(st));
     }
     fv_st_close(st);

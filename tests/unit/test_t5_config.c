@@ -5,33 +5,16 @@
 #include "io/safetensors.h"
 #include "io/t5_config.h"
 #include "io/t5_tensors.h"
+#include "support/unit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static int passed, failed;
 static char dir[256];
 
-#define EXPECT(cond, ...)                                          \
-    do {                                                           \
-        if (cond) passed++;                                        \
-        else {                                                     \
-            failed++;                                              \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);            \
-            printf(__VA_ARGS__);                                   \
-            printf("\n");                                          \
-        }                                                          \
-    } while (0)
-
-static const char *P(const char *name) {
-    static char buf[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
+static const char *P(const char *name) { return unit_path(dir, name); }
 
 /* google/flan-t5-small config.json as published (task_specific_params trimmed). */
 static const char *flan_small =
@@ -68,25 +51,25 @@ static int same(const fv_t5_config *a, const fv_t5_config *b) {
 static void test_parse(void) {
     fv_t5_config c, p;
     int rc = fv_t5_config_parse(&c, flan_small, strlen(flan_small), "flan/config.json");
-    EXPECT(rc == 0, "flan-t5-small: %s", fv_last_error());
-    EXPECT(c.d_model == 512 && c.d_kv == 64 && c.d_ff == 1024 && c.num_layers == 8 && c.num_decoder_layers == 8 &&
+    CHECK(rc == 0, "flan-t5-small: %s", fv_last_error());
+    CHECK(c.d_model == 512 && c.d_kv == 64 && c.d_ff == 1024 && c.num_layers == 8 && c.num_decoder_layers == 8 &&
                c.num_heads == 6 && c.vocab_size == 32128 && c.is_gated_act && c.act == FV_T5_ACT_GELU_TANH &&
                !strcmp(c.dense_act_fn, "gelu_new") && !c.tie_word_embeddings && c.layer_norm_epsilon == 1e-6,
            "flan-t5-small fields");
-    EXPECT(fv_t5_config_preset(&p, "small") == 0 && same(&c, &p), "preset small == published flan-t5-small config");
+    CHECK(fv_t5_config_preset(&p, "small") == 0 && same(&c, &p), "preset small == published flan-t5-small config");
     rc = fv_t5_config_parse(&c, t5_small, strlen(t5_small), "t5/config.json");
-    EXPECT(rc == 0 && c.num_decoder_layers == 6 && !c.is_gated_act && c.act == FV_T5_ACT_RELU && c.tie_word_embeddings &&
+    CHECK(rc == 0 && c.num_decoder_layers == 6 && !c.is_gated_act && c.act == FV_T5_ACT_RELU && c.tie_word_embeddings &&
                c.relative_attention_max_distance == 128,
            "t5-small defaults: %s", fv_last_error());
     const char *gelu = "{\"vocab_size\":10,\"d_model\":8,\"d_kv\":4,\"d_ff\":16,\"num_layers\":1,\"num_heads\":3,"
                        "\"feed_forward_proj\":\"gated-silu\",\"eos_token_id\":[1,2],\"decoder_start_token_id\":null}";
     rc = fv_t5_config_parse(&c, gelu, strlen(gelu), "x.json");
-    EXPECT(rc == 0 && c.is_gated_act && c.act == FV_T5_ACT_SILU && c.eos_token_id == 1 && c.num_heads * c.d_kv != c.d_model,
+    CHECK(rc == 0 && c.is_gated_act && c.act == FV_T5_ACT_SILU && c.eos_token_id == 1 && c.num_heads * c.d_kv != c.d_model,
            "gated-silu, eos list, inner_dim != d_model: %s", fv_last_error());
     const char *plain = "{\"vocab_size\":10,\"d_model\":8,\"d_kv\":4,\"d_ff\":16,\"num_layers\":1,\"num_heads\":2,"
                         "\"feed_forward_proj\":\"gelu\"}";
     rc = fv_t5_config_parse(&c, plain, strlen(plain), "x.json");
-    EXPECT(rc == 0 && !c.is_gated_act && c.act == FV_T5_ACT_GELU, "plain gelu is erf gelu: %s", fv_last_error());
+    CHECK(rc == 0 && !c.is_gated_act && c.act == FV_T5_ACT_GELU, "plain gelu is erf gelu: %s", fv_last_error());
 }
 
 static void bad(const char *json, const char *needle) {
@@ -94,7 +77,7 @@ static void bad(const char *json, const char *needle) {
     fv_clear_error();
     int rc = fv_t5_config_parse(&c, json, strlen(json), "m/config.json");
     const char *e = fv_last_error();
-    EXPECT(rc && strstr(e, "m/config.json") && strstr(e, needle), "expected error with '%s' for %s, got: %s", needle, json,
+    CHECK(rc && strstr(e, "m/config.json") && strstr(e, needle), "expected error with '%s' for %s, got: %s", needle, json,
            rc ? e : "success");
     if (rc) printf("  %s\n", e);
 }
@@ -125,7 +108,7 @@ static void test_bad(void) {
     bad("{" BASE ",\"d_model\":8,\"relative_attention_max_distance\":4}", "'relative_attention_max_distance'");
     bad("{" BASE ",\"d_model\":8,\"dropout_rate\":1.5}", "'dropout_rate'");
     fv_t5_config c;
-    EXPECT(fv_t5_config_load(&c, P("nothing_here")) && strstr(fv_last_error(), "nothing_here"), "load missing file");
+    CHECK(fv_t5_config_load(&c, P("nothing_here")) && strstr(fv_last_error(), "nothing_here"), "load missing file");
 }
 
 static void test_presets_and_save(void) {
@@ -138,18 +121,18 @@ static void test_presets_and_save(void) {
         fv_t5_config c;
         int rc = fv_t5_config_preset(&c, want[i].n);
         int64_t got = rc ? -1 : fv_t5_param_count(&c);
-        EXPECT(got == want[i].params, "%s: %lld parameters, expected %lld", want[i].n, (long long)got,
+        CHECK(got == want[i].params, "%s: %lld parameters, expected %lld", want[i].n, (long long)got,
                (long long)want[i].params);
         printf("preset %-5s d_model %4d heads %2d x %d d_ff %4d layers %d+%d: %lld parameters\n", want[i].n, c.d_model,
                c.num_heads, c.d_kv, c.d_ff, c.num_layers, c.num_decoder_layers, (long long)got);
         fv_t5_config back;
         rc = fv_t5_config_save(&c, P("config.json"));
         rc = rc ? rc : fv_t5_config_load(&back, dir);
-        EXPECT(rc == 0 && same(&c, &back), "%s: save/load round trip: %s", want[i].n, fv_last_error());
+        CHECK(rc == 0 && same(&c, &back), "%s: save/load round trip: %s", want[i].n, fv_last_error());
     }
     fv_t5_config c;
-    EXPECT(fv_t5_config_preset(&c, "tiny") == 0 && c.d_model == 64 && c.num_heads * c.d_kv == 64, "tiny");
-    EXPECT(fv_t5_config_preset(&c, "huge") && strstr(fv_last_error(), "huge"), "unknown preset");
+    CHECK(fv_t5_config_preset(&c, "tiny") == 0 && c.d_model == 64 && c.num_heads * c.d_kv == 64, "tiny");
+    CHECK(fv_t5_config_preset(&c, "huge") && strstr(fv_last_error(), "huge"), "unknown preset");
     /* The JSON written holds the fields transformers expects. */
     char *text = NULL;
     FILE *f = fopen(P("config.json"), "rb");
@@ -161,12 +144,12 @@ static void test_presets_and_save(void) {
     const char *keys[] = {"\"T5ForConditionalGeneration\"", "\"model_type\":\t\"t5\"", "\"is_gated_act\":\ttrue",
                           "\"dense_act_fn\":\t\"gelu_new\"", "\"tie_word_embeddings\":\tfalse",
                           "\"layer_norm_epsilon\":\t1e-06"};
-    for (int i = 0; i < 6; i++) EXPECT(text && strstr(text, keys[i]), "config.json lacks %s", keys[i]);
+    for (int i = 0; i < 6; i++) CHECK(text && strstr(text, keys[i]), "config.json lacks %s", keys[i]);
     free(text);
     fv_t5_tensor_spec *s;
     size_t n;
     fv_t5_config_preset(&c, "small");
-    EXPECT(fv_t5_tensor_specs(&c, &s, &n) == 0, "specs");
+    CHECK(fv_t5_tensor_specs(&c, &s, &n) == 0, "specs");
     int found = 0;
     for (size_t i = 0; i < n; i++) {
         if (!strcmp(s[i].name, "decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"))
@@ -179,7 +162,7 @@ static void test_presets_and_save(void) {
         found -= strstr(s[i].name, "EncDecAttention.relative_attention_bias") != NULL;
         found -= strstr(s[i].name, "block.1.layer.0.SelfAttention.relative_attention_bias") != NULL;
     }
-    EXPECT(found == 4, "spec names/shapes (%d of 4)", found);
+    CHECK(found == 4, "spec names/shapes (%d of 4)", found);
     printf("flan-t5-small: %zu named tensors\n", n);
     free(s);
 }
@@ -224,9 +207,9 @@ static void check_file(const fv_t5_config *cfg, const char *name, int flags, con
     int rc = fv_st_open(&st, P(name));
     if (!rc) rc = fv_t5_check_tensors(cfg, st, flags);
     const char *e = fv_last_error();
-    if (!needle) EXPECT(rc == 0, "%s should pass: %s", name, e);
+    if (!needle) CHECK(rc == 0, "%s should pass: %s", name, e);
     else {
-        EXPECT(rc && strstr(e, name) && strstr(e, needle), "%s: expected '%s', got: %s", name, needle, rc ? e : "success");
+        CHECK(rc && strstr(e, name) && strstr(e, needle), "%s: expected '%s', got: %s", name, needle, rc ? e : "success");
         if (rc) printf("  %s\n", strrchr(e, '/') ? strrchr(e, '/') + 1 : e);
     }
     fv_st_close(st);
@@ -243,7 +226,7 @@ static void test_check(void) {
     rc |= write_model(P("shape.safetensors"), &c, NULL, "encoder.block.0.layer.1.DenseReluDense.wi_0.weight", 0, NULL, 0);
     rc |= write_model(P("extra.safetensors"), &c, NULL, NULL, 0, "encoder.block.9.layer.0.SelfAttention.q.weight", 0);
     rc |= write_model(P("nohead.safetensors"), &c, "lm_head.weight", NULL, 0, NULL, 0);
-    EXPECT(rc == 0, "write models: %s", fv_last_error());
+    CHECK(rc == 0, "write models: %s", fv_last_error());
     check_file(&c, "ok.safetensors", FV_T5_CHECK_STRICT, NULL);
     check_file(&c, "embed.safetensors", FV_T5_CHECK_STRICT, NULL);
     check_file(&c, "noshared.safetensors", 0, NULL);
@@ -257,7 +240,7 @@ static void test_check(void) {
     tied.tie_word_embeddings = 1;
     check_file(&tied, "nohead.safetensors", FV_T5_CHECK_STRICT, NULL);
     fv_t5_config relu = c;
-    EXPECT(fv_t5_config_set_ffn(&relu, "relu") == 0, "set relu");
+    CHECK(fv_t5_config_set_ffn(&relu, "relu") == 0, "set relu");
     check_file(&relu, "ok.safetensors", 0, "missing tensor 'encoder.block.0.layer.1.DenseReluDense.wi.weight'");
 }
 

@@ -6,6 +6,7 @@
 #include "base/error.h"
 #include "base/file.h"
 #include "io/tokenizer.h"
+#include "support/unit.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -14,18 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                     \
-    do {                                     \
-        if (cond) passed++;                  \
-        else {                               \
-            failed++;                        \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-            printf(__VA_ARGS__);             \
-            printf("\n");                    \
-        }                                    \
-    } while (0)
 
 static double now(void) {
     struct timespec ts;
