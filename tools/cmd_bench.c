@@ -12,12 +12,12 @@ static int usage(void) {
            "                             [--device N]\n"
            "       flanvk bench train (--model DIR | --config small) [--batch-size B (8)] [--seq-len-in L (512)]\n"
            "                          [--seq-len-out L2 (128)] [--optimizer adamw|adafactor] [--steps N (2)] [--profile]\n"
-           "                          [--json] [--device N]\n"
+           "                          [--mixed-precision] [--json] [--device N]\n"
            "ops: each op at T5 shapes; GFLOP/s or GB/s and the percentage of the peak measured in the same run.\n"
            "generate: greedy generation with a fixed number of decode steps: encoder and decoder tokens/s,\n"
            "  time to first token, peak device memory. --config small: flan-t5-small shapes, random weights.\n"
            "train: one training step (fp32, packed rows): tokens/s, ms per piece, model FLOPs utilisation,\n"
-           "  peak device memory.\n"
+           "  peak device memory. --mixed-precision: the step as `flanvk train --mixed-precision` runs it.\n"
            "--profile: also time each op kind of the step alone at the step's shapes (where the time goes).\n");
     return 0;
 }
@@ -28,7 +28,7 @@ int cmd_bench(int argc, char **argv) {
     if (strcmp(kind, "ops") && strcmp(kind, "generate") && strcmp(kind, "train"))
         return cli_fail("bench: unknown benchmark '%s' (ops, generate, train)", kind);
     long device = -1, batch = 0, seq_in = 0, seq_out = 0, prompt_len = 0, new_tokens = 0, steps = 0;
-    int json = 0, profile = 0;
+    int json = 0, profile = 0, mixed = 0;
     const char *filter = NULL, *model = NULL, *config = NULL, *optimizer = NULL;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -47,6 +47,7 @@ int cmd_bench(int argc, char **argv) {
         else if (!strcmp(kind, "train") && !strcmp(a, "--seq-len-out")) ok = !cli_parse_int(a, v, 4, 1 << 16, &seq_out), i++;
         else if (!strcmp(kind, "train") && !strcmp(a, "--steps")) ok = !cli_parse_int(a, v, 1, 1000, &steps), i++;
         else if (!strcmp(kind, "train") && !strcmp(a, "--optimizer") && v) optimizer = argv[++i];
+        else if (!strcmp(kind, "train") && !strcmp(a, "--mixed-precision")) mixed = 1;
         else return cli_fail("bench %s: unknown option '%s' (see flanvk bench --help)", kind, a);
         if (!ok) return 1;
     }
@@ -67,7 +68,7 @@ int cmd_bench(int argc, char **argv) {
     } else {
         flanvk_bench_train_opts o = {.model_dir = model, .config = config, .batch_size = (uint32_t)batch,
                                      .seq_in = (uint32_t)seq_in, .seq_out = (uint32_t)seq_out, .optimizer = optimizer,
-                                     .steps = (int)steps, .profile = profile};
+                                     .steps = (int)steps, .profile = profile, .mixed_precision = mixed};
         rc = flanvk_bench_train(ctx, &o, stdout, json);
     }
     char what[32];

@@ -19,6 +19,8 @@ static void usage(FILE *f) {
             "  AdamW: [--beta1 X (0.9)] [--beta2 X (0.999)] [--eps X (1e-8)]\n"
             "  Adafactor: [--beta1 X (None)] [--scale-parameter] [--relative-step] [--warmup-init]\n"
             "  [--grad-checkpointing] (recompute each block in the backward: less memory, ~1/3 more compute)\n"
+            "  [--mixed-precision] (fp16 copies of the projection weights in the matmuls; fp32 master weights,\n"
+            "   optimizer state and feed-forward output; needs fp16 storage, else fp32 with a warning)\n"
             "  [--device N]\n"
             "--data: a .pack file from flanvk mix, or a .jsonl file of {\"inputs\", \"targets\"} (text) or\n"
             "{\"input_ids\", \"target_ids\"} lines, packed on the fly. --steps is the total: a resumed run continues to it.\n");
@@ -78,6 +80,7 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--relative-step")) p.relative_step = 1;
         else if (!strcmp(a, "--warmup-init")) p.warmup_init = 1;
         else if (!strcmp(a, "--grad-checkpointing") || !strcmp(a, "--checkpointing")) p.grad_checkpointing = 1;
+        else if (!strcmp(a, "--mixed-precision")) p.mixed_precision = 1;
         else return cli_fail("train: unknown option '%s' (see flanvk train --help)", a);
 #undef STR
 #undef INT

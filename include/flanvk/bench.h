@@ -31,12 +31,14 @@ typedef struct flanvk_bench_train_opts {
     const char *optimizer;                 /* "adamw" (NULL) or "adafactor" */
     int steps;                             /* timed steps, best kept; 2 when 0 */
     int profile;                           /* also print the time per op kind of the step */
+    int mixed_precision;                   /* the step with fp16 weight copies (flanvk_train_params.mixed_precision) */
 } flanvk_bench_train_opts;
 
 /* One training step: tokens/s, ms split into forward / loss + LM head / backward / optimizer, model
  * FLOPs utilisation against the peak measured in the same run, peak device memory. JSON keys:
  * tokens_per_s, ms_step, ms_forward, ms_loss_head, ms_backward, ms_optimizer, mfu_pct,
- * model_gflop_per_step, peak_gflops, peak_device_bytes, batch, seq_in, seq_out, optimizer, loss. */
+ * model_gflop_per_step, peak_gflops, peak_device_bytes, batch, seq_in, seq_out, optimizer,
+ * mixed_precision, loss. */
 int flanvk_bench_train(flanvk_ctx *ctx, const flanvk_bench_train_opts *o, FILE *out, int json);
 
 #ifdef __cplusplus

@@ -39,6 +39,9 @@ typedef struct flanvk_train_params {
     double dropout;            /* < 0: the config's dropout_rate (0.1 for T5) */
     double clip;               /* global gradient-norm clipping, 0 = off */
     int grad_checkpointing;    /* recompute each block's activations in the backward (less memory, ~1/3 more compute) */
+    int mixed_precision;       /* fp16 copies of the attention / wi projection weights for the matmuls; fp32 master
+                                  weights, gradients, optimizer state, activations and wo (the feed-forward output,
+                                  which overflows fp16); needs 16-bit storage, else fp32 with a warning */
     uint64_t seed;
     uint32_t save_every;       /* 0: only at the end */
     void (*progress)(const flanvk_train_progress *p, void *user);

@@ -53,6 +53,7 @@ int flanvk_train(flanvk_ctx *ctx, const flanvk_train_params *p, flanvk_train_res
     c.dropout = (float)p->dropout;
     c.clip = (float)p->clip;
     c.grad_checkpointing = p->grad_checkpointing;
+    c.mixed_precision = p->mixed_precision;
     c.seed = p->seed;
     if (!p->optimizer || !strcmp(p->optimizer, "adamw")) {
         c.opt.kind = FV_OPT_ADAMW;

@@ -34,6 +34,7 @@ typedef struct fv_bench_train_opts {
     const char *optimizer;                  /* "adamw" (default) or "adafactor" */
     int steps;                              /* timed steps (best kept), 2 when 0 */
     int profile;                            /* also time each op kind of the step (bench_profile.c) */
+    int mixed_precision;                    /* fp16 shadows of the projection weights (model/t5_train_step.h) */
 } fv_bench_train_opts;
 
 int fv_bench_train(fv_dev *d, const fv_bench_train_opts *o, FILE *f, int json);

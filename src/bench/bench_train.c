@@ -12,6 +12,8 @@
  * decoder; head = logits, cross-entropy and the LM head's backward, fused per chunk of rows;
  * backward = the rest of the backward + the gradient norm; optimizer = the update). Separate
  * graphs add a submit and a wait each, so the pieces sum to slightly more than the whole step.
+ * With mixed_precision the update graph also refreshes the fp16 weight shadows from the updated
+ * masters (model/t5_train_step.h), as the trainer's does, so that cast counts as optimizer time.
  *
  * Model FLOPs: the matmul FLOPs of the step counted exactly from the shapes (model_flops below):
  * forward products 2*m*n*k for every projection, the attention products Q K^T and P V over the
@@ -90,7 +92,8 @@ static int make_batch(rig *r, uint32_t B, uint32_t L, uint32_t L2) {
 static int setup(rig *r, fv_dev *d, const fv_bench_train_opts *o, uint32_t B, uint32_t L, uint32_t L2) {
     FV_TRY(fv_bench_model_open(d, o->model_dir, o->config, &r->m));
     FV_TRY(fv_t5_grads_create(r->m, &r->gr));
-    FV_TRY(fv_t5_train_create(r->m, r->gr, B, L, L2, -1.0f, &r->tr));
+    fv_t5_train_opts to = {.dropout = -1.0f, .mixed_precision = o->mixed_precision};
+    FV_TRY(fv_t5_train_create_ex(r->m, r->gr, B, L, L2, &to, &r->tr));
     fv_optimizer_cfg oc = {.kind = FV_OPT_ADAMW, .adamw = fv_adamw_defaults(), .adafactor = fv_adafactor_defaults()};
     if (o->optimizer && !strcmp(o->optimizer, "adafactor")) oc.kind = FV_OPT_ADAFACTOR;
     else if (o->optimizer && strcmp(o->optimizer, "adamw"))
@@ -125,6 +128,7 @@ static int setup(rig *r, fv_dev *d, const fv_bench_train_opts *o, uint32_t B, ui
     FV_TRY(fv_graph_create(d, &r->g_update));
     FV_TRY(fv_graph_begin(r->g_update));
     FV_TRY(fv_optimizer_record(r->opt, r->g_update));
+    FV_TRY(fv_t5_train_refresh_shadows(r->g_update, r->tr));
     FV_TRY(fv_graph_end(r->g_update));
     /* the pieces */
     FV_TRY(fv_graph_create(d, &r->g_fwd));
@@ -212,12 +216,14 @@ int fv_bench_train(fv_dev *d, const fv_bench_train_opts *o, FILE *f, int json) {
                     "{\"tokens_per_s\": %.2f, \"ms_step\": %.2f, \"ms_forward\": %.2f, \"ms_loss_head\": %.2f, "
                     "\"ms_backward\": %.2f, \"ms_optimizer\": %.2f, \"mfu_pct\": %.2f, \"model_gflop_per_step\": %.2f, "
                     "\"peak_gflops\": %.2f, \"peak_device_bytes\": %llu, \"batch\": %u, \"seq_in\": %u, \"seq_out\": %u, "
-                    "\"optimizer\": \"%s\", \"loss\": %.4f}\n",
+                    "\"optimizer\": \"%s\", \"mixed_precision\": %d, \"loss\": %.4f}\n",
                     tps, total, ms_fwd, ms_head, ms_bwd, ms_update, mfu, flops * 1e-9, out.peak.gflops,
-                    (unsigned long long)peak_bytes, B, L, L2, fv_optimizer_name(r.opt), count ? sum / count : NAN);
+                    (unsigned long long)peak_bytes, B, L, L2, fv_optimizer_name(r.opt), r.tr->mixed,
+                    count ? sum / count : NAN);
         else {
-            fprintf(f, "model: %s, %.1fM parameters, fp32; batch %u x (%u in + %u out) tokens, %s, dropout %.2g\n",
-                    o->model_dir ? o->model_dir : o->config, r.m->nvalues / 1e6, B, L, L2, fv_optimizer_name(r.opt),
+            fprintf(f, "model: %s, %.1fM parameters, %s; batch %u x (%u in + %u out) tokens, %s, dropout %.2g\n",
+                    o->model_dir ? o->model_dir : o->config, r.m->nvalues / 1e6,
+                    r.tr->mixed ? "mixed precision (fp16 projection weights)" : "fp32", B, L, L2, fv_optimizer_name(r.opt),
                     r.tr->dropout);
             fprintf(f, "step         %9.1f ms  = %.1f (forward, loss, backward, grad norm) + %.1f (optimizer)\n", total,
                     ms_step, ms_update);

@@ -42,6 +42,11 @@ static int block_back(fv_graph *g, const fv_t5_train *t, int decoder, int l, fv_
     const fv_t5_block *b = decoder ? &m->dec[l] : &m->enc[l];
     const fv_t5_block *gb = decoder ? &t->gr->dec[l] : &t->gr->enc[l];
     const fv_t5_acts *x = decoder ? &t->dec[l] : &t->enc[l];
+    /* the input-gradient products read the forward's weights (fp16 shadows with mixed precision) */
+    const fv_t5_block *s = fv_t5_train_shadow(t, decoder, l);
+    fv_t5_w wqkv = fv_t5_train_w(b->qkv, s ? s->qkv : NULL), wo_sa = fv_t5_train_w(b->o, s ? s->o : NULL);
+    fv_t5_w wcq = fv_t5_train_w(b->cq, s ? s->cq : NULL), wckv = fv_t5_train_w(b->ckv, s ? s->ckv : NULL);
+    fv_t5_w wco = fv_t5_train_w(b->co, s ? s->co : NULL), wi = fv_t5_train_w(b->wi, s ? s->wi : NULL);
     uint32_t D = (uint32_t)c->d_model, inn = m->inner, F = (uint32_t)c->d_ff;
     uint32_t rows = in->B * (decoder ? in->Td : in->Te), ne = in->B * in->Te;
     float eps = (float)c->layer_norm_epsilon;
@@ -57,27 +62,27 @@ static int block_back(fv_graph *g, const fv_t5_train *t, int decoder, int l, fv_
                                   fv_tensor(t->gff, F), 2 * F, rows, F));
     else
         FV_TRY(fv_relu_back(g, T(x->ff), T(t->gffo), T(t->gff), rows, F));
-    FV_TRY(fv_linear_back(g, T(x->h_ff), T(b->wi), T(t->gff), T(t->gh), T(gb->wi), rows, D, wi_out, 0));
+    FV_TRY(fv_linear_back_wt(g, T(x->h_ff), T(wi.buf), wi.dt, T(t->gff), T(t->gh), T(gb->wi), rows, D, wi_out, 0));
     FV_TRY(fv_rmsnorm_back(g, T(x->x_ff), T(b->ln_ff), T(t->gh), T(gx), T(gb->ln_ff), T(t->rms), rows, D, eps, 1));
 
     if (decoder) { /* cross-attention: queries from h_ca, keys and values from the encoder output */
         FV_TRY(sub_grad(g, t, gx, rows * D, FV_T5_SALT(decoder, l, 1), &gs));
-        FV_TRY(fv_linear_back(g, T(x->ao_ca), T(b->co), T(gs), T(t->gao), T(gb->co), rows, inn, D, 0));
+        FV_TRY(fv_linear_back_wt(g, T(x->ao_ca), T(wco.buf), wco.dt, T(gs), T(t->gao), T(gb->co), rows, inn, D, 0));
         fv_attn_desc ca = fv_t5_train_cross_desc(t);
         fv_attn_dropout dc = fv_t5_train_attn_drop(t, FV_T5_SALT(decoder, l, FV_T5_SITE_CROSS_P));
         FV_TRY(fv_attention_back_drop(g, &ca, T(x->q_c), fv_tensor(x->ckv, 0), fv_tensor(x->ckv, inn), T(x->p_ca),
                                       T(t->gao), NONE, NONE, NONE, T(t->gq), fv_tensor(t->gckv, 0),
                                       fv_tensor(t->gckv, inn), NONE, T(t->gp), NONE, &dc));
-        FV_TRY(fv_linear_back(g, T(t->enc_out), T(b->ckv), T(t->gckv), T(t->genc), T(gb->ckv), ne, D, 2 * inn,
-                              !first_cross));
-        FV_TRY(fv_linear_back(g, T(x->h_ca), T(b->cq), T(t->gq), T(t->gh), T(gb->cq), rows, D, inn, 0));
+        FV_TRY(fv_linear_back_wt(g, T(t->enc_out), T(wckv.buf), wckv.dt, T(t->gckv), T(t->genc), T(gb->ckv), ne, D,
+                                 2 * inn, !first_cross));
+        FV_TRY(fv_linear_back_wt(g, T(x->h_ca), T(wcq.buf), wcq.dt, T(t->gq), T(t->gh), T(gb->cq), rows, D, inn, 0));
         FV_TRY(fv_rmsnorm_back(g, T(x->x_ca), T(b->ln_cross), T(t->gh), T(gx), T(gb->ln_cross), T(t->rms), rows, D,
                                eps, 1));
     }
 
     /* self-attention with the stack's relative-position bias */
     FV_TRY(sub_grad(g, t, gx, rows * D, FV_T5_SALT(decoder, l, 0), &gs));
-    FV_TRY(fv_linear_back(g, T(x->ao_sa), T(b->o), T(gs), T(t->gao), T(gb->o), rows, inn, D, 0));
+    FV_TRY(fv_linear_back_wt(g, T(x->ao_sa), T(wo_sa.buf), wo_sa.dt, T(gs), T(t->gao), T(gb->o), rows, inn, D, 0));
     fv_attn_desc a = fv_t5_train_self_desc(t, decoder);
     fv_buf *pos = decoder ? in->dec_pos : in->enc_pos;
     fv_attn_dropout dp = fv_t5_train_attn_drop(t, FV_T5_SALT(decoder, l, FV_T5_SITE_SELF_P));
@@ -85,7 +90,8 @@ static int block_back(fv_graph *g, const fv_t5_train *t, int decoder, int l, fv_
                                   T(x->p_sa), T(t->gao), T(pos), T(pos), T(decoder ? m->dec_lut : m->enc_lut),
                                   fv_tensor(t->gqkv, 0), fv_tensor(t->gqkv, inn), fv_tensor(t->gqkv, 2 * inn),
                                   T(decoder ? t->gr->dec_rel : t->gr->enc_rel), T(t->gp), T(t->hist), &dp));
-    FV_TRY(fv_linear_back(g, T(x->h_sa), T(b->qkv), T(t->gqkv), T(t->gh), T(gb->qkv), rows, D, 3 * inn, 0));
+    FV_TRY(fv_linear_back_wt(g, T(x->h_sa), T(wqkv.buf), wqkv.dt, T(t->gqkv), T(t->gh), T(gb->qkv), rows, D, 3 * inn,
+                             0));
     return fv_rmsnorm_back(g, T(x->x_sa), T(b->ln_self), T(t->gh), T(gx), T(gb->ln_self), T(t->rms), rows, D, eps, 1);
 }
 

@@ -9,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "model/t5_train_impl.h"
 #include "ops/attention.h"
 #include "ops/dropout.h"
 #include "ops/embedding.h"
 #include "ops/gelu.h"
 #include "ops/gemm.h"
+#include "ops/linear_mixed.h"
 #include "ops/rmsnorm.h"
 #include "ops/xent.h"
 
@@ -92,6 +94,12 @@ int fv_t5_train_create_ex(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, ui
     t->in = (fv_t5_batch){.B = B, .Te = Te, .Td = Td};
     t->dropout = dropout;
     t->checkpointing = opts && opts->checkpointing;
+    if (opts && opts->mixed_precision) {
+        t->mixed = m->d->fp16;
+        if (!t->mixed)
+            fv_warn("mixed precision: device '%s' has no 16-bit storage (or FLANVK_DISABLE_F16 is set); "
+                    "training in fp32", m->d->info.name);
+    }
     t->enc = calloc((size_t)c->num_layers, sizeof *t->enc);
     t->dec = calloc((size_t)c->num_decoder_layers, sizeof *t->dec);
     if (!t->enc || !t->dec) {
@@ -153,6 +161,7 @@ int fv_t5_train_create_ex(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, ui
     if (!rc) rc = fv_buf_alloc(d, 4, FV_MEM_HOST, "dropout seed", &t->seed);
     uint32_t seed0 = 0;
     if (!rc) rc = fv_buf_write(d, t->seed, 0, &seed0, 4);
+    if (!rc && t->mixed) rc = fv_t5_train_shadows_create(t);
     if (rc) {
         fv_t5_train_free(t);
         return fv_err_wrap("train step buffers for batch %ux%u/%u", B, Te, Td);
@@ -179,6 +188,7 @@ void fv_t5_train_free(fv_t5_train *t) {
         else free_acts(d, &t->dec[l]);
     }
     free_acts(d, &t->scratch);
+    fv_t5_train_shadows_free(t);
     free(t->enc);
     free(t->dec);
     fv_buf *all[] = {t->in.enc_ids, t->in.enc_seg, t->in.enc_pos, t->in.dec_ids, t->in.dec_seg, t->in.dec_pos,
@@ -192,12 +202,12 @@ void fv_t5_train_free(fv_t5_train *t) {
 }
 
 /* x_out = x_in + dropout(a W^T): the sublayer output projection and the residual add. */
-static int project_residual(fv_graph *g, const fv_t5_train *t, fv_buf *a, fv_buf *w, fv_buf *x_in, fv_buf *x_out,
+static int project_residual(fv_graph *g, const fv_t5_train *t, fv_buf *a, fv_t5_w w, fv_buf *x_in, fv_buf *x_out,
                             uint32_t rows, uint32_t in, uint32_t salt) {
     uint32_t D = (uint32_t)t->m->cfg.d_model;
     FV_TRY(fv_graph_copy(g, x_in, 0, x_out, 0, (uint64_t)rows * D * 4));
-    if (t->dropout == 0.0f) return fv_linear(g, T(a), T(w), T(x_out), rows, in, D, 1.0f);
-    FV_TRY(fv_linear(g, T(a), T(w), T(t->tmp), rows, in, D, 0.0f));
+    if (t->dropout == 0.0f) return fv_linear_wt(g, T(a), T(w.buf), w.dt, T(x_out), rows, in, D, 1.0f);
+    FV_TRY(fv_linear_wt(g, T(a), T(w.buf), w.dt, T(t->tmp), rows, in, D, 0.0f));
     return fv_dropout_add(g, T(x_out), T(t->tmp), T(t->seed), rows * D, salt, t->dropout);
 }
 
@@ -234,46 +244,52 @@ fv_attn_dropout fv_t5_train_attn_drop(const fv_t5_train *t, uint32_t salt) {
 int fv_t5_train_block_fwd(fv_graph *g, const fv_t5_train *t, int decoder, int l, fv_buf *x_next) {
     const fv_t5 *m = t->m;
     const fv_t5_block *b = decoder ? &m->dec[l] : &m->enc[l];
+    const fv_t5_block *s = fv_t5_train_shadow(t, decoder, l);
     const fv_t5_acts *x = decoder ? &t->dec[l] : &t->enc[l];
     const fv_t5_config *c = &m->cfg;
     const fv_t5_batch *in = &t->in;
+    /* the GEMM weights: fp16 shadows with mixed precision (wo never has one) */
+    fv_t5_w wqkv = fv_t5_train_w(b->qkv, s ? s->qkv : NULL), wo_sa = fv_t5_train_w(b->o, s ? s->o : NULL);
+    fv_t5_w wcq = fv_t5_train_w(b->cq, s ? s->cq : NULL), wckv = fv_t5_train_w(b->ckv, s ? s->ckv : NULL);
+    fv_t5_w wco = fv_t5_train_w(b->co, s ? s->co : NULL), wi = fv_t5_train_w(b->wi, s ? s->wi : NULL);
+    fv_t5_w wo = fv_t5_train_w(b->wo, NULL);
     uint32_t D = (uint32_t)c->d_model, inn = m->inner, F = (uint32_t)c->d_ff;
     uint32_t rows = in->B * (decoder ? in->Td : in->Te), ne = in->B * in->Te;
     float eps = (float)c->layer_norm_epsilon;
     fv_buf *seg = decoder ? in->dec_seg : in->enc_seg, *pos = decoder ? in->dec_pos : in->enc_pos;
     /* self-attention */
     FV_TRY(fv_rmsnorm(g, T(x->x_sa), T(b->ln_self), T(x->h_sa), rows, D, eps));
-    FV_TRY(fv_linear(g, T(x->h_sa), T(b->qkv), T(x->qkv), rows, D, 3 * inn, 0.0f));
+    FV_TRY(fv_linear_wt(g, T(x->h_sa), T(wqkv.buf), wqkv.dt, T(x->qkv), rows, D, 3 * inn, 0.0f));
     fv_attn_desc a = fv_t5_train_self_desc(t, decoder);
     fv_attn_dropout dp = fv_t5_train_attn_drop(t, FV_T5_SALT(decoder, l, FV_T5_SITE_SELF_P));
     FV_TRY(fv_attention_drop(g, &a, fv_tensor(x->qkv, 0), fv_tensor(x->qkv, inn), fv_tensor(x->qkv, 2 * inn),
                              T(x->ao_sa), T(seg), T(seg), T(pos), T(pos), T(decoder ? m->dec_rel : m->enc_rel),
                              T(decoder ? m->dec_lut : m->enc_lut), T(x->p_sa), &dp));
     fv_buf *x_after = decoder ? x->x_ca : x->x_ff;
-    FV_TRY(project_residual(g, t, x->ao_sa, b->o, x->x_sa, x_after, rows, inn, FV_T5_SALT(decoder, l, 0)));
+    FV_TRY(project_residual(g, t, x->ao_sa, wo_sa, x->x_sa, x_after, rows, inn, FV_T5_SALT(decoder, l, 0)));
     if (decoder) { /* cross-attention over the encoder output */
         FV_TRY(fv_rmsnorm(g, T(x->x_ca), T(b->ln_cross), T(x->h_ca), rows, D, eps));
-        FV_TRY(fv_linear(g, T(x->h_ca), T(b->cq), T(x->q_c), rows, D, inn, 0.0f));
-        FV_TRY(fv_linear(g, T(t->enc_out), T(b->ckv), T(x->ckv), ne, D, 2 * inn, 0.0f));
+        FV_TRY(fv_linear_wt(g, T(x->h_ca), T(wcq.buf), wcq.dt, T(x->q_c), rows, D, inn, 0.0f));
+        FV_TRY(fv_linear_wt(g, T(t->enc_out), T(wckv.buf), wckv.dt, T(x->ckv), ne, D, 2 * inn, 0.0f));
         fv_attn_desc ca = fv_t5_train_cross_desc(t);
         fv_attn_dropout dc = fv_t5_train_attn_drop(t, FV_T5_SALT(decoder, l, FV_T5_SITE_CROSS_P));
         FV_TRY(fv_attention_drop(g, &ca, T(x->q_c), fv_tensor(x->ckv, 0), fv_tensor(x->ckv, inn), T(x->ao_ca),
                                  T(in->dec_seg), T(in->enc_seg), fv_tensor(NULL, 0), fv_tensor(NULL, 0),
                                  fv_tensor(NULL, 0), fv_tensor(NULL, 0), T(x->p_ca), &dc));
-        FV_TRY(project_residual(g, t, x->ao_ca, b->co, x->x_ca, x->x_ff, rows, inn, FV_T5_SALT(decoder, l, 1)));
+        FV_TRY(project_residual(g, t, x->ao_ca, wco, x->x_ca, x->x_ff, rows, inn, FV_T5_SALT(decoder, l, 1)));
     }
     /* feed-forward */
     FV_TRY(fv_rmsnorm(g, T(x->x_ff), T(b->ln_ff), T(x->h_ff), rows, D, eps));
     if (c->is_gated_act) {
-        FV_TRY(fv_linear(g, T(x->h_ff), T(b->wi), T(x->ff), rows, D, 2 * F, 0.0f));
+        FV_TRY(fv_linear_wt(g, T(x->h_ff), T(wi.buf), wi.dt, T(x->ff), rows, D, 2 * F, 0.0f));
         FV_TRY(fv_gelu_gated(g, fv_tensor(x->ff, 0), fv_tensor(x->ff, F), 2 * F, T(x->ffo), rows, F));
     } else {
-        FV_TRY(fv_linear(g, T(x->h_ff), T(b->wi), T(x->ff), rows, D, F, 0.0f));
+        FV_TRY(fv_linear_wt(g, T(x->h_ff), T(wi.buf), wi.dt, T(x->ff), rows, D, F, 0.0f));
         FV_TRY(fv_relu(g, T(x->ff), T(x->ffo), rows, F));
     }
     FV_TRY(fv_t5_train_dropout(g, t, x->ffo, rows * F, FV_T5_SALT(decoder, l, 2)));
     if (!x_next) return 0;
-    return project_residual(g, t, x->ffo, b->wo, x->x_ff, x_next, rows, F, FV_T5_SALT(decoder, l, 3));
+    return project_residual(g, t, x->ffo, wo, x->x_ff, x_next, rows, F, FV_T5_SALT(decoder, l, 3));
 }
 
 int fv_t5_train_forward(fv_graph *g, fv_t5_train *t) {

@@ -7,6 +7,7 @@
 #include "model/t5_layers.h"
 #include "model/t5_train_step.h"
 #include "ops/attention.h"
+#include "ops/linear_mixed.h"
 
 /* Dropout sites: per block, 0 self-attention output, 1 cross-attention output, 2 inside the
  * feed-forward, 3 feed-forward output, 4 self-attention probabilities, 5 cross-attention
@@ -19,6 +20,23 @@
 #define FV_T5_SALT_ENC_FINAL 2u
 #define FV_T5_SALT_DEC_EMB 3u
 #define FV_T5_SALT_DEC_FINAL 4u
+
+/* A GEMM weight operand: the fp16 shadow when there is one, else the fp32 master. */
+typedef struct fv_t5_w {
+    fv_buf *buf;
+    enum fv_dtype dt;
+} fv_t5_w;
+static inline fv_t5_w fv_t5_train_w(fv_buf *master, fv_buf *shadow) {
+    return shadow ? (fv_t5_w){shadow, FV_F16} : (fv_t5_w){master, FV_F32};
+}
+/* The shadow block of a layer (NULL without mixed precision). */
+static inline const fv_t5_block *fv_t5_train_shadow(const fv_t5_train *t, int decoder, int l) {
+    if (!t->mixed) return NULL;
+    return decoder ? &t->dec16[l] : &t->enc16[l];
+}
+/* Mixed precision: allocate the shadows and fill them (t5_train_mixed.c); free them. */
+int fv_t5_train_shadows_create(fv_t5_train *t);
+void fv_t5_train_shadows_free(fv_t5_train *t);
 
 /* x = dropout(x) in place with the step's seed (nothing at rate 0). */
 int fv_t5_train_dropout(fv_graph *g, const fv_t5_train *t, fv_buf *x, uint32_t n, uint32_t salt);

@@ -25,7 +25,24 @@
  * self- and cross-attention (ops/attention.h fv_attention_drop), inside the feed-forward after
  * the activation, after each final RMSNorm. The masks are recomputed from (seed, site salt,
  * index) with the seed in a device buffer, so each replay draws fresh masks
- * (fv_t5_train_set_seed) and the backward (and a checkpointed recompute) applies the same ones. */
+ * (fv_t5_train_set_seed) and the backward (and a checkpointed recompute) applies the same ones.
+ *
+ * Mixed precision (opts.mixed_precision, on a device with 16-bit storage): the GEMMs of the
+ * projections q|k|v, o, cross q, cross k|v, cross o and wi read fp16 shadow copies of those
+ * weights (t->enc16 / t->dec16, made by ops/cast.h) in the forward, in the input-gradient
+ * products of the backward and in a checkpointed recompute. Everything else stays fp32: the
+ * master weights, their gradients (dW += dy^T x reads no weight) and the optimizer state; all
+ * activations and GEMM outputs; every accumulation. Three weight kinds keep no shadow:
+ *  - wo: T5's feed-forward output (d_ff -> d_model) is the path known to overflow fp16 (HF keeps
+ *    it in fp32, `_keep_in_fp32_modules = ["wo"]`), so its weight stays fp32 with its product;
+ *  - the shared embedding / lm_head: the same table feeds the embedding lookup and the logits,
+ *    whose softmax is the loss itself; [vocab, d] rounding there moves the loss most for the
+ *    least work (the head is one GEMM of dozens per step);
+ *  - RMSNorm weights and the relative-position tables: not GEMM operands.
+ * The shadows must mirror the masters: fv_t5_train_create_ex fills them from the weights as
+ * they are then, and the caller records fv_t5_train_refresh_shadows after every optimizer
+ * update (or runs fv_t5_train_sync_shadows after writing the weights any other way). Without
+ * 16-bit storage a one-line warning is logged and the step runs in fp32. */
 #ifndef FV_MODEL_T5_TRAIN_STEP_H
 #define FV_MODEL_T5_TRAIN_STEP_H
 
@@ -42,6 +59,7 @@ typedef struct fv_t5_acts {
 typedef struct fv_t5_train_opts {
     float dropout;     /* < 0 takes the config's dropout_rate; 0 records no dropout at all */
     int checkpointing; /* keep only block inputs; recompute each block in the backward */
+    int mixed_precision; /* fp16 shadows of the projection weights for the GEMMs (see above) */
 } fv_t5_train_opts;
 
 typedef struct fv_t5_train {
@@ -50,6 +68,8 @@ typedef struct fv_t5_train {
     fv_t5_batch in;
     float dropout;
     int checkpointing;
+    int mixed;                     /* fp16 shadows in use (asked for, and the device has fp16) */
+    fv_t5_block *enc16, *dec16;    /* with mixed: fp16 copies of qkv, o, cq, ckv, co, wi (others NULL) */
     fv_t5_acts scratch;            /* with checkpointing: the shared block buffers (x_sa unused) */
     int host_scale;                /* set before recording: the host writes the loss scale (fv_t5_train_set_scale) */
     uint32_t logit_rows;
@@ -82,6 +102,12 @@ int fv_t5_train_record(fv_graph *g, fv_t5_train *t, int zero_grads);
 int fv_t5_train_forward(fv_graph *g, fv_t5_train *t);
 int fv_t5_train_loss_and_head(fv_graph *g, fv_t5_train *t);
 int fv_t5_train_backward(fv_graph *g, fv_t5_train *t);
+
+/* Mixed precision: record the fp32 -> fp16 refresh of every shadow from its master weight
+ * (records nothing without mixed precision). Record it after the optimizer update. */
+int fv_t5_train_refresh_shadows(fv_graph *g, fv_t5_train *t);
+/* The same, run now (blocking): after writing the master weights outside the recorded update. */
+int fv_t5_train_sync_shadows(fv_t5_train *t);
 
 /* With t->host_scale set before recording, the gradient is scaled by this instead of 1 / (target
  * tokens of this batch): for micro-batches, 1 / (target tokens of the whole accumulated batch)

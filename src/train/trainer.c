@@ -97,6 +97,8 @@ static int record(run *r) {
     FV_TRY(fv_graph_begin(r->g_update));
     if (r->cfg->clip > 0) FV_TRY(fv_gradnorm_clip(r->g_update, r->plan, fv_tensor(r->norm, 0), r->cfg->clip));
     FV_TRY(fv_optimizer_record(r->opt, r->g_update));
+    /* mixed precision: the GEMMs' fp16 weights follow the updated fp32 masters */
+    FV_TRY(fv_t5_train_refresh_shadows(r->g_update, r->tr));
     return fv_graph_end(r->g_update);
 }
 
@@ -137,7 +139,8 @@ static int setup(run *r) {
     }
     FV_TRY(fv_train_data_open(&r->data, c->data, c->seq_in, c->seq_out, (uint32_t)r->m->cfg.vocab_size, r->tok));
     FV_TRY(fv_t5_grads_create(r->m, &r->gr));
-    fv_t5_train_opts to = {.dropout = c->dropout, .checkpointing = c->grad_checkpointing};
+    fv_t5_train_opts to = {.dropout = c->dropout, .checkpointing = c->grad_checkpointing,
+                          .mixed_precision = c->mixed_precision};
     FV_TRY(fv_t5_train_create_ex(r->m, r->gr, c->batch_size, r->data.L, r->data.L2, &to, &r->tr));
     /* With accumulation the loss is the mean over every target token of all micro-batches, as for
      * one big padded batch: the host writes 1 / (their count) as the loss scale. */

@@ -30,6 +30,8 @@ typedef struct fv_train_cfg {
     float dropout;             /* < 0: the config's dropout_rate */
     float clip;                /* 0: off */
     int grad_checkpointing;    /* keep only block inputs, recompute blocks in the backward (model/t5_train_step.h) */
+    int mixed_precision;       /* fp16 shadows of the projection weights for the GEMMs, fp32 masters and
+                                  optimizer state (model/t5_train_step.h); fp32 with a warning without fp16 */
     uint64_t seed;
     void (*progress)(const fv_train_progress *p, void *user);
     void *user;
