@@ -15,6 +15,10 @@
 #include "model/t5.h"
 #include "model/t5_grads.h"
 #include "ops/attention.h"
+#include "ops/dropout.h"
+#include "ops/embedding.h"
+#include "ops/gelu.h"
+#include "ops/gradnorm.h"
 #include "ops/gemm.h"
 #include "ops/relpos.h"
 #include "ops/rmsnorm.h"
@@ -181,6 +185,109 @@ static int bench_xent(ctx *c) {
     return rc;
 }
 
+/* ---- the other elementwise / row kernels of a training step, at flan-t5-small shapes
+ * (8 x 512 encoder tokens: rows 4096, d_model 512, d_ff 1024 with the fused wi output
+ * [rows, 2 * d_ff]) ---- */
+
+enum { R = 4096, DM = 512, FF = 1024, NB_REST = 8 };
+
+static int rest_report(ctx *c, const char *name, const char *shape, double bytes, fv_buf **b) {
+    int rc = fv_graph_end(c->g);
+    double ms = 0;
+    if (!rc) rc = fv_bench_graph_ms(c->g, 5, 0.3, &ms);
+    if (!rc) fv_bench_report(&c->out, name, shape, ms, 0, bytes / (ms * 1e6));
+    free_all(c, b, NB_REST);
+    return rc;
+}
+
+#define T0(i) fv_tensor(b[i], 0)
+
+/* rmsnorm backward (dx accumulated into the residual, dw): x, dy in, dx in and out. */
+static int bench_rmsnorm_back(ctx *c) {
+    fv_buf *b[NB_REST] = {0};
+    int rc = alloc_f32(c, (uint64_t)R * DM, "x", &b[0]) || alloc_f32(c, DM, "w", &b[1]) ||
+             alloc_f32(c, (uint64_t)R * DM, "dy", &b[2]) || alloc_f32(c, (uint64_t)R * DM, "dx", &b[3]) ||
+             alloc_f32(c, DM, "dw", &b[4]) || alloc_f32(c, R, "scratch", &b[5]) || fv_graph_begin(c->g);
+    if (!rc) rc = fv_rmsnorm_back(c->g, T0(0), T0(1), T0(2), T0(3), T0(4), T0(5), R, DM, 1e-6f, 1);
+    if (rc) return rc;
+    return rest_report(c, "rmsnorm_back", "4096x512 dx (accumulate) + dw", 4.0 * R * DM * 4, b);
+}
+
+/* gated GELU on the fused wi output [rows, 2*d_ff]: a, b in, out; backward a, b, dout in, da, db out. */
+static int bench_gelu(ctx *c, int back) {
+    fv_buf *b[NB_REST] = {0};
+    int rc = alloc_f32(c, (uint64_t)R * 2 * FF, "wi out", &b[0]) || alloc_f32(c, (uint64_t)R * FF, "h", &b[1]) ||
+             alloc_f32(c, (uint64_t)R * 2 * FF, "d wi out", &b[2]) || fv_graph_begin(c->g);
+    if (!rc && !back) rc = fv_gelu_gated(c->g, T0(0), fv_tensor(b[0], FF), 2 * FF, T0(1), R, FF);
+    if (!rc && back)
+        rc = fv_gelu_gated_back(c->g, T0(0), fv_tensor(b[0], FF), 2 * FF, T0(1), T0(2), fv_tensor(b[2], FF), 2 * FF, R, FF);
+    if (rc) return rc;
+    return rest_report(c, back ? "gelu_back" : "gelu", "4096x1024 gated, wi out 4096x2048", (back ? 5.0 : 3.0) * R * FF * 4, b);
+}
+
+/* dropout in place on [rows, d_model]; dropout_add: x += dropout(y). */
+static int bench_dropout(ctx *c, int add) {
+    fv_buf *b[NB_REST] = {0};
+    int rc = alloc_f32(c, (uint64_t)R * DM, "x", &b[0]) || alloc_f32(c, (uint64_t)R * DM, "y", &b[1]) ||
+             fv_buf_alloc(c->d, 16, FV_MEM_DEVICE, "seed", &b[2]) || fv_buf_fill_u32(c->d, b[2], 12345) ||
+             fv_graph_begin(c->g);
+    if (!rc && !add) rc = fv_dropout(c->g, T0(0), T0(2), T0(0), R * DM, 7, 0.1f);
+    if (!rc && add) rc = fv_dropout_add(c->g, T0(0), T0(1), T0(2), R * DM, 7, 0.1f);
+    if (rc) return rc;
+    return rest_report(c, add ? "dropout_add" : "dropout", "4096x512 rate 0.1", (add ? 3.0 : 2.0) * R * DM * 4, b);
+}
+
+/* embedding forward and backward over the shared [32128, 512] table. */
+static int bench_embedding(ctx *c, int back) {
+    const uint32_t V = 32128;
+    fv_buf *b[NB_REST] = {0};
+    int rc = alloc_f32(c, (uint64_t)V * DM, "table", &b[0]) || alloc_f32(c, (uint64_t)R * DM, "out", &b[1]) ||
+             fv_buf_alloc(c->d, R * 4ull, FV_MEM_DEVICE, "ids", &b[2]);
+    if (!rc) {
+        static uint32_t ids[R];
+        for (uint32_t i = 0; i < R; i++) ids[i] = (i * 7919u) % V;
+        rc = fv_buf_write(c->d, b[2], 0, ids, sizeof ids);
+    }
+    if (!rc) rc = fv_graph_begin(c->g);
+    if (!rc && !back) rc = fv_embedding(c->g, T0(0), T0(2), T0(1), R, V, DM);
+    if (!rc && back) rc = fv_embedding_back(c->g, T0(2), T0(1), T0(0), R, V, DM);
+    if (rc) return rc;
+    return rest_report(c, back ? "embedding_back" : "embedding", "4096 tokens, 32128x512",
+                       (back ? 3.0 : 2.0) * R * DM * 4, b);
+}
+
+/* the global gradient norm over 31M values in one buffer (sum of squares: read once). */
+static int bench_gradnorm(ctx *c) {
+    const uint32_t n = 15u << 20, parts = 2; /* two tensors of 15.7M values: 126 MB, one storage range */
+    fv_buf *b[NB_REST] = {0};
+    fv_gradnorm_plan *plan = NULL;
+    int rc = alloc_f32(c, (uint64_t)n * parts, "grads", &b[0]) || alloc_f32(c, 4, "norm", &b[1]);
+    fv_t ts[2] = {fv_tensor(b[0], 0), fv_tensor(b[0], n)};
+    uint32_t lens[2] = {n, n};
+    if (!rc) rc = fv_gradnorm_plan_create(c->d, ts, lens, parts, &plan);
+    if (!rc) rc = alloc_f32(c, fv_gradnorm_scratch_size(plan), "scratch", &b[2]);
+    if (!rc) rc = fv_graph_begin(c->g);
+    if (!rc) rc = fv_gradnorm(c->g, plan, T0(2), T0(1));
+    if (!rc) rc = rest_report(c, "gradnorm", "2 x 15.7M values", 4.0 * n * parts, b);
+    else free_all(c, b, NB_REST);
+    if (plan) fv_gradnorm_plan_destroy(c->d, plan);
+    return rc;
+}
+
+#undef T0
+
+static int bench_rest(ctx *c) {
+    if (wanted(c, "rmsnorm_back")) FV_TRY(bench_rmsnorm_back(c));
+    if (wanted(c, "gelu")) FV_TRY(bench_gelu(c, 0));
+    if (wanted(c, "gelu_back")) FV_TRY(bench_gelu(c, 1));
+    if (wanted(c, "dropout")) FV_TRY(bench_dropout(c, 0));
+    if (wanted(c, "dropout_add")) FV_TRY(bench_dropout(c, 1));
+    if (wanted(c, "embedding")) FV_TRY(bench_embedding(c, 0));
+    if (wanted(c, "embedding_back")) FV_TRY(bench_embedding(c, 1));
+    if (wanted(c, "gradnorm")) FV_TRY(bench_gradnorm(c));
+    return 0;
+}
+
 /* ---- optimizers over every tensor of a flan-t5-small-shaped model ---- */
 
 static int bench_optimizer(ctx *c, fv_opt_kind kind) {
@@ -226,6 +333,7 @@ int fv_bench_ops(fv_dev *d, FILE *f, int json, const char *filter) {
     if (!rc && wanted(&c, "attn")) rc = bench_attention(&c);
     if (!rc && wanted(&c, "rmsnorm")) rc = bench_rmsnorm(&c);
     if (!rc && wanted(&c, "xent")) rc = bench_xent(&c);
+    if (!rc) rc = bench_rest(&c);
     if (!rc && wanted(&c, "adamw")) rc = bench_optimizer(&c, FV_OPT_ADAMW);
     if (!rc && wanted(&c, "adafactor")) rc = bench_optimizer(&c, FV_OPT_ADAFACTOR);
     fv_graph_destroy(c.g);

@@ -20,15 +20,18 @@ typedef struct {
     float *rp, *rm, *rv, *gp0;
 } tens;
 
-static int steps_vs_ref(fv_check *c, const char *label, const fv_adamw_cfg *cfg) {
+/* aligned != 0: tensors start at multiples of 4 elements (the vec4 path, with a scalar tail for
+ * n % 4 != 0); otherwise at odd offsets (the scalar path). */
+static int steps_vs_ref(fv_check *c, const char *label, const fv_adamw_cfg *cfg, int aligned) {
     static const uint32_t sizes[] = {1, 7, 33, 1031, 33000};
     int nt = c->quick ? 4 : 5, steps = c->quick ? 4 : 6;
     tens t[MAXT];
-    uint32_t total = 3; /* leading gap: tensors start at odd offsets */
+    uint32_t total = aligned ? 4 : 3; /* leading gap */
     for (int i = 0; i < nt; i++) {
         t[i].n = sizes[i];
         t[i].off = total;
         total += sizes[i] + 5;
+        if (aligned) total = (total + 3) & ~3u;
     }
     float *p = fv_check_rand(c, total, -2, 2), *zeros = fv_check_alloc(c, total), *gr = fv_check_alloc(c, total);
     if (!p || !zeros || !gr) return fv_check_fail(c, label, "", "out of memory");
@@ -138,8 +141,9 @@ static int bad_input(fv_check *c) {
 int fv_check_op_adamw(fv_check *c) {
     fv_adamw_cfg wd = {1e-2, 0.9, 0.999, 1e-8, 0.01}, nowd = {3e-3, 0.8, 0.99, 1e-6, 0.0};
     int bad = 0;
-    bad |= steps_vs_ref(c, "wd=0.01", &wd);
-    bad |= steps_vs_ref(c, "wd=0", &nowd);
+    bad |= steps_vs_ref(c, "wd=0.01", &wd, 0);
+    bad |= steps_vs_ref(c, "wd=0", &nowd, 0);
+    bad |= steps_vs_ref(c, "wd=0.01 aligned", &wd, 1);
     bad |= vs_torch(c, "wd=0.01", &wd, adamw_wd);
     bad |= vs_torch(c, "wd=0", &nowd, adamw_nowd);
     bad |= bad_input(c);

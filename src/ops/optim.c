@@ -1,6 +1,7 @@
 /* Host side of the optimizer steps: argument checks, pipelines, workgroup counts; see ops/optim.h
  * and shaders/opt_adamw.comp, shaders/opt_adafactor_*.comp. */
 #include "ops/optim.h"
+#include "ops/elem_vec4.h"
 
 static int pipeline(fv_dev *d, const char *shader, uint32_t nbind, uint32_t write_mask, uint32_t push,
                     uint32_t threads, fv_pipeline **p) {
@@ -9,6 +10,30 @@ static int pipeline(fv_dev *d, const char *shader, uint32_t nbind, uint32_t writ
     desc.nspec = 1;
     desc.spec[0] = threads;
     return fv_pipeline_get(d, &desc, p);
+}
+
+/* The vec4 path (shaders/opt_adamw4.comp) over the first n & ~3 elements when every offset is a
+ * multiple of 4; the scalar shader takes the rest (and everything when unaligned). */
+static int adamw_vec4(fv_graph *g, fv_t hyper, fv_t p, fv_t grad, fv_t m, fv_t v, uint32_t n4) {
+    fv_dev *d = fv_graph_dev(g);
+    int texel = d->use_texel && fv_elem_texel_ok(d, p.buf) && fv_elem_texel_ok(d, grad.buf) &&
+                fv_elem_texel_ok(d, m.buf) && fv_elem_texel_ok(d, v.buf);
+    struct { uint32_t n, po, go, mo, vo, ho; } pc = {n4, p.off / 4, grad.off / 4, m.off / 4, v.off / 4, hyper.off};
+    fv_pipe_desc desc;
+    fv_op_desc(&desc, texel ? "opt_adamw4_texel" : "opt_adamw4", texel ? 8 : 5, (1u << 1) | (1u << 3) | (1u << 4),
+               sizeof pc);
+    fv_elem_vec4_spec(d, &desc);
+    if (texel)
+        for (int i = 2; i < 8; i += (i == 2 ? 3 : 1)) {
+            desc.bind_kind[i] = FV_BIND_TEXEL;
+            desc.bind_fmt[i] = FV_TEXEL_RGBA32F;
+        }
+    fv_pipeline *pl;
+    FV_TRY(fv_pipeline_get(d, &desc, &pl));
+    uint32_t gx, gy;
+    fv_op_grid(d, fv_div_up(n4, desc.spec[0] * desc.spec[1]), &gx, &gy);
+    fv_buf *b[] = {hyper.buf, p.buf, grad.buf, m.buf, v.buf, p.buf, m.buf, v.buf};
+    return fv_graph_dispatch(g, pl, b, &pc, gx, gy, 1);
 }
 
 int fv_adamw(fv_graph *g, fv_t hyper, fv_t p, fv_t grad, fv_t m, fv_t v, uint32_t n) {
@@ -20,6 +45,14 @@ int fv_adamw(fv_graph *g, fv_t hyper, fv_t p, fv_t grad, fv_t m, fv_t v, uint32_
     FV_TRY(fv_op_check(op, "m", m, n, 4));
     FV_TRY(fv_op_check(op, "v", v, n, 4));
     fv_dev *d = fv_graph_dev(g);
+    uint32_t done = 0;
+    if (fv_elem_vec4_ok(d, n, 4, (uint32_t[]){p.off, grad.off, m.off, v.off})) {
+        done = n & ~3u;
+        FV_TRY(adamw_vec4(g, hyper, p, grad, m, v, done / 4));
+        if (done == n) return 0;
+        p.off += done, grad.off += done, m.off += done, v.off += done;
+    }
+    n -= done;
     struct { uint32_t n, po, go, mo, vo, ho; } pc = {n, p.off, grad.off, m.off, v.off, hyper.off};
     fv_pipeline *pl;
     FV_TRY(pipeline(d, "opt_adamw", 5, (1u << 1) | (1u << 3) | (1u << 4), sizeof pc, fv_op_row_threads(d, 256), &pl));
