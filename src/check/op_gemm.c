@@ -256,6 +256,44 @@ static int bad_input(fv_check *c) {
     return 0;
 }
 
+/* A few tokens (M <= 4: decoding, the gemm_m4 variant on texel devices): every M, odd N and K,
+ * whole texels and element fetches (K % 4 != 0, unaligned offsets), batches with strides like
+ * decode attention's Q K^T over a cache, fp16 operands, beta != 0, an LM-head-wide N. Same tolerance. */
+static int small_m_cases(fv_check *c) {
+    int bad = 0;
+    static const uint32_t sizes[][3] = {{1, 1, 4}, {1, 1031, 512}, {2, 33, 68}, {3, 7, 129}, {4, 45, 1000}, {1, 65, 7}};
+    for (int s = 0; s < 6; s++) bad |= one(c, plain("small-M", sizes[s][0], sizes[s][1], sizes[s][2], 0, 1));
+    if (!c->quick) bad |= one(c, plain("small-M", 4, 2049, 1024, 0, 1));
+    for (uint32_t m = 1; m <= 4; m += 3) {
+        gcase t = plain("small-M batched", m, 65, 64, 0, 1);  /* decode Q K^T: heads x cache */
+        t.p.batch = 6;
+        t.p.batch_inner = 3;
+        t.p.alpha = 0.125f;
+        t.p.beta = 1.0f;
+        t.pad = 4;
+        t.ao = 4;
+        t.bo = 8;
+        t.co = 1;
+        bad |= one(c, t);
+        t.pad = 1;  /* unaligned: element fetches */
+        t.ao = 1;
+        t.bo = 3;
+        t.p.beta = 0.0f;
+        bad |= one(c, t);
+    }
+    {
+        gcase t = plain("small-M fp16", 1, 77, 96, 0, 1);
+        t.p.dtype_b = FV_F16;
+        t.p.beta = -0.5f;
+        bad |= one(c, t);
+        t.p.M = 2;
+        t.p.K = 37;
+        t.p.dtype_a = FV_F16;
+        bad |= one(c, t);
+    }
+    return bad;
+}
+
 int fv_check_op_gemm(fv_check *c) {
     int bad = 0;
     /* Small and odd: every transpose combination, on the element-wise and the 4-wide texel path. */
@@ -265,6 +303,7 @@ int fv_check_op_gemm(fv_check *c) {
             if (s == 0 && (tr == 1 || tr == 2)) continue;  /* 1x1x1: NN and TT suffice (each pipeline JITs ~1 s) */
             bad |= one(c, plain("gemm", sizes[s][0], sizes[s][1], sizes[s][2], tr & 1, tr >> 1));
         }
+    bad |= small_m_cases(c);
     /* 1000+ sizes, not multiples of any tile. */
     bad |= one(c, plain("gemm", 1031, 67, 1000, 0, 1));
     bad |= one(c, plain("gemm", 45, 1029, 1024, 1, 0));
