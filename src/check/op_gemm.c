@@ -312,6 +312,21 @@ int fv_check_op_gemm(fv_check *c) {
         bad |= one(c, plain("gemm", 33, 40, 2051, 1, 1));
         bad |= one(c, plain("gemm", 1000, 1000, 64, 0, 1));
     }
+    /* Long K runs as several passes accumulating into C (texel path): every transpose, a K that
+     * is not a multiple of 4 (element-fetch tail pass), alpha and beta, batched with offsets. */
+    for (int tr = 0; tr < 4; tr++) {
+        gcase t = plain("gemm long-K", 21, 37, tr == 3 ? 4103 : 4100, tr & 1, tr >> 1);
+        t.p.alpha = 0.75f;
+        t.p.beta = tr == 2 ? 0.0f : -1.0f;
+        if (tr == 1) {
+            t.p.batch = 2;
+            t.pad = 4;
+            t.ao = 4;
+            t.bo = 8;
+            t.co = 3;
+        }
+        bad |= one(c, t);
+    }
     /* Offsets, padded strides, two-level batches, alpha / beta. */
     for (int tr = 0; tr < 4; tr++) {
         gcase t = plain("gemm batched", 19, 26, 35, tr & 1, tr >> 1);
