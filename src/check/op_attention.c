@@ -9,7 +9,10 @@
  * finite differences 1e-2 (central step 1e-2).
  * Dropout on the probabilities (training): the full forward + backward with rates 0.1, 0.3, 0.5
  * (self, fused, cross, with bias) against the reference with the same hash mask, same
- * tolerances; finite differences of the reference with the mask held fixed (a fixed seed). */
+ * tolerances; finite differences of the reference with the mask held fixed (a fixed seed).
+ * On texel devices (lavapipe) shapes with Tq > 4 go through the fused kernels (ops/attn_fused.h):
+ * Tk % 4 == 0 cases exercise their vec4 variants, the others (odd Tk, Tk not a multiple of the
+ * 64-key chunk, Tq not a multiple of the 16-row block) the scalar ones. */
 #include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
@@ -380,6 +383,8 @@ int fv_check_op_attention(fv_check *c) {
         {2, 33, 130, 1, 8, 0, 1, 0, 0, 0, 0, 1, 0},   /* padded cross-attention, pad mask only */
         {1, 130, 130, 3, 64, 1, 0, 1, 0, 1, 1, 8, 0}, /* packed decoder, fused, large scores */
         {2, 130, 7, 3, 8, 0, 0, 1, 1, 1, 0, 1, 0},    /* cross with bias, Tq > Tk */
+        {2, 64, 64, 3, 64, 1, 0, 1, 0, 1, 0, 1, 0},   /* Tk % 4 == 0: fused kernels' vec4 path, causal */
+        {1, 20, 96, 2, 8, 0, 0, 1, 1, 1, 0, 1, 0},    /* vec4 path, cross, Tq not a multiple of 16 */
         {2, 130, 130, 8, 64, 0, 0, 1, 1, 0, 0, 1, 0}, /* biggest */
     };
     int bad = 0;
@@ -391,8 +396,9 @@ int fv_check_op_attention(fv_check *c) {
         {2, 7, 7, 3, 8, 1, 0, 1, 0, 1, 0, 1, 0.3f},    /* decoder self-attention */
         {2, 33, 33, 8, 64, 0, 0, 1, 1, 1, 1, 1, 0.1f}, /* encoder, fused QKV */
         {2, 7, 33, 8, 64, 0, 0, 0, 0, 1, 0, 1, 0.5f},  /* packed cross-attention */
+        {1, 36, 68, 3, 64, 0, 0, 1, 1, 1, 0, 1, 0.1f}, /* vec4 path of the fused kernels */
     };
-    for (int i = 0; i < 3; i++) bad |= full(c, &drops[i], i % 2);
+    for (int i = 0; i < 4; i++) bad |= full(c, &drops[i], i % 2);
     static const cfg fd[] = {{2, 7, 7, 2, 8, 1, 0, 1, 0, 1, 0, 1, 0},
                              {2, 5, 9, 2, 8, 0, 0, 1, 1, 1, 0, 1, 0},
                              {2, 7, 7, 2, 8, 1, 0, 1, 0, 1, 0, 1, 0.3f},

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "ops/attn_fused.h"
 #include "ops/dropout.h"
 #include "ops/gemm.h"
 #include "ops/relpos.h"
@@ -42,6 +43,16 @@ static int check_bias_inputs(const char *op, const fv_attn_desc *a, fv_t pos_q, 
     return fv_op_check(op, "bucket_lut", lut, 2ull * a->lut_radius + 1, 4);
 }
 
+/* Segment ids always; positions, LUT and table with the bias. */
+static int check_mask_inputs(const char *op, const fv_attn_desc *a, fv_t seg_q, fv_t seg_k, fv_t pos_q, fv_t pos_k,
+                             fv_t bias_table, fv_t bucket_lut) {
+    FV_TRY(fv_op_check(op, "seg_q", seg_q, (uint64_t)a->B * a->Tq, 4));
+    FV_TRY(fv_op_check(op, "seg_k", seg_k, (uint64_t)a->B * a->Tk, 4));
+    if (!a->use_bias) return 0;
+    FV_TRY(check_bias_inputs(op, a, pos_q, pos_k, bucket_lut));
+    return fv_op_check(op, "bias_table", bias_table, (uint64_t)a->num_buckets * a->H, 4);
+}
+
 /* Threads per score row. On a CPU driver (lavapipe) the invocations of a workgroup run as SIMD
  * batches one after another and every barrier of the row reductions costs in proportion to the
  * workgroup size, so 4 subgroups are faster there (3x at Tk = 512) than a 256-wide workgroup. */
@@ -57,12 +68,8 @@ int fv_attn_softmax(fv_graph *g, const fv_attn_desc *a, fv_t p, fv_t seg_q, fv_t
     FV_TRY(check_desc(op, a));
     uint32_t rows = a->B * a->H * a->Tq;
     FV_TRY(fv_op_check(op, "p", p, (uint64_t)rows * a->Tk, 4));
-    FV_TRY(fv_op_check(op, "seg_q", seg_q, (uint64_t)a->B * a->Tq, 4));
-    FV_TRY(fv_op_check(op, "seg_k", seg_k, (uint64_t)a->B * a->Tk, 4));
-    if (a->use_bias) {
-        FV_TRY(check_bias_inputs(op, a, pos_q, pos_k, bucket_lut));
-        FV_TRY(fv_op_check(op, "bias_table", bias_table, (uint64_t)a->num_buckets * a->H, 4));
-    } else {
+    FV_TRY(check_mask_inputs(op, a, seg_q, seg_k, pos_q, pos_k, bias_table, bucket_lut));
+    if (!a->use_bias) {
         /* unused bindings still need a buffer */
         pos_q = pos_k = bias_table = bucket_lut = (fv_t){seg_q.buf, 0};
     }
@@ -182,9 +189,14 @@ int fv_attention_drop(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v
             return fv_err("%s: pd_scratch shares a buffer with p_scratch, q, k, v or o", op);
     }
     operand P = scores(a, p_scratch);
-    FV_TRY(bgemm(g, a, "S = Q K^T", a->Tq, a->Tk, a->dk, 0, 1, tokens(a, q, a->Tq, a->q_stride),
-                 tokens(a, k, a->Tk, a->k_stride), P));
-    FV_TRY(fv_attn_softmax(g, a, p_scratch, seg_q, seg_k, pos_q, pos_k, bias_table, bucket_lut));
+    if (fv_attn_fused_ok(fv_graph_dev(g), a)) {
+        FV_TRY(check_mask_inputs(op, a, seg_q, seg_k, pos_q, pos_k, bias_table, bucket_lut));
+        FV_TRY(fv_attn_fwd_fused(g, a, q, k, seg_q, seg_k, pos_q, pos_k, bias_table, bucket_lut, p_scratch));
+    } else {
+        FV_TRY(bgemm(g, a, "S = Q K^T", a->Tq, a->Tk, a->dk, 0, 1, tokens(a, q, a->Tq, a->q_stride),
+                     tokens(a, k, a->Tk, a->k_stride), P));
+        FV_TRY(fv_attn_softmax(g, a, p_scratch, seg_q, seg_k, pos_q, pos_k, bias_table, bucket_lut));
+    }
     if (on) {
         uint32_t ns = a->B * a->H * a->Tq * a->Tk;
         FV_TRY(fv_dropout(g, p_scratch, drop->seed, drop->pd_scratch, ns, drop->salt, drop->rate));
@@ -233,7 +245,18 @@ int fv_attention_back_drop(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, f
     operand P = scores(a, p), DS = scores(a, dp_scratch);
     operand Q = tokens(a, q, a->Tq, a->q_stride), K = tokens(a, k, a->Tk, a->k_stride);
     operand V = tokens(a, v, a->Tk, a->v_stride), DO = tokens(a, dout, a->Tq, a->o_stride);
-    if (on) { /* the dropped P (recomputed into dp_scratch) for dV, then dP through the mask */
+    fv_dev *d = fv_graph_dev(g);
+    fv_t hist = a->use_bias ? hist_scratch : (fv_t){NULL, 0};
+    int fused = fv_attn_fused_ok(d, a) && (!hist.buf || 64ull * a->num_buckets * d->subgroup_size <= d->max_shared);
+    if (fused) { /* dV from P (or its dropped copy), then dS = fused(dO V^T, P) into dp_scratch */
+        if (on) {
+            FV_TRY(fv_dropout(g, p, drop->seed, dp_scratch, (uint32_t)ns, drop->salt, drop->rate));
+            FV_TRY(bgemm(g, a, "dV = Pd^T dO", a->Tk, a->dk, a->Tq, 1, 0, DS, DO, tokens(a, dv, a->Tk, a->v_stride)));
+        } else {
+            FV_TRY(bgemm(g, a, "dV = P^T dO", a->Tk, a->dk, a->Tq, 1, 0, P, DO, tokens(a, dv, a->Tk, a->v_stride)));
+        }
+        FV_TRY(fv_attn_dscores_fused(g, a, dout, v, p, pos_q, pos_k, bucket_lut, dp_scratch, hist, on ? drop : NULL));
+    } else if (on) { /* the dropped P (recomputed into dp_scratch) for dV, then dP through the mask */
         uint32_t ns = a->B * a->H * a->Tq * a->Tk;
         FV_TRY(fv_dropout(g, p, drop->seed, dp_scratch, ns, drop->salt, drop->rate));
         FV_TRY(bgemm(g, a, "dV = Pd^T dO", a->Tk, a->dk, a->Tq, 1, 0, DS, DO, tokens(a, dv, a->Tk, a->v_stride)));
@@ -243,8 +266,7 @@ int fv_attention_back_drop(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, f
         FV_TRY(bgemm(g, a, "dP = dO V^T", a->Tq, a->Tk, a->dk, 0, 1, DO, V, DS));
         FV_TRY(bgemm(g, a, "dV = P^T dO", a->Tk, a->dk, a->Tq, 1, 0, P, DO, tokens(a, dv, a->Tk, a->v_stride)));
     }
-    FV_TRY(fv_attn_softmax_back(g, a, p, dp_scratch, pos_q, pos_k, bucket_lut,
-                                a->use_bias ? hist_scratch : (fv_t){NULL, 0}));
+    if (!fused) FV_TRY(fv_attn_softmax_back(g, a, p, dp_scratch, pos_q, pos_k, bucket_lut, hist));
     FV_TRY(bgemm(g, a, "dQ = dS K", a->Tq, a->dk, a->Tk, 0, 0, DS, K, tokens(a, dq, a->Tq, a->q_stride)));
     FV_TRY(bgemm(g, a, "dK = dS^T Q", a->Tk, a->dk, a->Tq, 1, 0, DS, Q, tokens(a, dk, a->Tk, a->k_stride)));
     if (a->use_bias) FV_TRY(fv_relpos_grad(g, hist_scratch, dtable, a->B, a->H, a->Tq, a->num_buckets));

@@ -1,0 +1,169 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+#extension GL_KHR_shader_subgroup_shuffle : require
+#extension GL_KHR_shader_subgroup_arithmetic : require
+// Attention score gradient in one kernel, texel path (CPU devices, lavapipe): for TM query rows of
+// one (b, h), dP = dO V^T (common/attn_tile.glsl), through the dropout mask when on (the hash of
+// element ((b*H + h)*Tq + i)*Tk + j, as dropout.comp), then dS = P (dP - sum_j P dP) into ds; the
+// same result as the GEMM dP = dO V^T, fv_dropout and attn_softmax_back.comp. Pass 1 stores dP
+// and keeps each lane's part of the row dot products; a subgroup sum gives the rows' dots; pass 2
+// rereads the lane's own dP and writes dS. With HIST it also writes each row's sums of dS per
+// relative-position bucket (for relpos_grad.comp): each lane sums into its own slots of a shared
+// [TM][NB][SG] array, then the lanes are added by subgroupAdd: a fixed order, deterministic.
+layout(local_size_x_id = 0) in;
+layout(constant_id = 0) const uint WG = 8;     // = SG: one subgroup
+layout(constant_id = 1) const uint SG = 8;
+layout(constant_id = 2) const bool VX = false; // dO bound as 4-wide texels
+layout(constant_id = 3) const bool VY = false; // V bound as 4-wide texels
+layout(constant_id = 4) const uint NB = 1;     // buckets (1 without the histogram)
+
+#define TM 16
+#define TN 8
+#define KU 8
+
+layout(binding = 0) uniform samplerBuffer X;   // dO
+layout(binding = 1) uniform samplerBuffer Y;   // V
+layout(binding = 2) uniform samplerBuffer PT;  // P (RGBA32F with PV4)
+layout(binding = 3) uniform usamplerBuffer PQ;
+layout(binding = 4) uniform usamplerBuffer PK;
+layout(binding = 5) uniform usamplerBuffer LUT;
+layout(std430, binding = 6) readonly buffer SD { uint seed[]; };
+#ifdef PV4
+layout(std430, binding = 7) buffer DS { vec4 ds4[]; };
+#else
+layout(std430, binding = 7) buffer DS { float ds[]; };
+#endif
+layout(std430, binding = 8) writeonly buffer HI { float hist[]; };
+layout(push_constant) uniform P {
+    uint Tq, Tk, H, dk, os, vs, oo, vo, po, dso, pqo, pko, luo, L, ho, flags, salt, seed_index;
+    float rate, scale;
+} pc;
+
+const uint F_CAUSAL = 1u, F_HIST = 2u, F_DROP = 4u;
+
+#include "hash.glsl"
+
+uint xbase, xs, ybase, ys, Tk, D;
+#include "attn_tile.glsl"
+
+shared float hsum[TM * NB * SG];
+
+// The lane's TN probabilities of row i at columns c0.. (0 past Tk).
+void load_p(uint prow, uint c0, out float pv[TN]) {
+#ifdef PV4
+    [[unroll]] for (uint t = 0; t < TN; t += 4) {
+        vec4 v = c0 + t < Tk ? texelFetch(PT, int((prow + c0 + t) >> 2)) : vec4(0.0);
+        pv[t] = v.x; pv[t + 1] = v.y; pv[t + 2] = v.z; pv[t + 3] = v.w;
+    }
+#else
+    [[unroll]] for (uint t = 0; t < TN; t++) pv[t] = c0 + t < Tk ? texelFetch(PT, int(prow + c0 + t)).x : 0.0;
+#endif
+}
+
+void main() {
+    uint m0 = gl_WorkGroupID.x * TM, z = gl_WorkGroupID.y, b = z / pc.H, h = z % pc.H;
+    uint lane = gl_SubgroupInvocationID, rows = min(TM, pc.Tq - m0);
+    Tk = pc.Tk;
+    D = pc.dk;
+    xs = pc.os;
+    ys = pc.vs;
+    xbase = pc.oo + (b * pc.Tq + m0) * xs + h * D;
+    ybase = pc.vo + b * Tk * ys + h * D;
+    uint srow0 = z * pc.Tq + m0;  // score row of query m0
+    bool causal = (pc.flags & F_CAUSAL) != 0u, want = (pc.flags & F_HIST) != 0u, drop = (pc.flags & F_DROP) != 0u;
+    uint sd = drop ? seed[pc.seed_index] : 0u;
+    int L = int(pc.L);
+
+    float dot[TM];
+    [[unroll]] for (uint i = 0; i < TM; i++) dot[i] = 0.0;
+    uint last = causal ? min(Tk, m0 + rows) : Tk;  // P is 0 past the block's last query
+    for (uint c = 0; c < last; c += SG * TN) {
+        uint c0 = c + lane * TN;
+        tile_product(rows, c0);
+        [[unroll]] for (uint i = 0; i < TM; i++) {
+            if (i >= rows) break;
+            uint row = (srow0 + i) * Tk;
+            float pv[TN], g[TN];
+            load_p(pc.po + row, c0, pv);
+            [[unroll]] for (uint t = 0; t < TN; t++) {
+                g[t] = acc[i][t];
+                if (drop) {
+                    uint hh = fv_hash3(sd, pc.salt, row + c0 + t);
+                    g[t] = float(hh >> 8) * (1.0 / 16777216.0) >= pc.rate ? g[t] * pc.scale : 0.0;
+                }
+                dot[i] += pv[t] * g[t];
+            }
+#ifdef PV4
+            [[unroll]] for (uint t = 0; t < TN; t += 4)
+                if (c0 + t < Tk) ds4[(pc.dso + row + c0 + t) >> 2] = vec4(g[t], g[t + 1], g[t + 2], g[t + 3]);
+#else
+            [[unroll]] for (uint t = 0; t < TN; t++)
+                if (c0 + t < Tk) ds[pc.dso + row + c0 + t] = g[t];
+#endif
+        }
+    }
+    [[unroll]] for (uint i = 0; i < TM; i++) dot[i] = subgroupAdd(dot[i]);
+
+    if (want)
+        for (uint e = 0; e < TM * NB; e++) hsum[e * SG + lane] = 0.0;
+    int pq[TM];
+    [[unroll]] for (uint i = 0; i < TM; i++)
+        pq[i] = want ? int(texelFetch(PQ, int(pc.pqo + b * pc.Tq + min(m0 + i, pc.Tq - 1))).x) : 0;
+    for (uint c = 0; c < Tk; c += SG * TN) {
+        uint c0 = c + lane * TN;
+        bool live = c < last;
+        int pk[TN];
+        [[unroll]] for (uint t = 0; t < TN; t++)
+            pk[t] = want ? int(texelFetch(PK, int(pc.pko + b * Tk + min(c0 + t, Tk - 1))).x) : 0;
+        [[unroll]] for (uint i = 0; i < TM; i++) {
+            if (i >= rows) break;
+            uint row = (srow0 + i) * Tk;
+            float pv[TN], g[TN];
+            if (live) {
+                load_p(pc.po + row, c0, pv);
+#ifdef PV4
+                [[unroll]] for (uint t = 0; t < TN; t += 4) {
+                    vec4 v = c0 + t < Tk ? ds4[(pc.dso + row + c0 + t) >> 2] : vec4(0.0);
+                    g[t] = v.x; g[t + 1] = v.y; g[t + 2] = v.z; g[t + 3] = v.w;
+                }
+#else
+                [[unroll]] for (uint t = 0; t < TN; t++) g[t] = c0 + t < Tk ? ds[pc.dso + row + c0 + t] : 0.0;
+#endif
+                [[unroll]] for (uint t = 0; t < TN; t++) g[t] = pv[t] * (g[t] - dot[i]);
+            } else {
+                [[unroll]] for (uint t = 0; t < TN; t++) g[t] = 0.0;
+            }
+#ifdef PV4
+            [[unroll]] for (uint t = 0; t < TN; t += 4)
+                if (c0 + t < Tk) ds4[(pc.dso + row + c0 + t) >> 2] = vec4(g[t], g[t + 1], g[t + 2], g[t + 3]);
+#else
+            [[unroll]] for (uint t = 0; t < TN; t++)
+                if (c0 + t < Tk) ds[pc.dso + row + c0 + t] = g[t];
+#endif
+            if (want && live) {
+                // Runs of equal buckets (the usual case: consecutive positions share a bucket away
+                // from the diagonal) are summed in registers first, so fewer shared-memory scatters.
+                uint cur = 0u;
+                float run = 0.0;
+                [[unroll]] for (uint t = 0; t < TN; t++) {
+                    int rel = clamp(pk[t] - pq[i], -L, L);
+                    uint bk = uint(clamp(int(texelFetch(LUT, int(pc.luo + uint(rel + L))).x), 0, int(NB) - 1));
+                    if (t > 0 && bk != cur) {
+                        hsum[(i * NB + cur) * SG + lane] += run;
+                        run = 0.0;
+                    }
+                    cur = bk;
+                    run += g[t];  // g = 0 past Tk
+                }
+                hsum[(i * NB + cur) * SG + lane] += run;
+            }
+        }
+    }
+    if (want)
+        for (uint i = 0; i < rows; i++)
+            for (uint k = 0; k < NB; k++) {
+                float s = subgroupAdd(hsum[(i * NB + k) * SG + lane]);
+                if (lane == k % SG) hist[pc.ho + (srow0 + i) * NB + k] = s;
+            }
+}
