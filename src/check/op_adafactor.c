@@ -1,6 +1,7 @@
 /* Adafactor: the shader passes against the C reference over several steps of one recorded graph,
  * replayed with new gradients and a new hyper struct each step, on factored matrices (1x1, 7x33,
- * 33x1000, 1031x40 with several rows per chunk) and vectors (7, 1031, 4099), for several settings;
+ * 33x1000, 1031x40 with several rows per chunk) and vectors (7, 1031, 4099), for several settings, once
+ * with unaligned offsets (scalar shaders) and once with offsets multiple of 4 (factored vec4 path);
  * the C reference against an independent torch re-implementation of transformers' Adafactor
  * (tools/optim_reference.py); bad input rejected.
  * Tolerances: p 1e-6; second moments and momentum 1e-5 (float state, ordered float sums of up to a
@@ -25,17 +26,22 @@ typedef struct {
     float *rp, *rs, *rm, *gp0;
 } tens;
 
-static int steps_vs_ref(fv_check *c, const char *label, const fv_adafactor_cfg *cfg, double delta_tol) {
-    static const uint32_t shapes[][3] = {{1, 1, 1}, {7, 33, 1}, {1, 7, 0}, {1, 1031, 0}, {33, 1000, 1}, {1031, 40, 1}, {1, 4099, 0}};
+/* aligned: every p/g/m offset a multiple of 4 and mostly cols % 4 == 0, so the factored vec4 path
+ * runs (one or two subgroups per row chunk, chunks of 16+ rows); otherwise the scalar shaders. */
+static int steps_vs_ref(fv_check *c, const char *label, const fv_adafactor_cfg *cfg, double delta_tol, int aligned) {
+    static const uint32_t unal[][3] = {{1, 1, 1}, {7, 33, 1}, {1, 7, 0}, {1, 1031, 0}, {33, 1000, 1}, {1031, 40, 1}, {1, 4099, 0}};
+    static const uint32_t al[][3] = {{1, 4, 1}, {7, 36, 1}, {1031, 40, 1}, {5, 2000, 1}, {33, 1000, 1}, {9, 33, 1}, {1, 1032, 0}};
+    const uint32_t(*shapes)[3] = aligned ? al : unal;
     int nt = c->quick ? 5 : 7, steps = c->quick ? 4 : 6;
     tens t[MAXT];
-    uint32_t total = 3, stotal = 1;
+    uint32_t total = aligned ? 4 : 3, stotal = 1;
     uint64_t scratch = 0;
     for (int i = 0; i < nt; i++) {
         t[i].rows = shapes[i][0];
         t[i].cols = shapes[i][1];
         t[i].factored = (int)shapes[i][2];
         t[i].n = t[i].rows * t[i].cols;
+        if (aligned) total = (total + 3) & ~3u;
         t[i].po = total;
         total += t[i].n + 5;
         t[i].so = stotal;
@@ -217,10 +223,12 @@ int fv_check_op_adafactor(fv_check *c) {
     clip.clip_threshold = 0.5;
     clip.weight_decay = 0.01;
 
-    bad |= steps_vs_ref(c, "defaults", &def, 1e-4);
-    bad |= steps_vs_ref(c, "lr=1e-2 beta1=0.9 wd=0.1", &lr_b1_wd, 1e-4);
-    bad |= steps_vs_ref(c, "warmup_init beta1=0.9", &warm_b1, 1e-4);
-    if (!c->quick) bad |= steps_vs_ref(c, "no scale clip=0.5 wd=0.01", &clip, 1e-4);
+    for (int al = 0; al < 2; al++) {
+        bad |= steps_vs_ref(c, al ? "defaults vec4" : "defaults", &def, 1e-4, al);
+        bad |= steps_vs_ref(c, al ? "lr=1e-2 beta1=0.9 wd=0.1 vec4" : "lr=1e-2 beta1=0.9 wd=0.1", &lr_b1_wd, 1e-4, al);
+        bad |= steps_vs_ref(c, al ? "warmup_init beta1=0.9 vec4" : "warmup_init beta1=0.9", &warm_b1, 1e-4, al);
+        if (!c->quick) bad |= steps_vs_ref(c, al ? "no scale clip=0.5 wd=0.01 vec4" : "no scale clip=0.5 wd=0.01", &clip, 1e-4, al);
+    }
 
     bad |= vs_torch(c, "defaults", &def, 3, 5, 1, af_default_3x5, 1e-4);
     bad |= vs_torch(c, "lr=1e-2 beta1=0.9 wd=0.1", &lr_b1_wd, 3, 5, 1, af_lr_b1_wd_3x5, 1e-4);
@@ -228,6 +236,7 @@ int fv_check_op_adafactor(fv_check *c) {
     bad |= vs_torch(c, "defaults", &def, 1, 7, 0, af_default_7, 1e-4);
     bad |= vs_torch(c, "no scale", &noscale, 1, 1, 1, af_noscale_1x1, 1e-4);
     bad |= deterministic(c, 1031, 40, 1);
+    bad |= deterministic(c, 1031, 400, 1);
     bad |= deterministic(c, 1, 4099, 0);
     bad |= bad_input(c);
     return bad;

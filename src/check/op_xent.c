@@ -1,6 +1,6 @@
 /* Softmax cross-entropy: fused loss+gradient shader vs reference (separate and in-place
  * gradient, loss-only variant), ignored rows (-100, -1 = 0xFFFFFFFF, the label >= vocab guard),
- * logits of magnitude 1e4, the device count / scale / sum reductions, reference gradient vs
+ * logits of magnitude 1e4, vocab % 4 == 0 (vec4 path) or not (scalar shader), the device count / scale / sum reductions, reference gradient vs
  * finite differences, bad input rejected. Tolerances: loss and gradient 1e-5 (fp32 sums of up to
  * 32128 exps in a fixed tree), reductions 1e-5, finite differences 1e-3 (step 1e-2). */
 #include <math.h>
@@ -107,6 +107,8 @@ int fv_check_op_xent(fv_check *c) {
     bad |= one(c, 1, 1, 4);
     bad |= one(c, 7, 33, 8);
     bad |= one(c, 33, 7, 8);
+    bad |= one(c, 17, 4, 8);   /* vec4 path (vocab % 4 == 0): one vec4 per row, partial row block */
+    bad |= one(c, 11, 36, 8);
     bad |= one(c, 9, 1000, 1e4f);
     bad |= one(c, 5, 32128, 1e4f);
     bad |= one(c, c->quick ? 40 : 130, 32128, 10);

@@ -65,6 +65,61 @@ int fv_adamw(fv_graph *g, fv_t hyper, fv_t p, fv_t grad, fv_t m, fv_t v, uint32_
 enum { FLAG_FACTORED = 1, FLAG_MOMENTUM = 2 };
 enum { B_P = 1u << 1, B_S = 1u << 3, B_M = 1u << 4, B_X = 1u << 5 };
 
+/* The factored vec4 path (shaders/opt_adafactor_{rows,usq,apply}4.comp, plus the scalar cols and
+ * scalars passes): each workgroup takes a chunk of whole rows, each invocation CA column vec4s of
+ * every row. It uses at most as many chunks as fv_adafactor_chunks (at least 16 rows each, so the
+ * column partials stay small), hence fits the same scratch. *done = 0 when it does not apply. */
+static int adafactor_vec4(fv_graph *g, fv_t hyper, fv_t p, fv_t grad, fv_t state, fv_t m, fv_t scratch,
+                          uint32_t rows, uint32_t cols, uint32_t api_per, int *done) {
+    fv_dev *d = fv_graph_dev(g);
+    *done = 0;
+    uint32_t offs[] = {p.off, grad.off, m.buf ? m.off : 0};
+    if (cols % 4 || !fv_elem_vec4_ok(d, cols, 3, offs)) return 0;
+    uint32_t c4 = cols / 4, wg = fv_op_row_threads(d, c4), ca = fv_div_up(c4, wg);
+    while (ca > 32 && wg * 2 <= d->info.max_workgroup_invocations) wg *= 2, ca = fv_div_up(c4, wg);
+    if (ca > 32) return 0;
+    uint32_t per = api_per < 16 ? 16 : api_per, nch = fv_div_up(rows, per);
+    int texel = d->use_texel && fv_elem_texel_ok(d, p.buf) && fv_elem_texel_ok(d, grad.buf) &&
+                (!m.buf || fv_elem_texel_ok(d, m.buf));
+    struct { uint32_t rows, cols, po, go, so, mo, ho, xo, nch, per, flags; } pc = {
+        rows, cols, p.off / 4, grad.off / 4, state.off, m.buf ? m.off / 4 : 0, hyper.off, scratch.off, nch, per,
+        m.buf ? FLAG_MOMENTUM : 0};
+    fv_buf *b[] = {hyper.buf, p.buf, grad.buf, state.buf, m.buf ? m.buf : grad.buf, scratch.buf, p.buf,
+                   m.buf ? m.buf : grad.buf};
+    static const char *names[][2] = {{"opt_adafactor_rows4", "opt_adafactor_rows4_texel"},
+                                     {"opt_adafactor_usq4", "opt_adafactor_usq4_texel"},
+                                     {"opt_adafactor_apply4", "opt_adafactor_apply4_texel"}};
+    uint32_t writes[] = {B_S | B_X, B_X, B_P | (m.buf ? B_M : 0)};
+    fv_pipeline *pl[3];
+    for (int k = 0; k < 3; k++) {
+        fv_pipe_desc desc;
+        fv_op_desc(&desc, names[k][texel], texel ? 8 : 6, writes[k], sizeof pc);
+        desc.nspec = 2;
+        desc.spec[0] = wg;
+        desc.spec[1] = ca;
+        if (texel)
+            for (int i = 2; i < 8; i += (i == 2 ? 4 : 1)) {
+                desc.bind_kind[i] = FV_BIND_TEXEL;
+                desc.bind_fmt[i] = FV_TEXEL_RGBA32F;
+            }
+        FV_TRY(fv_pipeline_get(d, &desc, &pl[k]));
+    }
+    /* the scalar passes only read rows, cols, so, ho, xo, nch of the push constants */
+    fv_pipeline *cols_pl, *scal_pl;
+    uint32_t ct = fv_op_row_threads(d, 256);
+    if (fv_div_up(cols, ct) + 1 > d->props.limits.maxComputeWorkGroupCount[0])
+        return fv_err("adafactor: %u columns exceed the device's workgroup count limit", cols);
+    FV_TRY(pipeline(d, "opt_adafactor_cols", 6, B_S | B_X, sizeof pc, ct, &cols_pl));
+    FV_TRY(pipeline(d, "opt_adafactor_scalars", 6, B_X, sizeof pc, fv_op_row_threads(d, nch), &scal_pl));
+    FV_TRY(fv_graph_dispatch(g, pl[0], b, &pc, nch, 1, 1));
+    FV_TRY(fv_graph_dispatch(g, cols_pl, b, &pc, fv_div_up(cols, ct) + 1, 1, 1));
+    FV_TRY(fv_graph_dispatch(g, pl[1], b, &pc, nch, 1, 1));
+    FV_TRY(fv_graph_dispatch(g, scal_pl, b, &pc, 1, 1, 1));
+    FV_TRY(fv_graph_dispatch(g, pl[2], b, &pc, nch, 1, 1));
+    *done = 1;
+    return 0;
+}
+
 int fv_adafactor(fv_graph *g, fv_t hyper, fv_t p, fv_t grad, fv_t state, fv_t m, fv_t scratch, uint32_t rows,
                  uint32_t cols, int factored) {
     const char *op = "adafactor";
@@ -79,6 +134,11 @@ int fv_adafactor(fv_graph *g, fv_t hyper, fv_t p, fv_t grad, fv_t state, fv_t m,
     FV_TRY(fv_op_check(op, "scratch", scratch, fv_adafactor_scratch_size(rows, cols, factored), 4));
     fv_dev *d = fv_graph_dev(g);
     uint32_t per, nch = fv_adafactor_chunks(rows, cols, factored, &per);
+    if (factored) {
+        int done;
+        FV_TRY(adafactor_vec4(g, hyper, p, grad, state, m, scratch, rows, cols, per, &done));
+        if (done) return 0;
+    }
     uint32_t flags = (factored ? FLAG_FACTORED : 0) | (m.buf ? FLAG_MOMENTUM : 0);
     struct { uint32_t rows, cols, po, go, so, mo, ho, xo, nch, per, flags; } pc = {
         rows, cols, p.off, grad.off, state.off, m.buf ? m.off : 0, hyper.off, scratch.off, nch, per, flags};

@@ -1,5 +1,6 @@
 /* Host side of the softmax cross-entropy; see ops/xent.h and shaders/xent*.comp. */
 #include "ops/xent.h"
+#include "ops/elem_vec4.h"
 
 static int common(const char *op, fv_t logits, fv_t labels, fv_t loss, uint32_t rows, uint32_t vocab) {
     if (!rows || !vocab) return fv_err("%s: empty shape %ux%u", op, rows, vocab);
@@ -15,17 +16,35 @@ static int record(fv_graph *g, fv_t logits, fv_t labels, fv_t scale, fv_t loss, 
     fv_dev *d = fv_graph_dev(g);
     struct { uint32_t rows, vocab, xo, lo, so, losso, dlo; } pc = {
         rows, vocab, logits.off, labels.off, grad ? scale.off : 0, loss.off, grad ? dl.off : 0};
+    /* Without a gradient the unused bindings get buffers already bound (never accessed). */
+    fv_buf *b[] = {logits.buf, labels.buf, grad ? scale.buf : labels.buf, loss.buf, grad ? dl.buf : loss.buf};
     fv_pipe_desc desc;
+    uint32_t gx, gy;
+    fv_pipeline *p;
+    if (vocab % 4 == 0 && fv_elem_vec4_ok(d, vocab, 2, (uint32_t[]){logits.off, grad ? dl.off : 0})) {
+        /* shaders/xent4.comp; on CPU devices 8 rows per workgroup, one subgroup each */
+        int texel = d->use_texel && fv_elem_texel_ok(d, logits.buf);
+        uint32_t rpw = d->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? 8 : 1;
+        pc.xo /= 4, pc.dlo /= 4;
+        fv_op_desc(&desc, texel ? "xent4_texel" : "xent4", 5, (1u << 3) | (grad ? 1u << 4 : 0), sizeof pc);
+        if (texel) {
+            desc.bind_kind[0] = FV_BIND_TEXEL;
+            desc.bind_fmt[0] = FV_TEXEL_RGBA32F;
+        }
+        desc.nspec = 3;
+        desc.spec[0] = fv_op_row_threads(d, vocab / 4) * rpw;
+        desc.spec[1] = grad != 0;
+        desc.spec[2] = rpw;
+        FV_TRY(fv_pipeline_get(d, &desc, &p));
+        fv_op_grid(d, fv_div_up(rows, rpw), &gx, &gy);
+        return fv_graph_dispatch(g, p, b, &pc, gx, gy, 1);
+    }
     fv_op_desc(&desc, "xent", 5, (1u << 3) | (grad ? 1u << 4 : 0), sizeof pc);
     desc.nspec = 2;
     desc.spec[0] = fv_op_row_threads(d, vocab);
     desc.spec[1] = grad != 0;
-    fv_pipeline *p;
     FV_TRY(fv_pipeline_get(d, &desc, &p));
-    uint32_t gx, gy;
     fv_op_grid(d, rows, &gx, &gy);
-    /* Without a gradient the unused bindings get buffers already bound (never accessed). */
-    fv_buf *b[] = {logits.buf, labels.buf, grad ? scale.buf : labels.buf, loss.buf, grad ? dl.buf : loss.buf};
     return fv_graph_dispatch(g, p, b, &pc, gx, gy, 1);
 }
 
