@@ -92,9 +92,13 @@ int fv_pipeline_get(fv_dev *d, const fv_pipe_desc *desc, fv_pipeline **out) {
             *out = p;
             return 0;
         }
+    if (strlen(desc->shader) >= FV_SHADER_NAME_MAX)
+        return fv_err("shader name '%s' is too long", desc->shader);
     fv_pipeline *p = calloc(1, sizeof *p);
     if (!p) return fv_err("out of host memory");
     p->desc = *desc;
+    strcpy(p->shader_name, desc->shader);
+    p->desc.shader = p->shader_name;
     int rc = create(d, desc, p);
     if (rc) {
         destroy_one(d, p);

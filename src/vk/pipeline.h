@@ -32,8 +32,10 @@ typedef struct fv_pipe_desc {
     uint32_t spec[FV_MAX_SPEC];
 } fv_pipe_desc;
 
+#define FV_SHADER_NAME_MAX 64
 struct fv_pipeline {
-    fv_pipe_desc desc;
+    fv_pipe_desc desc;     /* desc.shader points at shader_name: callers may pass a name they built */
+    char shader_name[FV_SHADER_NAME_MAX];
     VkDescriptorSetLayout set_layout;
     VkPipelineLayout layout;
     VkPipeline pipeline;
