@@ -6,6 +6,7 @@
 #include "model/t5_forward.h"
 #include "model/t5_layers.h"
 #include "ops/attention.h"
+#include "ops/attn_decode.h"
 #include "ops/decode.h"
 #include "ops/embedding.h"
 #include "ops/gemm.h"
@@ -14,6 +15,7 @@
 struct fv_t5_dec {
     fv_t5 *m;
     uint32_t R, Te, tmax, beams;
+    int fused;                     /* attention via fv_attn_decode (one dispatch, appends K/V itself) */
     fv_graph *prefill, *step;
     fv_t5_batch enc;               /* encoder inputs (R x Te) */
     fv_buf *x, *h, *qkv, *ao, *p, *ff, *ffo, *enc_out;   /* prefill activations */
@@ -74,21 +76,41 @@ static int record_step(fv_t5_dec *s) {
         .B = R, .Tq = 1, .Tk = s->Te, .H = (uint32_t)c->num_heads, .dk = (uint32_t)c->d_kv,
         .q_stride = in, .k_stride = 2 * in, .v_stride = 2 * in, .o_stride = in, .pad_mask_only = 1,
     };
+    fv_attn_dec_desc fself = {
+        .B = R, .H = self.H, .dk = self.dk, .Tk = s->tmax, .q_stride = 3 * in, .new_stride = 3 * in, .self = 1,
+        .use_bias = 1, .num_buckets = self.num_buckets, .lut_radius = self.lut_radius,
+    };
+    fv_attn_dec_desc fcross = {.B = R, .H = cross.H, .dk = cross.dk, .Tk = s->Te, .k_stride = 2 * in, .v_stride = 2 * in};
     fv_t none = fv_tensor(NULL, 0);
+    fv_dev *d = fv_graph_dev(g);
+    s->fused = c->num_decoder_layers > 0 && fv_attn_decode_ok(d, &fself, T(s->sqkv), T(s->kc[0]), T(s->vc[0]), T(s->sao), fv_tensor(s->sqkv, in),
+                                 fv_tensor(s->sqkv, 2 * in)) &&
+               fv_attn_decode_ok(d, &fcross, T(s->sq), fv_tensor(s->ckv[0], 0), fv_tensor(s->ckv[0], in), T(s->sao), none,
+                                 none);
     for (int l = 0; l < c->num_decoder_layers; l++) {
         const fv_t5_block *b = &m->dec[l];
         FV_TRY(fv_rmsnorm(g, T(s->y), T(b->ln_self), T(s->sh), R, D, eps));
         FV_TRY(fv_linear(g, T(s->sh), T(b->qkv), T(s->sqkv), R, D, 3 * in, 0.0f));
-        FV_TRY(fv_kv_append(g, fv_tensor(s->sqkv, in), T(s->stepbuf), T(s->kc[l]), R, in, 3 * in, in, s->tmax * in, s->tmax));
-        FV_TRY(fv_kv_append(g, fv_tensor(s->sqkv, 2 * in), T(s->stepbuf), T(s->vc[l]), R, in, 3 * in, in, s->tmax * in,
-                            s->tmax));
-        FV_TRY(fv_attention(g, &self, T(s->sqkv), T(s->kc[l]), T(s->vc[l]), T(s->sao), T(s->ones), T(s->self_seg),
-                            T(s->pos_q), T(s->pos_k), T(m->dec_rel), T(m->dec_lut), T(s->sp)));
+        if (s->fused) {
+            FV_TRY(fv_attn_decode(g, &fself, T(s->sqkv), T(s->kc[l]), T(s->vc[l]), T(s->sao), none, T(s->stepbuf),
+                                  fv_tensor(s->sqkv, in), fv_tensor(s->sqkv, 2 * in), T(m->dec_rel), T(m->dec_lut)));
+        } else {
+            FV_TRY(fv_kv_append(g, fv_tensor(s->sqkv, in), T(s->stepbuf), T(s->kc[l]), R, in, 3 * in, in, s->tmax * in,
+                                s->tmax));
+            FV_TRY(fv_kv_append(g, fv_tensor(s->sqkv, 2 * in), T(s->stepbuf), T(s->vc[l]), R, in, 3 * in, in,
+                                s->tmax * in, s->tmax));
+            FV_TRY(fv_attention(g, &self, T(s->sqkv), T(s->kc[l]), T(s->vc[l]), T(s->sao), T(s->ones), T(s->self_seg),
+                                T(s->pos_q), T(s->pos_k), T(m->dec_rel), T(m->dec_lut), T(s->sp)));
+        }
         FV_TRY(fv_linear(g, T(s->sao), T(b->o), T(s->y), R, in, D, 1.0f));
         FV_TRY(fv_rmsnorm(g, T(s->y), T(b->ln_cross), T(s->sh), R, D, eps));
         FV_TRY(fv_linear(g, T(s->sh), T(b->cq), T(s->sq), R, D, in, 0.0f));
-        FV_TRY(fv_attention(g, &cross, T(s->sq), fv_tensor(s->ckv[l], 0), fv_tensor(s->ckv[l], in), T(s->sao), T(s->ones),
-                            T(s->enc.enc_seg), none, none, none, none, T(s->sp)));
+        if (s->fused)
+            FV_TRY(fv_attn_decode(g, &fcross, T(s->sq), fv_tensor(s->ckv[l], 0), fv_tensor(s->ckv[l], in), T(s->sao),
+                                  T(s->enc.enc_seg), none, none, none, none, none));
+        else
+            FV_TRY(fv_attention(g, &cross, T(s->sq), fv_tensor(s->ckv[l], 0), fv_tensor(s->ckv[l], in), T(s->sao),
+                                T(s->ones), T(s->enc.enc_seg), none, none, none, none, T(s->sp)));
         FV_TRY(fv_linear(g, T(s->sao), T(b->co), T(s->y), R, in, D, 1.0f));
         FV_TRY(fv_t5_ffn(g, m, b, s->y, s->sh, s->sff, s->sffo, R));
     }
@@ -214,13 +236,15 @@ int fv_t5_dec_step(fv_t5_dec *s, uint32_t step, const uint32_t *tokens, const ui
     for (uint32_t r = 0; r < R; r++) {
         if (tokens[r] >= V) return fv_err("decode: token %u of row %u is outside the vocabulary (%u)", tokens[r], r, V);
         if (parent && parent[r] >= R) return fv_err("decode: parent %u of row %u is not a row", parent[r], r);
-        for (uint32_t j = 0; j < s->tmax; j++) s->host_seg[(size_t)r * s->tmax + j] = j <= step;
+        for (uint32_t j = 0; !s->fused && j < s->tmax; j++) s->host_seg[(size_t)r * s->tmax + j] = j <= step;
         s->host_pos[r] = (int32_t)step;
     }
     FV_TRY(fv_buf_write(d, s->ids, 0, tokens, R * 4ull));
     FV_TRY(fv_buf_write(d, s->stepbuf, 0, &step, 4));
-    FV_TRY(fv_buf_write(d, s->pos_q, 0, s->host_pos, R * 4ull));
-    FV_TRY(fv_buf_write(d, s->self_seg, 0, s->host_seg, (uint64_t)R * s->tmax * 4));
+    if (!s->fused) { /* the fused attention reads only the step */
+        FV_TRY(fv_buf_write(d, s->pos_q, 0, s->host_pos, R * 4ull));
+        FV_TRY(fv_buf_write(d, s->self_seg, 0, s->host_seg, (uint64_t)R * s->tmax * 4));
+    }
     if (s->beams) {
         if (parent) FV_TRY(fv_buf_write(d, s->parent, 0, parent, R * 4ull));
         else {

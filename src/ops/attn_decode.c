@@ -1,0 +1,116 @@
+/* Host side of the one-dispatch decode attention (see attn_decode.h, shaders/attn_decode.comp):
+ * argument checks, the storage or texel variant, push constants in vec4 units, one workgroup
+ * (one subgroup) per (row, head). */
+#include "ops/attn_decode.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint32_t stride(const fv_attn_dec_desc *a, uint32_t s) { return s ? s : a->H * a->dk; }
+
+static int has_arith(const fv_dev *d) {
+    VkPhysicalDeviceSubgroupProperties sp = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+    VkPhysicalDeviceProperties2 pp = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sp};
+    vkGetPhysicalDeviceProperties2((VkPhysicalDevice)d->phys, &pp);
+    uint32_t need = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+    return (sp.supportedOperations & need) == need && (sp.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT);
+}
+
+static const char *why_not(const fv_dev *d, const fv_attn_dec_desc *a, fv_t q, fv_t k, fv_t v, fv_t o, fv_t kn,
+                           fv_t vn) {
+    const char *off = getenv("FLANVK_DISABLE_ATTN_DECODE");
+    if (off && *off && strcmp(off, "0")) return "disabled by FLANVK_DISABLE_ATTN_DECODE";
+    uint32_t sg = d->subgroup_size;
+    if (sg < 4 || sg > 64 || (sg & (sg - 1)) || sg > d->info.max_workgroup_invocations)
+        return "the subgroup size is not a power of two in 4..64";
+    if (!has_arith(d)) return "the device lacks subgroup arithmetic in compute shaders";
+    if (a->dk % 4 || a->dk > 64) return "dk must be a multiple of 4 and at most 64";
+    uint32_t s[5] = {stride(a, a->q_stride), stride(a, a->k_stride), stride(a, a->v_stride), stride(a, a->o_stride),
+                     stride(a, a->new_stride)};
+    uint32_t offs[6] = {q.off, k.off, v.off, o.off, a->self ? kn.off : 0, a->self ? vn.off : 0};
+    for (int i = 0; i < 5; i++)
+        if (s[i] % 4) return "token strides must be multiples of 4";
+    for (int i = 0; i < 6; i++)
+        if (offs[i] % 4) return "tensor offsets must be multiples of 4";
+    return NULL;
+}
+
+int fv_attn_decode_ok(const fv_dev *d, const fv_attn_dec_desc *a, fv_t q, fv_t k, fv_t v, fv_t o, fv_t k_new,
+                      fv_t v_new) {
+    return why_not(d, a, q, k, v, o, k_new, v_new) == NULL;
+}
+
+/* Whether every texel-bound buffer fits one texel view (R32 views: size/4 elements). */
+static int texel_fits(const fv_dev *d, fv_buf *const *b, int n, const int *rgba) {
+    for (int i = 0; i < n; i++)
+        if (b[i] && b[i]->size / (rgba[i] ? 16 : 4) > d->info.max_texel_buffer_elements) return 0;
+    return 1;
+}
+
+int fv_attn_decode(fv_graph *g, const fv_attn_dec_desc *a, fv_t q, fv_t k, fv_t v, fv_t o, fv_t seg_k, fv_t step_buf,
+                   fv_t k_new, fv_t v_new, fv_t bias_table, fv_t bucket_lut) {
+    const char *op = "attn_decode";
+    fv_dev *d = fv_graph_dev(g);
+    if (!a->B || !a->H || !a->dk || !a->Tk)
+        return fv_err("%s: empty shape (B %u, H %u, dk %u, Tk %u)", op, a->B, a->H, a->dk, a->Tk);
+    if (a->use_bias && !a->self) return fv_err("%s: the position bias needs self-attention mode (pos_q = step)", op);
+    if (a->use_bias && (!a->num_buckets || !a->lut_radius))
+        return fv_err("%s: bias with %u buckets and LUT radius %u", op, a->num_buckets, a->lut_radius);
+    uint32_t HD = a->H * a->dk, qs = stride(a, a->q_stride), ks = stride(a, a->k_stride), vs = stride(a, a->v_stride),
+             os = stride(a, a->o_stride), ns = stride(a, a->new_stride);
+    if (qs < HD || ks < HD || vs < HD || os < HD || (a->self && ns < HD))
+        return fv_err("%s: a token stride is below H*dk = %u", op, HD);
+    const char *why = why_not(d, a, q, k, v, o, k_new, v_new);
+    if (why) return fv_err("%s: not available for this call: %s", op, why);
+    uint64_t B = a->B, rows = B * a->Tk;
+    FV_TRY(fv_op_check(op, "q", q, (B - 1) * qs + HD, 4));
+    FV_TRY(fv_op_check(op, "k", k, (rows - 1) * ks + HD, 4));
+    FV_TRY(fv_op_check(op, "v", v, (rows - 1) * vs + HD, 4));
+    FV_TRY(fv_op_check(op, "o", o, (B - 1) * os + HD, 4));
+    if (a->self) {
+        FV_TRY(fv_op_check(op, "step", step_buf, 1, 4));
+        FV_TRY(fv_op_check(op, "k_new", k_new, (B - 1) * ns + HD, 4));
+        FV_TRY(fv_op_check(op, "v_new", v_new, (B - 1) * ns + HD, 4));
+        if (k.buf == v.buf) return fv_err("%s: the K and V caches must be different buffers", op);
+        if (o.buf == k.buf || o.buf == v.buf) return fv_err("%s: o must not be a cache buffer", op);
+        seg_k = q; /* unused binding */
+    } else {
+        FV_TRY(fv_op_check(op, "seg_k", seg_k, rows, 4));
+        step_buf = k_new = v_new = q;
+    }
+    if (a->use_bias) {
+        FV_TRY(fv_op_check(op, "bias_table", bias_table, (uint64_t)a->num_buckets * a->H, 4));
+        FV_TRY(fv_op_check(op, "bucket_lut", bucket_lut, 2ull * a->lut_radius + 1, 4));
+    } else {
+        bias_table = bucket_lut = q;
+    }
+    if (o.buf == q.buf || (!a->self && (o.buf == k.buf || o.buf == v.buf)))
+        return fv_err("%s: o must not share a buffer with q, k or v", op);
+
+    struct {
+        uint32_t B, H, D4, Tk, qs, ks, vs, os, ns, qo, ko, vo, oo, nko, nvo, sego, tbo, luo, stepo, L, nb, bias;
+    } pc = {a->B, a->H, a->dk / 4, a->Tk, qs / 4, ks / 4, vs / 4, os / 4, ns / 4, q.off / 4, k.off / 4, v.off / 4,
+            o.off / 4, k_new.off / 4, v_new.off / 4, seg_k.off, bias_table.off, bucket_lut.off, step_buf.off,
+            a->lut_radius, a->num_buckets ? a->num_buckets : 1, (uint32_t)(a->use_bias != 0)};
+    fv_buf *b[] = {q.buf, k.buf, v.buf, k_new.buf, seg_k.buf, bias_table.buf, bucket_lut.buf, step_buf.buf,
+                   k.buf, v.buf, o.buf};
+    static const int rgba[7] = {1, 1, 1, 1, 0, 0, 0};
+    static const uint8_t fmt[7] = {FV_TEXEL_RGBA32F, FV_TEXEL_RGBA32F, FV_TEXEL_RGBA32F, FV_TEXEL_RGBA32F,
+                                   FV_TEXEL_R32UI,   FV_TEXEL_R32F,    FV_TEXEL_R32UI};
+    int texel = d->use_texel && texel_fits(d, b, 7, rgba);
+    fv_pipe_desc desc;
+    uint32_t wmask = (1u << 10) | (a->self ? (1u << 8) | (1u << 9) : 0u);
+    fv_op_desc(&desc, texel ? "attn_decode_texel" : "attn_decode", 11, wmask, sizeof pc);
+    for (int i = 0; texel && i < 7; i++) {
+        desc.bind_kind[i] = FV_BIND_TEXEL;
+        desc.bind_fmt[i] = fmt[i];
+    }
+    desc.nspec = 2;
+    desc.spec[0] = d->subgroup_size;
+    desc.spec[1] = (uint32_t)(a->self != 0);
+    fv_pipeline *p;
+    FV_TRY(fv_pipeline_get(d, &desc, &p));
+    uint32_t gx, gy;
+    fv_op_grid(d, a->B * a->H, &gx, &gy);
+    return fv_graph_dispatch(g, p, b, &pc, gx, gy, 1);
+}
