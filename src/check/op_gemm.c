@@ -348,6 +348,20 @@ int fv_check_op_gemm(fv_check *c) {
         t.p.K = 32;
         bad |= one(c, t);
     }
+    /* A transposed and 4-aligned (weight gradients): read as texels along M; batched with a
+     * padded stride, M not a multiple of the 16-row block, the K tail, K passes and fp16. */
+    {
+        gcase t = plain("gemm TA texel", 44, 50, 130, 1, 0);
+        t.pad = 4;
+        t.ao = 4;
+        t.p.batch = 2;
+        t.p.beta = 0.5f;
+        bad |= one(c, t);
+        bad |= one(c, plain("gemm TA texel long-K", 44, 29, 4100, 1, 0));
+        t = plain("gemm TA texel fp16", 40, 24, 67, 1, 1);
+        t.p.dtype_a = FV_F16;
+        bad |= one(c, t);
+    }
     {
         gcase t = plain("gemm beta", 70, 90, 100, 0, 1);
         t.p.beta = -0.75f;

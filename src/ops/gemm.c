@@ -70,19 +70,35 @@ static int vec4_ok(uint32_t off, uint32_t ld, uint32_t so, uint32_t si, int alon
 }
 
 static int texel_pipeline(fv_dev *d, const fv_gemm_desc *p, const gemm_push *pc, fv_pipeline **out, uint32_t *wg) {
-    /* A is fetched along K (4-wide) only when not transposed; a transposed A is read per element,
-     * each lane fetching its own row, which the shuffles then spread. */
-    int va = !p->trans_a && vec4_ok(pc->ao, pc->lda, pc->sao, pc->sai, 1, p->K);
+    /* A is fetched 4-wide along K when not transposed, along M when transposed (K x M storage;
+     * the texels of a step's slab are spread over the lanes); else element by element, each lane
+     * fetching its own row, which the shuffles then spread. */
+    int va = vec4_ok(pc->ao, pc->lda, pc->sao, pc->sai, !p->trans_a, p->K);
     int vb = vec4_ok(pc->bo, pc->ldb, pc->sbo, pc->sbi, p->trans_b != 0, p->K);
     /* Workgroup: 32 invocations (or one subgroup if larger) = 256 columns. Rows are shared only
      * within a subgroup, so the size only trades idle lanes at the right edge (N = 768 fills
-     * three groups exactly) against per-workgroup overhead; it is one value per device, so the
-     * pipelines (slow to JIT on lavapipe) depend only on transposes and alignment.
-     * Measured equal or better than 64 and than one subgroup. */
+     * three groups exactly) against per-workgroup overhead. Measured equal or better than 64
+     * and than one subgroup. */
     uint32_t sg = d->subgroup_size, n = sg < TEX_WG ? TEX_WG / sg * sg : sg;
-    /* Narrow products (attention's P V and its gradients have N = dk = 64) would leave most of a
-     * 256-column workgroup idle: give them one subgroup. */
-    if ((uint64_t)p->N <= (uint64_t)sg * TEX_TN * (n / sg - 1)) n = sg * fv_div_up(p->N, sg * TEX_TN);
+    if ((uint64_t)p->N <= (uint64_t)sg * TEX_TN * (n / sg - 1)) {
+        /* Narrow products (attention's P V and its gradients have N = dk = 64) would leave most
+         * of a 256-column workgroup idle: give them as many subgroups as they fill. */
+        n = sg * fv_div_up(p->N, sg * TEX_TN);
+    } else {
+        /* Subgroups wholly past N leave at once, but lavapipe hands each thread a fixed share of
+         * the workgroups, so a last column of half-empty groups (N = 384: 256 + 128) idles one
+         * core for a third of the time. When that wastes over 1/16 of the columns, take the
+         * workgroup of 1/2 .. 1 times the subgroups that wastes least (N = 384 and 1152: 3
+         * subgroups, 58 -> 76 and 62 -> 68 GFLOP/s measured). N a multiple of 256 keeps the
+         * full size, so only such widths add pipelines. */
+        uint32_t best = n, waste = fv_div_up(p->N, n * TEX_TN) * n * TEX_TN - p->N;
+        if ((uint64_t)waste * 16 > p->N)
+            for (uint32_t s = n / sg - 1; s >= 1 && 2 * s >= n / sg; s--) {
+                uint32_t w = fv_div_up(p->N, sg * s * TEX_TN) * sg * s * TEX_TN - p->N;
+                if (w < waste) best = sg * s, waste = w;
+            }
+        n = best;
+    }
     fv_pipe_desc desc;
     fv_op_desc(&desc, texel_tm(p) == 4 ? "gemm_m4" : "gemm", 3, 1u << 2, sizeof(gemm_push));
     desc.bind_kind[0] = desc.bind_kind[1] = FV_BIND_TEXEL;
