@@ -12,23 +12,17 @@
 #include <string.h>
 
 typedef struct {
-    fv_reader base;
-    fv_lines lines;
-    fv_pool pool;
+    fv_line_reader lr; /* first: the shared line-reader base */
     fv_sb q;
-    size_t index;
 } cot_reader;
 
 static int cot_next(fv_reader *br, fv_example *ex) {
     cot_reader *r = (cot_reader *)br;
     const char *s;
     size_t n;
-    while (fv_lines_next(&r->lines, &s, &n)) {
-        size_t line = r->lines.line, bad;
-        if (!fv_utf8_valid(s, n, &bad)) {
-            if (fv_reader_bad_row(br, line, "invalid UTF-8 at byte %zu of the line", bad) < 0) return -1;
-            continue;
-        }
+    size_t line;
+    int got;
+    while ((got = fv_line_reader_next(&r->lr, &s, &n, &line)) > 0) {
         const char *col[4];
         size_t len[4], nc = 0;
         const char *p = s, *end = s + n;
@@ -51,61 +45,45 @@ static int cot_next(fv_reader *br, fv_example *ex) {
             continue;
         }
         fv_sb_clear(&r->q);
-        fv_pool_clear(&r->pool);
+        fv_pool_clear(&r->lr.pool);
         /* Unescape the question first so option splitting sees real newlines. */
-        fv_pool_add_unescaped(&r->pool, col[0], len[0]);
-        fv_sb_add(&r->q, r->pool.buf.p ? r->pool.buf.p : "", r->pool.buf.n);
-        fv_pool_clear(&r->pool);
+        fv_pool_add_unescaped(&r->lr.pool, col[0], len[0]);
+        fv_sb_add(&r->q, r->lr.pool.buf.p ? r->lr.pool.buf.p : "", r->lr.pool.buf.n);
+        fv_pool_clear(&r->lr.pool);
         if (r->q.oom) return fv_err("%s:%zu: out of memory", br->path, line);
         size_t qlen, off[FV_MAX_OPTIONS], olen[FV_MAX_OPTIONS];
         int labeled;
         size_t nopt = fv_split_options(r->q.p, r->q.n, &qlen, off, olen, FV_MAX_OPTIONS, &labeled);
-        fv_pool_str(&r->pool, r->q.p, qlen);                   /* 0 question */
-        fv_pool_add_unescaped(&r->pool, col[1], len[1]);      /* 1 answer */
-        fv_pool_end(&r->pool);
-        fv_pool_add_unescaped(&r->pool, col[2], len[2]);      /* 2 rationale */
-        fv_pool_end(&r->pool);
-        for (size_t i = 0; i < nopt; i++) fv_pool_str(&r->pool, r->q.p + off[i], olen[i]);
-        FV_TRY(fv_pool_resolve(&r->pool));
-        fv_reader_example(br, ex, r->pool.ptr[0], &r->pool.ptr[1], line, r->index++);
-        ex->rationale = r->pool.ptr[2];
-        ex->options = nopt ? &r->pool.ptr[3] : NULL;
+        fv_pool_str(&r->lr.pool, r->q.p, qlen);                   /* 0 question */
+        fv_pool_add_unescaped(&r->lr.pool, col[1], len[1]);      /* 1 answer */
+        fv_pool_end(&r->lr.pool);
+        fv_pool_add_unescaped(&r->lr.pool, col[2], len[2]);      /* 2 rationale */
+        fv_pool_end(&r->lr.pool);
+        for (size_t i = 0; i < nopt; i++) fv_pool_str(&r->lr.pool, r->q.p + off[i], olen[i]);
+        FV_TRY(fv_pool_resolve(&r->lr.pool));
+        fv_reader_example(br, ex, r->lr.pool.ptr[0], &r->lr.pool.ptr[1], line, r->lr.index++);
+        ex->rationale = r->lr.pool.ptr[2];
+        ex->options = nopt ? &r->lr.pool.ptr[3] : NULL;
         ex->n_options = nopt;
         ex->options_labeled = labeled;
         ex->answer_index = nopt ? fv_match_option(ex->options, nopt, ex->targets) : -1;
         return 1;
     }
-    return 0;
+    return got;
 }
 
-static int cot_rewind(fv_reader *br) {
-    cot_reader *r = (cot_reader *)br;
-    fv_lines_rewind(&r->lines);
-    r->index = 0;
-    return 0;
-}
+static void cot_close_extra(fv_line_reader *lr) { fv_sb_free(&((cot_reader *)lr)->q); }
 
-static void cot_close(fv_reader *br) {
-    cot_reader *r = (cot_reader *)br;
-    fv_lines_close(&r->lines);
-    fv_pool_free(&r->pool);
-    fv_sb_free(&r->q);
-    free(r);
-}
-
-static const struct fv_reader_ops cot_ops = {cot_next, cot_rewind, cot_close};
+static const struct fv_reader_ops cot_ops = {cot_next, fv_line_reader_rewind, fv_line_reader_close};
 
 int fv_open_cot_tsv(fv_reader **out, const char *path, const fv_read_opts *o) {
-    cot_reader *r = calloc(1, sizeof *r);
-    if (!r) return fv_err("%s: out of memory", path);
-    fv_reader_init(&r->base, &cot_ops, path, o, "cot_");
+    fv_line_reader *lr;
+    FV_TRY(fv_line_reader_open(sizeof(cot_reader), &cot_ops, path, o, "cot_", &lr));
+    lr->close_extra = cot_close_extra;
     /* "gsm8k_train" -> "cot_gsm8k" */
-    size_t tl = strlen(r->base.task);
-    if (!(o && o->task) && tl > 6 && strcmp(r->base.task + tl - 6, "_train") == 0) r->base.task[tl - 6] = 0;
-    if (fv_lines_open(&r->lines, path)) {
-        free(r);
-        return -1;
-    }
-    *out = &r->base;
+    char *task = lr->base.task;
+    size_t tl = strlen(task);
+    if (!(o && o->task) && tl > 6 && strcmp(task + tl - 6, "_train") == 0) task[tl - 6] = 0;
+    *out = &lr->base;
     return 0;
 }

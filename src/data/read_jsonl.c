@@ -13,12 +13,9 @@
 #include <string.h>
 
 typedef struct {
-    fv_reader base;
-    fv_lines lines;
-    cJSON *doc; /* the current line's document, owns the strings handed out */
-    fv_pool pool;
+    fv_line_reader lr; /* first: the shared line-reader base */
+    cJSON *doc;        /* the current line's document, owns the strings handed out */
     const char *ptrs[2 * FV_MAX_OPTIONS + 2];
-    size_t index;
 } jsonl_reader;
 
 static const char *get_str(const cJSON *o, const char *a, const char *b) {
@@ -47,14 +44,9 @@ static int jsonl_next(fv_reader *br, fv_example *ex) {
     jsonl_reader *r = (jsonl_reader *)br;
     const char *s;
     size_t n;
-    while (fv_lines_next(&r->lines, &s, &n)) {
-        size_t line = r->lines.line, bad, ws = 0;
-        while (ws < n && (s[ws] == ' ' || s[ws] == '\t')) ws++;
-        if (ws == n) continue;
-        if (!fv_utf8_valid(s, n, &bad)) {
-            if (fv_reader_bad_row(br, line, "invalid UTF-8 at byte %zu of the line", bad) < 0) return -1;
-            continue;
-        }
+    size_t line;
+    int got;
+    while ((got = fv_line_reader_next(&r->lr, &s, &n, &line)) > 0) {
         cJSON_Delete(r->doc);
         r->doc = cJSON_ParseWithLength(s, n);
         const cJSON *d = r->doc;
@@ -79,18 +71,18 @@ static int jsonl_next(fv_reader *br, fv_example *ex) {
             if (fv_reader_bad_row(br, line, "%s", why) < 0) return -1;
             continue;
         }
-        fv_reader_example(br, ex, in, refs, line, r->index++);
+        fv_reader_example(br, ex, in, refs, line, r->lr.index++);
         if (nopt == 0) {
             size_t qlen, off[FV_MAX_OPTIONS], olen[FV_MAX_OPTIONS];
             int lab;
             size_t k = fv_split_options(in, strlen(in), &qlen, off, olen, FV_MAX_OPTIONS, &lab);
             if (k) {
-                fv_pool_clear(&r->pool);
-                fv_pool_str(&r->pool, in, qlen);
-                for (size_t i = 0; i < k; i++) fv_pool_str(&r->pool, in + off[i], olen[i]);
-                FV_TRY(fv_pool_resolve(&r->pool));
-                ex->inputs = r->pool.ptr[0];
-                for (size_t i = 0; i < k; i++) opts[i] = r->pool.ptr[1 + i];
+                fv_pool_clear(&r->lr.pool);
+                fv_pool_str(&r->lr.pool, in, qlen);
+                for (size_t i = 0; i < k; i++) fv_pool_str(&r->lr.pool, in + off[i], olen[i]);
+                FV_TRY(fv_pool_resolve(&r->lr.pool));
+                ex->inputs = r->lr.pool.ptr[0];
+                for (size_t i = 0; i < k; i++) opts[i] = r->lr.pool.ptr[1 + i];
                 nopt = (int)k;
                 ex->options_labeled = lab;
             }
@@ -107,34 +99,17 @@ static int jsonl_next(fv_reader *br, fv_example *ex) {
         ex->id = id ? id : "";
         return 1;
     }
-    return 0;
+    return got;
 }
 
-static int jsonl_rewind(fv_reader *br) {
-    jsonl_reader *r = (jsonl_reader *)br;
-    fv_lines_rewind(&r->lines);
-    r->index = 0;
-    return 0;
-}
+static void jsonl_close_extra(fv_line_reader *lr) { cJSON_Delete(((jsonl_reader *)lr)->doc); }
 
-static void jsonl_close(fv_reader *br) {
-    jsonl_reader *r = (jsonl_reader *)br;
-    cJSON_Delete(r->doc);
-    fv_lines_close(&r->lines);
-    fv_pool_free(&r->pool);
-    free(r);
-}
-
-static const struct fv_reader_ops jsonl_ops = {jsonl_next, jsonl_rewind, jsonl_close};
+static const struct fv_reader_ops jsonl_ops = {jsonl_next, fv_line_reader_rewind, fv_line_reader_close};
 
 int fv_open_jsonl(fv_reader **out, const char *path, const fv_read_opts *o) {
-    jsonl_reader *r = calloc(1, sizeof *r);
-    if (!r) return fv_err("%s: out of memory", path);
-    fv_reader_init(&r->base, &jsonl_ops, path, o, "");
-    if (fv_lines_open(&r->lines, path)) {
-        free(r);
-        return -1;
-    }
-    *out = &r->base;
+    fv_line_reader *lr;
+    FV_TRY(fv_line_reader_open(sizeof(jsonl_reader), &jsonl_ops, path, o, "", &lr));
+    lr->close_extra = jsonl_close_extra;
+    *out = &lr->base;
     return 0;
 }

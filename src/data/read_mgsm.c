@@ -10,12 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    fv_reader base;
-    fv_lines lines;
-    fv_pool pool;
-    size_t index;
-} mgsm_reader;
+typedef fv_line_reader mgsm_reader;
 
 static int is_number(const char *s, size_t n) {
     size_t i = 0, digits = 0;
@@ -31,12 +26,9 @@ static int mgsm_next(fv_reader *br, fv_example *ex) {
     mgsm_reader *r = (mgsm_reader *)br;
     const char *s;
     size_t n;
-    while (fv_lines_next(&r->lines, &s, &n)) {
-        size_t line = r->lines.line, bad;
-        if (!fv_utf8_valid(s, n, &bad)) {
-            if (fv_reader_bad_row(br, line, "invalid UTF-8 at byte %zu of the line", bad) < 0) return -1;
-            continue;
-        }
+    size_t line;
+    int got;
+    while ((got = fv_line_reader_next(r, &s, &n, &line)) > 0) {
         const char *tab = memchr(s, '\t', n);
         if (!tab || memchr(tab + 1, '\t', n - (size_t)(tab + 1 - s))) {
             if (fv_reader_bad_row(br, line, "expected 2 tab-separated columns (question, answer)") < 0) return -1;
@@ -56,33 +48,14 @@ static int mgsm_next(fv_reader *br, fv_example *ex) {
         fv_reader_example(br, ex, r->pool.ptr[0], &r->pool.ptr[1], line, r->index++);
         return 1;
     }
-    return 0;
+    return got;
 }
 
-static int mgsm_rewind(fv_reader *br) {
-    mgsm_reader *r = (mgsm_reader *)br;
-    fv_lines_rewind(&r->lines);
-    r->index = 0;
-    return 0;
-}
-
-static void mgsm_close(fv_reader *br) {
-    mgsm_reader *r = (mgsm_reader *)br;
-    fv_lines_close(&r->lines);
-    fv_pool_free(&r->pool);
-    free(r);
-}
-
-static const struct fv_reader_ops mgsm_ops = {mgsm_next, mgsm_rewind, mgsm_close};
+static const struct fv_reader_ops mgsm_ops = {mgsm_next, fv_line_reader_rewind, fv_line_reader_close};
 
 int fv_open_mgsm(fv_reader **out, const char *path, const fv_read_opts *o) {
-    mgsm_reader *r = calloc(1, sizeof *r);
-    if (!r) return fv_err("%s: out of memory", path);
-    fv_reader_init(&r->base, &mgsm_ops, path, o, "");
-    if (fv_lines_open(&r->lines, path)) {
-        free(r);
-        return -1;
-    }
+    mgsm_reader *r;
+    FV_TRY(fv_line_reader_open(sizeof *r, &mgsm_ops, path, o, "", &r));
     *out = &r->base;
     return 0;
 }

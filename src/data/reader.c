@@ -166,6 +166,52 @@ void fv_lines_rewind(fv_lines *l) {
 
 void fv_lines_close(fv_lines *l) { fv_map_close(&l->map); }
 
+/* ---- line readers ---- */
+
+int fv_line_reader_open(size_t size, const struct fv_reader_ops *ops, const char *path, const fv_read_opts *o,
+                        const char *task_prefix, fv_line_reader **out) {
+    *out = NULL;
+    fv_line_reader *r = calloc(1, size);
+    if (!r) return fv_err("%s: out of memory", path);
+    fv_reader_init(&r->base, ops, path, o, task_prefix);
+    if (fv_lines_open(&r->lines, path)) {
+        free(r);
+        return -1;
+    }
+    *out = r;
+    return 0;
+}
+
+int fv_line_reader_rewind(fv_reader *br) {
+    fv_line_reader *r = (fv_line_reader *)br;
+    fv_lines_rewind(&r->lines);
+    r->index = 0;
+    return 0;
+}
+
+void fv_line_reader_close(fv_reader *br) {
+    fv_line_reader *r = (fv_line_reader *)br;
+    if (r->close_extra) r->close_extra(r);
+    fv_lines_close(&r->lines);
+    fv_pool_free(&r->pool);
+    free(r);
+}
+
+int fv_line_reader_next(fv_line_reader *r, const char **s, size_t *n, size_t *line) {
+    while (fv_lines_next(&r->lines, s, n)) {
+        size_t ws = 0, bad;
+        *line = r->lines.line;
+        while (ws < *n && ((*s)[ws] == ' ' || (*s)[ws] == '\t')) ws++;
+        if (ws == *n) continue;
+        if (!fv_utf8_valid(*s, *n, &bad)) {
+            if (fv_reader_bad_row(&r->base, *line, "invalid UTF-8 at byte %zu of the line", bad) < 0) return -1;
+            continue;
+        }
+        return 1;
+    }
+    return 0;
+}
+
 /* ---- string pool ---- */
 
 void fv_pool_clear(fv_pool *p) {

@@ -79,6 +79,27 @@ int fv_pool_str(fv_pool *p, const char *s, size_t n);
 int fv_pool_resolve(fv_pool *p);
 void fv_pool_free(fv_pool *p);
 
+/* A reader over the lines of one file (the TSV and JSONL formats): its cursor, the current
+ * example's string pool and the count of examples returned. Formats embed it first and may add
+ * fields; rewind and close are shared (close_extra, if set, frees what a format added). */
+typedef struct fv_line_reader {
+    fv_reader base;
+    fv_lines lines;
+    fv_pool pool;
+    size_t index;
+    void (*close_extra)(struct fv_line_reader *r);
+} fv_line_reader;
+
+/* Allocate `size` bytes (the format's struct, starting with fv_line_reader), set up the base and
+ * map the file. On error nothing is left allocated. */
+int fv_line_reader_open(size_t size, const struct fv_reader_ops *ops, const char *path, const fv_read_opts *o,
+                        const char *task_prefix, fv_line_reader **out);
+int fv_line_reader_rewind(fv_reader *r);
+void fv_line_reader_close(fv_reader *r);
+/* Next line that is not blank and is valid UTF-8 (invalid ones go through fv_reader_bad_row):
+ * 1 with the line, 0 at end of file, -1 on error. */
+int fv_line_reader_next(fv_line_reader *r, const char **s, size_t *n, size_t *line);
+
 /* Split "question\nOptions:\n- a\n- b" (the FLAN CoT layout, also "(A) a" lines) into the question
  * text and options. Returns the number of options (0 when the text has no parseable option block;
  * then *qlen = n). Options are returned as (start, length) pairs into s; "- " is stripped. */
