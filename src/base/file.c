@@ -4,8 +4,10 @@
 
 #include "base/error.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -130,4 +132,18 @@ int fv_path_join(char *out, size_t n, const char *dir, const char *name) {
     int k = snprintf(out, n, "%s/%s", dir, name);
     if (k < 0 || (size_t)k >= n) return fv_err("%s/%s: path too long", dir, name);
     return 0;
+}
+
+void fv_rmdir_files(const char *dir) {
+    DIR *dd = opendir(dir);
+    if (!dd) return;
+    struct dirent *e;
+    char path[4096];
+    while ((e = readdir(dd))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(dd);
+    rmdir(dir);
 }

@@ -33,6 +33,9 @@ void fv_awrite_abort(fv_awrite *w);
 
 /* mkdir -p. */
 int fv_mkdirs(const char *path);
+/* Remove a directory of plain files (no subdirectories), best effort: staging directories,
+ * test scratch. */
+void fv_rmdir_files(const char *dir);
 int fv_file_exists(const char *path);
 /* Join dir and name into out (size n). Returns -1 if it does not fit. */
 int fv_path_join(char *out, size_t n, const char *dir, const char *name);

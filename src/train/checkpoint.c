@@ -119,20 +119,6 @@ static int copy_file(const char *from, const char *to) {
     return rc;
 }
 
-static void remove_tree(const char *dir) {
-    DIR *dd = opendir(dir);
-    if (!dd) return;
-    struct dirent *e;
-    char path[1400];
-    while ((e = readdir(dd))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    closedir(dd);
-    rmdir(dir);
-}
-
 static int write_png(const char *path, const void *png, size_t n) {
     fv_awrite w;
     FV_TRY(fv_awrite_open(&w, path));
@@ -171,11 +157,11 @@ int fv_checkpoint_save(const char *dir, const fv_t5 *m, fv_optimizer *o, const f
     while (len > 1 && dir[len - 1] == '/') len--;
     if (len + 32 >= sizeof staging) return fv_err("%s: path too long", dir);
     snprintf(staging, sizeof staging, "%.*s.staging-%ld", (int)len, dir, (long)getpid());
-    remove_tree(staging);
+    fv_rmdir_files(staging);
     FV_TRY(fv_mkdirs(staging));
     int rc = fill_dir(staging, m, o, st, tokenizer_dir, losses, nloss, png, png_size);
     if (rc) {
-        remove_tree(staging);
+        fv_rmdir_files(staging);
         return fv_err_wrap("saving checkpoint %s", dir);
     }
     char target[1024];
@@ -183,11 +169,11 @@ int fv_checkpoint_save(const char *dir, const fv_t5 *m, fv_optimizer *o, const f
     struct stat sb;
     if (stat(target, &sb) != 0) { /* first save: the staging directory simply becomes the target */
         if (rename(staging, target) != 0) rc = fv_err("%s: cannot rename into place: %s", target, strerror(errno));
-        if (rc) remove_tree(staging);
+        if (rc) fv_rmdir_files(staging);
         return rc;
     }
     if (!S_ISDIR(sb.st_mode)) {
-        remove_tree(staging);
+        fv_rmdir_files(staging);
         return fv_err("%s: exists and is not a directory", target);
     }
     if (renameat2(AT_FDCWD, staging, AT_FDCWD, target, RENAME_EXCHANGE) == 0) {
@@ -204,7 +190,7 @@ int fv_checkpoint_save(const char *dir, const fv_t5 *m, fv_optimizer *o, const f
             if (rename(a, b) != 0) fprintf(stderr, "flanvk: warning: could not keep %s: %s\n", a, strerror(errno));
         }
         if (dd) closedir(dd);
-        remove_tree(staging);
+        fv_rmdir_files(staging);
         return 0;
     }
     /* No exchange on this file system: rename file by file, the training state first and the model
@@ -216,7 +202,7 @@ int fv_checkpoint_save(const char *dir, const fv_t5 *m, fv_optimizer *o, const f
         snprintf(b, sizeof b, "%s/%s", target, files[i]);
         if (fv_file_exists(a) && rename(a, b) != 0) rc = fv_err("%s: cannot rename into place: %s", b, strerror(errno));
     }
-    remove_tree(staging);
+    fv_rmdir_files(staging);
     return rc;
 }
 

@@ -2,7 +2,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "support/fixture.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,19 +113,7 @@ int fv_fixture_det_model(const fv_fixture *f, fv_dev *d, char *dir) {
     return rc;
 }
 
-void fv_fixture_rmdir(const char *dir) {
-    DIR *dd = opendir(dir);
-    if (!dd) return;
-    struct dirent *e;
-    char path[1024];
-    while ((e = readdir(dd))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    closedir(dd);
-    rmdir(dir);
-}
+void fv_fixture_rmdir(const char *dir) { fv_rmdir_files(dir); }
 
 void fv_hbatch_alloc(fv_hbatch *h, uint32_t B, uint32_t Te, uint32_t Td) {
     h->B = B, h->Te = Te, h->Td = Td;
