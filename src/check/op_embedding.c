@@ -1,5 +1,6 @@
 /* Embedding: lookup and backward shaders vs reference (ids repeated many times, out-of-range ids
- * giving zero rows / skipped, backward accumulating twice, slices at offsets), reference backward
+ * giving zero rows / skipped, backward accumulating twice, slices at offsets: odd ones for the
+ * scalar backward, multiples of 4 with dim for the vec4 / texel one), reference backward
  * vs finite differences, host id validation, bad input rejected. Tolerances: fwd exact (a copy),
  * bwd 1e-5 (in-order fp32 sums of up to a few hundred terms vs a double sum), finite
  * differences 1e-3. */
@@ -12,11 +13,12 @@
 #include "ops/embedding.h"
 #include "ref/embedding.h"
 
-static int one(fv_check *c, uint32_t ntok, uint32_t vocab, uint32_t dim) {
+/* off: every tensor at that offset into its buffer (3: the scalar backward; a multiple of 4 with
+ * dim too: the vec4 / texel backward, embedding_back4.comp) */
+static int one(fv_check *c, uint32_t ntok, uint32_t vocab, uint32_t dim, uint32_t off) {
     char shape[64];
-    snprintf(shape, sizeof shape, "%u tok, %ux%u", ntok, vocab, dim);
+    snprintf(shape, sizeof shape, "%u tok, %ux%u, offset %u", ntok, vocab, dim, off);
     size_t nt = (size_t)vocab * dim, no = (size_t)ntok * dim;
-    const uint32_t off = 3; /* every tensor at an offset into its buffer */
     uint32_t *ids = fv_check_alloc_u32(c, ntok + off);
     float *table = fv_check_rand(c, nt + off, -1, 1), *g = fv_check_rand(c, no + off, -1, 1);
     float *dt0 = fv_check_rand(c, nt + off, -1, 1);
@@ -94,10 +96,11 @@ static int bad_input(fv_check *c) {
 }
 
 int fv_check_op_embedding(fv_check *c) {
-    static const uint32_t shapes[][3] = {{1, 1, 1}, {7, 33, 5}, {33, 7, 33}, {1000, 500, 64}, {130, 32128, 64},
-                                         {1031, 1000, 512}};
-    int bad = 0, count = c->quick ? 4 : 6;
-    for (int i = 0; i < count; i++) bad |= one(c, shapes[i][0], shapes[i][1], shapes[i][2]);
+    static const uint32_t shapes[][4] = {{1, 1, 1, 3},       {7, 33, 5, 3},        {33, 7, 33, 3},   {1000, 500, 64, 3},
+                                         {7, 33, 4, 4},      {1000, 500, 64, 8},   {130, 32128, 64, 3},
+                                         {1031, 1000, 512, 3}, {1031, 1000, 512, 4}, {130, 32128, 68, 12}};
+    int bad = 0, count = c->quick ? 6 : 10;
+    for (int i = 0; i < count; i++) bad |= one(c, shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3]);
     bad |= finite_differences(c);
     bad |= bad_input(c);
     return bad;

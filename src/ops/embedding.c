@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "ops/elem_vec4.h"
+
 static int check_args(const char *op, fv_t ids, uint32_t ntok, uint32_t vocab, uint32_t dim) {
     if (!ntok || !vocab || !dim) return fv_err("%s: empty shape (ntok %u, vocab %u, dim %u)", op, ntok, vocab, dim);
     if ((uint64_t)vocab * dim > UINT32_MAX || (uint64_t)ntok * dim > UINT32_MAX)
@@ -36,24 +38,33 @@ int fv_embedding_back(fv_graph *g, fv_t ids, fv_t dout, fv_t dtable, uint32_t nt
     FV_TRY(fv_op_check(op, "dtable", dtable, (uint64_t)vocab * dim, 4));
     fv_dev *d = fv_graph_dev(g);
     fv_pipe_desc desc;
+    /* vec4 path (embedding_back4.comp): 4 columns per invocation, dout as texels on texel devices */
+    int v4 = dim % 4 == 0 && fv_elem_vec4_ok(d, dim, 2, (uint32_t[]){dout.off, dtable.off});
+    int texel = v4 && d->use_texel && fv_elem_texel_ok(d, dout.buf);
+    uint32_t cols = v4 ? dim / 4 : dim;
     /* Vocabulary slices: one on a CPU (threads are few, extra id scans cost), otherwise enough
      * slices to give ~64k invocations. */
     uint32_t slices = 1;
     if (strcmp(d->info.type, "cpu") != 0) {
-        slices = 65536 / dim;
+        slices = 65536 / cols;
         if (slices < 1) slices = 1;
         if (slices > 256) slices = 256;
         if (slices > vocab) slices = vocab;
     }
     uint32_t vslice = fv_div_up(vocab, slices);
     struct { uint32_t ntok, dim, vocab, io, go, dto, vslice; } pc = {ntok, dim, vocab, ids.off, dout.off, dtable.off, vslice};
-    fv_op_desc(&desc, "embedding_back", 3, 1u << 2, sizeof pc);
+    if (v4) pc.dim /= 4, pc.go /= 4, pc.dto /= 4;
+    fv_op_desc(&desc, texel ? "embedding_back4_texel" : v4 ? "embedding_back4" : "embedding_back", 3, 1u << 2, sizeof pc);
+    if (texel) {
+        desc.bind_kind[1] = FV_BIND_TEXEL;
+        desc.bind_fmt[1] = FV_TEXEL_RGBA32F;
+    }
     desc.nspec = 1;
-    desc.spec[0] = fv_op_row_threads(d, dim < 64 ? dim : 64);
+    desc.spec[0] = fv_op_row_threads(d, cols < 64 ? cols : 64);
     fv_pipeline *p;
     FV_TRY(fv_pipeline_get(d, &desc, &p));
     fv_buf *b[] = {ids.buf, dout.buf, dtable.buf};
-    return fv_graph_dispatch(g, p, b, &pc, fv_div_up(dim, desc.spec[0]), fv_div_up(vocab, vslice), 1);
+    return fv_graph_dispatch(g, p, b, &pc, fv_div_up(cols, desc.spec[0]), fv_div_up(vocab, vslice), 1);
 }
 
 int fv_embedding_check_ids(const uint32_t *ids, uint32_t ntok, uint32_t vocab) {

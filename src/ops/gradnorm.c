@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "ops/elem_vec4.h"
+
 #define CHUNK 16384u /* elements per workgroup: big enough to amortize, small enough to spread */
 
 typedef struct {
@@ -113,12 +115,22 @@ int fv_gradnorm(fv_graph *g, const fv_gradnorm_plan *p, fv_t scratch, fv_t norm)
             return fv_err("%s: scratch and norm must not share a buffer with the gradients", op);
     if (scratch.buf == norm.buf) return fv_err("%s: scratch and norm must be different buffers", op);
     fv_dev *d = fv_graph_dev(g);
-    fv_pipeline *pl;
+    fv_pipeline *pl, *pl4 = NULL;
     FV_TRY(pipeline(d, "gradnorm", 3, 1u << 2, 12, UINT32_MAX, 0, &pl));
+    if (d->use_texel && fv_elem_vec4_ok(d, 4, 0, NULL)) { /* texel devices: 4-float texels (gradnorm.comp) */
+        fv_pipe_desc desc;
+        fv_op_desc(&desc, "gradnorm_texel", 4, 1u << 2, 12);
+        desc.bind_kind[3] = FV_BIND_TEXEL;
+        desc.bind_fmt[3] = FV_TEXEL_RGBA32F;
+        desc.nspec = 1;
+        desc.spec[0] = fv_op_row_threads(d, 256);
+        FV_TRY(fv_pipeline_get(d, &desc, &pl4));
+    }
     for (uint32_t i = 0; i < p->ngroups; i++) {
         struct { uint32_t chunk0, nchunks, po; } pc = {p->groups[i].chunk0, p->groups[i].nchunks, scratch.off};
-        fv_buf *b[] = {p->groups[i].buf, p->table, scratch.buf};
-        FV_TRY(grid_dispatch(g, pl, b, &pc, pc.nchunks));
+        fv_buf *b[] = {p->groups[i].buf, p->table, scratch.buf, p->groups[i].buf};
+        int texel = pl4 && fv_elem_texel_ok(d, b[0]);
+        FV_TRY(grid_dispatch(g, texel ? pl4 : pl, b, &pc, pc.nchunks));
     }
     struct { uint32_t nchunks, po, no; } pf = {p->nchunks, scratch.off, norm.off};
     FV_TRY(pipeline(d, "gradnorm_final", 2, 1u << 1, sizeof pf, UINT32_MAX, 0, &pl));
