@@ -6,19 +6,20 @@
 // Attention score gradient in one kernel, texel path (CPU devices, lavapipe): for TM query rows of
 // one (b, h), dP = dO V^T (common/attn_tile.glsl), through the dropout mask when on (the hash of
 // element ((b*H + h)*Tq + i)*Tk + j, as dropout.comp), then dS = P (dP - sum_j P dP) into ds; the
-// same result as the GEMM dP = dO V^T, fv_dropout and attn_softmax_back.comp. Pass 1 stores dP
-// and keeps each lane's part of the row dot products; a subgroup sum gives the rows' dots; pass 2
-// rereads the lane's own dP and writes dS. With HIST it also writes each row's sums of dS per
-// relative-position bucket (for relpos_grad.comp): each lane sums into its own slots of a shared
-// [TM][NB][SG] array, then lane l adds the SG slots of buckets l, l + SG, ... in lane order: a fixed
-// order, deterministic (one subgroup reduction + masked store per row and bucket cost ~1 ms at
-// T = 512, H = 6 on lavapipe).
+// same result as the GEMM dP = dO V^T, fv_dropout and attn_softmax_back.comp. One sweep over the
+// keys: the row dot sum_j P_ij dP_ij equals dO_i . O_i with the forward's output O = dropped(P) V
+// (the flash-attention identity; it holds with dropout since dP carries the same mask and scale),
+// so it is known before the sweep and dP is never stored. With HIST it also writes each row's
+// sums of dS per relative-position bucket (for relpos_grad.comp): each lane sums into its own
+// slots of a shared [TM][NB][SG] array, then lane l adds the SG slots of buckets l, l + SG, ... in
+// lane order: a fixed order, deterministic.
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 8;     // = SG: one subgroup
 layout(constant_id = 1) const uint SG = 8;
 layout(constant_id = 2) const bool VX = false; // dO bound as 4-wide texels
 layout(constant_id = 3) const bool VY = false; // V bound as 4-wide texels
 layout(constant_id = 4) const uint NB = 1;     // buckets (1 without the histogram)
+layout(constant_id = 5) const bool VO = false; // O bound as 4-wide texels
 
 #define TM 16
 #define TN 8
@@ -32,14 +33,16 @@ layout(binding = 4) uniform usamplerBuffer PK;
 layout(binding = 5) uniform usamplerBuffer LUT;
 layout(std430, binding = 6) readonly buffer SD { uint seed[]; };
 #ifdef PV4
-layout(std430, binding = 7) buffer DS { vec4 ds4[]; };
+layout(std430, binding = 7) writeonly buffer DS { vec4 ds4[]; };
 #else
-layout(std430, binding = 7) buffer DS { float ds[]; };
+layout(std430, binding = 7) writeonly buffer DS { float ds[]; };
 #endif
 layout(std430, binding = 8) writeonly buffer HI { float hist[]; };
+layout(binding = 9) uniform samplerBuffer OT;  // O, the forward's output (token stride os)
 layout(push_constant) uniform P {
     uint Tq, Tk, H, dk, os, vs, oo, vo, po, dso, pqo, pko, luo, L, ho, flags, salt, seed_index;
     float rate, scale;
+    uint ob;  // element offset of O
 } pc;
 
 const uint F_CAUSAL = 1u, F_HIST = 2u, F_DROP = 4u;
@@ -63,6 +66,10 @@ void load_p(uint prow, uint c0, out float pv[TN]) {
 #endif
 }
 
+// One float of dO / O by element index, whichever texel format they are bound as.
+float elem_x(uint e) { return VX ? texelFetch(X, int(e >> 2))[e & 3u] : texelFetch(X, int(e)).x; }
+float elem_o(uint e) { return VO ? texelFetch(OT, int(e >> 2))[e & 3u] : texelFetch(OT, int(e)).x; }
+
 void main() {
     uint m0 = gl_WorkGroupID.x * TM, z = gl_WorkGroupID.y, b = z / pc.H, h = z % pc.H;
     uint lane = gl_SubgroupInvocationID, rows = min(TM, pc.Tq - m0);
@@ -77,44 +84,27 @@ void main() {
     uint sd = drop ? seed[pc.seed_index] : 0u;
     int L = int(pc.L);
 
+    // dot_i = dO_i . O_i: lanes take strided columns, one subgroup sum per row.
     float dot[TM];
-    [[unroll]] for (uint i = 0; i < TM; i++) dot[i] = 0.0;
-    uint last = causal ? min(Tk, m0 + rows) : Tk;  // P is 0 past the block's last query
-    for (uint c = 0; c < last; c += SG * TN) {
-        uint c0 = c + lane * TN;
-        tile_product(rows, c0);
-        [[unroll]] for (uint i = 0; i < TM; i++) {
-            if (i >= rows) break;
-            uint row = (srow0 + i) * Tk;
-            float pv[TN], g[TN];
-            load_p(pc.po + row, c0, pv);
-            [[unroll]] for (uint t = 0; t < TN; t++) {
-                g[t] = acc[i][t];
-                if (drop) {
-                    uint hh = fv_hash3(sd, pc.salt, row + c0 + t);
-                    g[t] = float(hh >> 8) * (1.0 / 16777216.0) >= pc.rate ? g[t] * pc.scale : 0.0;
-                }
-                dot[i] += pv[t] * g[t];
-            }
-#ifdef PV4
-            [[unroll]] for (uint t = 0; t < TN; t += 4)
-                if (c0 + t < Tk) ds4[(pc.dso + row + c0 + t) >> 2] = vec4(g[t], g[t + 1], g[t + 2], g[t + 3]);
-#else
-            [[unroll]] for (uint t = 0; t < TN; t++)
-                if (c0 + t < Tk) ds[pc.dso + row + c0 + t] = g[t];
-#endif
+    [[unroll]] for (uint i = 0; i < TM; i++) {
+        float s = 0.0;
+        if (i < rows) {
+            uint xr = xbase + i * xs, orow = pc.ob + (b * pc.Tq + m0 + i) * xs + h * D;
+            for (uint e = lane; e < D; e += SG) s += elem_x(xr + e) * elem_o(orow + e);
         }
+        dot[i] = subgroupAdd(s);
     }
-    [[unroll]] for (uint i = 0; i < TM; i++) dot[i] = subgroupAdd(dot[i]);
 
     if (want)
         for (uint e = 0; e < TM * NB; e++) hsum[e * SG + lane] = 0.0;
     int pq[TM];
     [[unroll]] for (uint i = 0; i < TM; i++)
         pq[i] = want ? int(texelFetch(PQ, int(pc.pqo + b * pc.Tq + min(m0 + i, pc.Tq - 1))).x) : 0;
+    uint last = causal ? min(Tk, m0 + rows) : Tk;  // P is 0 past the block's last query
     for (uint c = 0; c < Tk; c += SG * TN) {
         uint c0 = c + lane * TN;
-        bool live = c < last;
+        bool live = c < last;  // uniform over the subgroup
+        if (live) tile_product(rows, c0);
         int pk[TN];
         [[unroll]] for (uint t = 0; t < TN; t++)
             pk[t] = want ? int(texelFetch(PK, int(pc.pko + b * Tk + min(c0 + t, Tk - 1))).x) : 0;
@@ -124,15 +114,14 @@ void main() {
             float pv[TN], g[TN];
             if (live) {
                 load_p(pc.po + row, c0, pv);
-#ifdef PV4
-                [[unroll]] for (uint t = 0; t < TN; t += 4) {
-                    vec4 v = c0 + t < Tk ? ds4[(pc.dso + row + c0 + t) >> 2] : vec4(0.0);
-                    g[t] = v.x; g[t + 1] = v.y; g[t + 2] = v.z; g[t + 3] = v.w;
+                [[unroll]] for (uint t = 0; t < TN; t++) {
+                    float x = acc[i][t];
+                    if (drop) {
+                        uint hh = fv_hash3(sd, pc.salt, row + c0 + t);
+                        x = float(hh >> 8) * (1.0 / 16777216.0) >= pc.rate ? x * pc.scale : 0.0;
+                    }
+                    g[t] = pv[t] * (x - dot[i]);
                 }
-#else
-                [[unroll]] for (uint t = 0; t < TN; t++) g[t] = c0 + t < Tk ? ds[pc.dso + row + c0 + t] : 0.0;
-#endif
-                [[unroll]] for (uint t = 0; t < TN; t++) g[t] = pv[t] * (g[t] - dot[i]);
             } else {
                 [[unroll]] for (uint t = 0; t < TN; t++) g[t] = 0.0;
             }

@@ -124,7 +124,7 @@ static int bench_attention_one(ctx *c, uint32_t T, uint32_t H, uint32_t dk, int 
     if (!rc)
         rc = fv_attention(c->g, &a, TT(Q), TT(K), TT(V), TT(O), TT(SEG), TT(SEG), TT(POS), TT(POS), TT(TAB), TT(LUT), TT(P));
     if (!rc && backward)
-        rc = fv_attention_back(c->g, &a, TT(Q), TT(K), TT(V), TT(P), TT(DO), TT(POS), TT(POS), TT(LUT), TT(DQ), TT(DK),
+        rc = fv_attention_back(c->g, &a, TT(Q), TT(K), TT(V), TT(P), TT(O), TT(DO), TT(POS), TT(POS), TT(LUT), TT(DQ), TT(DK),
                                TT(DV), TT(DTAB), TT(DP), TT(HIST));
 #undef TT
     if (!rc) rc = fv_graph_end(c->g);

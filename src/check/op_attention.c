@@ -7,9 +7,10 @@
  * scores reach several hundred, so their rounding error moves P by ~1e-5 relative), dQ dK dV
  * 1e-3, dTable 1e-3 (fp32 sums over up to 130 keys and 260 rows); the softmax kernels alone 1e-5;
  * finite differences 1e-2 (central step 1e-2).
- * Dropout on the probabilities (training): the full forward + backward with rates 0.1, 0.3, 0.5
- * (self, fused, cross, with bias) against the reference with the same hash mask, same
- * tolerances; finite differences of the reference with the mask held fixed (a fixed seed).
+ * Dropout on the probabilities (training): the full forward + backward with rates 0.1 to 0.5
+ * (self, causal, packed, fused, cross, with bias, dk 12) against the reference with the same hash
+ * mask, same tolerances (the fused backward takes its softmax row sums from the forward's O,
+ * so these also check that identity under dropout); finite differences of the reference with the mask held fixed (a fixed seed).
  * On texel devices (lavapipe) shapes with Tq > 4 go through the fused kernels (ops/attn_fused.h):
  * Tk % 4 == 0 cases exercise their vec4 variants, the others (odd Tk, Tk not a multiple of the
  * 64-key chunk, Tq not a multiple of the 16-row block) the scalar ones. */
@@ -164,7 +165,7 @@ static int full(fv_check *c, const cfg *g, int accumulate_table) {
         fv_attention_drop(c->g, a, q, k, v, fv_tensor(bo, 0), fv_tensor(bsq, 0), fv_tensor(bsk, 0), fv_tensor(bpq, 0),
                           fv_tensor(bpk, 0), fv_tensor(btab, 0), fv_tensor(blut, 0), fv_tensor(bp, 0),
                           g->drop > 0 ? &drop : NULL) ||
-        fv_attention_back_drop(c->g, a, q, k, v, fv_tensor(bp, 0), fv_tensor(bdo, 0), fv_tensor(bpq, 0),
+        fv_attention_back_drop(c->g, a, q, k, v, fv_tensor(bp, 0), fv_tensor(bo, 0), fv_tensor(bdo, 0), fv_tensor(bpq, 0),
                                fv_tensor(bpk, 0), fv_tensor(blut, 0), dq, dk, dv, fv_tensor(bdt, 0), fv_tensor(bdp, 0),
                                fv_tensor(bh, 0), g->drop > 0 ? &drop : NULL) ||
         fv_check_run(c))
@@ -347,7 +348,8 @@ static int bad_input(fv_check *c) {
     a2.use_bias = 1, a2.num_buckets = 32, a2.lut_radius = 128; /* bias without its buffers */
     rcs[3] = fv_attention(c->g, &a2, t, t, t, fv_tensor(b3, 0), s, s, s, s, n, n, p);
     /* dQ in the buffer of Q */
-    rcs[4] = fv_attention_back(c->g, &a, t, fv_tensor(b3, 0), fv_tensor(b3, 0), p, fv_tensor(b3, 0), n, n, n, t,
+    rcs[4] = fv_attention_back(c->g, &a, t, fv_tensor(b3, 0), fv_tensor(b3, 0), p, fv_tensor(b3, 0), fv_tensor(b3, 0), n,
+                               n, n, t,
                                fv_tensor(small, 0), fv_tensor(small, 0), n, fv_tensor(b2, 0), n);
     fv_attn_desc a3 = a;
     a3.Tk = 0;
@@ -355,7 +357,7 @@ static int bad_input(fv_check *c) {
     fv_attn_dropout dr = {s, 1, 0.1f, p}; /* dropped P into the buffer of P */
     rcs[6] = fv_attention_drop(c->g, &a, t, t, t, fv_tensor(b3, 0), s, s, n, n, n, n, p, &dr);
     dr.pd_scratch = fv_tensor(small, 0), dr.rate = 1.0f; /* rate 1 */
-    rcs[7] = fv_attention_back_drop(c->g, &a, t, t, t, p, t, n, n, n, fv_tensor(b3, 0), fv_tensor(b3, 0),
+    rcs[7] = fv_attention_back_drop(c->g, &a, t, t, t, p, t, t, n, n, n, fv_tensor(b3, 0), fv_tensor(b3, 0),
                                     fv_tensor(b3, 0), n, fv_tensor(b4, 0), n, &dr);
     fv_graph_end(c->g);
     for (int i = 0; i < 8; i++)
@@ -397,8 +399,13 @@ int fv_check_op_attention(fv_check *c) {
         {2, 33, 33, 8, 64, 0, 0, 1, 1, 1, 1, 1, 0.1f}, /* encoder, fused QKV */
         {2, 7, 33, 8, 64, 0, 0, 0, 0, 1, 0, 1, 0.5f},  /* packed cross-attention */
         {1, 36, 68, 3, 64, 0, 0, 1, 1, 1, 0, 1, 0.1f}, /* vec4 path of the fused kernels */
+        {2, 64, 64, 2, 64, 1, 0, 1, 0, 1, 0, 1, 0.2f}, /* vec4, causal, packed */
+        {1, 48, 48, 3, 64, 1, 0, 1, 0, 0, 1, 1, 0.3f}, /* causal, fused QKV (scalar O, dO) */
+        {2, 40, 72, 2, 64, 0, 0, 0, 0, 1, 0, 1, 0.2f}, /* vec4, packed cross-attention */
+        {2, 21, 21, 3, 12, 1, 0, 1, 0, 1, 0, 1, 0.4f}, /* dk 12 (not a multiple of 8), causal, packed */
     };
-    for (int i = 0; i < 4; i++) bad |= full(c, &drops[i], i % 2);
+    int ndrop = (int)(sizeof drops / sizeof *drops);
+    for (int i = 0; i < ndrop - (c->quick ? 4 : 0); i++) bad |= full(c, &drops[i], i % 2);
     static const cfg fd[] = {{2, 7, 7, 2, 8, 1, 0, 1, 0, 1, 0, 1, 0},
                              {2, 5, 9, 2, 8, 0, 0, 1, 1, 1, 0, 1, 0},
                              {2, 7, 7, 2, 8, 1, 0, 1, 0, 1, 0, 1, 0.3f},

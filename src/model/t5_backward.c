@@ -71,7 +71,7 @@ static int block_back(fv_graph *g, const fv_t5_train *t, int decoder, int l, fv_
         fv_attn_desc ca = fv_t5_train_cross_desc(t);
         fv_attn_dropout dc = fv_t5_train_attn_drop(t, FV_T5_SALT(decoder, l, FV_T5_SITE_CROSS_P));
         FV_TRY(fv_attention_back_drop(g, &ca, T(x->q_c), fv_tensor(x->ckv, 0), fv_tensor(x->ckv, inn), T(x->p_ca),
-                                      T(t->gao), NONE, NONE, NONE, T(t->gq), fv_tensor(t->gckv, 0),
+                                      T(x->ao_ca), T(t->gao), NONE, NONE, NONE, T(t->gq), fv_tensor(t->gckv, 0),
                                       fv_tensor(t->gckv, inn), NONE, T(t->gp), NONE, &dc));
         FV_TRY(fv_linear_back_wt(g, T(t->enc_out), T(wckv.buf), wckv.dt, T(t->gckv), T(t->genc), T(gb->ckv), ne, D,
                                  2 * inn, !first_cross));
@@ -87,7 +87,7 @@ static int block_back(fv_graph *g, const fv_t5_train *t, int decoder, int l, fv_
     fv_buf *pos = decoder ? in->dec_pos : in->enc_pos;
     fv_attn_dropout dp = fv_t5_train_attn_drop(t, FV_T5_SALT(decoder, l, FV_T5_SITE_SELF_P));
     FV_TRY(fv_attention_back_drop(g, &a, fv_tensor(x->qkv, 0), fv_tensor(x->qkv, inn), fv_tensor(x->qkv, 2 * inn),
-                                  T(x->p_sa), T(t->gao), T(pos), T(pos), T(decoder ? m->dec_lut : m->enc_lut),
+                                  T(x->p_sa), T(x->ao_sa), T(t->gao), T(pos), T(pos), T(decoder ? m->dec_lut : m->enc_lut),
                                   fv_tensor(t->gqkv, 0), fv_tensor(t->gqkv, inn), fv_tensor(t->gqkv, 2 * inn),
                                   T(decoder ? t->gr->dec_rel : t->gr->enc_rel), T(t->gp), T(t->hist), &dp));
     FV_TRY(fv_linear_back_wt(g, T(x->h_sa), T(wqkv.buf), wqkv.dt, T(t->gqkv), T(t->gh), T(gb->qkv), rows, D, 3 * inn,

@@ -206,22 +206,23 @@ int fv_attention_drop(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v
                  tokens(a, o, a->Tq, a->o_stride));
 }
 
-int fv_attention_back(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_t p, fv_t dout, fv_t pos_q,
-                      fv_t pos_k, fv_t bucket_lut, fv_t dq, fv_t dk, fv_t dv, fv_t dtable, fv_t dp_scratch,
-                      fv_t hist_scratch) {
-    return fv_attention_back_drop(g, a, q, k, v, p, dout, pos_q, pos_k, bucket_lut, dq, dk, dv, dtable, dp_scratch,
-                                  hist_scratch, NULL);
+int fv_attention_back(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_t p, fv_t o, fv_t dout,
+                      fv_t pos_q, fv_t pos_k, fv_t bucket_lut, fv_t dq, fv_t dk, fv_t dv, fv_t dtable,
+                      fv_t dp_scratch, fv_t hist_scratch) {
+    return fv_attention_back_drop(g, a, q, k, v, p, o, dout, pos_q, pos_k, bucket_lut, dq, dk, dv, dtable,
+                                  dp_scratch, hist_scratch, NULL);
 }
 
-int fv_attention_back_drop(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_t p, fv_t dout, fv_t pos_q,
-                           fv_t pos_k, fv_t bucket_lut, fv_t dq, fv_t dk, fv_t dv, fv_t dtable, fv_t dp_scratch,
-                           fv_t hist_scratch, const fv_attn_dropout *drop) {
+int fv_attention_back_drop(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_t p, fv_t o, fv_t dout,
+                           fv_t pos_q, fv_t pos_k, fv_t bucket_lut, fv_t dq, fv_t dk, fv_t dv, fv_t dtable,
+                           fv_t dp_scratch, fv_t hist_scratch, const fv_attn_dropout *drop) {
     const char *op = "attention_back";
     int on;
     FV_TRY(check_desc(op, a));
     FV_TRY(check_tokens(op, "q", a, q, a->Tq, a->q_stride));
     FV_TRY(check_tokens(op, "k", a, k, a->Tk, a->k_stride));
     FV_TRY(check_tokens(op, "v", a, v, a->Tk, a->v_stride));
+    FV_TRY(check_tokens(op, "o", a, o, a->Tq, a->o_stride));
     FV_TRY(check_tokens(op, "dout", a, dout, a->Tq, a->o_stride));
     FV_TRY(check_tokens(op, "dq", a, dq, a->Tq, a->q_stride));
     FV_TRY(check_tokens(op, "dk", a, dk, a->Tk, a->k_stride));
@@ -234,8 +235,9 @@ int fv_attention_back_drop(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, f
         FV_TRY(fv_op_check(op, "hist_scratch", hist_scratch, (uint64_t)a->B * a->H * a->Tq * a->num_buckets, 4));
         if (hist_scratch.buf == dtable.buf) return fv_err("%s: hist_scratch and dtable share a buffer", op);
     }
-    const fv_buf *ins[] = {q.buf, k.buf, v.buf, p.buf, dout.buf}, *outs[] = {dq.buf, dk.buf, dv.buf, dp_scratch.buf};
-    for (int i = 0; i < 5; i++)
+    const fv_buf *ins[] = {q.buf, k.buf, v.buf, p.buf, o.buf, dout.buf};
+    const fv_buf *outs[] = {dq.buf, dk.buf, dv.buf, dp_scratch.buf};
+    for (int i = 0; i < 6; i++)
         for (int j = 0; j < 4; j++)
             if (ins[i] == outs[j]) return fv_err("%s: an input and an output share buffer '%s'", op, ins[i]->what);
     if (dp_scratch.buf == dq.buf || dp_scratch.buf == dk.buf || dp_scratch.buf == dv.buf)
@@ -255,7 +257,7 @@ int fv_attention_back_drop(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, f
         } else {
             FV_TRY(bgemm(g, a, "dV = P^T dO", a->Tk, a->dk, a->Tq, 1, 0, P, DO, tokens(a, dv, a->Tk, a->v_stride)));
         }
-        FV_TRY(fv_attn_dscores_fused(g, a, dout, v, p, pos_q, pos_k, bucket_lut, dp_scratch, hist, on ? drop : NULL));
+        FV_TRY(fv_attn_dscores_fused(g, a, dout, o, v, p, pos_q, pos_k, bucket_lut, dp_scratch, hist, on ? drop : NULL));
     } else if (on) { /* the dropped P (recomputed into dp_scratch) for dV, then dP through the mask */
         uint32_t ns = a->B * a->H * a->Tq * a->Tk;
         FV_TRY(fv_dropout(g, p, drop->seed, dp_scratch, ns, drop->salt, drop->rate));

@@ -42,13 +42,15 @@
 int fv_attention(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_t o, fv_t seg_q, fv_t seg_k,
                  fv_t pos_q, fv_t pos_k, fv_t bias_table, fv_t bucket_lut, fv_t p_scratch);
 
-/* Backward from dO (o_stride) and the forward's P: dQ, dK, dV overwritten (with the q, k and v
- * strides, so they may be slices of one fused dQKV buffer, which must not be the buffer of Q, K,
+/* Backward from dO and the forward's P and output O (both with o_stride; O = P V, or dropped(P) V,
+ * exactly as the forward wrote it: the texel path takes the softmax row sums as dO_i . O_i instead
+ * of a second sweep over dP; the storage path does not read O): dQ, dK, dV overwritten (with the
+ * q, k and v strides, so they may be slices of one fused dQKV buffer, which must not be the buffer of Q, K,
  * V or dO), dtable += (with use_bias; else dtable and hist_scratch may be null).
  * dp_scratch holds B*H*Tq*Tk floats (dP, then dS); hist_scratch B*H*Tq*num_buckets floats. */
-int fv_attention_back(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_t p, fv_t dout, fv_t pos_q,
-                      fv_t pos_k, fv_t bucket_lut, fv_t dq, fv_t dk, fv_t dv, fv_t dtable, fv_t dp_scratch,
-                      fv_t hist_scratch);
+int fv_attention_back(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_t p, fv_t o, fv_t dout,
+                      fv_t pos_q, fv_t pos_k, fv_t bucket_lut, fv_t dq, fv_t dk, fv_t dv, fv_t dtable,
+                      fv_t dp_scratch, fv_t hist_scratch);
 
 typedef struct fv_attn_dropout {
     fv_t seed;       /* uint32 seed at seed.buf[seed.off], e.g. the training step's seed buffer */
@@ -61,9 +63,9 @@ typedef struct fv_attn_dropout {
 int fv_attention_drop(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_t o, fv_t seg_q, fv_t seg_k,
                       fv_t pos_q, fv_t pos_k, fv_t bias_table, fv_t bucket_lut, fv_t p_scratch,
                       const fv_attn_dropout *drop);
-int fv_attention_back_drop(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_t p, fv_t dout, fv_t pos_q,
-                           fv_t pos_k, fv_t bucket_lut, fv_t dq, fv_t dk, fv_t dv, fv_t dtable, fv_t dp_scratch,
-                           fv_t hist_scratch, const fv_attn_dropout *drop);
+int fv_attention_back_drop(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_t p, fv_t o, fv_t dout,
+                           fv_t pos_q, fv_t pos_k, fv_t bucket_lut, fv_t dq, fv_t dk, fv_t dv, fv_t dtable,
+                           fv_t dp_scratch, fv_t hist_scratch, const fv_attn_dropout *drop);
 
 /* The fused row kernels on their own (used by the above; exposed for tests):
  * scores in p (B*H*Tq rows of Tk) -> probabilities, in place. */

@@ -65,8 +65,8 @@ int fv_attn_fwd_fused(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t s
     return fv_graph_dispatch(g, pl, b, &pc, fv_div_up(a->Tq, FUSED_TM), a->B * a->H, 1);
 }
 
-int fv_attn_dscores_fused(fv_graph *g, const fv_attn_desc *a, fv_t dout, fv_t v, fv_t p, fv_t pos_q, fv_t pos_k,
-                          fv_t bucket_lut, fv_t ds, fv_t hist, const fv_attn_dropout *drop) {
+int fv_attn_dscores_fused(fv_graph *g, const fv_attn_desc *a, fv_t dout, fv_t o, fv_t v, fv_t p, fv_t pos_q,
+                          fv_t pos_k, fv_t bucket_lut, fv_t ds, fv_t hist, const fv_attn_dropout *drop) {
     fv_dev *d = fv_graph_dev(g);
     int want = hist.buf != NULL, on = drop && drop->rate != 0.0f;
     uint32_t sg = d->subgroup_size, nb = want ? a->num_buckets : 1;
@@ -79,22 +79,24 @@ int fv_attn_dscores_fused(fv_graph *g, const fv_attn_desc *a, fv_t dout, fv_t v,
     struct {
         uint32_t Tq, Tk, H, dk, os, vs, oo, vo, po, dso, pqo, pko, luo, L, ho, flags, salt, seed_index;
         float rate, scale;
+        uint32_t ob;
     } pc = {a->Tq, a->Tk, a->H, a->dk, fv_attn_stride(a, a->o_stride), fv_attn_stride(a, a->v_stride), dout.off,
             v.off, p.off, ds.off, pos_q.off, pos_k.off, bucket_lut.off, a->lut_radius, hist.off, flags,
-            on ? drop->salt : 0u, seed.off, rate, on ? 1.0f / (1.0f - rate) : 1.0f};
-    int vo = vec4_ok(a, dout, a->o_stride), vv = vec4_ok(a, v, a->v_stride);
+            on ? drop->salt : 0u, seed.off, rate, on ? 1.0f / (1.0f - rate) : 1.0f, o.off};
+    int vo = vec4_ok(a, dout, a->o_stride), vv = vec4_ok(a, v, a->v_stride), vz = vec4_ok(a, o, a->o_stride);
     int v4 = p.off % 4 == 0 && ds.off % 4 == 0 && a->Tk % 4 == 0;
     fv_pipe_desc desc;
-    fv_op_desc(&desc, v4 ? "attn_dscores_v4" : "attn_dscores", 9, (1u << 7) | (1u << 8), sizeof pc);
+    fv_op_desc(&desc, v4 ? "attn_dscores_v4" : "attn_dscores", 10, (1u << 7) | (1u << 8), sizeof pc);
     texel(&desc, 0, vo ? FV_TEXEL_RGBA32F : FV_TEXEL_R32F);
     texel(&desc, 1, vv ? FV_TEXEL_RGBA32F : FV_TEXEL_R32F);
     texel(&desc, 2, v4 ? FV_TEXEL_RGBA32F : FV_TEXEL_R32F);
     for (int i = 3; i <= 5; i++) texel(&desc, i, FV_TEXEL_R32UI);
-    desc.nspec = 5;
-    uint32_t spec[5] = {sg, sg, (uint32_t)vo, (uint32_t)vv, nb};
+    texel(&desc, 9, vz ? FV_TEXEL_RGBA32F : FV_TEXEL_R32F);
+    desc.nspec = 6;
+    uint32_t spec[6] = {sg, sg, (uint32_t)vo, (uint32_t)vv, nb, (uint32_t)vz};
     memcpy(desc.spec, spec, sizeof spec);
     fv_pipeline *pl;
     FV_TRY(fv_pipeline_get(d, &desc, &pl));
-    fv_buf *b[] = {dout.buf, v.buf, p.buf, pos_q.buf, pos_k.buf, bucket_lut.buf, seed.buf, ds.buf, hist.buf};
+    fv_buf *b[] = {dout.buf, v.buf, p.buf, pos_q.buf, pos_k.buf, bucket_lut.buf, seed.buf, ds.buf, hist.buf, o.buf};
     return fv_graph_dispatch(g, pl, b, &pc, fv_div_up(a->Tq, FUSED_TM), a->B * a->H, 1);
 }

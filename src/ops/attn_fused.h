@@ -17,8 +17,9 @@ int fv_attn_fwd_fused(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t s
                       fv_t pos_k, fv_t bias_table, fv_t bucket_lut, fv_t p);
 
 /* ds = P (dP - rowsum(dP P)) with dP = dO V^T (through the dropout mask when drop is on), and
- * with hist.buf the per-row bucket sums of dS (as fv_attn_softmax_back writes them). */
-int fv_attn_dscores_fused(fv_graph *g, const fv_attn_desc *a, fv_t dout, fv_t v, fv_t p, fv_t pos_q, fv_t pos_k,
-                          fv_t bucket_lut, fv_t ds, fv_t hist, const fv_attn_dropout *drop);
+ * with hist.buf the per-row bucket sums of dS (as fv_attn_softmax_back writes them). The row sums
+ * come from the forward's output o (o_stride, like dout): rowsum(dP P)_i = dO_i . O_i. */
+int fv_attn_dscores_fused(fv_graph *g, const fv_attn_desc *a, fv_t dout, fv_t o, fv_t v, fv_t p, fv_t pos_q,
+                          fv_t pos_k, fv_t bucket_lut, fv_t ds, fv_t hist, const fv_attn_dropout *drop);
 
 #endif
