@@ -17,12 +17,7 @@
 #include "bench/bench_model.h"
 #include "model/t5_decode.h"
 
-static uint32_t argmax(const float *x, uint32_t n) {
-    uint32_t best = 0;
-    for (uint32_t i = 1; i < n; i++)
-        if (x[i] > x[best]) best = i;
-    return best;
-}
+static uint32_t argmax(const float *x, uint32_t n) { return fv_t5_argmax(x, n); }
 
 static int run_batch(fv_t5 *m, uint32_t R, const fv_bench_gen_opts *o, fv_bench_gen_result *res) {
     const uint32_t Te = o->prompt_len, steps = o->new_tokens, V = (uint32_t)m->cfg.vocab_size;

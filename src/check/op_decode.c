@@ -1,10 +1,11 @@
 /* Decode-loop ops vs references: KV append at a device-held position (replayed at several
- * positions without re-recording), argmax (ties, huge values), row gather. All exact: these ops
- * move or compare values without arithmetic, so the tolerance is 0. */
+ * positions without re-recording), argmax on the device and the host (ties, huge values), row
+ * gather. All exact: these ops move or compare values without arithmetic, so the tolerance is 0. */
 #include <stdio.h>
 #include <string.h>
 
 #include "check/check.h"
+#include "model/t5_decode.h"
 #include "ops/decode.h"
 #include "ref/decode.h"
 
@@ -54,7 +55,14 @@ static int argmax(fv_check *c, uint32_t rows, uint32_t cols) {
             snprintf(why, sizeof why, "row %u: got %u, expected %u", r, got[r], ref[r]);
             return fv_check_fail(c, "argmax", shape, why);
         }
-    fv_check_pass(c, "argmax", shape, "indices identical");
+    for (uint32_t r = 0; r < rows; r++) /* the host pick of greedy decoding (vectorized, t5_decode.c) */
+        if (fv_t5_argmax(x + (size_t)r * stride, cols) != ref[r]) {
+            char why[96];
+            snprintf(why, sizeof why, "host fv_t5_argmax row %u: got %u, expected %u", r,
+                     fv_t5_argmax(x + (size_t)r * stride, cols), ref[r]);
+            return fv_check_fail(c, "argmax", shape, why);
+        }
+    fv_check_pass(c, "argmax", shape, "indices identical (device and host)");
     return 0;
 }
 

@@ -1,4 +1,5 @@
 /* Prefill and the replayed decode step; see t5_decode.h. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -254,4 +255,18 @@ int fv_t5_dec_step(fv_t5_dec *s, uint32_t step, const uint32_t *tokens, const ui
     }
     FV_TRY(fv_graph_run(s->step));
     return fv_buf_read(d, s->logits, 0, logits, (uint64_t)R * V * 4);
+}
+
+uint32_t fv_t5_argmax(const float *x, uint32_t n) {
+    enum { L = 16 };
+    float m[L], mx = -INFINITY;
+    uint32_t j = 0;
+    for (int k = 0; k < L; k++) m[k] = -INFINITY;
+    for (; j + L <= n; j += L)
+        for (int k = 0; k < L; k++) m[k] = x[j + k] > m[k] ? x[j + k] : m[k];
+    for (int k = 0; k < L; k++) mx = m[k] > mx ? m[k] : mx;
+    for (; j < n; j++) mx = x[j] > mx ? x[j] : mx;
+    for (j = 0; j < n; j++)
+        if (x[j] == mx) return j;
+    return 0;
 }

@@ -25,12 +25,7 @@ static int push(fv_gen_out *o, uint32_t id, uint32_t cap) {
     return 0;
 }
 
-static uint32_t argmax(const float *x, uint32_t n) {
-    uint32_t best = 0;
-    for (uint32_t j = 1; j < n; j++)
-        if (x[j] > x[best]) best = j;
-    return best;
-}
+static uint32_t argmax(const float *x, uint32_t n) { return fv_t5_argmax(x, n); }
 
 /* log_softmax in place (float results, double accumulation). */
 static void log_softmax(float *x, uint32_t n) {

@@ -12,10 +12,11 @@ typedef struct {
 
 /* Texel path (shaders/gemm.comp): each invocation computes a TM x TN block of C; a workgroup
  * spans TM rows and (invocations x TN) columns. 16 x 8 ("gemm") measured fastest on lavapipe;
- * 4 x 8 ("gemm_m4") when M <= 4 wastes fewer rows for a few tokens. */
+ * 4 x 8 ("gemm_m4") when M <= 4 and 1 x 8 ("gemm_m1") for one row waste fewer rows for a few tokens. */
 enum { TEX_TN = 8, TEX_WG = 32, TEX_KSPLIT_MIN = 2048, TEX_KSPLIT = 1024 };
 
-static uint32_t texel_tm(const fv_gemm_desc *p) { return p->M <= 4 ? 4 : 16; }
+/* TM = 1 has no 4-row texels along M, so a transposed A keeps "m4". */
+static uint32_t texel_tm(const fv_gemm_desc *p) { return p->M == 1 && !p->trans_a ? 1 : p->M <= 4 ? 4 : 16; }
 
 /* The texel path shares rows of A between lanes by subgroup shuffles. */
 static int has_shuffle(const fv_dev *d) {
@@ -100,7 +101,7 @@ static int texel_pipeline(fv_dev *d, const fv_gemm_desc *p, const gemm_push *pc,
         n = best;
     }
     fv_pipe_desc desc;
-    fv_op_desc(&desc, texel_tm(p) == 4 ? "gemm_m4" : "gemm", 3, 1u << 2, sizeof(gemm_push));
+    fv_op_desc(&desc, texel_tm(p) == 1 ? "gemm_m1" : texel_tm(p) == 4 ? "gemm_m4" : "gemm", 3, 1u << 2, sizeof(gemm_push));
     desc.bind_kind[0] = desc.bind_kind[1] = FV_BIND_TEXEL;
     int ha = p->dtype_a == FV_F16, hb = p->dtype_b == FV_F16;
     desc.bind_fmt[0] = va ? (ha ? FV_TEXEL_RGBA16F : FV_TEXEL_RGBA32F) : (ha ? FV_TEXEL_R16F : FV_TEXEL_R32F);
