@@ -18,6 +18,7 @@
 #include "model/t5_grads.h"
 #include "model/t5_train_step.h"
 #include "ops/attention.h"
+#include "ops/attn_decode.h"
 #include "ops/dropout.h"
 #include "ops/embedding.h"
 #include "ops/gelu.h"
@@ -200,6 +201,42 @@ static int prof_attn(prof *p, const char *name, fv_attn_desc a, int bidirectiona
         if (backward) row_ex(p, kind, shape, count, ms_fb - ms_f, cpu[1] - cpu[0], 2 * flops, 0, 0);
         snprintf(kind, sizeof kind, "%s P drop", name);
         if (rate > 0) row_ex(p, kind, "fwd + bwd: P -> dropped P", count * (backward ? 2 : 1), ms_d, cpu[2], 0, 8.0 * pp, 1);
+    }
+    for (int i = 0; i < NB; i++) fv_buf_free(d, b[i]);
+    return rc;
+}
+
+/* A decode step's attention as the step records it: the fused one-dispatch kernel
+ * (ops/attn_decode.h; self-attention appends k and v, at a half-full cache) where it serves the
+ * shape, else the general op with Tq = 1. */
+static int prof_attn_decode(prof *p, const char *name, fv_attn_desc a, uint32_t count) {
+    fv_dev *d = p->d;
+    fv_attn_dec_desc ad = {.B = a.B, .H = a.H, .dk = a.dk, .Tk = a.Tk, .self = a.use_bias, .use_bias = a.use_bias,
+                           .num_buckets = 32, .lut_radius = 128};
+    uint64_t nq = (uint64_t)a.B * a.H * a.dk, nk = nq * a.Tk;
+    enum { Q, K, V, O, KN, VN, SK, STEP, TAB, LUT, NB };
+    fv_buf *b[NB] = {0};
+    int rc = fill(d, nq, "q", &b[Q]) || fill(d, nk, "k", &b[K]) || fill(d, nk, "v", &b[V]) || fill(d, nq, "o", &b[O]) ||
+             fill(d, nq, "k new", &b[KN]) || fill(d, nq, "v new", &b[VN]) || fill(d, 32ull * a.H, "table", &b[TAB]) ||
+             fv_buf_alloc(d, (uint64_t)a.B * a.Tk * 4, FV_MEM_DEVICE, "seg k", &b[SK]) || fv_buf_fill_u32(d, b[SK], 1) ||
+             fv_buf_alloc(d, 4, FV_MEM_DEVICE, "step", &b[STEP]) || fv_buf_fill_u32(d, b[STEP], a.Tk / 2) ||
+             fv_relpos_lut_create(d, 128, 0, 32, 128, &b[LUT]);
+#define TT(i) fv_tensor(b[i], 0)
+    if (!rc && !fv_attn_decode_ok(d, &ad, TT(Q), TT(K), TT(V), TT(O), TT(KN), TT(VN))) {
+        for (int i = 0; i < NB; i++) fv_buf_free(d, b[i]);
+        return prof_attn(p, name, a, 0, count, 0, 0);
+    }
+    double ms = 0;
+    if (!rc) rc = fv_graph_begin(p->g);
+    if (!rc)
+        rc = fv_attn_decode(p->g, &ad, TT(Q), TT(K), TT(V), TT(O), TT(SK), TT(STEP), TT(KN), TT(VN), TT(TAB), TT(LUT));
+#undef TT
+    if (!rc) rc = fv_graph_end(p->g);
+    if (!rc) rc = time_it(p, 0, &ms);
+    if (!rc) {
+        char shape[64];
+        snprintf(shape, sizeof shape, "B=%u Tk=%u H=%u fused%s", a.B, a.Tk, a.H, ad.self ? " + KV append" : "");
+        row(p, name, shape, count, ms, 4.0 * a.B * a.H * a.Tk * a.dk);
     }
     for (int i = 0; i < NB; i++) fv_buf_free(d, b[i]);
     return rc;
@@ -489,9 +526,9 @@ int fv_bench_profile_decode(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, do
     int rc = prof_linear(&p, "qkv", R, D, 3 * in, Ld, 0) || prof_linear(&p, "o, co", R, in, D, 2 * Ld, 0) ||
              prof_linear(&p, "cq", R, D, in, Ld, 0) || prof_linear(&p, "wi", R, D, FF, Ld, 0) ||
              prof_linear(&p, "wo", R, F, D, Ld, 0) || prof_linear(&p, "lm head", R, D, V, 1, 0) ||
-             prof_attn(&p, "self attn", self, 0, Ld, 0, 0) || prof_attn(&p, "cross attn", cross, 0, Ld, 0, 0) ||
+             prof_attn_decode(&p, "self attn", self, Ld) || prof_attn_decode(&p, "cross attn", cross, Ld) ||
              prof_replay(&p, 1);
-    if (!rc) finish(&p, "norms, GELU, KV append, upload, read-back");
+    if (!rc) finish(&p, "norms, GELU, embedding, upload, read-back");
     fv_graph_destroy(p.g);
     if (rc) return rc;
     FV_TRY(begin(&p, m->d, f, json, "prefill", prefill_ms));
