@@ -55,10 +55,11 @@ typedef struct {
 static int make_batch(rig *r, uint32_t B, uint32_t L, uint32_t L2) {
     const uint32_t per = 4, V = (uint32_t)r->m->cfg.vocab_size;
     size_t ne = (size_t)B * L, nd = (size_t)B * L2;
-    uint32_t *eid = malloc(ne * 4), *did = malloc(nd * 4);
-    int32_t *eseg = malloc(ne * 4), *epos = malloc(ne * 4), *dseg = malloc(nd * 4), *dpos = malloc(nd * 4),
-            *lab = malloc(nd * 4);
-    int rc = (!eid || !did || !eseg || !epos || !dseg || !dpos || !lab) ? fv_err("bench train: out of host memory") : 0;
+    fv_t5_host_arrays h;
+    FV_TRY(fv_t5_host_arrays_alloc(&h, B, L, L2));
+    uint32_t *eid = h.eid, *did = h.did;
+    int32_t *eseg = h.eseg, *epos = h.epos, *dseg = h.dseg, *dpos = h.dpos, *lab = h.lab;
+    int rc = 0;
     uint64_t x = 12345;
     for (size_t i = 0; !rc && i < ne; i++) {
         uint32_t t = (uint32_t)(i % L), seglen = (L + per - 1) / per;
@@ -76,16 +77,10 @@ static int make_batch(rig *r, uint32_t B, uint32_t L, uint32_t L2) {
         did[i] = dpos[i] == 0 ? (uint32_t)r->m->cfg.decoder_start_token_id : (uint32_t)lab[i - 1];
     }
     if (!rc) {
-        fv_t5_host_batch hb = {eid, did, eseg, epos, dseg, dpos, lab};
+        fv_t5_host_batch hb = fv_t5_host_arrays_view(&h);
         rc = fv_t5_batch_upload(r->m, &r->tr->in, &hb);
     }
-    free(eid);
-    free(did);
-    free(eseg);
-    free(epos);
-    free(dseg);
-    free(dpos);
-    free(lab);
+    fv_t5_host_arrays_free(&h);
     return rc;
 }
 

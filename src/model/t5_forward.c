@@ -171,6 +171,25 @@ int fv_t5_fwd_record(fv_graph *g, fv_t5_fwd *f) {
     return 0;
 }
 
+int fv_t5_host_arrays_alloc(fv_t5_host_arrays *h, uint32_t B, uint32_t Te, uint32_t Td) {
+    size_t ne = (size_t)B * Te, nd = (size_t)B * Td;
+    *h = (fv_t5_host_arrays){.B = B, .Te = Te, .Td = Td};
+    h->eid = calloc(ne, 4), h->eseg = calloc(ne, 4), h->epos = calloc(ne, 4);
+    h->did = calloc(nd, 4), h->dseg = calloc(nd, 4), h->dpos = calloc(nd, 4), h->lab = calloc(nd, 4);
+    if (h->eid && h->eseg && h->epos && h->did && h->dseg && h->dpos && h->lab) return 0;
+    fv_t5_host_arrays_free(h);
+    return fv_err("batch of %u x (%u + %u) tokens: out of host memory", B, Te, Td);
+}
+
+void fv_t5_host_arrays_free(fv_t5_host_arrays *h) {
+    free(h->eid), free(h->eseg), free(h->epos), free(h->did), free(h->dseg), free(h->dpos), free(h->lab);
+    *h = (fv_t5_host_arrays){0};
+}
+
+fv_t5_host_batch fv_t5_host_arrays_view(const fv_t5_host_arrays *h) {
+    return (fv_t5_host_batch){h->eid, h->did, h->eseg, h->epos, h->dseg, h->dpos, h->lab};
+}
+
 int fv_t5_batch_upload(fv_t5 *m, const fv_t5_batch *in, const fv_t5_host_batch *h) {
     uint32_t ne = in->B * in->Te, nd = in->B * in->Td, V = (uint32_t)m->cfg.vocab_size;
     FV_TRY(fv_embedding_check_ids(h->enc_ids, ne, V));

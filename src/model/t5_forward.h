@@ -47,4 +47,14 @@ typedef struct fv_t5_host_batch {
 } fv_t5_host_batch;
 int fv_t5_batch_upload(fv_t5 *m, const fv_t5_batch *in, const fv_t5_host_batch *h);
 
+/* Owned host arrays for such a batch (B rows of Te encoder / Td decoder tokens), zero-filled. */
+typedef struct fv_t5_host_arrays {
+    uint32_t B, Te, Td;
+    uint32_t *eid, *did;
+    int32_t *eseg, *epos, *dseg, *dpos, *lab;
+} fv_t5_host_arrays;
+int fv_t5_host_arrays_alloc(fv_t5_host_arrays *h, uint32_t B, uint32_t Te, uint32_t Td);
+void fv_t5_host_arrays_free(fv_t5_host_arrays *h);
+fv_t5_host_batch fv_t5_host_arrays_view(const fv_t5_host_arrays *h);
+
 #endif

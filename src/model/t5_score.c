@@ -26,13 +26,15 @@ static int run_batch(fv_t5 *m, const uint32_t *const *inputs, const uint32_t *in
         Te = in_lens[i] > Te ? in_lens[i] : Te;
         Td = tgt_lens[i] > Td ? tgt_lens[i] : Td;
     }
-    size_t ne = (size_t)B * Te, nd = (size_t)B * Td;
-    uint32_t *eid = calloc(ne, 4), *did = calloc(nd, 4);
-    int32_t *eseg = calloc(ne, 4), *epos = calloc(ne, 4), *dseg = calloc(nd, 4), *dpos = calloc(nd, 4), *lab = malloc(nd * 4);
+    size_t nd = (size_t)B * Td;
+    fv_t5_host_arrays h;
+    FV_TRY(fv_t5_host_arrays_alloc(&h, B, Te, Td));
+    uint32_t *eid = h.eid, *did = h.did;
+    int32_t *eseg = h.eseg, *epos = h.epos, *dseg = h.dseg, *dpos = h.dpos, *lab = h.lab;
     float *loss = malloc(nd * 4);
     fv_t5_fwd *f = NULL;
     fv_graph *g = NULL;
-    int rc = (!eid || !did || !eseg || !epos || !dseg || !dpos || !lab || !loss) ? fv_err("out of host memory") : 0;
+    int rc = !loss ? fv_err("score: out of host memory") : 0;
     for (uint32_t b = 0; !rc && b < B; b++) {
         for (uint32_t t = 0; t < in_lens[b]; t++) {
             eid[b * Te + t] = inputs[b][t];
@@ -51,7 +53,7 @@ static int run_batch(fv_t5 *m, const uint32_t *const *inputs, const uint32_t *in
     if (!rc) rc = fv_t5_fwd_create(m, B, Te, Td, 0, &f);
     if (!rc) f->shared_input = shared;
     if (!rc) {
-        fv_t5_host_batch hb = {eid, did, eseg, epos, dseg, dpos, lab};
+        fv_t5_host_batch hb = fv_t5_host_arrays_view(&h);
         rc = fv_t5_batch_upload(m, &f->in, &hb);
     }
     if (!rc) rc = fv_graph_create(m->d, &g);
@@ -67,13 +69,7 @@ static int run_batch(fv_t5 *m, const uint32_t *const *inputs, const uint32_t *in
     }
     fv_graph_destroy(g);
     fv_t5_fwd_free(f);
-    free(eid);
-    free(did);
-    free(eseg);
-    free(epos);
-    free(dseg);
-    free(dpos);
-    free(lab);
+    fv_t5_host_arrays_free(&h);
     free(loss);
     return rc;
 }

@@ -116,15 +116,13 @@ int fv_fixture_det_model(const fv_fixture *f, fv_dev *d, char *dir) {
 void fv_fixture_rmdir(const char *dir) { fv_rmdir_files(dir); }
 
 void fv_hbatch_alloc(fv_hbatch *h, uint32_t B, uint32_t Te, uint32_t Td) {
-    h->B = B, h->Te = Te, h->Td = Td;
-    size_t ne = (size_t)B * Te, nd = (size_t)B * Td;
-    h->eid = calloc(ne, 4), h->eseg = calloc(ne, 4), h->epos = calloc(ne, 4);
-    h->did = calloc(nd, 4), h->dseg = calloc(nd, 4), h->dpos = calloc(nd, 4), h->lab = calloc(nd, 4);
+    if (fv_t5_host_arrays_alloc(h, B, Te, Td)) {
+        fprintf(stderr, "%s\n", fv_last_error());
+        exit(1);
+    }
 }
 
-void fv_hbatch_free(fv_hbatch *h) {
-    free(h->eid), free(h->eseg), free(h->epos), free(h->did), free(h->dseg), free(h->dpos), free(h->lab);
-}
+void fv_hbatch_free(fv_hbatch *h) { fv_t5_host_arrays_free(h); }
 
 void fv_fixture_flat(const cJSON *j, const char *key, int32_t *out, size_t n) {
     const cJSON *row, *v;
@@ -152,6 +150,4 @@ void fv_fixture_packed_batch(const fv_fixture *f, fv_hbatch *h) {
         if (!h->dseg[i]) h->lab[i] = -100;
 }
 
-void fv_hbatch_view(const fv_hbatch *h, struct fv_t5_host_batch *out) {
-    *out = (fv_t5_host_batch){h->eid, h->did, h->eseg, h->epos, h->dseg, h->dpos, h->lab};
-}
+void fv_hbatch_view(const fv_hbatch *h, struct fv_t5_host_batch *out) { *out = fv_t5_host_arrays_view(h); }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/t5_forward.h"
 #include "vk/device.h"
 
 typedef struct fv_fixture {
@@ -25,12 +26,9 @@ const void *fv_fixture_array(const fv_fixture *f, const char *name, size_t *n);
 /* A JSON array of integers as uint32 (malloc'd); NULL if absent or not such an array. */
 uint32_t *fv_fixture_ids(const cJSON *arr, size_t *n);
 
-/* A host batch: the arrays a training or forward step uploads (see model/t5_forward.h). */
-typedef struct fv_hbatch {
-    uint32_t B, Te, Td;
-    uint32_t *eid, *did;
-    int32_t *eseg, *epos, *dseg, *dpos, *lab;
-} fv_hbatch;
+/* A host batch: the arrays a training or forward step uploads (model/t5_forward.h), aborting the
+ * test on out-of-memory. */
+typedef fv_t5_host_arrays fv_hbatch;
 void fv_hbatch_alloc(fv_hbatch *h, uint32_t B, uint32_t Te, uint32_t Td);
 void fv_hbatch_free(fv_hbatch *h);
 /* The batch as model/t5_forward.h's host batch. */

@@ -119,8 +119,10 @@ static void check_forward(const char *name, fv_t5 *m, const fv_fixture *f, const
         Td = tg->lens[i] > Td ? tg->lens[i] : Td;
     }
     size_t ne = (size_t)B * Te, nd = (size_t)B * Td;
-    uint32_t *eid = calloc(ne, 4), *did = calloc(nd, 4);
-    int32_t *eseg = calloc(ne, 4), *epos = calloc(ne, 4), *dseg = calloc(nd, 4), *dpos = calloc(nd, 4), *lab = calloc(nd, 4);
+    fv_hbatch h;
+    fv_hbatch_alloc(&h, B, Te, Td);
+    uint32_t *eid = h.eid, *did = h.did;
+    int32_t *eseg = h.eseg, *epos = h.epos, *dseg = h.dseg, *dpos = h.dpos, *lab = h.lab;
     for (uint32_t b = 0; b < B; b++) {
         for (uint32_t t = 0; t < in->lens[b]; t++) {
             eid[b * Te + t] = in->ids[b][t];
@@ -139,7 +141,7 @@ static void check_forward(const char *name, fv_t5 *m, const fv_fixture *f, const
     fv_graph *g = NULL;
     char what[128];
     snprintf(what, sizeof what, "%s forward", name);
-    fv_t5_host_batch hb = {eid, did, eseg, epos, dseg, dpos, lab};
+    fv_t5_host_batch hb = fv_t5_host_arrays_view(&h);
     if (fv_t5_fwd_create(m, B, Te, Td, 1, &fw) || fv_t5_batch_upload(m, &fw->in, &hb) || fv_graph_create(m->d, &g) ||
         fv_graph_begin(g) || fv_t5_fwd_record(g, fw) || fv_graph_end(g) || fv_graph_run(g)) {
         fail_error(what);
@@ -210,13 +212,7 @@ static void check_forward(const char *name, fv_t5 *m, const fv_fixture *f, const
 out:
     fv_graph_destroy(g);
     fv_t5_fwd_free(fw);
-    free(eid);
-    free(did);
-    free(eseg);
-    free(epos);
-    free(dseg);
-    free(dpos);
-    free(lab);
+    fv_hbatch_free(&h);
 }
 
 static void run_case(fv_dev *d, const char *name) {
