@@ -53,23 +53,20 @@ static int dispatch(fv_graph *g, int add, fv_t in, fv_t seed, fv_t out, uint32_t
     return fv_graph_dispatch(g, p, b, &pc, gx, gy, 1);
 }
 
-int fv_dropout(fv_graph *g, fv_t x, fv_t seed, fv_t y, uint32_t n, uint32_t salt, float rate) {
-    const char *op = "dropout";
+static int check_args(const char *op, fv_t x, fv_t y, fv_t seed, uint32_t n, float rate) {
     if (!(rate >= 0.0f && rate < 1.0f)) return fv_err("%s: rate %g is outside [0, 1)", op, rate);
     FV_TRY(fv_op_check(op, "x", x, n, 4));
     FV_TRY(fv_op_check(op, "y", y, n, 4));
-    FV_TRY(fv_op_check(op, "seed", seed, 1, 4));
-    if (n == 0) return 0;
-    return dispatch(g, 0, x, seed, y, n, salt, rate);
+    return fv_op_check(op, "seed", seed, 1, 4);
+}
+
+int fv_dropout(fv_graph *g, fv_t x, fv_t seed, fv_t y, uint32_t n, uint32_t salt, float rate) {
+    FV_TRY(check_args("dropout", x, y, seed, n, rate));
+    return n ? dispatch(g, 0, x, seed, y, n, salt, rate) : 0;
 }
 
 int fv_dropout_add(fv_graph *g, fv_t x, fv_t y, fv_t seed, uint32_t n, uint32_t salt, float rate) {
-    const char *op = "dropout_add";
-    if (!(rate >= 0.0f && rate < 1.0f)) return fv_err("%s: rate %g is outside [0, 1)", op, rate);
-    FV_TRY(fv_op_check(op, "x", x, n, 4));
-    FV_TRY(fv_op_check(op, "y", y, n, 4));
-    FV_TRY(fv_op_check(op, "seed", seed, 1, 4));
-    if (x.buf == y.buf) return fv_err("%s: x and y share buffer '%s'", op, x.buf->what);
-    if (n == 0) return 0;
-    return dispatch(g, 1, y, seed, x, n, salt, rate);
+    FV_TRY(check_args("dropout_add", x, y, seed, n, rate));
+    if (x.buf == y.buf) return fv_err("dropout_add: x and y share buffer '%s'", x.buf->what);
+    return n ? dispatch(g, 1, y, seed, x, n, salt, rate) : 0;
 }
