@@ -8,14 +8,6 @@
 
 static uint32_t stride(const fv_attn_dec_desc *a, uint32_t s) { return s ? s : a->H * a->dk; }
 
-static int has_arith(const fv_dev *d) {
-    VkPhysicalDeviceSubgroupProperties sp = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
-    VkPhysicalDeviceProperties2 pp = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sp};
-    vkGetPhysicalDeviceProperties2((VkPhysicalDevice)d->phys, &pp);
-    uint32_t need = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
-    return (sp.supportedOperations & need) == need && (sp.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT);
-}
-
 static const char *why_not(const fv_dev *d, const fv_attn_dec_desc *a, fv_t q, fv_t k, fv_t v, fv_t o, fv_t kn,
                            fv_t vn) {
     const char *off = getenv("FLANVK_DISABLE_ATTN_DECODE");
@@ -23,7 +15,7 @@ static const char *why_not(const fv_dev *d, const fv_attn_dec_desc *a, fv_t q, f
     uint32_t sg = d->subgroup_size;
     if (sg < 4 || sg > 64 || (sg & (sg - 1)) || sg > d->info.max_workgroup_invocations)
         return "the subgroup size is not a power of two in 4..64";
-    if (!has_arith(d)) return "the device lacks subgroup arithmetic in compute shaders";
+    if (!fv_op_has_subgroup(d, VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT)) return "the device lacks subgroup arithmetic in compute shaders";
     if (a->dk % 4 || a->dk > 64) return "dk must be a multiple of 4 and at most 64";
     uint32_t s[5] = {stride(a, a->q_stride), stride(a, a->k_stride), stride(a, a->v_stride), stride(a, a->o_stride),
                      stride(a, a->new_stride)};

@@ -8,18 +8,10 @@
 /* Query rows per workgroup; must match TM in the shaders. */
 enum { FUSED_TM = 16 };
 
-static int has_shuffle(const fv_dev *d) {
-    VkPhysicalDeviceSubgroupProperties sp = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
-    VkPhysicalDeviceProperties2 pp = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sp};
-    vkGetPhysicalDeviceProperties2((VkPhysicalDevice)d->phys, &pp);
-    uint32_t need = VK_SUBGROUP_FEATURE_SHUFFLE_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
-    return (sp.supportedOperations & need) == need && (sp.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT);
-}
-
 int fv_attn_fused_ok(const fv_dev *d, const fv_attn_desc *a) {
     /* A decode step (Tq of a few tokens) would waste most of a 16-row block: the GEMM path
      * (with its M <= 4 kernels) serves it. */
-    if (!d->use_texel || a->Tq <= 4 || !has_shuffle(d)) return 0;
+    if (!d->use_texel || a->Tq <= 4 || !fv_op_has_subgroup(d, VK_SUBGROUP_FEATURE_SHUFFLE_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT)) return 0;
     uint32_t sg = d->subgroup_size;
     if (sg < 4 || sg > 64 || (sg & (sg - 1))) return 0;
     if ((uint64_t)a->B * a->H > d->props.limits.maxComputeWorkGroupCount[1]) return 0;

@@ -18,15 +18,6 @@ enum { TEX_TN = 8, TEX_WG = 32, TEX_KSPLIT_MIN = 2048, TEX_KSPLIT = 1024 };
 /* TM = 1 has no 4-row texels along M, so a transposed A keeps "m4". */
 static uint32_t texel_tm(const fv_gemm_desc *p) { return p->M == 1 && !p->trans_a ? 1 : p->M <= 4 ? 4 : 16; }
 
-/* The texel path shares rows of A between lanes by subgroup shuffles. */
-static int has_shuffle(const fv_dev *d) {
-    VkPhysicalDeviceSubgroupProperties sp = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
-    VkPhysicalDeviceProperties2 pp = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sp};
-    vkGetPhysicalDeviceProperties2(d->phys, &pp);
-    return (sp.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) && (sp.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
-           d->subgroup_size >= 1;
-}
-
 /* One operand: stored rows x cols (row stride ld), batched. Element range it touches: [lo, hi). */
 static int extent(const char *arg, uint32_t off, uint32_t rows, uint32_t cols, uint32_t ld, uint32_t batch,
                   uint32_t inner, uint32_t so, uint32_t si, uint64_t *lo, uint64_t *hi) {
@@ -141,7 +132,7 @@ int fv_gemm(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c) {
 
     fv_pipeline *pipe;
     fv_buf *bufs[3] = {a.buf, b.buf, c.buf};
-    if (d->use_texel && has_shuffle(d)) {
+    if (d->use_texel && fv_op_has_subgroup(d, VK_SUBGROUP_FEATURE_SHUFFLE_BIT)) { /* rows of A shared by shuffles */
         /* Long K (the LM head's input gradient, K = vocab; weight gradients, K = tokens): one pass
          * streams a whole K-long slab of B per block of rows, far beyond the caches. Passes of
          * ~1024 along K, accumulating into C, keep each slab cached across the row blocks

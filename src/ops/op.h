@@ -43,4 +43,7 @@ uint32_t fv_op_row_threads(const fv_dev *d, uint32_t cols);
 /* Split a number of workgroups over x and y so neither exceeds the device limit. */
 void fv_op_grid(const fv_dev *d, uint32_t groups, uint32_t *gx, uint32_t *gy);
 
+/* Whether compute shaders on d have every subgroup operation in `ops` (VK_SUBGROUP_FEATURE_*). */
+static inline int fv_op_has_subgroup(const fv_dev *d, uint32_t ops) { return (d->subgroup_ops & ops) == ops; }
+
 #endif

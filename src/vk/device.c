@@ -306,6 +306,10 @@ int fv_dev_open(int index, fv_dev **out) {
         vkGetPhysicalDeviceProperties(d->phys, &d->props);
         vkGetPhysicalDeviceMemoryProperties(d->phys, &d->memprops);
         d->subgroup_size = d->info.subgroup_size;
+        VkPhysicalDeviceSubgroupProperties sg = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+        VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sg};
+        vkGetPhysicalDeviceProperties2(d->phys, &p2);
+        d->subgroup_ops = (sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) ? sg.supportedOperations : 0;
         d->max_shared = d->info.max_shared_memory;
         int cpu = d->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
         d->use_texel = env_int("FLANVK_TEXEL", cpu);

@@ -44,6 +44,7 @@ typedef struct fv_dev {
 
     /* what the ops may rely on */
     uint32_t subgroup_size;
+    uint32_t subgroup_ops;   /* VkSubgroupFeatureFlags usable in compute shaders (0 if none) */
     uint32_t max_shared;     /* bytes of shared memory per workgroup */
     int fp16;                /* 16-bit storage and float16 arithmetic both available and enabled */
     int use_texel;           /* read large operands through uniform texel buffers */
