@@ -96,18 +96,7 @@ static int setup(rig *r, fv_dev *d, const fv_bench_train_opts *o, uint32_t B, ui
     oc.adamw.lr = 1e-4;
     FV_TRY(fv_optimizer_create(d, &oc, r->m->params, r->gr->params, r->m->nparams, &r->opt));
     FV_TRY(fv_optimizer_set_step(r->opt, 1, 1e-4));
-    size_t n = r->gr->nparams;
-    fv_t *ts = calloc(n, sizeof *ts);
-    uint32_t *lens = calloc(n, sizeof *lens);
-    int rc = (!ts || !lens) ? fv_err("bench train: out of host memory") : 0;
-    for (size_t i = 0; !rc && i < n; i++) {
-        ts[i] = fv_tensor(r->gr->params[i].buf, r->gr->params[i].off);
-        lens[i] = r->gr->params[i].rows * (r->gr->params[i].cols ? r->gr->params[i].cols : 1);
-    }
-    if (!rc) rc = fv_gradnorm_plan_create(d, ts, lens, (uint32_t)n, &r->plan);
-    free(ts);
-    free(lens);
-    FV_TRY(rc);
+    FV_TRY(fv_t5_grads_norm_plan(r->gr, &r->plan));
     FV_TRY(fv_buf_alloc(d, (uint64_t)fv_gradnorm_scratch_size(r->plan) * 4 + 4, FV_MEM_DEVICE, "norm scratch",
                         &r->norm_scratch));
     FV_TRY(fv_buf_alloc(d, 16, FV_MEM_DEVICE, "gradient norm", &r->norm));

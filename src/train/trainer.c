@@ -34,30 +34,30 @@ typedef struct {
     float *losses;
     uint32_t nloss, caploss;
     /* host batch arrays */
-    uint32_t *eid, *did;
-    int32_t *eseg, *epos, *dseg, *dpos, *lab;
+    fv_t5_host_arrays hb;  /* the batch as the host builds it */
     FILE *csv;
 } run;
 
 static int fill_batch(run *r, uint64_t *pos, uint64_t *tokens) {
     const fv_train_data *data = &r->data;
     uint32_t B = r->cfg->batch_size, L = data->L, L2 = data->L2;
-    memset(r->eid, 0, (size_t)B * L * 4);
-    memset(r->eseg, 0, (size_t)B * L * 4);
-    memset(r->epos, 0, (size_t)B * L * 4);
-    memset(r->did, 0, (size_t)B * L2 * 4);
-    memset(r->dseg, 0, (size_t)B * L2 * 4);
-    memset(r->dpos, 0, (size_t)B * L2 * 4);
-    for (size_t i = 0; i < (size_t)B * L2; i++) r->lab[i] = FV_PACK_IGNORE;
+    fv_t5_host_arrays *h = &r->hb;
+    memset(h->eid, 0, (size_t)B * L * 4);
+    memset(h->eseg, 0, (size_t)B * L * 4);
+    memset(h->epos, 0, (size_t)B * L * 4);
+    memset(h->did, 0, (size_t)B * L2 * 4);
+    memset(h->dseg, 0, (size_t)B * L2 * 4);
+    memset(h->dpos, 0, (size_t)B * L2 * 4);
+    for (size_t i = 0; i < (size_t)B * L2; i++) h->lab[i] = FV_PACK_IGNORE;
     /* When every row fits in one batch, every step uses every row (the rest is padding). */
     uint32_t take = data->rows <= B ? (uint32_t)data->rows : B;
     *tokens = 0;
     for (uint32_t b = 0; b < take; b++) {
         uint64_t i = data->rows <= B ? b : (*pos + b) % data->rows;
         fv_pack_row row = fv_train_data_row(data, i);
-        fv_pack_arrays a = {(int32_t *)r->eid + (size_t)b * L, r->eseg + (size_t)b * L, r->epos + (size_t)b * L,
-                            (int32_t *)r->did + (size_t)b * L2, r->dseg + (size_t)b * L2, r->dpos + (size_t)b * L2,
-                            r->lab + (size_t)b * L2};
+        fv_pack_arrays a = {(int32_t *)h->eid + (size_t)b * L, h->eseg + (size_t)b * L, h->epos + (size_t)b * L,
+                            (int32_t *)h->did + (size_t)b * L2, h->dseg + (size_t)b * L2, h->dpos + (size_t)b * L2,
+                            h->lab + (size_t)b * L2};
         char what[600];
         snprintf(what, sizeof what, "%s: row %llu", data->path, (unsigned long long)i);
         FV_TRY(fv_pack_expand_row(&row, L, L2, (uint32_t)r->m->cfg.vocab_size, &a, NULL, what));
@@ -65,8 +65,8 @@ static int fill_batch(run *r, uint64_t *pos, uint64_t *tokens) {
         for (uint32_t t = 0; t < L2; t++) *tokens += a.dec_seg[t] != 0;
     }
     if (data->rows > B) *pos = (*pos + B) % data->rows;
-    fv_t5_host_batch hb = {r->eid, r->did, r->eseg, r->epos, r->dseg, r->dpos, r->lab};
-    return fv_t5_batch_upload(r->m, &r->tr->in, &hb);
+    fv_t5_host_batch view = fv_t5_host_arrays_view(h);
+    return fv_t5_batch_upload(r->m, &r->tr->in, &view);
 }
 
 /* Target tokens of the B rows a micro-batch starting at pos would take (without uploading). */
@@ -146,32 +146,10 @@ static int setup(run *r) {
      * one big padded batch: the host writes 1 / (their count) as the loss scale. */
     r->tr->host_scale = c->accum > 1;
     FV_TRY(fv_optimizer_create(d, &c->opt, r->m->params, r->gr->params, r->m->nparams, &r->opt));
-    fv_t *ts = calloc(r->gr->nparams, sizeof *ts);
-    uint32_t *lens = calloc(r->gr->nparams, sizeof *lens);
-    if (!ts || !lens) {
-        free(ts);
-        free(lens);
-        return fv_err("out of host memory");
-    }
-    for (size_t i = 0; i < r->gr->nparams; i++) {
-        ts[i] = fv_tensor(r->gr->params[i].buf, r->gr->params[i].off);
-        lens[i] = r->gr->params[i].rows * (r->gr->params[i].cols ? r->gr->params[i].cols : 1);
-    }
-    int rc = fv_gradnorm_plan_create(d, ts, lens, (uint32_t)r->gr->nparams, &r->plan);
-    free(ts);
-    free(lens);
-    FV_TRY(rc);
+    FV_TRY(fv_t5_grads_norm_plan(r->gr, &r->plan));
     FV_TRY(fv_buf_alloc(d, (uint64_t)fv_gradnorm_scratch_size(r->plan) * 4 + 4, FV_MEM_DEVICE, "norm scratch", &r->norm_scratch));
     FV_TRY(fv_buf_alloc(d, 16, FV_MEM_DEVICE, "gradient norm", &r->norm));
-    size_t ne = (size_t)c->batch_size * r->data.L, nd = (size_t)c->batch_size * r->data.L2;
-    r->eid = malloc(ne * 4);
-    r->eseg = malloc(ne * 4);
-    r->epos = malloc(ne * 4);
-    r->did = malloc(nd * 4);
-    r->dseg = malloc(nd * 4);
-    r->dpos = malloc(nd * 4);
-    r->lab = malloc(nd * 4);
-    if (!r->eid || !r->eseg || !r->epos || !r->did || !r->dseg || !r->dpos || !r->lab) return fv_err("out of host memory");
+    FV_TRY(fv_t5_host_arrays_alloc(&r->hb, c->batch_size, r->data.L, r->data.L2));
     fv_rng_seed(&r->st.rng, c->seed ^ 0x5eedull);
     if (c->resume) {
         float *h = NULL;
@@ -285,12 +263,6 @@ int fv_train(fv_dev *d, const fv_train_cfg *cfg, fv_train_result *res) {
     fv_tokenizer_free(r.tok);
     fv_t5_free(r.m);
     free(r.losses);
-    free(r.eid);
-    free(r.eseg);
-    free(r.epos);
-    free(r.did);
-    free(r.dseg);
-    free(r.dpos);
-    free(r.lab);
+    fv_t5_host_arrays_free(&r.hb);
     return rc;
 }
