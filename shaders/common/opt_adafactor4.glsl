@@ -23,21 +23,7 @@ FV_IN4(7, m_in)
 #endif
 layout(push_constant) uniform P { uint rows, cols, po, go, so, mo, ho, xo, nch, per, flags; } pc;
 
-#define FLAG_MOMENTUM 2u
-#define H_BETA2T 1u
-#define H_OMB2T 2u
-#define H_EPS1 3u
-#define H_BETA1 6u
-#define H_OMB1 7u
-#define H_WD 8u
-float hyp(uint k) { return h[pc.ho + k]; }
-
-#define X_RMEAN 0u
-#define X_LR 1u
-#define X_COEF 2u
-uint x_psq() { return pc.xo + 8u; }
-uint x_usq() { return pc.xo + 8u + pc.nch; }
-uint x_cpart() { return pc.xo + 8u + 2u * pc.nch; }
+#include "opt_adafactor_words.glsl"
 
 // rsqrt of the column second moment for this invocation's column vec4s (zero past the end)
 void col_factors(out vec4 cf[CA]) {
