@@ -10,14 +10,14 @@
  * encoder tokens/s = rows * prompt_len / prefill time (prefill includes the batch upload and the
  * cross-attention K|V projections of every decoder layer); first token = prefill + step 0 + its
  * argmax; decoder tokens/s = rows * (steps after the first) / their time, each step including the
- * upload of its inputs, the replay and the logits read-back. Best of `reps` runs. */
+ * upload of its inputs, the replay and the logits read-back. Best of BENCH_GEN_REPS runs. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench/bench_model.h"
 #include "model/t5_decode.h"
 
-static uint32_t argmax(const float *x, uint32_t n) { return fv_t5_argmax(x, n); }
+enum { BENCH_GEN_REPS = 2 };
 
 static int run_batch(fv_t5 *m, uint32_t R, const fv_bench_gen_opts *o, fv_bench_gen_result *res) {
     const uint32_t Te = o->prompt_len, steps = o->new_tokens, V = (uint32_t)m->cfg.vocab_size;
@@ -42,17 +42,17 @@ static int run_batch(fv_t5 *m, uint32_t R, const fv_bench_gen_opts *o, fv_bench_
     }
     if (!rc) rc = fv_t5_dec_create(m, R, Te, steps + 1, 0, &s);
     double best_prefill = 1e30, best_first = 1e30, best_decode = 1e30;
-    for (int rep = 0; !rc && rep <= o->reps; rep++) { /* rep 0 is a warm-up */
+    for (int rep = 0; !rc && rep <= BENCH_GEN_REPS; rep++) { /* rep 0 is a warm-up */
         double t0 = fv_bench_now();
         rc = fv_t5_dec_prefill(s, rows, lens);
         double t1 = fv_bench_now();
         for (uint32_t r = 0; r < R; r++) tok[r] = (uint32_t)m->cfg.decoder_start_token_id;
         if (!rc) rc = fv_t5_dec_step(s, 0, tok, NULL, logits);
-        for (uint32_t r = 0; !rc && r < R; r++) tok[r] = argmax(logits + (size_t)r * V, V);
+        for (uint32_t r = 0; !rc && r < R; r++) tok[r] = fv_t5_argmax(logits + (size_t)r * V, V);
         double t2 = fv_bench_now();
         for (uint32_t k = 1; !rc && k < steps; k++) {
             rc = fv_t5_dec_step(s, k, tok, NULL, logits);
-            for (uint32_t r = 0; !rc && r < R; r++) tok[r] = argmax(logits + (size_t)r * V, V);
+            for (uint32_t r = 0; !rc && r < R; r++) tok[r] = fv_t5_argmax(logits + (size_t)r * V, V);
         }
         double t3 = fv_bench_now();
         if (rc || rep == 0) continue;
@@ -81,7 +81,6 @@ int fv_bench_generate(fv_dev *d, const fv_bench_gen_opts *o, FILE *f, int json) 
     fv_bench_gen_opts opt = *o;
     if (!opt.prompt_len) opt.prompt_len = 128;
     if (!opt.new_tokens) opt.new_tokens = 64;
-    if (!opt.reps) opt.reps = 2;
     static const uint32_t default_batches[] = {1, 16};
     const uint32_t *batches = opt.nbatches ? opt.batches : default_batches;
     uint32_t nb = opt.nbatches ? opt.nbatches : 2;

@@ -25,11 +25,9 @@ static int push(fv_gen_out *o, uint32_t id, uint32_t cap) {
     return 0;
 }
 
-static uint32_t argmax(const float *x, uint32_t n) { return fv_t5_argmax(x, n); }
-
 /* log_softmax in place (float results, double accumulation). */
 static void log_softmax(float *x, uint32_t n) {
-    float mx = x[argmax(x, n)];
+    float mx = x[fv_t5_argmax(x, n)];
     double s = 0;
     for (uint32_t j = 0; j < n; j++) s += exp((double)x[j] - mx);
     float lse = (float)(mx + log(s));
@@ -92,7 +90,7 @@ static int greedy_or_sample(fv_t5 *m, fv_t5_dec *s, uint32_t n, const fv_gen_opt
                 continue;
             }
             float *x = logits + (size_t)r * V;
-            uint32_t next = o->do_sample ? sample(x, V, o, &rng, tmp) : argmax(x, V);
+            uint32_t next = o->do_sample ? sample(x, V, o, &rng, tmp) : fv_t5_argmax(x, V);
             rc = push(&out[r], next, o->max_new_tokens);
             tok[r] = next;
             if (next == eos) {

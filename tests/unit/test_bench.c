@@ -35,7 +35,7 @@ int main(void) {
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     uint32_t batches[] = {1, 3};
-    fv_bench_gen_opts g = {.config = "tiny", .prompt_len = 9, .new_tokens = 4, .batches = batches, .nbatches = 2, .reps = 1};
+    fv_bench_gen_opts g = {.config = "tiny", .prompt_len = 9, .new_tokens = 4, .batches = batches, .nbatches = 2};
     int rc = fv_bench_generate(d, &g, f, 1);
     fclose(f);
     expect(rc == 0, "bench generate (tiny, batches 1 and 3) runs");
