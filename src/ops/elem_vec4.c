@@ -25,11 +25,8 @@ void fv_elem_vec4_spec(const fv_dev *d, fv_pipe_desc *desc) {
     int cpu = d->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
     /* CPU: few big invocations (loop overhead is per workgroup); GPU: 256 threads, 1 vec4 each
      * beyond the first keeps enough work in flight. */
-    uint32_t wg = (uint32_t)env_int("FLANVK_ELEM_WG", cpu ? (int)sg * 8 : 256);
-    uint32_t u = (uint32_t)env_int("FLANVK_ELEM_U", cpu ? 4 : 2);
+    uint32_t wg = cpu ? sg * 8 : 256, u = cpu ? 4 : 2;
     if (wg > d->info.max_workgroup_invocations) wg = d->info.max_workgroup_invocations;
-    if (wg < 1) wg = 1;
-    if (u < 1) u = 1;
     desc->nspec = 2;
     desc->spec[0] = wg;
     desc->spec[1] = u;
