@@ -5,13 +5,15 @@
 // run see the same mask without storing it. Elements from `first` on (the vec4 path,
 // dropout4.comp, does the ones before); the mask depends on the index only. The seed is read from a device buffer so a replayed
 // training step draws a fresh mask each step. In place (y may be x) is allowed.
+// keep = float(h >> 8) * 2^-24 >= rate is tested as (h >> 8) >= thresh with thresh =
+// ceil(rate * 2^24) from the host: both sides are exact, so it is the same test in integers.
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 256;
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer S { uint seed[]; };
 layout(std430, binding = 2) buffer Y { float y[]; };
-layout(push_constant) uniform P { uint n, xo, yo, salt; float rate, scale; uint seed_index, first; } p;
+layout(push_constant) uniform P { uint n, xo, yo, salt, thresh; float scale; uint seed_index, first; } p;
 
 #include "hash.glsl"
 
@@ -19,6 +21,6 @@ void main() {
     uint i = p.first + gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * WG;
     if (i >= p.n) return;
     uint h = fv_hash3(seed[p.seed_index], p.salt, i);
-    bool keep = float(h >> 8) * (1.0 / 16777216.0) >= p.rate;
+    bool keep = (h >> 8) >= p.thresh; // = float(h >> 8) * 2^-24 >= rate, see the header
     y[p.yo + i] = keep ? x[p.xo + i] * p.scale : 0.0;
 }

@@ -11,7 +11,7 @@ layout(constant_id = 0) const uint WG = 256;
 layout(std430, binding = 0) readonly buffer Y { float y[]; };
 layout(std430, binding = 1) readonly buffer S { uint seed[]; };
 layout(std430, binding = 2) buffer X { float x[]; };
-layout(push_constant) uniform P { uint n, yo, xo, salt; float rate, scale; uint seed_index, first; } p;
+layout(push_constant) uniform P { uint n, yo, xo, salt, thresh; float scale; uint seed_index, first; } p;
 
 #include "hash.glsl"
 
@@ -19,6 +19,6 @@ void main() {
     uint i = p.first + gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * WG;
     if (i >= p.n) return;
     uint h = fv_hash3(seed[p.seed_index], p.salt, i);
-    bool keep = float(h >> 8) * (1.0 / 16777216.0) >= p.rate;
+    bool keep = (h >> 8) >= p.thresh; // = float(h >> 8) * 2^-24 >= rate, see the header
     x[p.xo + i] += keep ? y[p.yo + i] * p.scale : 0.0;
 }

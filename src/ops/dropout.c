@@ -3,17 +3,29 @@
 #include "ops/dropout.h"
 #include "ops/elem_vec4.h"
 
+#include <math.h>
+
+/* The shaders keep an element when float(h >> 8) * 2^-24 >= rate for its 32-bit hash h; both
+ * sides are exact, so that is (h >> 8) >= ceil(rate * 2^24), an integer test (no conversion). */
+static uint32_t keep_threshold(float rate) { return (uint32_t)ceil((double)rate * 16777216.0); }
+
 /* The vec4 path (shaders/dropout4.comp) over n / 4 vec4s; 0 when it does not apply. */
 static int dispatch4(fv_graph *g, int add, fv_t in, fv_t seed, fv_t out, uint32_t n4, uint32_t salt, float rate) {
     fv_dev *d = fv_graph_dev(g);
     int texel = d->use_texel && fv_elem_texel_ok(d, in.buf) && fv_elem_texel_ok(d, out.buf);
-    struct { uint32_t n, io, oo, salt; float rate, scale; uint32_t seed_index; } pc = {
-        n4, in.off / 4, out.off / 4, salt, rate, 1.0f / (1.0f - rate), seed.off};
+    struct { uint32_t n, io, oo, salt, thresh; float scale; uint32_t seed_index; } pc = {
+        n4, in.off / 4, out.off / 4, salt, keep_threshold(rate), 1.0f / (1.0f - rate), seed.off};
     static const char *names[2][2] = {{"dropout4", "dropout4_texel"}, {"dropout4_add", "dropout4_add_texel"}};
     uint32_t nb = add && texel ? 4 : 3;
     fv_pipe_desc desc;
     fv_op_desc(&desc, names[add][texel], nb, 1u << 2, sizeof pc);
     fv_elem_vec4_spec(d, &desc);
+    if (d->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU && d->subgroup_size) {
+        /* CPU devices: one subgroup per workgroup, 8 vec4s each (measured on lavapipe: dropout_add
+         * 1.45x, dropout 1.15x faster than the shared elementwise shape) */
+        desc.spec[0] = d->subgroup_size;
+        desc.spec[1] = 8;
+    }
     if (texel)
         for (uint32_t i = 0; i < nb; i += 3) {
             desc.bind_kind[i] = FV_BIND_TEXEL;
@@ -39,8 +51,8 @@ static int dispatch(fv_graph *g, int add, fv_t in, fv_t seed, fv_t out, uint32_t
         FV_TRY(dispatch4(g, add, in, seed, out, done / 4, salt, rate));
         if (done == n) return 0;
     }
-    struct { uint32_t n, io, oo, salt; float rate, scale; uint32_t seed_index, first; } pc = {
-        n, in.off, out.off, salt, rate, 1.0f / (1.0f - rate), seed.off, done};
+    struct { uint32_t n, io, oo, salt, thresh; float scale; uint32_t seed_index, first; } pc = {
+        n, in.off, out.off, salt, keep_threshold(rate), 1.0f / (1.0f - rate), seed.off, done};
     fv_pipe_desc desc;
     fv_op_desc(&desc, shader, 3, 1u << 2, sizeof pc);
     desc.nspec = 1;

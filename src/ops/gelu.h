@@ -22,10 +22,34 @@ int fv_ff_act_fwd(fv_graph *g, enum fv_ff_act act, fv_t a, uint32_t lda, fv_t b,
 int fv_ff_act_back(fv_graph *g, enum fv_ff_act act, fv_t a, uint32_t lda, fv_t b, uint32_t ldb, fv_t dout, uint32_t ldg,
                 fv_t da, uint32_t ldda, fv_t db, uint32_t lddb, uint32_t rows, uint32_t cols);
 
+/* Inverted dropout fused into the activation, with fv_dropout's mask (ops/dropout.h: the hash of
+ * seed.buf[seed.off], salt and the element index) over the packed [rows, cols] output, element
+ * index row * cols + col whatever the strides. Forward: out = dropout(act(a) (* b)), bit for bit
+ * what the activation followed by fv_dropout on a packed out gives. Backward: dout goes through
+ * the same mask first (da = dropout(dout) (* b) * act'(a), ...), bit for bit fv_dropout on a
+ * packed dout followed by the activation's backward. rate 0 runs the plain kernels (no seed read;
+ * seed may then be null). */
+typedef struct {
+    fv_t seed;
+    uint32_t salt;
+    float rate;
+} fv_ff_drop;
+
+int fv_ff_act_fwd_drop(fv_graph *g, enum fv_ff_act act, fv_t a, uint32_t lda, fv_t b, uint32_t ldb, fv_t out, uint32_t ldo,
+                       uint32_t rows, uint32_t cols, fv_ff_drop drop);
+int fv_ff_act_back_drop(fv_graph *g, enum fv_ff_act act, fv_t a, uint32_t lda, fv_t b, uint32_t ldb, fv_t dout,
+                        uint32_t ldg, fv_t da, uint32_t ldda, fv_t db, uint32_t lddb, uint32_t rows, uint32_t cols,
+                        fv_ff_drop drop);
+
 /* The two T5 cases, all strides packed except a/b (fused GEMM output) and da/db. */
 int fv_gelu_gated(fv_graph *g, fv_t a, fv_t b, uint32_t ld_ab, fv_t out, uint32_t rows, uint32_t cols);
 int fv_gelu_gated_back(fv_graph *g, fv_t a, fv_t b, uint32_t ld_ab, fv_t dout, fv_t da, fv_t db, uint32_t ld_dab,
                        uint32_t rows, uint32_t cols);
+/* The gated GELU with the feed-forward dropout fused (see fv_ff_drop); rate 0 = fv_gelu_gated(_back). */
+int fv_gelu_gated_drop(fv_graph *g, fv_t a, fv_t b, uint32_t ld_ab, fv_t out, uint32_t rows, uint32_t cols, fv_t seed,
+                       uint32_t salt, float rate);
+int fv_gelu_gated_back_drop(fv_graph *g, fv_t a, fv_t b, uint32_t ld_ab, fv_t dout, fv_t da, fv_t db, uint32_t ld_dab,
+                            uint32_t rows, uint32_t cols, fv_t seed, uint32_t salt, float rate);
 int fv_relu(fv_graph *g, fv_t a, fv_t out, uint32_t rows, uint32_t cols);
 int fv_relu_back(fv_graph *g, fv_t a, fv_t dout, fv_t da, uint32_t rows, uint32_t cols);
 

@@ -4,6 +4,8 @@
 
 #include <math.h>
 
+#include "ref/dropout.h"
+
 static const double K = 0.7978845608028654, C = 0.044715;
 
 double fv_ref_gelu_tanh(double x) { return 0.5 * x * (1.0 + tanh(K * (x + C * x * x * x))); }
@@ -48,4 +50,21 @@ void fv_ref_act_back(int act, const float *a, const float *b, const float *g, fl
         da[i] = (float)((double)g[i] * (b ? (double)b[i] : 1.0) * act_d(act, x));
         if (b && db) db[i] = (float)((double)g[i] * act_f(act, x));
     }
+}
+
+static void mask(const float *x, float *y, size_t n, uint32_t seed, uint32_t salt, float rate) {
+    float scale = 1.0f / (1.0f - rate);
+    for (size_t i = 0; i < n; i++) y[i] = fv_ref_dropout_keep(seed, salt, (uint32_t)i, rate) ? x[i] * scale : 0.0f;
+}
+
+void fv_ref_act_drop(int act, const float *a, const float *b, float *out, size_t n, uint32_t seed, uint32_t salt,
+                     float rate) {
+    fv_ref_act(act, a, b, out, n);
+    mask(out, out, n, seed, salt, rate);
+}
+
+void fv_ref_act_back_drop(int act, const float *a, const float *b, const float *g, float *gd, float *da, float *db,
+                          size_t n, uint32_t seed, uint32_t salt, float rate) {
+    mask(g, gd, n, seed, salt, rate);
+    fv_ref_act_back(act, a, b, gd, da, db, n);
 }

@@ -4,6 +4,7 @@
 #define FV_REF_GELU_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 double fv_ref_gelu_tanh(double x);
 double fv_ref_gelu_tanh_d(double x);
@@ -14,5 +15,12 @@ double fv_ref_act1_d(int act, double x);
 void fv_ref_act(int act, const float *a, const float *b, float *out, size_t n);
 /* da = g * b * act'(a), db = g * act(a) (b, db NULL: da = g * act'(a)). */
 void fv_ref_act_back(int act, const float *a, const float *b, const float *g, float *da, float *db, size_t n);
+/* The fused feed-forward dropout (ops/gelu.h fv_ff_drop): out = act(a) * b rounded to float,
+ * then keep(seed, salt, i) ? out * (1/(1-rate)) : 0 in float, as fv_dropout rounds it. */
+void fv_ref_act_drop(int act, const float *a, const float *b, float *out, size_t n, uint32_t seed, uint32_t salt,
+                     float rate);
+/* Its backward: g goes through the same mask (in float), then fv_ref_act_back. gd: n floats of scratch. */
+void fv_ref_act_back_drop(int act, const float *a, const float *b, const float *g, float *gd, float *da, float *db,
+                          size_t n, uint32_t seed, uint32_t salt, float rate);
 
 #endif
