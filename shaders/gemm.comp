@@ -31,6 +31,7 @@ layout(constant_id = 2) const bool TA = false; // A stored K x M
 layout(constant_id = 3) const bool TB = false; // B stored N x K
 layout(constant_id = 4) const bool VA = false; // A bound as 4-element texels (along K, or along M if TA)
 layout(constant_id = 5) const bool VB = false;
+layout(constant_id = 6) const bool KR = false; // K ranges per 16-row block (src/ops/gemm.h krange)
 
 // Block per invocation and K step (TN and KU multiples of 4); must match src/ops/gemm.c.
 #ifndef TM
@@ -46,9 +47,12 @@ layout(constant_id = 5) const bool VB = false;
 layout(binding = 0) uniform samplerBuffer A;
 layout(binding = 1) uniform samplerBuffer B;
 layout(std430, binding = 2) buffer Cb { float c[]; };
+// With KR: pairs [lo, hi) of K per (outer batch, 16-row block); op(A) is 0 outside them.
+layout(std430, binding = 3) readonly buffer KRb { uint kr[]; };
 layout(push_constant) uniform P {
     uint M, N, K, lda, ldb, ldc, ao, bo, co, inner, sao, sai, sbo, sbi, sco, sci;
     float alpha, beta;
+    uint ro, rblocks;
 } p;
 
 const uint R = (TM + SG - 1) / SG;  // rows of the block each lane fetches (!TA or !VA)
@@ -161,9 +165,17 @@ void main() {
 
     [[unroll]] for (uint i = 0; i < TM; i++)
         [[unroll]] for (uint l = 0; l < TN; l++) acc[i][l] = 0.0;
-    uint Kmain = p.K - p.K % KU;
-    for (uint k = 0; k < Kmain; k += KU) kstep(k, false);
-    if (Kmain < p.K) kstep(Kmain, true);
+    uint Kmain = p.K - p.K % KU, kbeg = 0, kend = p.K;
+    if (KR && TM == 16) {
+        // Whole KU steps outside [lo, hi) multiply exact zeros of A: skip them. The steps kept are
+        // the same steps (k a multiple of KU) in the same order, so the sums are bit-identical.
+        uint e = p.ro + 2 * (zo * p.rblocks + gl_WorkGroupID.x);
+        uint lo = kr[e], hi = min(kr[e + 1], p.K);
+        kbeg = lo < hi ? lo - lo % KU : 0;
+        kend = lo < hi ? hi : 0;
+    }
+    for (uint k = kbeg; k < min(Kmain, kend); k += KU) kstep(k, false);
+    if (Kmain < p.K && kend > Kmain) kstep(Kmain, true);
 
     if (n0 >= p.N) return;
     [[unroll]] for (uint i = 0; i < TM; i++) {

@@ -8,7 +8,12 @@
  * size of the result) add like a random walk, so the error is about u * sqrt(K) * |C| with
  * u = 6e-8: 2e-6 at K = 1024, against a tolerance of 8e-5. fp16 operands are rounded on the
  * host and the reference gets the rounded values; an fp16 x fp16 product is exact in fp32, so
- * the same tolerance applies. Every element outside the written region must be untouched. */
+ * the same tolerance applies. Every element outside the written region must be untouched.
+ *
+ * K ranges (krange): A zeroed outside random per-(outer batch, 16-row block) ranges, some empty,
+ * some with ends off the K step and in the K tail; the ranged product must equal the unranged one
+ * bit for bit and the reference within the tolerance above; also where the ranges are ignored
+ * (M <= 4, K passes over 2048). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,6 +299,59 @@ static int small_m_cases(fv_check *c) {
     return bad;
 }
 
+/* A ranged product (see the header): batch / inner batches of M x N x K, A packed, B packed. */
+static int ranged(fv_check *c, uint32_t M, uint32_t N, uint32_t K, int ta, int tb, uint32_t batch, uint32_t inner,
+                  float beta) {
+    char shape[96];
+    snprintf(shape, sizeof shape, "%ux%ux%u %c%c b%u/%u beta=%g", M, N, K, ta ? 'T' : 'N', tb ? 'T' : 'N', batch, inner,
+             beta);
+    uint32_t outer = fv_div_up(batch, inner), nblk = fv_div_up(M, FV_GEMM_KRANGE_ROWS);
+    size_t na = (size_t)batch * M * K, nb = (size_t)batch * K * N, nc = (size_t)batch * M * N, nr = 2ull * outer * nblk;
+    float *a = fv_check_rand(c, na, -1, 1), *b = fv_check_rand(c, nb, -1, 1);
+    float *c0 = beta != 0 ? fv_check_rand(c, nc, -1, 1) : NULL;
+    uint32_t *r3 = fv_check_alloc_u32(c, nr + 3), *r = r3 ? r3 + 3 : NULL; /* 3 words of other data first */
+    if (!a || !b || !r || (beta != 0 && !c0)) return fv_check_fail(c, "gemm ranged", shape, "out of host memory");
+    for (size_t e = 0; e < nr; e += 2) {
+        uint32_t kind = (uint32_t)fv_rng_below(&c->rng, 6), lo = (uint32_t)fv_rng_below(&c->rng, K + 1);
+        uint32_t hi = lo + (uint32_t)fv_rng_below(&c->rng, K - lo + 1);
+        if (kind == 0) lo = hi = 0;       /* empty block row */
+        else if (kind == 1) lo = 0, hi = K; /* everything */
+        r[e] = lo, r[e + 1] = hi;
+    }
+    /* op(A)(m, k) = 0 outside its block's range */
+    for (uint32_t z = 0; z < batch; z++)
+        for (uint32_t m = 0; m < M; m++)
+            for (uint32_t k = 0; k < K; k++) {
+                const uint32_t *pr = r + 2 * ((z / inner) * nblk + m / FV_GEMM_KRANGE_ROWS);
+                if (k < pr[0] || k >= pr[1]) a[(size_t)z * M * K + (ta ? (size_t)k * M + m : (size_t)m * K + k)] = 0;
+            }
+    fv_gemm_desc p = {.M = M, .N = N, .K = K, .trans_a = ta, .trans_b = tb, .batch = batch, .batch_inner = inner,
+                      .stride_a_outer = M * K * inner, .stride_a_inner = M * K, .stride_b_outer = K * N * inner,
+                      .stride_b_inner = K * N, .stride_c_outer = M * N * inner, .stride_c_inner = M * N,
+                      .alpha = 1.0f, .beta = beta};
+    fv_buf *ba = fv_check_upload(c, a, na), *bb = fv_check_upload(c, b, nb), *b1 = fv_check_upload(c, c0, nc);
+    fv_buf *b2 = fv_check_upload(c, c0, nc), *br = fv_check_upload_u32(c, r3, nr + 3);
+    if (!ba || !bb || !b1 || !b2 || !br) return fv_check_fail(c, "gemm ranged", shape, fv_last_error());
+    fv_gemm_desc q = p;
+    q.krange = fv_tensor(br, 3); /* at an offset: the rest of the buffer is other data */
+    if (fv_check_begin(c) || fv_gemm(c->g, &p, fv_tensor(ba, 0), fv_tensor(bb, 0), fv_tensor(b1, 0)) ||
+        fv_gemm(c->g, &q, fv_tensor(ba, 0), fv_tensor(bb, 0), fv_tensor(b2, 0)) || fv_check_run(c))
+        return fv_check_fail(c, "gemm ranged", shape, fv_last_error());
+    float *g1 = fv_check_download(c, b1, nc), *g2 = fv_check_download(c, b2, nc);
+    float *ref = c0 ? fv_check_copy(c, c0, nc) : fv_check_alloc(c, nc);
+    if (!g1 || !g2 || !ref) return fv_check_fail(c, "gemm ranged", shape, fv_last_error());
+    fv_ref_gemm(&p, a, 0, b, 0, ref, 0);
+    size_t diff = 0;
+    for (size_t i = 0; i < nc; i++) diff += memcmp(g1 + i, g2 + i, 4) != 0;
+    if (diff) {
+        char why[128];
+        snprintf(why, sizeof why, "%zu of %zu values differ from the unranged product", diff, nc);
+        return fv_check_fail(c, "gemm ranged", shape, why);
+    }
+    fv_check_pass(c, "gemm ranged == unranged", shape, "bit-identical");
+    return fv_check_compare(c, "gemm ranged", shape, g2, ref, nc, 1e-5 * fmax(1.0, sqrt(K / 16.0)));
+}
+
 int fv_check_op_gemm(fv_check *c) {
     int bad = 0;
     /* Small and odd: every transpose combination, on the element-wise and the 4-wide texel path. */
@@ -388,6 +446,28 @@ int fv_check_op_gemm(fv_check *c) {
     bad |= linear(c, 5, 7, 3);
     bad |= linear(c, 37, 64, 48);
     if (!c->quick) bad |= linear(c, 129, 512, 200);
+    /* K ranges: every transpose of A (the attention products are NN and TN), odd sizes and K
+     * tails, two-level batches, beta; then the paths that ignore them. */
+    bad |= ranged(c, 1, 1, 1, 0, 0, 1, 1, 0.0f);
+    bad |= ranged(c, 33, 7, 45, 0, 0, 6, 3, 0.0f);
+    bad |= ranged(c, 45, 40, 33, 1, 0, 4, 2, 1.0f);
+    bad |= ranged(c, 130, 64, 131, 0, 0, 2, 1, 0.0f);
+    bad |= ranged(c, 131, 64, 130, 1, 0, 2, 2, 0.0f);
+    bad |= ranged(c, 37, 20, 29, 0, 1, 3, 1, 0.5f);
+    bad |= ranged(c, 3, 9, 50, 0, 0, 2, 1, 0.0f);                 /* M <= 4: ignored */
+    if (!c->quick) bad |= ranged(c, 1000, 64, 1031, 0, 0, 1, 1, 0.0f);
+    bad |= ranged(c, 20, 16, c->quick ? 2100 : 4100, 1, 0, 1, 1, 0.0f); /* K passes: ignored */
+    {
+        fv_buf *x = fv_check_upload(c, NULL, 4096), *y = fv_check_upload(c, NULL, 4096);
+        fv_gemm_desc q = {.M = 40, .N = 8, .K = 8, .alpha = 1.0f, .batch = 2, .krange = fv_tensor(x, 4090)};
+        int acc = !x || !y || fv_check_begin(c);
+        acc += !acc && fv_gemm(c->g, &q, fv_tensor(x, 0), fv_tensor(x, 0), fv_tensor(y, 0)) == 0; /* short */
+        q.krange = fv_tensor(y, 0);
+        acc += !acc && fv_gemm(c->g, &q, fv_tensor(x, 0), fv_tensor(x, 0), fv_tensor(y, 0)) == 0; /* in C */
+        fv_graph_end(c->g);
+        if (acc) bad |= fv_check_fail(c, "gemm ranged", "bad input", "a short or aliased krange was accepted");
+        else fv_check_pass(c, "gemm ranged", "bad input", "short krange and krange in C rejected");
+    }
     bad |= bad_input(c);
     return bad;
 }

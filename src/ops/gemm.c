@@ -8,6 +8,7 @@
 typedef struct {
     uint32_t M, N, K, lda, ldb, ldc, ao, bo, co, inner, sao, sai, sbo, sbi, sco, sci;
     float alpha, beta;
+    uint32_t ro, rblocks; /* K ranges (spec constant KR): element offset, row blocks per outer batch */
 } gemm_push;
 
 /* Texel path (shaders/gemm.comp): each invocation computes a TM x TN block of C; a workgroup
@@ -61,7 +62,8 @@ static int vec4_ok(uint32_t off, uint32_t ld, uint32_t so, uint32_t si, int alon
     return off % 4 == 0 && ld % 4 == 0 && so % 4 == 0 && si % 4 == 0 && (!along_k || K % 4 == 0);
 }
 
-static int texel_pipeline(fv_dev *d, const fv_gemm_desc *p, const gemm_push *pc, fv_pipeline **out, uint32_t *wg) {
+static int texel_pipeline(fv_dev *d, const fv_gemm_desc *p, const gemm_push *pc, int kr, fv_pipeline **out,
+                          uint32_t *wg) {
     /* A is fetched 4-wide along K when not transposed, along M when transposed (K x M storage;
      * the texels of a step's slab are spread over the lanes); else element by element, each lane
      * fetching its own row, which the shuffles then spread. */
@@ -92,16 +94,23 @@ static int texel_pipeline(fv_dev *d, const fv_gemm_desc *p, const gemm_push *pc,
         n = best;
     }
     fv_pipe_desc desc;
-    fv_op_desc(&desc, texel_tm(p) == 1 ? "gemm_m1" : texel_tm(p) == 4 ? "gemm_m4" : "gemm", 3, 1u << 2, sizeof(gemm_push));
+    /* binding 3 (the K ranges) is declared by every variant: bound to A's buffer when unused */
+    fv_op_desc(&desc, texel_tm(p) == 1 ? "gemm_m1" : texel_tm(p) == 4 ? "gemm_m4" : "gemm", 4, 1u << 2, sizeof(gemm_push));
     desc.bind_kind[0] = desc.bind_kind[1] = FV_BIND_TEXEL;
     int ha = p->dtype_a == FV_F16, hb = p->dtype_b == FV_F16;
     desc.bind_fmt[0] = va ? (ha ? FV_TEXEL_RGBA16F : FV_TEXEL_RGBA32F) : (ha ? FV_TEXEL_R16F : FV_TEXEL_R32F);
     desc.bind_fmt[1] = vb ? (hb ? FV_TEXEL_RGBA16F : FV_TEXEL_RGBA32F) : (hb ? FV_TEXEL_R16F : FV_TEXEL_R32F);
-    desc.nspec = 6;
-    uint32_t spec[6] = {n, sg, p->trans_a != 0, p->trans_b != 0, (uint32_t)va, (uint32_t)vb};
+    desc.nspec = 7;
+    uint32_t spec[7] = {n, sg, p->trans_a != 0, p->trans_b != 0, (uint32_t)va, (uint32_t)vb, (uint32_t)kr};
     memcpy(desc.spec, spec, sizeof spec);
     *wg = n;
     return fv_pipeline_get(d, &desc, out);
+}
+
+static int texel_path(const fv_dev *d) { return d->use_texel && fv_op_has_subgroup(d, VK_SUBGROUP_FEATURE_SHUFFLE_BIT); }
+
+int fv_gemm_krange_used(const fv_dev *d, const fv_gemm_desc *p) {
+    return texel_path(d) && p->K <= TEX_KSPLIT_MIN && texel_tm(p) == 16;
 }
 
 int fv_gemm(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c) {
@@ -119,7 +128,7 @@ int fv_gemm(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c) {
     uint32_t br = p->trans_b ? p->N : p->K, bc = p->trans_b ? p->K : p->N;
     gemm_push pc = {p->M, p->N, p->K, p->lda ? p->lda : ac, p->ldb ? p->ldb : bc, p->ldc ? p->ldc : p->N,
                     a.off, b.off, c.off, inner, p->stride_a_outer, p->stride_a_inner, p->stride_b_outer,
-                    p->stride_b_inner, p->stride_c_outer, p->stride_c_inner, p->alpha, p->beta};
+                    p->stride_b_inner, p->stride_c_outer, p->stride_c_inner, p->alpha, p->beta, 0, 0};
     uint64_t alo = 0, ahi = 0, blo = 0, bhi = 0, clo = 0, chi = 0;
     FV_TRY(extent("A", a.off, ar, ac, pc.lda, batch, inner, pc.sao, pc.sai, &alo, &ahi));
     FV_TRY(extent("B", b.off, br, bc, pc.ldb, batch, inner, pc.sbo, pc.sbi, &blo, &bhi));
@@ -129,10 +138,17 @@ int fv_gemm(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c) {
     FV_TRY(check_fits("C", c, chi, 4));
     if ((c.buf == a.buf && clo < ahi && alo < chi) || (c.buf == b.buf && clo < bhi && blo < chi))
         return fv_err("gemm: C overlaps %s in buffer '%s'", c.buf == a.buf ? "A" : "B", c.buf->what);
+    uint32_t rblocks = fv_div_up(p->M, FV_GEMM_KRANGE_ROWS);
+    if (p->krange.buf) {
+        FV_TRY(fv_op_check("gemm", "krange", p->krange, 2ull * fv_div_up(batch, inner) * rblocks, 4));
+        if (p->krange.buf == c.buf) return fv_err("gemm: krange shares buffer '%s' with C", c.buf->what);
+        pc.ro = p->krange.off;
+        pc.rblocks = rblocks;
+    }
 
     fv_pipeline *pipe;
-    fv_buf *bufs[3] = {a.buf, b.buf, c.buf};
-    if (d->use_texel && fv_op_has_subgroup(d, VK_SUBGROUP_FEATURE_SHUFFLE_BIT)) { /* rows of A shared by shuffles */
+    fv_buf *bufs[4] = {a.buf, b.buf, c.buf, p->krange.buf ? p->krange.buf : a.buf};
+    if (texel_path(d)) { /* rows of A shared by shuffles */
         /* Long K (the LM head's input gradient, K = vocab; weight gradients, K = tokens): one pass
          * streams a whole K-long slab of B per block of rows, far beyond the caches. Passes of
          * ~1024 along K, accumulating into C, keep each slab cached across the row blocks
@@ -148,7 +164,8 @@ int fv_gemm(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c) {
             qc.bo += p->trans_b ? k0 : k0 * qc.ldb;
             if (k0) qc.beta = 1.0f;
             uint32_t wg;
-            FV_TRY(texel_pipeline(d, &q, &qc, &pipe, &wg));
+            int kr = p->krange.buf && fv_gemm_krange_used(d, p); /* (then nk == 1) */
+            FV_TRY(texel_pipeline(d, &q, &qc, kr, &pipe, &wg));
             uint32_t gx = fv_div_up(p->M, texel_tm(p)), gy = fv_div_up(p->N, wg * TEX_TN);
             FV_TRY(fv_graph_dispatch(g, pipe, bufs, &qc, gx, gy, batch));
         }

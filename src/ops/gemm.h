@@ -29,7 +29,22 @@ typedef struct fv_gemm_desc {
     uint32_t stride_c_outer, stride_c_inner;
     float alpha, beta;                /* used as given: set alpha = 1 for a plain product */
     enum fv_dtype dtype_a, dtype_b;
+    /* Optional K ranges (krange.buf NULL: none): uint32 pairs [lo, hi), hi <= K, one per (outer
+     * batch index z / batch_inner, block of FV_GEMM_KRANGE_ROWS rows of op(A)), pair
+     * (zo * ceil(M / 16) + m / 16) at krange.off. Contract: op(A)(m, k) == 0 for every k outside
+     * the pair of m's block (an empty pair lo == hi: the whole block row is 0), so those terms may
+     * be skipped. With finite B the result is bit-identical to the unranged one: the kernel skips
+     * whole K steps, a skipped term adds an exact +-0 to an accumulator that starts at +0. Only
+     * the texel path's 16-row kernel ("gemm") uses them, and only when K <= 2048 (one pass); the
+     * M <= 4 kernels, the K-split passes and the tiled path ignore them (correct anyway). */
+    fv_t krange;
 } fv_gemm_desc;
+
+#define FV_GEMM_KRANGE_ROWS 16u
+
+/* Whether fv_gemm on device d honours p's K ranges (skips the terms outside them) for this shape,
+ * rather than ignoring them: callers that leave op(A) unwritten outside the ranges need it. */
+int fv_gemm_krange_used(const fv_dev *d, const fv_gemm_desc *p);
 
 /* Record one batched GEMM. M, N, K >= 1; ld >= the contiguous dimension; C must not overlap A or B.
  * Rejects (with a message naming the argument) null buffers, operands that do not fit their
