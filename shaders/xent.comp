@@ -3,6 +3,8 @@
 // Softmax cross-entropy over the vocabulary, loss and logit gradient fused. One workgroup per row.
 //   M = max_j x_j, S = sum_j exp(x_j - M), loss = log S - (x_label - M)
 //   dl_j = (exp(x_j - M) / S - [j = label]) * scale
+// with terms below 2^-60 of the row (or subnormal) flushed to 0 (common/exp_ftz.glsl: subnormals
+// slow CPU drivers; the dropped terms are below an fp32 ulp of any sum they enter).
 // Subtracting the row max keeps exp in range for any logit magnitude (1e4 and beyond). A row whose
 // label is negative (HF's -100 ignore index) or >= vocab is ignored: loss 0 and a zero gradient
 // row. scale is read from a device buffer so a replayed graph can change it (1 / target tokens).
@@ -21,6 +23,7 @@ layout(std430, binding = 4) writeonly buffer DL { float dl[]; };
 layout(push_constant) uniform P { uint rows, vocab, xo, lo, so, losso, dlo; } p;
 
 #include "rowsum.glsl"
+#include "exp_ftz.glsl"
 
 // Workgroup max in a fixed order, on the scratch array of rowsum.glsl.
 float rowmax(float v) {
@@ -53,14 +56,14 @@ void main() {
     for (uint j = t; j < p.vocab; j += WG) m = max(m, x[xb + j]);
     m = rowmax(m);
     float s = 0.0;
-    for (uint j = t; j < p.vocab; j += WG) s += exp(x[xb + j] - m);
+    for (uint j = t; j < p.vocab; j += WG) s += fv_exp_ftz(x[xb + j] - m, FV_EXP_LO);
     s = rowsum(s);
     if (t == 0) loss[p.losso + row] = log(s) - (xl - m);
     if (GRAD != 0) {
         float scale = sc[p.so];
-        float inv = scale / s;
+        float inv = scale / s, lo = fv_xent_grad_lo(s, inv);
         for (uint j = t; j < p.vocab; j += WG) {
-            float v = exp(x[xb + j] - m) * inv;
+            float v = fv_exp_ftz(x[xb + j] - m, lo) * inv;
             dl[db + j] = j == uint(lab) ? v - scale : v;
         }
     }

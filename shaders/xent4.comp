@@ -20,6 +20,7 @@ layout(std430, binding = 4) writeonly buffer DL { vec4 dl[]; };
 layout(push_constant) uniform P { uint rows, vocab, xo, lo, so, losso, dlo; } p;
 
 #include "rowsum.glsl"
+#include "exp_ftz.glsl"
 
 float rowmax(float v) {
     float s = subgroupMax(v);
@@ -49,14 +50,14 @@ void do_row(uint row, uint t, uint stride) {
     for (uint j = t; j < v4; j += stride) m4 = max(m4, FV_LD4(x, xb + j));
     float m = rowmax(max(max(m4.x, m4.y), max(m4.z, m4.w)));
     vec4 s4 = vec4(0.0);
-    for (uint j = t; j < v4; j += stride) s4 += exp(FV_LD4(x, xb + j) - m);
+    for (uint j = t; j < v4; j += stride) s4 += fv_exp_ftz4(FV_LD4(x, xb + j) - m, FV_EXP_LO);
     float s = reduce((s4.x + s4.y) + (s4.z + s4.w));
     if (t == 0) loss[p.losso + row] = log(s) - (xl - m);
     if (GRAD != 0) {
         float scale = sc[p.so];
-        float inv = scale / s;
+        float inv = scale / s, lo = fv_xent_grad_lo(s, inv);
         for (uint j = t; j < v4; j += stride) {
-            vec4 v = exp(FV_LD4(x, xb + j) - m) * inv;
+            vec4 v = fv_exp_ftz4(FV_LD4(x, xb + j) - m, lo) * inv;
             if (j == ul / 4u) v[ul % 4u] -= scale;
             dl[db + j] = v;
         }

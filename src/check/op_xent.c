@@ -1,7 +1,8 @@
 /* Softmax cross-entropy: fused loss+gradient shader vs reference (separate and in-place
  * gradient, loss-only variant), ignored rows (-100, -1 = 0xFFFFFFFF, the label >= vocab guard),
  * logits of magnitude 1e4, vocab % 4 == 0 (vec4 path) or not (scalar shader), the device count / scale / sum reductions, reference gradient vs
- * finite differences, bad input rejected. Tolerances: loss and gradient 1e-5 (fp32 sums of up to
+ * finite differences, bad input rejected; the gradient never holds a subnormal (the shaders flush
+ * terms below 2^-60 of their row, which the 1e-5 tolerance against the exact reference covers). Tolerances: loss and gradient 1e-5 (fp32 sums of up to
  * 32128 exps in a fixed tree), reductions 1e-5, finite differences 1e-3 (step 1e-2). */
 #include <math.h>
 #include <stdio.h>
@@ -49,7 +50,17 @@ static int one(fv_check *c, uint32_t rows, uint32_t vocab, float mag) {
     int bad = 0;
     bad |= fv_check_compare(c, "xent count, scale", shape, fv_check_download(c, bcnt, 2), cnt_ref, 2, 1e-7);
     bad |= fv_check_compare(c, "xent loss", shape, fv_check_download(c, bloss, rows), loss, rows, 1e-5);
-    bad |= fv_check_compare(c, "xent dlogits", shape, fv_check_download(c, bdl, n), dl, n, 1e-5);
+    const float *got = fv_check_download(c, bdl, n);
+    bad |= fv_check_compare(c, "xent dlogits", shape, got, dl, n, 1e-5);
+    size_t subnormal = 0;
+    for (size_t i = 0; got && i < n; i++) subnormal += fpclassify(got[i]) == FP_SUBNORMAL;
+    if (subnormal) { /* they would slow every product that reads the gradient (shaders/common/exp_ftz.glsl) */
+        char why[96];
+        snprintf(why, sizeof why, "%zu subnormal gradient values (terms below 2^-60 of a row must be 0)", subnormal);
+        bad |= fv_check_fail(c, "xent dlogits subnormals", shape, why);
+    } else if (got) {
+        fv_check_pass(c, "xent dlogits subnormals", shape, "none");
+    }
     bad |= fv_check_compare(c, "xent loss (in place)", shape, fv_check_download(c, bloss2, rows), loss, rows, 1e-5);
     bad |= fv_check_compare(c, "xent dlogits (in place)", shape, fv_check_download(c, bip, n), dl, n, 1e-5);
     bad |= fv_check_compare(c, "xent loss only", shape, fv_check_download(c, bloss3, rows), loss, rows, 1e-5);
@@ -111,6 +122,7 @@ int fv_check_op_xent(fv_check *c) {
     bad |= one(c, 11, 36, 8);
     bad |= one(c, 9, 1000, 1e4f);
     bad |= one(c, 5, 32128, 1e4f);
+    bad |= one(c, 6, 32128, 100);   /* wide softmax: most terms below 2^-60 of their row (flushed) */
     bad |= one(c, c->quick ? 40 : 130, 32128, 10);
     bad |= finite_differences(c);
     bad |= bad_input(c);
