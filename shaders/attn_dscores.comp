@@ -13,6 +13,10 @@
 // sums of dS per relative-position bucket (for relpos_grad.comp): each lane sums into its own
 // slots of a shared [TM][NB][SG] array, then lane l adds the SG slots of buckets l, l + SG, ... in
 // lane order: a fixed order, deterministic.
+// With ranges (flag 8, src/ops/attn_ranges.h) only the key chunks inside the block's hull of
+// visible keys are live (P = 0 elsewhere, so dS = 0 there, as past the causal diagonal).
+// Sparse (flag 16, the host's choice as in attn_fwd.comp): a dead chunk's dS is written (as 0)
+// only where the transposed product dK = dS^T Q reads it (common/attn_tile.glsl attn_chunk_read).
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 8;     // = SG: one subgroup
 layout(constant_id = 1) const uint SG = 8;
@@ -39,13 +43,16 @@ layout(std430, binding = 7) writeonly buffer DS { float ds[]; };
 #endif
 layout(std430, binding = 8) writeonly buffer HI { float hist[]; };
 layout(binding = 9) uniform samplerBuffer OT;  // O, the forward's output (token stride os)
+layout(std430, binding = 10) readonly buffer KR { uint kr[]; };  // with F_RANGES: key ranges
 layout(push_constant) uniform P {
     uint Tq, Tk, H, dk, os, vs, oo, vo, po, dso, pqo, pko, luo, L, ho, flags, salt, seed_index;
     float rate, scale;
     uint ob;  // element offset of O
+    uint ro;  // element offset of the key ranges
+    uint qro; // element offset of the query ranges (sparse)
 } pc;
 
-const uint F_CAUSAL = 1u, F_HIST = 2u, F_DROP = 4u;
+const uint F_CAUSAL = 1u, F_HIST = 2u, F_DROP = 4u, F_RANGES = 8u, F_SPARSE = 16u;
 
 #include "hash.glsl"
 
@@ -101,13 +108,28 @@ void main() {
     [[unroll]] for (uint i = 0; i < TM; i++)
         pq[i] = want ? int(texelFetch(PQ, int(pc.pqo + b * pc.Tq + min(m0 + i, pc.Tq - 1))).x) : 0;
     uint last = causal ? min(Tk, m0 + rows) : Tk;  // P is 0 past the block's last query
-    for (uint c = 0; c < Tk; c += SG * TN) {
+    uint klo = 0u;
+    if ((pc.flags & F_RANGES) != 0u) {
+        uint e = pc.ro + 2u * (b * ((pc.Tq + TM - 1u) / TM) + gl_WorkGroupID.x);
+        klo = kr[e];
+        last = min(last, kr[e + 1u]);
+    }
+    // Sparse: sweep only the live chunks [cbeg, last) and the zero hull [zb, ze) (as attn_fwd.comp).
+    const uint CH = SG * TN;
+    bool sparse = (pc.flags & F_SPARSE) != 0u;
+    uint cbeg = min(klo / CH * CH, last), zb = 0u, ze = Tk;
+    if (sparse) attn_zero_hull(pc.qro, b, m0, rows, Tk, zb, ze);
+    uint s0 = sparse ? (cbeg < last ? min(cbeg, zb) : zb) : 0u;
+    uint s1 = sparse ? (cbeg < last ? max(last, ze) : ze) : Tk;
+    if (sparse && zb == ze) s0 = cbeg, s1 = last;
+    for (uint c = s0; c < s1; c += CH) {
         uint c0 = c + lane * TN;
-        bool live = c < last;  // uniform over the subgroup
+        bool live = c < last && c + SG * TN > klo;  // uniform over the subgroup
+        if (!live && sparse && (c < zb || c >= ze)) continue;
         if (live) tile_product(rows, c0);
         int pk[TN];
         [[unroll]] for (uint t = 0; t < TN; t++)
-            pk[t] = want ? int(texelFetch(PK, int(pc.pko + b * Tk + min(c0 + t, Tk - 1))).x) : 0;
+            pk[t] = want && live ? int(texelFetch(PK, int(pc.pko + b * Tk + min(c0 + t, Tk - 1))).x) : 0;
         [[unroll]] for (uint i = 0; i < TM; i++) {
             if (i >= rows) break;
             uint row = (srow0 + i) * Tk;
@@ -154,8 +176,10 @@ void main() {
     // Lane l adds up the SG lanes' slots of buckets l, l + SG, ... in a fixed order (deterministic):
     // NB / SG sums per row and lane instead of NB subgroup reductions and masked stores per row.
     if (want) {
-        memoryBarrierShared();
-        barrier();
+        // The workgroup is one subgroup: a subgroup barrier suffices (a workgroup barrier makes
+        // lavapipe run the invocations as coroutines).
+        subgroupMemoryBarrierShared();
+        subgroupBarrier();
         for (uint i = 0; i < rows; i++)
             for (uint k0 = 0; k0 < NB; k0 += SG) {
                 uint k = min(k0 + lane, NB - 1), e = (i * NB + k) * SG;

@@ -68,3 +68,25 @@ void tile_product(uint rows, uint c0) {
             }
     }
 }
+
+// Sparse writes (attn_fwd.comp, attn_dscores.comp): the key chunks (of SG * TN keys) a transposed
+// product reads in rows [m0, m0 + rows) of batch b, as the hull [zb, ze) of keys, chunk-aligned:
+// it reads column block kb of P or dS over kb's query range [lo, hi) (src/ops/attn_ranges.h; the
+// texel GEMM in whole steps of 8 along K). A chunk with no visible key inside the hull must still
+// be written (as 0); outside it and outside the live chunks nothing is read. Lanes split the key
+// blocks; needs the includer's kr[] (the ranges buffer); qro = element offset of the query ranges.
+void attn_zero_hull(uint qro, uint b, uint m0, uint rows, uint Tk, out uint zb, out uint ze) {
+    uint kbs = (Tk + 15u) / 16u, lo_kb = kbs, hi_kb = 0u;
+    for (uint kb = gl_SubgroupInvocationID; kb < kbs; kb += SG) {
+        uint e = qro + 2u * (b * kbs + kb), lo = kr[e], hi = kr[e + 1u];
+        if (lo < hi && (lo & ~7u) < m0 + rows && ((hi + 7u) & ~7u) > m0) {
+            lo_kb = min(lo_kb, kb);
+            hi_kb = max(hi_kb, kb + 1u);
+        }
+    }
+    lo_kb = subgroupMin(lo_kb);
+    hi_kb = subgroupMax(hi_kb);
+    const uint CH = SG * TN;
+    zb = lo_kb < hi_kb ? lo_kb * 16u / CH * CH : 0u;
+    ze = lo_kb < hi_kb ? (hi_kb * 16u + CH - 1u) / CH * CH : 0u;
+}

@@ -5,8 +5,8 @@
  * the training profile also times every row op of the step (RMSNorm, gated GELU, dropout sites,
  * residual copies and dropout-adds, embedding, gradient zeroing and norm, the loss reductions;
  * the op list and counts follow model/t5_train_fwd.c and t5_backward.c), and attention as the
- * step runs it (with its probability dropout, whose kernel is also shown alone as an "in attn"
- * row not added to the sum). What is left is the rest: what the whole graph loses or gains over
+ * step runs it (with its probability dropout; a separate dropout kernel is also shown alone as an
+ * "in attn" row not added to the sum). What is left is the rest: what the whole graph loses or gains over
  * separate ones, and for decode the KV appends, uploads, read-backs and the host's work. Inputs
  * are constants, like bench ops. */
 #define _POSIX_C_SOURCE 200809L
@@ -19,6 +19,8 @@
 #include "model/t5_train_step.h"
 #include "ops/attention.h"
 #include "ops/attn_decode.h"
+#include "ops/attn_fused.h"
+#include "ops/attn_ranges.h"
 #include "ops/dropout.h"
 #include "ops/embedding.h"
 #include "ops/gelu.h"
@@ -121,11 +123,12 @@ static int prof_gemm(prof *p, const char *kind, uint32_t M, uint32_t N, uint32_t
     return rc;
 }
 
-/* A linear layer of `rows` tokens, in -> out: forward, and with backward its dx and dW products. */
+/* A linear layer of `rows` tokens, in -> out: forward, and with backward (the training step) its dx
+ * and dW products; there the forward is NN where the step reads transposed weight copies. */
 static int prof_linear(prof *p, const char *name, uint32_t rows, uint32_t in, uint32_t out, uint32_t count, int backward) {
     char kind[48];
     snprintf(kind, sizeof kind, "%s", name);
-    FV_TRY(prof_gemm(p, kind, rows, out, in, 0, 1, count));
+    FV_TRY(prof_gemm(p, kind, rows, out, in, 0, !(backward && fv_t5_train_fwd_transposed(p->d)), count));
     if (!backward) return 0;
     snprintf(kind, sizeof kind, "%s dx", name);
     FV_TRY(prof_gemm(p, kind, rows, in, out, 0, 0, count));
@@ -134,14 +137,18 @@ static int prof_linear(prof *p, const char *name, uint32_t rows, uint32_t in, ui
 }
 
 /* Attention (forward; with backward also forward + backward, the backward reported as the difference),
- * with the probability dropout of the training step at `rate` (0: none); its dropout kernel (once in
- * the forward, once in the backward) is also timed alone and shown as a part of the attention rows. */
+ * with the probability dropout of the training step at `rate` (0: none) as the step runs it (the
+ * backward reads the forward's dropped P); where the forward's dropout is a kernel of its own (not
+ * the texel path, which fuses it into the P kernel) it is also timed alone, shown as a part.
+ * With backward (the training step) the rows are packed as bench train packs them (4 segments per
+ * row, positions restarting) and the attention skips masked blocks with the mask's ranges
+ * (ops/attn_ranges.h), computed once outside the timed graph as the step computes them once. */
 static int prof_attn(prof *p, const char *name, fv_attn_desc a, int bidirectional, uint32_t count, int backward,
                      float rate) {
     fv_dev *d = p->d;
     uint32_t H = a.H, nb = 32, L = 128;
     uint64_t nq = (uint64_t)a.B * a.Tq * H * a.dk, nk = (uint64_t)a.B * a.Tk * H * a.dk, pp = (uint64_t)a.B * H * a.Tq * a.Tk;
-    enum { Q, K, V, O, P, DO, DQ, DK, DV, DP, HIST, TAB, DTAB, SQ, SK, PQ, PK, LUT, PD, SEED, NB };
+    enum { Q, K, V, O, P, DO, DQ, DK, DV, DP, HIST, TAB, DTAB, SQ, SK, PQ, PK, LUT, PD, SEED, RNG, NB };
     fv_buf *b[NB] = {0};
     int rc = fill(d, nq, "q", &b[Q]) || fill(d, nk, "k", &b[K]) || fill(d, nk, "v", &b[V]) || fill(d, nq, "o", &b[O]) ||
              fill(d, pp, "p", &b[P]) || fill(d, (uint64_t)nb * H, "table", &b[TAB]);
@@ -161,31 +168,46 @@ static int prof_attn(prof *p, const char *name, fv_attn_desc a, int bidirectiona
          fv_buf_alloc(d, (uint64_t)a.B * a.Tk * 4, FV_MEM_DEVICE, "pos k", &b[PK]) || fv_buf_fill_u32(d, b[SQ], 1) ||
          fv_buf_fill_u32(d, b[SK], 1);
     for (int s = 0; !rc && s < 2; s++) {
-        uint32_t T = s ? a.Tk : a.Tq;
-        for (uint32_t i = 0; i < a.B * T; i++) host[i] = (int32_t)(i % T);
+        uint32_t T = s ? a.Tk : a.Tq, seglen = backward ? (T + 3) / 4 : T;
+        for (uint32_t i = 0; i < a.B * T; i++) host[i] = (int32_t)(i % T % seglen);
         rc = fv_buf_write(d, b[s ? PK : PQ], 0, host, (uint64_t)a.B * T * 4);
+        for (uint32_t i = 0; i < a.B * T; i++) host[i] = (int32_t)(i % T / seglen + 1);
+        if (!rc && backward) rc = fv_buf_write(d, b[s ? SK : SQ], 0, host, (uint64_t)a.B * T * 4);
     }
     free(host);
     if (!rc) rc = fv_relpos_lut_create(d, L, bidirectional, nb, 128, &b[LUT]);
     a.num_buckets = nb;
     a.lut_radius = L;
-    double flops = 4.0 * a.B * H * a.Tq * a.Tk * a.dk, ms_f = 0, ms_fb = 0, ms_d = 0, cpu[3] = {0};
+    /* FLOPs over the visible (query, key) pairs, as bench train counts them: packed, the kernels
+     * skip the blocks of other segments */
+    double pairs = 0;
+    uint32_t sq_len = backward ? (a.Tq + 3) / 4 : a.Tq, sk_len = backward ? (a.Tk + 3) / 4 : a.Tk;
+    for (uint32_t i = 0; i < a.Tq; i++)
+        for (uint32_t j = 0; j < a.Tk && (!a.causal || j <= i); j++) pairs += i / sq_len == j / sk_len;
+    double flops = 4.0 * a.B * H * pairs * a.dk, ms_f = 0, ms_fb = 0, ms_d = 0, cpu[3] = {0};
 #define TT(i) fv_tensor(b[i], 0)
-    fv_attn_dropout dr = {TT(SEED), 0x105u, rate, TT(PD)};
+    /* as the step runs it: the backward reads the forward's dropped P (pd_kept) */
+    fv_attn_dropout dr = {TT(SEED), 0x105u, rate, TT(PD), 1};
+    int drop_pass = rate > 0 && !fv_attn_fused_ok(d, &a); /* texel path: dropout fused into the P kernel */
+    if (!rc && backward) {
+        rc = fv_buf_alloc(d, fv_attn_ranges_size(&a) * 4, FV_MEM_DEVICE, "ranges", &b[RNG]) || fv_graph_begin(p->g) ||
+             fv_attn_ranges(p->g, &a, TT(SQ), TT(SK), TT(RNG)) || fv_graph_end(p->g) || fv_graph_run(p->g);
+    }
+    fv_t rng = b[RNG] ? TT(RNG) : fv_tensor(NULL, 0);
     for (int bw = 0; !rc && bw <= backward; bw++) {
         rc = fv_graph_begin(p->g);
         if (!rc)
             rc = fv_attention_drop(p->g, &a, TT(Q), TT(K), TT(V), TT(O), TT(SQ), TT(SK), TT(PQ), TT(PK), TT(TAB), TT(LUT),
-                                   TT(P), rate > 0 ? &dr : NULL);
+                                   TT(P), rate > 0 ? &dr : NULL, rng);
         if (!rc && bw)
             rc = fv_attention_back_drop(p->g, &a, TT(Q), TT(K), TT(V), TT(P), TT(O), TT(DO), TT(PQ), TT(PK), TT(LUT), TT(DQ),
                                         TT(DK), TT(DV), a.use_bias ? TT(DTAB) : fv_tensor(NULL, 0), TT(DP),
-                                        a.use_bias ? TT(HIST) : fv_tensor(NULL, 0), rate > 0 ? &dr : NULL);
+                                        a.use_bias ? TT(HIST) : fv_tensor(NULL, 0), rate > 0 ? &dr : NULL, rng);
         if (!rc) rc = fv_graph_end(p->g);
         if (!rc) rc = time_it(p, flops * (bw ? 3 : 1) * 1e-9, bw ? &ms_fb : &ms_f);
         cpu[bw] = p->cpu_ms;
     }
-    if (!rc && rate > 0) {
+    if (!rc && drop_pass) {
         rc = fv_graph_begin(p->g);
         if (!rc) rc = fv_dropout(p->g, TT(P), TT(SEED), TT(PD), (uint32_t)pp, 0x105u, rate);
         if (!rc) rc = fv_graph_end(p->g);
@@ -195,12 +217,13 @@ static int prof_attn(prof *p, const char *name, fv_attn_desc a, int bidirectiona
 #undef TT
     if (!rc) {
         char shape[64], kind[48];
-        snprintf(shape, sizeof shape, "B=%u Tq=%u Tk=%u H=%u%s", a.B, a.Tq, a.Tk, H, a.causal ? " causal" : "");
+        snprintf(shape, sizeof shape, "B=%u Tq=%u Tk=%u H=%u%s%s", a.B, a.Tq, a.Tk, H, a.causal ? " causal" : "",
+                 backward ? " 4/row" : "");
         row_ex(p, name, shape, count, ms_f, cpu[0], flops, 0, 0);
         snprintf(kind, sizeof kind, "%s bwd", name);
         if (backward) row_ex(p, kind, shape, count, ms_fb - ms_f, cpu[1] - cpu[0], 2 * flops, 0, 0);
         snprintf(kind, sizeof kind, "%s P drop", name);
-        if (rate > 0) row_ex(p, kind, "fwd + bwd: P -> dropped P", count * (backward ? 2 : 1), ms_d, cpu[2], 0, 8.0 * pp, 1);
+        if (drop_pass) row_ex(p, kind, "fwd: P -> dropped P", count, ms_d, cpu[2], 0, 8.0 * pp, 1);
     }
     for (int i = 0; i < NB; i++) fv_buf_free(d, b[i]);
     return rc;
@@ -294,14 +317,16 @@ static int prof_row_kind(prof *p, const rowbufs *b, int kind, uint32_t rows, uin
         FV_TRY(fv_rmsnorm_back(p->g, X0(b->x), X0(b->w), X0(b->y), X0(b->z), X0(b->dw), X0(b->rs), rows, cols, 1e-6f, 1));
         break;
     case K_ACT:
-        if (gated) FV_TRY(fv_gelu_gated(p->g, X0(b->x), fv_tensor(b->x, cols), 2 * cols, X0(b->y), rows, cols));
-        else FV_TRY(fv_relu(p->g, X0(b->x), X0(b->y), rows, cols));
+        /* the feed-forward dropout is fused into the activation, as in the step */
+        FV_TRY(fv_ff_act_fwd_drop(p->g, gated ? FV_FF_GELU_TANH : FV_FF_RELU, X0(b->x), gated ? 2 * cols : cols,
+                                  gated ? fv_tensor(b->x, cols) : X0(NULL), gated ? 2 * cols : 0, X0(b->y), 0, rows, cols,
+                                  (fv_ff_drop){X0(b->seed), 0x102u, rate}));
         break;
     case K_ACT_BACK:
-        if (gated)
-            FV_TRY(fv_gelu_gated_back(p->g, X0(b->x), fv_tensor(b->x, cols), 2 * cols, X0(b->y), X0(b->z),
-                                      fv_tensor(b->z, cols), 2 * cols, rows, cols));
-        else FV_TRY(fv_relu_back(p->g, X0(b->x), X0(b->y), X0(b->z), rows, cols));
+        FV_TRY(fv_ff_act_back_drop(p->g, gated ? FV_FF_GELU_TANH : FV_FF_RELU, X0(b->x), gated ? 2 * cols : cols,
+                                   gated ? fv_tensor(b->x, cols) : X0(NULL), gated ? 2 * cols : 0, X0(b->y), 0, X0(b->z),
+                                   gated ? 2 * cols : cols, gated ? fv_tensor(b->z, cols) : X0(NULL), gated ? 2 * cols : 0,
+                                   rows, cols, (fv_ff_drop){X0(b->seed), 0x102u, rate}));
         break;
     case K_COPY: FV_TRY(fv_graph_copy(p->g, b->x, 0, b->y, 0, (uint64_t)n * 4)); break;
     case K_DROP_ADD: FV_TRY(fv_dropout_add(p->g, X0(b->y), X0(b->x), X0(b->seed), n, 0x103u, rate)); break;
@@ -344,9 +369,8 @@ static int prof_rows(prof *p, fv_t5 *m, uint32_t B, uint32_t Te, uint32_t Td, fl
         {K_COPY, Ne, D, 2 * Le},           {K_COPY, Nd, D, 3 * Ld},
         {K_DROP_ADD, Ne, D, dr * 2 * Le},  {K_DROP_ADD, Nd, D, dr * 3 * Ld},
         /* [rows, d_model]: embedding and final-norm outputs (forward), the final norm's gradient and
-         * every sublayer's output gradient (backward); [rows, d_ff]: inside the feed-forward, both ways */
+         * every sublayer's output gradient (backward); the feed-forward's own is fused into "ff act" */
         {K_DROP, Ne, D, dr * (2 * Le + 4)}, {K_DROP, Nd, D, dr * (3 * Ld + 4)},
-        {K_DROP, Ne, F, dr * 2 * Le},      {K_DROP, Nd, F, dr * 2 * Ld},
         {K_EMB, Ne, D, 1},                 {K_EMB, Nd, D, 1},
         {K_EMB_BACK, Ne, D, 1},            {K_EMB_BACK, Nd, D, 1},
     };
@@ -382,7 +406,10 @@ static int prof_rows(prof *p, fv_t5 *m, uint32_t B, uint32_t Te, uint32_t Td, fl
 /* The step again (zeroing, forward, loss, backward, gradient norm; not the optimizer), recorded
  * here on its own buffers and replayed twice, so the rows are set against a step timed in the
  * same stretch of machine load (wall and CPU time); the batch: 4 packed examples per row. */
-static int prof_step(prof *p, fv_t5 *m, uint32_t B, uint32_t Te, uint32_t Td, double *ms, double *cpu) {
+/* The whole recorded step (ms, cpu) and, where the step makes them, its transposed forward weight
+ * copies alone (copies_ms, copies_cpu; 0 where it makes none). */
+static int prof_step(prof *p, fv_t5 *m, uint32_t B, uint32_t Te, uint32_t Td, double *ms, double *cpu,
+                     double *copies_ms, double *copies_cpu) {
     fv_dev *d = m->d;
     fv_t5_grads *gr = NULL;
     fv_t5_train *t = NULL;
@@ -422,8 +449,13 @@ static int prof_step(prof *p, fv_t5 *m, uint32_t B, uint32_t Te, uint32_t Td, do
     fv_graph *mine = p->g;
     p->g = g;
     if (!rc) rc = time_graph(p, 0, 2, 0, ms);
-    p->g = mine;
     *cpu = p->cpu_ms;
+    *copies_ms = *copies_cpu = 0;
+    if (!rc && t->enc_t) {
+        rc = fv_graph_begin(g) || fv_t5_train_fwd_copies(g, t) || fv_graph_end(g) || time_graph(p, 1, 2, 0.1, copies_ms);
+        *copies_cpu = p->cpu_ms;
+    }
+    p->g = mine;
     fv_graph_destroy(g);
     if (plan) fv_gradnorm_plan_destroy(d, plan);
     fv_buf_free(d, scr);
@@ -486,7 +518,8 @@ int fv_bench_profile_train(fv_t5 *m, uint32_t B, uint32_t Te, uint32_t Td, doubl
     prof p;
     double again = 0, again_cpu = 0;
     FV_TRY(begin(&p, m->d, f, json, "train", step_ms));
-    int rs = prof_step(&p, m, B, Te, Td, &again, &again_cpu);
+    double copies_ms = 0, copies_cpu = 0;
+    int rs = prof_step(&p, m, B, Te, Td, &again, &again_cpu, &copies_ms, &copies_cpu);
     if (rs) {
         fv_graph_destroy(p.g);
         return rs;
@@ -505,6 +538,7 @@ int fv_bench_profile_train(fv_t5 *m, uint32_t B, uint32_t Te, uint32_t Td, doubl
              prof_linear(&p, "lm head", Nd, D, V, 1, 1) || prof_attn(&p, "enc attn", enc, 1, Le, 1, rate) ||
              prof_attn(&p, "dec self attn", dself, 0, Ld, 1, rate) || prof_attn(&p, "dec cross attn", cross, 0, Ld, 1, rate) ||
              prof_xent(&p, Nd, V) || prof_rows(&p, m, B, Te, Td, rate) || prof_replay(&p, 1);
+    if (!rc && copies_ms > 0) row_ex(&p, "weight W^T copies", "forward operands, each step", 1, copies_ms, copies_cpu, 0, 0, 0);
     if (!rc) row_ex(&p, "optimizer", "measured in the step", 1, optimizer_ms, -1, 0, 0, 0);
     if (!rc) finish(&p, "whole graph vs ops alone, host");
     fv_graph_destroy(p.g);

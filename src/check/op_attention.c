@@ -13,7 +13,19 @@
  * so these also check that identity under dropout); finite differences of the reference with the mask held fixed (a fixed seed).
  * On texel devices (lavapipe) shapes with Tq > 4 go through the fused kernels (ops/attn_fused.h):
  * Tk % 4 == 0 cases exercise their vec4 variants, the others (odd Tk, Tk not a multiple of the
- * 64-key chunk, Tq not a multiple of the 16-row block) the scalar ones. */
+ * 64-key chunk, Tq not a multiple of the 16-row block) the scalar ones.
+ * Block ranges (ops/attn_ranges.h): every full forward + backward case runs a second time with
+ * the ranges of its mask (computed on the device), into separate NaN-filled outputs; P, O, dQ,
+ * dK, dV and dTable must equal the unranged run's bit for bit (same kernels, only exact-zero terms
+ * skipped) and, like it, the reference. Cases with B*T large enough to skip blocks: packed
+ * 130/130 and 1000-token packed rows with several segments, causal, padding.
+ * Sparse writes (texel path): with ranges the fused kernels leave the blocks no product reads
+ * unwritten, so the ranged P and dropped P are compared where written (the rest must be NaN from
+ * the poisoned buffer over a zero of the unranged run), and every output being exact shows that no
+ * product read an unwritten element; a "sandwich" mask (queries in segments 1|2|1, keys 1|2)
+ * makes the kernels zero the dead chunks the transposed products still read. The dropped P of
+ * the fused forward must equal fv_dropout of its P bit for bit, and the ranged backward reads the
+ * forward's dropped P (pd_kept) where the unranged one recomputes it: same bits again. */
 #include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
@@ -21,6 +33,8 @@
 
 #include "check/check.h"
 #include "ops/attention.h"
+#include "ops/attn_ranges.h"
+#include "ops/dropout.h"
 #include "ops/relpos.h"
 #include "ref/attention.h"
 
@@ -36,6 +50,10 @@ enum { NB = 32, MAXD = 128, LR = 128 };
 /* Segment ids and positions for [B, T]: a real length per row (the rest padding), split into
  * 1..3 segments when packed, positions restarting at each segment. */
 static void segments(fv_check *c, uint32_t B, uint32_t T, int packed, uint32_t *seg, uint32_t *pos) {
+    if (packed == 2) { /* sandwich (cross-attention): see sandwich() */
+        for (uint32_t t = 0; t < B * T; t++) seg[t] = 1, pos[t] = t % T;
+        return;
+    }
     for (uint32_t b = 0; b < B; b++) {
         uint32_t len = T - (uint32_t)fv_rng_below(&c->rng, T / 3 + 1);
         uint32_t id = 1, start = 0, cut = packed ? 1 + (uint32_t)fv_rng_below(&c->rng, len) : len;
@@ -56,6 +74,17 @@ static void segments(fv_check *c, uint32_t B, uint32_t T, int packed, uint32_t *
     }
 }
 
+/* A mask whose query-range hulls are not covered by the key-range hulls (the case that forces the
+ * sparse kernels to zero some dead chunks): queries in thirds of segments 1, 2, 1; keys in halves
+ * of segments 1, 2. The key blocks of segment 1 are seen by the first and last thirds, so the
+ * transposed products read them over the middle third too, whose queries see none of them. */
+static void sandwich(uint32_t B, uint32_t Tq, uint32_t Tk, uint32_t *sq, uint32_t *sk) {
+    for (uint32_t b = 0; b < B; b++) {
+        for (uint32_t i = 0; i < Tq; i++) sq[b * Tq + i] = 3 * i / Tq == 1 ? 2 : 1;
+        for (uint32_t j = 0; j < Tk; j++) sk[b * Tk + j] = 2 * j / Tk == 1 ? 2 : 1;
+    }
+}
+
 /* The H*dk columns of each of n tokens of a strided tensor, packed. */
 static float *pack(fv_check *c, const float *x, size_t n, uint32_t hd, uint32_t stride) {
     float *o = fv_check_alloc(c, n * hd);
@@ -64,7 +93,8 @@ static float *pack(fv_check *c, const float *x, size_t n, uint32_t hd, uint32_t 
 }
 
 static void name(char *s, size_t n, const cfg *g) {
-    snprintf(s, n, "B%u Tq%u Tk%u H%u dk%u%s%s%s%s%s%s", g->B, g->Tq, g->Tk, g->H, g->dk, g->packed ? " packed" : " padded",
+    snprintf(s, n, "B%u Tq%u Tk%u H%u dk%u%s%s%s%s%s%s", g->B, g->Tq, g->Tk, g->H, g->dk,
+             g->packed == 2 ? " sandwich" : g->packed ? " packed" : " padded",
              g->causal ? " causal" : "", g->pad_only ? " padmask" : "", g->bias ? (g->bidir ? " bias-bi" : " bias-uni") : "",
              g->fused ? " fusedQKV" : "", g->scale > 1 ? " large" : "");
     if (g->drop > 0) snprintf(s + strlen(s), n - strlen(s), " dropout %.1f", g->drop);
@@ -97,6 +127,7 @@ static int make(fv_check *c, const cfg *g, inst *x) {
     } else {
         segments(c, g->B, g->Tk, g->packed, x->sk, x->pk);
     }
+    if (g->packed == 2) sandwich(g->B, g->Tq, g->Tk, x->sq, x->sk);
     if (fv_relpos_lut_fill((int32_t *)x->lut, LR, g->bidir, NB, MAXD)) return -1;
     float s = g->scale > 0 ? g->scale : 1;
     x->nq = (size_t)g->B * g->Tq * fs;
@@ -137,6 +168,42 @@ static float *download_t(fv_check *c, fv_t t, size_t n) {
     return all ? all + t.off : NULL;
 }
 
+/* Bitwise equality of n floats (what the ranged run must give); one line like fv_check_compare. */
+static int same_bits(fv_check *c, const char *what, const char *shape, const float *got, const float *want, size_t n) {
+    char w[96];
+    snprintf(w, sizeof w, "%s ranged == unranged", what);
+    if (!got || !want) return fv_check_fail(c, w, shape, fv_last_error());
+    size_t diff = 0;
+    for (size_t i = 0; i < n; i++) diff += memcmp(got + i, want + i, sizeof *got) != 0;
+    if (diff) {
+        char why[64];
+        snprintf(why, sizeof why, "%zu of %zu values differ", diff, n);
+        return fv_check_fail(c, w, shape, why);
+    }
+    fv_check_pass(c, w, shape, "bit-identical");
+    return 0;
+}
+
+/* The ranged run's P (or dropped P) against the unranged one's: the sparse kernels leave the
+ * blocks no product reads unwritten (NaN from the poisoned buffer), which must be zeros in the
+ * unranged P; every written value must be the same bits. */
+static int same_written(fv_check *c, const char *what, const char *shape, const float *got, const float *want, size_t n) {
+    char w[96];
+    snprintf(w, sizeof w, "%s ranged == unranged where written", what);
+    if (!got || !want) return fv_check_fail(c, w, shape, fv_last_error());
+    size_t diff = 0, skipped = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(got[i]) && want[i] == 0.0f) skipped++;
+        else diff += memcmp(got + i, want + i, sizeof *got) != 0;
+    }
+    char why[96];
+    snprintf(why, sizeof why, diff ? "%zu of %zu values differ" : "bit-identical, %zu of %zu zeros not written",
+             diff ? diff : skipped, n);
+    if (diff) return fv_check_fail(c, w, shape, why);
+    fv_check_pass(c, w, shape, why);
+    return 0;
+}
+
 static int full(fv_check *c, const cfg *g, int accumulate_table) {
     char shape[160];
     name(shape, sizeof shape, g);
@@ -146,9 +213,15 @@ static int full(fv_check *c, const cfg *g, int accumulate_table) {
     uint32_t hd = g->H * g->dk;
     size_t ns = (size_t)g->B * g->H * g->Tq * g->Tk, nh = (size_t)g->B * g->H * g->Tq * NB;
     float *dt0 = accumulate_table ? fv_check_rand(c, NB * g->H, -1, 1) : fv_check_alloc(c, NB * g->H);
-    fv_t q, k, v, dq, dk, dv;
-    if (!dt0 || upload_qkv(c, &x, 0, &q, &k, &v) || upload_qkv(c, &x, 1, &dq, &dk, &dv))
+    fv_t q, k, v, dq, dk, dv, dq2, dk2, dv2;
+    if (!dt0 || upload_qkv(c, &x, 0, &q, &k, &v) || upload_qkv(c, &x, 1, &dq, &dk, &dv) ||
+        upload_qkv(c, &x, 1, &dq2, &dk2, &dv2))
         return fv_check_fail(c, "attention", shape, fv_last_error());
+    /* the ranged run's outputs and scratch */
+    fv_buf *bo2 = fv_check_upload(c, NULL, x.no), *bp2 = fv_check_upload(c, NULL, ns), *bdp2 = fv_check_upload(c, NULL, ns);
+    fv_buf *bh2 = fv_check_upload(c, NULL, nh), *bdt2 = fv_check_upload(c, dt0, NB * g->H), *bpd2 = fv_check_upload(c, NULL, ns);
+    fv_buf *brg = fv_check_upload_u32(c, NULL, fv_attn_ranges_size(&x.a));
+    if (!bo2 || !bp2 || !bdp2 || !bh2 || !bdt2 || !bpd2 || !brg) return fv_check_fail(c, "attention", shape, fv_last_error());
     fv_buf *bo = fv_check_upload(c, NULL, x.no), *bp = fv_check_upload(c, NULL, ns), *bdp = fv_check_upload(c, NULL, ns);
     fv_buf *bdo = fv_check_upload(c, x.dout, x.no), *bh = fv_check_upload(c, NULL, nh);
     fv_buf *bsq = fv_check_upload_u32(c, x.sq, g->B * g->Tq), *bsk = fv_check_upload_u32(c, x.sk, g->B * g->Tk);
@@ -159,15 +232,30 @@ static int full(fv_check *c, const cfg *g, int accumulate_table) {
     fv_buf *bseed = fv_check_upload_u32(c, seeds, 2), *bpd = fv_check_upload(c, NULL, ns);
     if (!bo || !bp || !bdp || !bdo || !bh || !bsq || !bsk || !bpq || !bpk || !blut || !btab || !bdt || !bseed || !bpd)
         return fv_check_fail(c, "attention", shape, fv_last_error());
-    fv_attn_dropout drop = {fv_tensor(bseed, 1), 0x1234u, g->drop, fv_tensor(bpd, 0)};
+    fv_attn_dropout drop = {fv_tensor(bseed, 1), 0x1234u, g->drop, fv_tensor(bpd, 0), 0};
+    /* the ranged backward reads the forward's dropped P (pd_kept), the unranged one recomputes it */
+    fv_attn_dropout drop2 = {fv_tensor(bseed, 1), 0x1234u, g->drop, fv_tensor(bpd2, 0), 1};
+    fv_buf *bpd3 = fv_check_upload(c, NULL, ns); /* fv_dropout of the unranged P, for the fused one */
+    if (!bpd3) return fv_check_fail(c, "attention", shape, fv_last_error());
     fv_ref_attn_drop rdrop = {seeds[1], 0x1234u, g->drop};
+    fv_t none = fv_tensor(NULL, 0), rg = fv_tensor(brg, 0);
     if (fv_check_begin(c) ||
         fv_attention_drop(c->g, a, q, k, v, fv_tensor(bo, 0), fv_tensor(bsq, 0), fv_tensor(bsk, 0), fv_tensor(bpq, 0),
                           fv_tensor(bpk, 0), fv_tensor(btab, 0), fv_tensor(blut, 0), fv_tensor(bp, 0),
-                          g->drop > 0 ? &drop : NULL) ||
+                          g->drop > 0 ? &drop : NULL, none) ||
         fv_attention_back_drop(c->g, a, q, k, v, fv_tensor(bp, 0), fv_tensor(bo, 0), fv_tensor(bdo, 0), fv_tensor(bpq, 0),
                                fv_tensor(bpk, 0), fv_tensor(blut, 0), dq, dk, dv, fv_tensor(bdt, 0), fv_tensor(bdp, 0),
-                               fv_tensor(bh, 0), g->drop > 0 ? &drop : NULL) ||
+                               fv_tensor(bh, 0), g->drop > 0 ? &drop : NULL, none) ||
+        (g->drop > 0 && fv_dropout(c->g, fv_tensor(bp, 0), fv_tensor(bseed, 1), fv_tensor(bpd3, 0), (uint32_t)ns, 0x1234u,
+                                   g->drop)) ||
+        fv_attn_ranges(c->g, a, fv_tensor(bsq, 0), fv_tensor(bsk, 0), rg) ||
+        fv_attention_drop(c->g, a, q, k, v, fv_tensor(bo2, 0), fv_tensor(bsq, 0), fv_tensor(bsk, 0), fv_tensor(bpq, 0),
+                          fv_tensor(bpk, 0), fv_tensor(btab, 0), fv_tensor(blut, 0), fv_tensor(bp2, 0),
+                          g->drop > 0 ? &drop2 : NULL, rg) ||
+        fv_attention_back_drop(c->g, a, q, k, v, fv_tensor(bp2, 0), fv_tensor(bo2, 0), fv_tensor(bdo, 0),
+                               fv_tensor(bpq, 0), fv_tensor(bpk, 0), fv_tensor(blut, 0), dq2, dk2, dv2,
+                               fv_tensor(bdt2, 0), fv_tensor(bdp2, 0), fv_tensor(bh2, 0), g->drop > 0 ? &drop2 : NULL,
+                               rg) ||
         fv_check_run(c))
         return fv_check_fail(c, "attention", shape, fv_last_error());
 
@@ -197,6 +285,29 @@ static int full(fv_check *c, const cfg *g, int accumulate_table) {
     if (g->bias)
         bad |= fv_check_compare(c, accumulate_table ? "attention bwd dTable (+=)" : "attention bwd dTable", shape,
                                 fv_check_download(c, bdt, NB * g->H), dt, NB * g->H, 1e-3);
+    bad |= same_written(c, "attention P", shape, fv_check_download(c, bp2, ns), fv_check_download(c, bp, ns), ns);
+    if (g->drop > 0) {
+        float *pd = fv_check_download(c, bpd, ns), *pd3 = fv_check_download(c, bpd3, ns);
+        bad |= same_written(c, "attention dropped P", shape, fv_check_download(c, bpd2, ns), pd, ns);
+        if (!pd || !pd3) return fv_check_fail(c, "attention dropped P", shape, fv_last_error());
+        size_t diff = 0;
+        for (size_t i = 0; i < ns; i++) diff += memcmp(pd + i, pd3 + i, sizeof *pd) != 0;
+        char why[64];
+        snprintf(why, sizeof why, "%zu of %zu values differ", diff, ns);
+        if (diff) bad |= fv_check_fail(c, "attention dropped P == fv_dropout(P)", shape, why);
+        else fv_check_pass(c, "attention dropped P == fv_dropout(P)", shape, "bit-identical");
+    }
+    bad |= same_bits(c, "attention O", shape, pack(c, fv_check_download(c, bo2, x.no), tq, hd, so),
+                     pack(c, fv_check_download(c, bo, x.no), tq, hd, so), tq * hd);
+    bad |= same_bits(c, "attention dQ", shape, pack(c, download_t(c, dq2, x.nq - dq2.off), tq, hd, sq_),
+                     pack(c, download_t(c, dq, x.nq - dq.off), tq, hd, sq_), tq * hd);
+    bad |= same_bits(c, "attention dK", shape, pack(c, download_t(c, dk2, x.nk - dk2.off), tk, hd, sk_),
+                     pack(c, download_t(c, dk, x.nk - dk.off), tk, hd, sk_), tk * hd);
+    bad |= same_bits(c, "attention dV", shape, pack(c, download_t(c, dv2, x.nk - dv2.off), tk, hd, sk_),
+                     pack(c, download_t(c, dv, x.nk - dv.off), tk, hd, sk_), tk * hd);
+    if (g->bias)
+        bad |= same_bits(c, "attention dTable", shape, fv_check_download(c, bdt2, NB * g->H),
+                         fv_check_download(c, bdt, NB * g->H), NB * g->H);
     return bad;
 }
 
@@ -337,7 +448,7 @@ static int bad_input(fv_check *c) {
     if (!b || !small || !seg || !b2 || !b3 || !b4) return fv_check_fail(c, "attention", "bad input", fv_last_error());
     fv_attn_desc a = {.B = 1, .Tq = 4, .Tk = 4, .H = 2, .dk = 8};
     fv_t t = fv_tensor(b, 0), s = fv_tensor(seg, 0), p = fv_tensor(b2, 0), n = fv_tensor(NULL, 0);
-    int rcs[8];
+    int rcs[11];
     if (fv_check_begin(c)) return fv_check_fail(c, "attention", "bad input", fv_last_error());
     fv_attn_desc a1 = a;
     a1.q_stride = 15; /* < H*dk */
@@ -354,19 +465,24 @@ static int bad_input(fv_check *c) {
     fv_attn_desc a3 = a;
     a3.Tk = 0;
     rcs[5] = fv_attention(c->g, &a3, t, t, t, fv_tensor(b3, 0), s, s, n, n, n, n, p);
-    fv_attn_dropout dr = {s, 1, 0.1f, p}; /* dropped P into the buffer of P */
-    rcs[6] = fv_attention_drop(c->g, &a, t, t, t, fv_tensor(b3, 0), s, s, n, n, n, n, p, &dr);
+    fv_attn_dropout dr = {s, 1, 0.1f, p, 0}; /* dropped P into the buffer of P */
+    rcs[6] = fv_attention_drop(c->g, &a, t, t, t, fv_tensor(b3, 0), s, s, n, n, n, n, p, &dr, n);
     dr.pd_scratch = fv_tensor(small, 0), dr.rate = 1.0f; /* rate 1 */
     rcs[7] = fv_attention_back_drop(c->g, &a, t, t, t, p, t, t, n, n, n, fv_tensor(b3, 0), fv_tensor(b3, 0),
-                                    fv_tensor(b3, 0), n, fv_tensor(b4, 0), n, &dr);
+                                    fv_tensor(b3, 0), n, fv_tensor(b4, 0), n, &dr, n);
+    rcs[8] = fv_attention_drop(c->g, &a, t, t, t, fv_tensor(b3, 0), s, s, n, n, n, n, p, NULL, fv_tensor(small, 8)); /* short ranges */
+    rcs[9] = fv_attention_drop(c->g, &a, t, t, t, fv_tensor(b3, 0), s, s, n, n, n, n, p, NULL, p); /* ranges in P */
+    fv_attn_dropout kept = {s, 1, 0.1f, fv_tensor(b3, 0), 1}; /* the kept dropped P in the buffer of dQ */
+    rcs[10] = fv_attention_back_drop(c->g, &a, t, t, t, p, t, t, n, n, n, fv_tensor(b3, 0), fv_tensor(b3, 0),
+                                     fv_tensor(b3, 0), n, fv_tensor(b4, 0), n, &kept, n);
     fv_graph_end(c->g);
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 11; i++)
         if (rcs[i] == 0) {
             char why[64];
             snprintf(why, sizeof why, "bad call %d was accepted", i);
             return fv_check_fail(c, "attention", "bad input", why);
         }
-    fv_check_pass(c, "attention", "bad input", "short stride, null q, small P, missing bias buffers, aliased dQ, Tk=0, aliased dropped P, dropout rate 1 rejected");
+    fv_check_pass(c, "attention", "bad input", "short stride, null q, small P, missing bias buffers, aliased dQ, Tk=0, aliased dropped P, dropout rate 1, short ranges, ranges aliasing P, kept dropped P aliasing dQ rejected");
     return 0;
 }
 
@@ -387,6 +503,8 @@ int fv_check_op_attention(fv_check *c) {
         {2, 130, 7, 3, 8, 0, 0, 1, 1, 1, 0, 1, 0},    /* cross with bias, Tq > Tk */
         {2, 64, 64, 3, 64, 1, 0, 1, 0, 1, 0, 1, 0},   /* Tk % 4 == 0: fused kernels' vec4 path, causal */
         {1, 20, 96, 2, 8, 0, 0, 1, 1, 1, 0, 1, 0},    /* vec4 path, cross, Tq not a multiple of 16 */
+        {2, 48, 128, 2, 64, 0, 0, 0, 0, 2, 0, 1, 0},  /* sandwich mask: sparse kernels must zero some dead chunks */
+        {1, 50, 130, 2, 8, 0, 0, 1, 1, 2, 0, 1, 0},   /* sandwich, scalar path, bias */
         {2, 130, 130, 8, 64, 0, 0, 1, 1, 0, 0, 1, 0}, /* biggest */
     };
     int bad = 0;
@@ -396,6 +514,8 @@ int fv_check_op_attention(fv_check *c) {
     bad |= decode_replay(c, 2, c->quick ? 33 : 130, 3, 64);
     static const cfg drops[] = {
         {2, 7, 7, 3, 8, 1, 0, 1, 0, 1, 0, 1, 0.3f},    /* decoder self-attention */
+        {2, 48, 128, 2, 64, 0, 0, 0, 0, 2, 0, 1, 0.2f}, /* sandwich mask, vec4 */
+        {1, 50, 130, 2, 8, 0, 0, 1, 1, 2, 0, 1, 0.1f},  /* sandwich mask, scalar */
         {2, 33, 33, 8, 64, 0, 0, 1, 1, 1, 1, 1, 0.1f}, /* encoder, fused QKV */
         {2, 7, 33, 8, 64, 0, 0, 0, 0, 1, 0, 1, 0.5f},  /* packed cross-attention */
         {1, 36, 68, 3, 64, 0, 0, 1, 1, 1, 0, 1, 0.1f}, /* vec4 path of the fused kernels */
@@ -403,6 +523,7 @@ int fv_check_op_attention(fv_check *c) {
         {1, 48, 48, 3, 64, 1, 0, 1, 0, 0, 1, 1, 0.3f}, /* causal, fused QKV (scalar O, dO) */
         {2, 40, 72, 2, 64, 0, 0, 0, 0, 1, 0, 1, 0.2f}, /* vec4, packed cross-attention */
         {2, 21, 21, 3, 12, 1, 0, 1, 0, 1, 0, 1, 0.4f}, /* dk 12 (not a multiple of 8), causal, packed */
+        {1, 300, 300, 2, 64, 0, 0, 1, 1, 1, 0, 1, 0.1f}, /* several chunks skipped, vec4 */
     };
     int ndrop = (int)(sizeof drops / sizeof *drops);
     for (int i = 0; i < ndrop - (c->quick ? 4 : 0); i++) bad |= full(c, &drops[i], i % 2);

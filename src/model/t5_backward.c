@@ -55,13 +55,13 @@ static int block_back(fv_graph *g, const fv_t5_train *t, int decoder, int l, fv_
     /* feed-forward: x_next = x_ff + dropout(wo(dropout(act(wi h_ff)))) */
     FV_TRY(sub_grad(g, t, gx, rows * D, FV_T5_SALT(decoder, l, 3), &gs));
     FV_TRY(fv_linear_back(g, T(x->ffo), T(b->wo), T(gs), T(t->gffo), T(gb->wo), rows, F, D, 0));
-    FV_TRY(fv_t5_train_dropout(g, t, t->gffo, rows * F, FV_T5_SALT(decoder, l, 2)));
     uint32_t wi_out = c->is_gated_act ? 2 * F : F;
+    fv_ff_drop ffd = {T(t->seed), FV_T5_SALT(decoder, l, 2), t->dropout}; /* the forward's mask, fused */
     if (c->is_gated_act)
-        FV_TRY(fv_gelu_gated_back(g, fv_tensor(x->ff, 0), fv_tensor(x->ff, F), 2 * F, T(t->gffo), fv_tensor(t->gff, 0),
-                                  fv_tensor(t->gff, F), 2 * F, rows, F));
+        FV_TRY(fv_ff_act_back_drop(g, FV_FF_GELU_TANH, fv_tensor(x->ff, 0), 2 * F, fv_tensor(x->ff, F), 2 * F, T(t->gffo), 0,
+                                   fv_tensor(t->gff, 0), 2 * F, fv_tensor(t->gff, F), 2 * F, rows, F, ffd));
     else
-        FV_TRY(fv_relu_back(g, T(x->ff), T(t->gffo), T(t->gff), rows, F));
+        FV_TRY(fv_ff_act_back_drop(g, FV_FF_RELU, T(x->ff), 0, NONE, 0, T(t->gffo), 0, T(t->gff), 0, NONE, 0, rows, F, ffd));
     FV_TRY(fv_linear_back_wt(g, T(x->h_ff), T(wi.buf), wi.dt, T(t->gff), T(t->gh), T(gb->wi), rows, D, wi_out, 0));
     FV_TRY(fv_rmsnorm_back(g, T(x->x_ff), T(b->ln_ff), T(t->gh), T(gx), T(gb->ln_ff), T(t->rms), rows, D, eps, 1));
 
@@ -70,9 +70,10 @@ static int block_back(fv_graph *g, const fv_t5_train *t, int decoder, int l, fv_
         FV_TRY(fv_linear_back_wt(g, T(x->ao_ca), T(wco.buf), wco.dt, T(gs), T(t->gao), T(gb->co), rows, inn, D, 0));
         fv_attn_desc ca = fv_t5_train_cross_desc(t);
         fv_attn_dropout dc = fv_t5_train_attn_drop(t, FV_T5_SALT(decoder, l, FV_T5_SITE_CROSS_P));
+        if (x->pd_ca) dc.pd_scratch = T(x->pd_ca), dc.pd_kept = 1; /* the forward's dropped P */
         FV_TRY(fv_attention_back_drop(g, &ca, T(x->q_c), fv_tensor(x->ckv, 0), fv_tensor(x->ckv, inn), T(x->p_ca),
                                       T(x->ao_ca), T(t->gao), NONE, NONE, NONE, T(t->gq), fv_tensor(t->gckv, 0),
-                                      fv_tensor(t->gckv, inn), NONE, T(t->gp), NONE, &dc));
+                                      fv_tensor(t->gckv, inn), NONE, T(t->gp), NONE, &dc, T(t->rng_cross)));
         FV_TRY(fv_linear_back_wt(g, T(t->enc_out), T(wckv.buf), wckv.dt, T(t->gckv), T(t->genc), T(gb->ckv), ne, D,
                                  2 * inn, !first_cross));
         FV_TRY(fv_linear_back_wt(g, T(x->h_ca), T(wcq.buf), wcq.dt, T(t->gq), T(t->gh), T(gb->cq), rows, D, inn, 0));
@@ -86,10 +87,12 @@ static int block_back(fv_graph *g, const fv_t5_train *t, int decoder, int l, fv_
     fv_attn_desc a = fv_t5_train_self_desc(t, decoder);
     fv_buf *pos = decoder ? in->dec_pos : in->enc_pos;
     fv_attn_dropout dp = fv_t5_train_attn_drop(t, FV_T5_SALT(decoder, l, FV_T5_SITE_SELF_P));
+    if (x->pd_sa) dp.pd_scratch = T(x->pd_sa), dp.pd_kept = 1;
     FV_TRY(fv_attention_back_drop(g, &a, fv_tensor(x->qkv, 0), fv_tensor(x->qkv, inn), fv_tensor(x->qkv, 2 * inn),
                                   T(x->p_sa), T(x->ao_sa), T(t->gao), T(pos), T(pos), T(decoder ? m->dec_lut : m->enc_lut),
                                   fv_tensor(t->gqkv, 0), fv_tensor(t->gqkv, inn), fv_tensor(t->gqkv, 2 * inn),
-                                  T(decoder ? t->gr->dec_rel : t->gr->enc_rel), T(t->gp), T(t->hist), &dp));
+                                  T(decoder ? t->gr->dec_rel : t->gr->enc_rel), T(t->gp), T(t->hist), &dp,
+                                  T(t->rng_self[decoder])));
     FV_TRY(fv_linear_back_wt(g, T(x->h_sa), T(wqkv.buf), wqkv.dt, T(t->gqkv), T(t->gh), T(gb->qkv), rows, D, 3 * inn,
                              0));
     return fv_rmsnorm_back(g, T(x->x_sa), T(b->ln_self), T(t->gh), T(gx), T(gb->ln_self), T(t->rms), rows, D, eps, 1);

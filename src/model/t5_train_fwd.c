@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "model/t5_train_impl.h"
 #include "ops/attention.h"
+#include "ops/attn_ranges.h"
 #include "ops/dropout.h"
 #include "ops/embedding.h"
 #include "ops/gelu.h"
@@ -49,6 +50,7 @@ static void alloc_acts(allocator *a, fv_t5_train *t, fv_t5_acts *x, int decoder,
     x->h_sa = A(a, n * D, "h_sa", l);
     x->qkv = A(a, n * 3 * in, "qkv", l);
     x->p_sa = A(a, pself, "self P", l);
+    if (t->dropout > 0) x->pd_sa = A(a, pself, "self P dropped", l); /* kept for the backward's dV */
     x->ao_sa = A(a, n * in, "self out", l);
     if (decoder) {
         x->x_ca = A(a, nd * D, "x_ca", l);
@@ -56,6 +58,7 @@ static void alloc_acts(allocator *a, fv_t5_train *t, fv_t5_acts *x, int decoder,
         x->q_c = A(a, nd * in, "cross q", l);
         x->ckv = A(a, ne * 2 * in, "cross kv", l);
         x->p_ca = A(a, pcross, "cross P", l);
+        if (t->dropout > 0) x->pd_ca = A(a, pcross, "cross P dropped", l);
         x->ao_ca = A(a, nd * in, "cross out", l);
     }
     x->x_ff = A(a, n * D, "x_ff", l);
@@ -69,7 +72,7 @@ static void share_scratch(fv_t5_train *t, fv_t5_acts *x, int decoder) {
     fv_buf *own = x->x_sa;
     *x = t->scratch;
     x->x_sa = own;
-    if (!decoder) x->x_ca = x->h_ca = x->q_c = x->ckv = x->p_ca = x->ao_ca = NULL;
+    if (!decoder) x->x_ca = x->h_ca = x->q_c = x->ckv = x->p_ca = x->ao_ca = x->pd_ca = NULL;
 }
 
 int fv_t5_train_create(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, uint32_t Td, float dropout,
@@ -157,11 +160,16 @@ int fv_t5_train_create_ex(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, ui
     t->gp = A(&a, B * H * tt, "grad P", -1);
     t->hist = A(&a, B * H * tmax * nb, "grad bias hist", -1);
     t->rms = A(&a, nmax, "rmsnorm scratch", -1);
+    fv_attn_desc rse = fv_t5_train_self_desc(t, 0), rsd = fv_t5_train_self_desc(t, 1), rca = fv_t5_train_cross_desc(t);
+    t->rng_self[0] = A(&a, fv_attn_ranges_size(&rse), "attn ranges enc", -1);
+    t->rng_self[1] = A(&a, fv_attn_ranges_size(&rsd), "attn ranges dec", -1);
+    t->rng_cross = A(&a, fv_attn_ranges_size(&rca), "attn ranges cross", -1);
     int rc = a.rc;
     if (!rc) rc = fv_buf_alloc(d, 4, FV_MEM_HOST, "dropout seed", &t->seed);
     uint32_t seed0 = 0;
     if (!rc) rc = fv_buf_write(d, t->seed, 0, &seed0, 4);
     if (!rc && t->mixed) rc = fv_t5_train_shadows_create(t);
+    if (!rc) rc = fv_t5_train_fwd_copies_create(t);
     if (rc) {
         fv_t5_train_free(t);
         return fv_err_wrap("train step buffers for batch %ux%u/%u", B, Te, Td);
@@ -172,7 +180,7 @@ int fv_t5_train_create_ex(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, ui
 
 static void free_acts(fv_dev *d, fv_t5_acts *x) {
     fv_buf *all[] = {x->x_sa, x->h_sa, x->qkv,  x->p_sa, x->ao_sa, x->x_ca, x->h_ca, x->q_c,
-                     x->ckv,  x->p_ca, x->ao_ca, x->x_ff, x->h_ff,  x->ff,   x->ffo};
+                     x->ckv,  x->p_ca, x->ao_ca, x->x_ff, x->h_ff,  x->ff,   x->ffo, x->pd_sa, x->pd_ca};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) fv_buf_free(d, all[i]);
 }
 
@@ -189,6 +197,7 @@ void fv_t5_train_free(fv_t5_train *t) {
     }
     free_acts(d, &t->scratch);
     fv_t5_train_shadows_free(t);
+    fv_t5_train_fwd_copies_free(t);
     free(t->enc);
     free(t->dec);
     fv_buf *all[] = {t->in.enc_ids, t->in.enc_seg, t->in.enc_pos, t->in.dec_ids, t->in.dec_seg, t->in.dec_pos,
@@ -196,7 +205,7 @@ void fv_t5_train_free(fv_t5_train *t) {
                      t->loss,       t->count,      t->stats,      t->seed,       t->tmp,
                      t->gx,         t->gy,         t->genc,       t->gh,         t->gao,        t->gqkv,
                      t->gq,         t->gckv,       t->gff,        t->gffo,       t->gp,         t->hist,
-                     t->rms};
+                     t->rms,        t->rng_self[0], t->rng_self[1], t->rng_cross};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) fv_buf_free(d, all[i]);
     free(t);
 }
@@ -206,8 +215,8 @@ static int project_residual(fv_graph *g, const fv_t5_train *t, fv_buf *a, fv_t5_
                             uint32_t rows, uint32_t in, uint32_t salt) {
     uint32_t D = (uint32_t)t->m->cfg.d_model;
     FV_TRY(fv_graph_copy(g, x_in, 0, x_out, 0, (uint64_t)rows * D * 4));
-    if (t->dropout == 0.0f) return fv_linear_wt(g, T(a), T(w.buf), w.dt, T(x_out), rows, in, D, 1.0f);
-    FV_TRY(fv_linear_wt(g, T(a), T(w.buf), w.dt, T(t->tmp), rows, in, D, 0.0f));
+    if (t->dropout == 0.0f) return fv_t5_train_linear(g, a, w, x_out, rows, in, D, 1.0f);
+    FV_TRY(fv_t5_train_linear(g, a, w, t->tmp, rows, in, D, 0.0f));
     return fv_dropout_add(g, T(x_out), T(t->tmp), T(t->seed), rows * D, salt, t->dropout);
 }
 
@@ -237,7 +246,7 @@ fv_attn_desc fv_t5_train_cross_desc(const fv_t5_train *t) {
 }
 
 fv_attn_dropout fv_t5_train_attn_drop(const fv_t5_train *t, uint32_t salt) {
-    return (fv_attn_dropout){T(t->seed), salt, t->dropout, T(t->gp)};
+    return (fv_attn_dropout){T(t->seed), salt, t->dropout, T(t->gp), 0};
 }
 
 /* One block's forward: x->x_sa holds its input; writes x_next (NULL: stop before it). */
@@ -249,45 +258,53 @@ int fv_t5_train_block_fwd(fv_graph *g, const fv_t5_train *t, int decoder, int l,
     const fv_t5_config *c = &m->cfg;
     const fv_t5_batch *in = &t->in;
     /* the GEMM weights: fp16 shadows with mixed precision (wo never has one) */
-    fv_t5_w wqkv = fv_t5_train_w(b->qkv, s ? s->qkv : NULL), wo_sa = fv_t5_train_w(b->o, s ? s->o : NULL);
-    fv_t5_w wcq = fv_t5_train_w(b->cq, s ? s->cq : NULL), wckv = fv_t5_train_w(b->ckv, s ? s->ckv : NULL);
-    fv_t5_w wco = fv_t5_train_w(b->co, s ? s->co : NULL), wi = fv_t5_train_w(b->wi, s ? s->wi : NULL);
-    fv_t5_w wo = fv_t5_train_w(b->wo, NULL);
+    /* texel devices: the transposed copies instead (NN products; t5_train_copies.c) */
+    const fv_t5_block *f = fv_t5_train_fcopy(t, decoder, l);
+    fv_t5_w wqkv = fv_t5_train_wf(b->qkv, s ? s->qkv : NULL, f ? f->qkv : NULL);
+    fv_t5_w wo_sa = fv_t5_train_wf(b->o, s ? s->o : NULL, f ? f->o : NULL);
+    fv_t5_w wcq = fv_t5_train_wf(b->cq, s ? s->cq : NULL, f ? f->cq : NULL);
+    fv_t5_w wckv = fv_t5_train_wf(b->ckv, s ? s->ckv : NULL, f ? f->ckv : NULL);
+    fv_t5_w wco = fv_t5_train_wf(b->co, s ? s->co : NULL, f ? f->co : NULL);
+    fv_t5_w wi = fv_t5_train_wf(b->wi, s ? s->wi : NULL, f ? f->wi : NULL);
+    fv_t5_w wo = fv_t5_train_wf(b->wo, NULL, f ? f->wo : NULL);
     uint32_t D = (uint32_t)c->d_model, inn = m->inner, F = (uint32_t)c->d_ff;
     uint32_t rows = in->B * (decoder ? in->Td : in->Te), ne = in->B * in->Te;
     float eps = (float)c->layer_norm_epsilon;
     fv_buf *seg = decoder ? in->dec_seg : in->enc_seg, *pos = decoder ? in->dec_pos : in->enc_pos;
     /* self-attention */
     FV_TRY(fv_rmsnorm(g, T(x->x_sa), T(b->ln_self), T(x->h_sa), rows, D, eps));
-    FV_TRY(fv_linear_wt(g, T(x->h_sa), T(wqkv.buf), wqkv.dt, T(x->qkv), rows, D, 3 * inn, 0.0f));
+    FV_TRY(fv_t5_train_linear(g, x->h_sa, wqkv, x->qkv, rows, D, 3 * inn, 0.0f));
     fv_attn_desc a = fv_t5_train_self_desc(t, decoder);
     fv_attn_dropout dp = fv_t5_train_attn_drop(t, FV_T5_SALT(decoder, l, FV_T5_SITE_SELF_P));
+    if (x->pd_sa) dp.pd_scratch = T(x->pd_sa); /* kept for the backward */
     FV_TRY(fv_attention_drop(g, &a, fv_tensor(x->qkv, 0), fv_tensor(x->qkv, inn), fv_tensor(x->qkv, 2 * inn),
                              T(x->ao_sa), T(seg), T(seg), T(pos), T(pos), T(decoder ? m->dec_rel : m->enc_rel),
-                             T(decoder ? m->dec_lut : m->enc_lut), T(x->p_sa), &dp));
+                             T(decoder ? m->dec_lut : m->enc_lut), T(x->p_sa), &dp, T(t->rng_self[decoder])));
     fv_buf *x_after = decoder ? x->x_ca : x->x_ff;
     FV_TRY(project_residual(g, t, x->ao_sa, wo_sa, x->x_sa, x_after, rows, inn, FV_T5_SALT(decoder, l, 0)));
     if (decoder) { /* cross-attention over the encoder output */
         FV_TRY(fv_rmsnorm(g, T(x->x_ca), T(b->ln_cross), T(x->h_ca), rows, D, eps));
-        FV_TRY(fv_linear_wt(g, T(x->h_ca), T(wcq.buf), wcq.dt, T(x->q_c), rows, D, inn, 0.0f));
-        FV_TRY(fv_linear_wt(g, T(t->enc_out), T(wckv.buf), wckv.dt, T(x->ckv), ne, D, 2 * inn, 0.0f));
+        FV_TRY(fv_t5_train_linear(g, x->h_ca, wcq, x->q_c, rows, D, inn, 0.0f));
+        FV_TRY(fv_t5_train_linear(g, t->enc_out, wckv, x->ckv, ne, D, 2 * inn, 0.0f));
         fv_attn_desc ca = fv_t5_train_cross_desc(t);
         fv_attn_dropout dc = fv_t5_train_attn_drop(t, FV_T5_SALT(decoder, l, FV_T5_SITE_CROSS_P));
+        if (x->pd_ca) dc.pd_scratch = T(x->pd_ca);
         FV_TRY(fv_attention_drop(g, &ca, T(x->q_c), fv_tensor(x->ckv, 0), fv_tensor(x->ckv, inn), T(x->ao_ca),
                                  T(in->dec_seg), T(in->enc_seg), fv_tensor(NULL, 0), fv_tensor(NULL, 0),
-                                 fv_tensor(NULL, 0), fv_tensor(NULL, 0), T(x->p_ca), &dc));
+                                 fv_tensor(NULL, 0), fv_tensor(NULL, 0), T(x->p_ca), &dc, T(t->rng_cross)));
         FV_TRY(project_residual(g, t, x->ao_ca, wco, x->x_ca, x->x_ff, rows, inn, FV_T5_SALT(decoder, l, 1)));
     }
-    /* feed-forward */
+    /* feed-forward: ffo = dropout(act(wi h_ff)), the dropout fused into the activation */
     FV_TRY(fv_rmsnorm(g, T(x->x_ff), T(b->ln_ff), T(x->h_ff), rows, D, eps));
+    fv_ff_drop ffd = {T(t->seed), FV_T5_SALT(decoder, l, 2), t->dropout};
     if (c->is_gated_act) {
-        FV_TRY(fv_linear_wt(g, T(x->h_ff), T(wi.buf), wi.dt, T(x->ff), rows, D, 2 * F, 0.0f));
-        FV_TRY(fv_gelu_gated(g, fv_tensor(x->ff, 0), fv_tensor(x->ff, F), 2 * F, T(x->ffo), rows, F));
+        FV_TRY(fv_t5_train_linear(g, x->h_ff, wi, x->ff, rows, D, 2 * F, 0.0f));
+        FV_TRY(fv_ff_act_fwd_drop(g, FV_FF_GELU_TANH, fv_tensor(x->ff, 0), 2 * F, fv_tensor(x->ff, F), 2 * F, T(x->ffo), 0,
+                                  rows, F, ffd));
     } else {
-        FV_TRY(fv_linear_wt(g, T(x->h_ff), T(wi.buf), wi.dt, T(x->ff), rows, D, F, 0.0f));
-        FV_TRY(fv_relu(g, T(x->ff), T(x->ffo), rows, F));
+        FV_TRY(fv_t5_train_linear(g, x->h_ff, wi, x->ff, rows, D, F, 0.0f));
+        FV_TRY(fv_ff_act_fwd_drop(g, FV_FF_RELU, T(x->ff), 0, (fv_t){0}, 0, T(x->ffo), 0, rows, F, ffd));
     }
-    FV_TRY(fv_t5_train_dropout(g, t, x->ffo, rows * F, FV_T5_SALT(decoder, l, 2)));
     if (!x_next) return 0;
     return project_residual(g, t, x->ffo, wo, x->x_ff, x_next, rows, F, FV_T5_SALT(decoder, l, 3));
 }
@@ -299,6 +316,13 @@ int fv_t5_train_forward(fv_graph *g, fv_t5_train *t) {
     uint32_t D = (uint32_t)c->d_model, V = (uint32_t)c->vocab_size, ne = in->B * in->Te, nd = in->B * in->Td;
     float eps = (float)c->layer_norm_epsilon;
     int Le = c->num_layers, Ld = c->num_decoder_layers;
+    /* the attention masks' block ranges, once per step for every layer and head */
+    fv_attn_desc rse = fv_t5_train_self_desc(t, 0), rsd = fv_t5_train_self_desc(t, 1), rca = fv_t5_train_cross_desc(t);
+    /* texel devices: W^T copies of the projection weights from this replay's masters */
+    FV_TRY(fv_t5_train_fwd_copies(g, t));
+    FV_TRY(fv_attn_ranges(g, &rse, T(in->enc_seg), T(in->enc_seg), T(t->rng_self[0])));
+    FV_TRY(fv_attn_ranges(g, &rsd, T(in->dec_seg), T(in->dec_seg), T(t->rng_self[1])));
+    FV_TRY(fv_attn_ranges(g, &rca, T(in->dec_seg), T(in->enc_seg), T(t->rng_cross)));
     FV_TRY(fv_embedding(g, T(m->shared), T(in->enc_ids), T(t->enc[0].x_sa), ne, V, D));
     FV_TRY(fv_t5_train_dropout(g, t, t->enc[0].x_sa, ne * D, FV_T5_SALT_ENC_EMB));
     for (int l = 0; l < Le; l++)
@@ -327,7 +351,12 @@ int fv_t5_train_loss_and_head(fv_graph *g, fv_t5_train *t) {
     for (uint32_t r0 = 0; r0 < nd; r0 += t->logit_rows) {
         uint32_t rows = nd - r0 < t->logit_rows ? nd - r0 : t->logit_rows;
         fv_t h = fv_tensor(t->dec_h, r0 * D), lg = T(t->logits);
-        FV_TRY(fv_t5_logits(g, m, h, lg, rows));
+        if (t->head_t) { /* texel devices: the transposed copy [D, V], an NN product (t5_train_copies.c) */
+            fv_gemm_desc lp = {.M = rows, .N = V, .K = D, .alpha = s, .beta = 0.0f};
+            FV_TRY(fv_gemm(g, &lp, h, T(t->head_t), lg));
+        } else {
+            FV_TRY(fv_t5_logits(g, m, h, lg, rows));
+        }
         FV_TRY(fv_xent(g, lg, fv_tensor(in->labels, r0), fv_tensor(t->count, 1), fv_tensor(t->loss, r0), lg, rows, V));
         fv_gemm_desc dh = {.M = rows, .N = D, .K = V, .alpha = s, .beta = 0.0f};
         FV_TRY(fv_gemm(g, &dh, lg, T(W), fv_tensor(t->gh, r0 * D)));

@@ -26,6 +26,11 @@
  * the activation, after each final RMSNorm. The masks are recomputed from (seed, site salt,
  * index) with the seed in a device buffer, so each replay draws fresh masks
  * (fv_t5_train_set_seed) and the backward (and a checkpointed recompute) applies the same ones.
+ * The attention's dropped probabilities are kept (pd_sa, pd_ca: per layer, or in the shared
+ * scratch with checkpointing, whose recompute writes them again) so the backward's dV product
+ * reads them instead of recomputing them with a dropout pass over P (ops/attention.h pd_kept).
+ * Cost: one more P-sized buffer per attention; flan-t5-small (6 heads, 8 + 8 layers) at batch
+ * 8 x (512 in + 128 out), fp32: 8 x (50.3 + 3.1 + 12.6) MB = 528 MB, or 63 MB with checkpointing.
  *
  * Mixed precision (opts.mixed_precision, on a device with 16-bit storage): the GEMMs of the
  * projections q|k|v, o, cross q, cross k|v, cross o and wi read fp16 shadow copies of those
@@ -42,7 +47,19 @@
  * The shadows must mirror the masters: fv_t5_train_create_ex fills them from the weights as
  * they are then, and the caller records fv_t5_train_refresh_shadows after every optimizer
  * update (or runs fv_t5_train_sync_shadows after writing the weights any other way). Without
- * 16-bit storage a one-line warning is logged and the step runs in fp32. */
+ * 16-bit storage a one-line warning is logged and the step runs in fp32.
+ *
+ * Transposed forward copies (texel devices only, fv_dev.use_texel): there a GEMM with B stored
+ * N x K (y = x W^T, every forward projection) is 7-28% slower than with B stored K x N, so the
+ * forward products read W^T [in, out] copies of qkv, o, cq, ckv, co, wi, wo of every block and
+ * of the LM head weight (lm_head, or the shared embedding when tied) as NN GEMMs
+ * (t5_train_copies.c). fv_t5_train_forward records their transposes (ops/transpose.h) from the
+ * fp32 masters first, so they always match the weights of that replay: nothing to refresh. They
+ * are fp16 for the shadowed fields under mixed precision (the same rounding as the shadows),
+ * fp32 otherwise (wo and the head always). Cost: one more copy of those weights in device memory
+ * (flan-t5-small fp32: ~59M floats, 236 MB) and the transposes each step. The backward's
+ * input-gradient products keep reading the masters / shadows (already NN). Other devices make
+ * no copies, nor does FLANVK_FWD_TRANSPOSE=0 (kill switch, A/B comparisons). */
 #ifndef FV_MODEL_T5_TRAIN_STEP_H
 #define FV_MODEL_T5_TRAIN_STEP_H
 
@@ -54,6 +71,7 @@ typedef struct fv_t5_acts {
     fv_buf *x_sa, *h_sa, *qkv, *p_sa, *ao_sa;          /* self-attention: input, normed, q|k|v, P, output */
     fv_buf *x_ca, *h_ca, *q_c, *ckv, *p_ca, *ao_ca;    /* cross-attention */
     fv_buf *x_ff, *h_ff, *ff, *ffo;                    /* feed-forward: input, normed, wi out, act (after dropout) */
+    fv_buf *pd_sa, *pd_ca; /* with dropout: the dropped attention P (self, cross) the forward wrote, read by dV */
 } fv_t5_acts;
 
 typedef struct fv_t5_train_opts {
@@ -70,6 +88,9 @@ typedef struct fv_t5_train {
     int checkpointing;
     int mixed;                     /* fp16 shadows in use (asked for, and the device has fp16) */
     fv_t5_block *enc16, *dec16;    /* with mixed: fp16 copies of qkv, o, cq, ckv, co, wi (others NULL) */
+    fv_t5_block *enc_t, *dec_t;    /* texel devices: W^T copies [in, out] of qkv, o, cq, ckv, co, wi, wo
+                                      for the forward, remade by every forward (others NULL; see above) */
+    fv_buf *head_t;                /* texel devices: W^T [d_model, vocab] of lm_head / the tied embedding */
     fv_t5_acts scratch;            /* with checkpointing: the shared block buffers (x_sa unused) */
     int host_scale;                /* set before recording: the host writes the loss scale (fv_t5_train_set_scale) */
     uint32_t logit_rows;
@@ -80,10 +101,13 @@ typedef struct fv_t5_train {
     fv_buf *count;                 /* [2]: target tokens, 1 / max(count, 1) (the xent scale) */
     fv_buf *stats;                 /* [3]: loss sum, count, mean (fv_xent_sum) */
     fv_buf *seed;                  /* uint32 [1], host-visible */
+    fv_buf *rng_self[2], *rng_cross; /* attention block ranges (ops/attn_ranges.h) of the encoder and
+                                        decoder self-attention and the cross-attention, computed from
+                                        the batch's segment ids at the start of the forward */
     fv_buf *tmp;                   /* [nmax, D] sublayer output before dropout / dropped gradient */
     /* backward scratch */
     fv_buf *gx, *gy, *genc, *gh, *gao, *gqkv, *gq, *gckv, *gff, *gffo, *gp, *hist, *rms;
-    /* gp doubles as the forward's dropped-P scratch of the attention (idle until the backward) */
+    /* without dropout gp is only the backward's dS scratch (the dropped P lives in pd_sa / pd_ca) */
 } fv_t5_train;
 
 /* Allocate inputs, activations and scratch for batches of B rows of Te encoder / Td decoder
@@ -108,6 +132,12 @@ int fv_t5_train_backward(fv_graph *g, fv_t5_train *t);
 int fv_t5_train_refresh_shadows(fv_graph *g, fv_t5_train *t);
 /* The same, run now (blocking): after writing the master weights outside the recorded update. */
 int fv_t5_train_sync_shadows(fv_t5_train *t);
+/* Whether the step's forward products read transposed weight copies on device d (texel devices,
+ * unless FLANVK_FWD_TRANSPOSE=0): then they are NN products, else NT (bench profile uses this). */
+int fv_t5_train_fwd_transposed(const fv_dev *d);
+/* Record the transposes that remake those copies from the current weights (nothing without
+ * copies); fv_t5_train_forward records it first, so a forward graph never reads stale copies. */
+int fv_t5_train_fwd_copies(fv_graph *g, fv_t5_train *t);
 
 /* With t->host_scale set before recording, the gradient is scaled by this instead of 1 / (target
  * tokens of this batch): for micro-batches, 1 / (target tokens of the whole accumulated batch)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ops/attn_fused.h"
+#include "ops/attn_ranges.h"
 #include "ops/dropout.h"
 #include "ops/gemm.h"
 #include "ops/relpos.h"
@@ -143,19 +144,35 @@ static operand tokens(const fv_attn_desc *a, fv_t t, uint32_t T, uint32_t s) {
     return (operand){t, s, T * s, a->dk};
 }
 
+/* kr: K ranges of op(A)'s 16-row blocks per batch row b (null buffer: none), see ops/gemm.h. */
 static int bgemm(fv_graph *g, const fv_attn_desc *a, const char *what, uint32_t M, uint32_t N, uint32_t K, int ta,
-                 int tb, operand A, operand B, operand C) {
+                 int tb, operand A, operand B, operand C, fv_t kr) {
     fv_gemm_desc p = {.M = M, .N = N, .K = K, .trans_a = ta, .trans_b = tb, .lda = A.ld, .ldb = B.ld, .ldc = C.ld,
                       .batch = a->B * a->H, .batch_inner = a->H, .stride_a_outer = A.so, .stride_a_inner = A.si,
                       .stride_b_outer = B.so, .stride_b_inner = B.si, .stride_c_outer = C.so, .stride_c_inner = C.si,
-                      .alpha = 1.0f, .beta = 0.0f};
+                      .alpha = 1.0f, .beta = 0.0f, .krange = kr};
     if (fv_gemm(g, &p, A.t, B.t, C.t)) return fv_err_wrap("attention %s", what);
     return 0;
 }
 
 int fv_attention(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_t o, fv_t seg_q, fv_t seg_k,
                  fv_t pos_q, fv_t pos_k, fv_t bias_table, fv_t bucket_lut, fv_t p_scratch) {
-    return fv_attention_drop(g, a, q, k, v, o, seg_q, seg_k, pos_q, pos_k, bias_table, bucket_lut, p_scratch, NULL);
+    return fv_attention_drop(g, a, q, k, v, o, seg_q, seg_k, pos_q, pos_k, bias_table, bucket_lut, p_scratch, NULL,
+                             (fv_t){NULL, 0});
+}
+
+/* Validate the ranges (null buffer: none) and split them into the key ranges of the query blocks
+ * (for P V, dS K) and the query ranges of the key blocks (for P^T dO, dS^T Q). */
+static int check_ranges(const char *op, const fv_attn_desc *a, fv_t ranges, const fv_buf *const *outs, int nouts,
+                        fv_t *kr, fv_t *qr) {
+    *kr = *qr = (fv_t){NULL, 0};
+    if (!ranges.buf) return 0;
+    FV_TRY(fv_op_check(op, "ranges", ranges, fv_attn_ranges_size(a), 4));
+    for (int i = 0; i < nouts; i++)
+        if (outs[i] == ranges.buf) return fv_err("%s: ranges share buffer '%s' with an output", op, ranges.buf->what);
+    *kr = ranges;
+    *qr = (fv_t){ranges.buf, ranges.off + fv_attn_ranges_qoff(a)};
+    return 0;
 }
 
 /* Validate a dropout request; *on = 1 when it drops anything. */
@@ -165,13 +182,22 @@ static int check_drop(const char *op, const fv_attn_desc *a, const fv_attn_dropo
     if (!(drop->rate >= 0.0f && drop->rate < 1.0f)) return fv_err("%s: dropout rate %g is outside [0, 1)", op, drop->rate);
     if (!*on) return 0;
     FV_TRY(fv_op_check(op, "dropout seed", drop->seed, 1, 4));
-    if (fwd) FV_TRY(fv_op_check(op, "pd_scratch", drop->pd_scratch, (uint64_t)a->B * a->H * a->Tq * a->Tk, 4));
+    if (fwd || drop->pd_kept)
+        FV_TRY(fv_op_check(op, "pd_scratch", drop->pd_scratch, (uint64_t)a->B * a->H * a->Tq * a->Tk, 4));
     return 0;
+}
+
+/* Sparse writes (see attention.h): the fused kernels serve the call and each of the four products
+ * honours the ranges: O = P V and dQ = dS K (M = Tq rows, K = Tk), dV = P^T dO and dK = dS^T Q
+ * (M = Tk rows, K = Tq). */
+static int sparse_ok(const fv_dev *d, const fv_attn_desc *a, fv_t ranges) {
+    fv_gemm_desc by_query = {.M = a->Tq, .N = a->dk, .K = a->Tk}, by_key = {.M = a->Tk, .N = a->dk, .K = a->Tq, .trans_a = 1};
+    return ranges.buf && fv_attn_fused_ok(d, a) && fv_gemm_krange_used(d, &by_query) && fv_gemm_krange_used(d, &by_key);
 }
 
 int fv_attention_drop(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_t o, fv_t seg_q, fv_t seg_k,
                       fv_t pos_q, fv_t pos_k, fv_t bias_table, fv_t bucket_lut, fv_t p_scratch,
-                      const fv_attn_dropout *drop) {
+                      const fv_attn_dropout *drop, fv_t ranges) {
     const char *op = "attention";
     int on;
     FV_TRY(check_desc(op, a));
@@ -188,34 +214,41 @@ int fv_attention_drop(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v
         if (pd == p_scratch.buf || pd == q.buf || pd == k.buf || pd == v.buf || pd == o.buf)
             return fv_err("%s: pd_scratch shares a buffer with p_scratch, q, k, v or o", op);
     }
+    fv_t kr, qr;
+    const fv_buf *outs[] = {o.buf, p_scratch.buf, on ? drop->pd_scratch.buf : NULL};
+    FV_TRY(check_ranges(op, a, ranges, outs, 3, &kr, &qr));
     operand P = scores(a, p_scratch);
-    if (fv_attn_fused_ok(fv_graph_dev(g), a)) {
+    fv_dev *d = fv_graph_dev(g);
+    int fused = fv_attn_fused_ok(d, a);
+    if (fused) { /* P, and the dropped P in the same kernel */
         FV_TRY(check_mask_inputs(op, a, seg_q, seg_k, pos_q, pos_k, bias_table, bucket_lut));
-        FV_TRY(fv_attn_fwd_fused(g, a, q, k, seg_q, seg_k, pos_q, pos_k, bias_table, bucket_lut, p_scratch));
+        FV_TRY(fv_attn_fwd_fused(g, a, q, k, seg_q, seg_k, pos_q, pos_k, bias_table, bucket_lut, p_scratch, ranges,
+                                 sparse_ok(d, a, ranges), on ? drop : NULL));
+        if (on) P = scores(a, drop->pd_scratch);
     } else {
         FV_TRY(bgemm(g, a, "S = Q K^T", a->Tq, a->Tk, a->dk, 0, 1, tokens(a, q, a->Tq, a->q_stride),
-                     tokens(a, k, a->Tk, a->k_stride), P));
+                     tokens(a, k, a->Tk, a->k_stride), P, (fv_t){NULL, 0}));
         FV_TRY(fv_attn_softmax(g, a, p_scratch, seg_q, seg_k, pos_q, pos_k, bias_table, bucket_lut));
     }
-    if (on) {
+    if (on && !fused) {
         uint32_t ns = a->B * a->H * a->Tq * a->Tk;
         FV_TRY(fv_dropout(g, p_scratch, drop->seed, drop->pd_scratch, ns, drop->salt, drop->rate));
         P = scores(a, drop->pd_scratch);
     }
     return bgemm(g, a, "O = P V", a->Tq, a->dk, a->Tk, 0, 0, P, tokens(a, v, a->Tk, a->v_stride),
-                 tokens(a, o, a->Tq, a->o_stride));
+                 tokens(a, o, a->Tq, a->o_stride), kr);
 }
 
 int fv_attention_back(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_t p, fv_t o, fv_t dout,
                       fv_t pos_q, fv_t pos_k, fv_t bucket_lut, fv_t dq, fv_t dk, fv_t dv, fv_t dtable,
                       fv_t dp_scratch, fv_t hist_scratch) {
     return fv_attention_back_drop(g, a, q, k, v, p, o, dout, pos_q, pos_k, bucket_lut, dq, dk, dv, dtable,
-                                  dp_scratch, hist_scratch, NULL);
+                                  dp_scratch, hist_scratch, NULL, (fv_t){NULL, 0});
 }
 
 int fv_attention_back_drop(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_t p, fv_t o, fv_t dout,
                            fv_t pos_q, fv_t pos_k, fv_t bucket_lut, fv_t dq, fv_t dk, fv_t dv, fv_t dtable,
-                           fv_t dp_scratch, fv_t hist_scratch, const fv_attn_dropout *drop) {
+                           fv_t dp_scratch, fv_t hist_scratch, const fv_attn_dropout *drop, fv_t ranges) {
     const char *op = "attention_back";
     int on;
     FV_TRY(check_desc(op, a));
@@ -243,6 +276,10 @@ int fv_attention_back_drop(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, f
     if (dp_scratch.buf == dq.buf || dp_scratch.buf == dk.buf || dp_scratch.buf == dv.buf)
         return fv_err("%s: dp_scratch shares a buffer with dq, dk or dv", op);
     FV_TRY(check_drop(op, a, drop, 0, &on));
+    fv_t kr, qr;
+    const fv_buf *routs[] = {dq.buf, dk.buf, dv.buf, dp_scratch.buf, a->use_bias ? dtable.buf : NULL,
+                             a->use_bias ? hist_scratch.buf : NULL};
+    FV_TRY(check_ranges(op, a, ranges, routs, 6, &kr, &qr));
 
     operand P = scores(a, p), DS = scores(a, dp_scratch);
     operand Q = tokens(a, q, a->Tq, a->q_stride), K = tokens(a, k, a->Tk, a->k_stride);
@@ -250,27 +287,32 @@ int fv_attention_back_drop(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, f
     fv_dev *d = fv_graph_dev(g);
     fv_t hist = a->use_bias ? hist_scratch : (fv_t){NULL, 0};
     int fused = fv_attn_fused_ok(d, a) && (!hist.buf || 64ull * a->num_buckets * d->subgroup_size <= d->max_shared);
+    /* the dropped P for dV: the forward's (pd_kept), else recomputed into dp_scratch */
+    int kept = on && drop->pd_kept;
+    if (kept) {
+        const fv_buf *pd = drop->pd_scratch.buf;
+        for (int j = 0; j < 6; j++)
+            if (j != 3 && pd == routs[j]) return fv_err("%s: pd_scratch shares buffer '%s' with an output", op, pd->what);
+    }
+    operand PD = kept ? scores(a, drop->pd_scratch) : DS;
+    if (on && !kept) FV_TRY(fv_dropout(g, p, drop->seed, dp_scratch, (uint32_t)ns, drop->salt, drop->rate));
     if (fused) { /* dV from P (or its dropped copy), then dS = fused(dO V^T, P) into dp_scratch */
-        if (on) {
-            FV_TRY(fv_dropout(g, p, drop->seed, dp_scratch, (uint32_t)ns, drop->salt, drop->rate));
-            FV_TRY(bgemm(g, a, "dV = Pd^T dO", a->Tk, a->dk, a->Tq, 1, 0, DS, DO, tokens(a, dv, a->Tk, a->v_stride)));
-        } else {
-            FV_TRY(bgemm(g, a, "dV = P^T dO", a->Tk, a->dk, a->Tq, 1, 0, P, DO, tokens(a, dv, a->Tk, a->v_stride)));
-        }
-        FV_TRY(fv_attn_dscores_fused(g, a, dout, o, v, p, pos_q, pos_k, bucket_lut, dp_scratch, hist, on ? drop : NULL));
-    } else if (on) { /* the dropped P (recomputed into dp_scratch) for dV, then dP through the mask */
+        FV_TRY(bgemm(g, a, on ? "dV = Pd^T dO" : "dV = P^T dO", a->Tk, a->dk, a->Tq, 1, 0, on ? PD : P, DO,
+                     tokens(a, dv, a->Tk, a->v_stride), qr));
+        FV_TRY(fv_attn_dscores_fused(g, a, dout, o, v, p, pos_q, pos_k, bucket_lut, dp_scratch, hist, on ? drop : NULL,
+                                     kr, sparse_ok(d, a, ranges)));
+    } else if (on) { /* dV from the dropped P, then dP through the mask */
         uint32_t ns = a->B * a->H * a->Tq * a->Tk;
-        FV_TRY(fv_dropout(g, p, drop->seed, dp_scratch, ns, drop->salt, drop->rate));
-        FV_TRY(bgemm(g, a, "dV = Pd^T dO", a->Tk, a->dk, a->Tq, 1, 0, DS, DO, tokens(a, dv, a->Tk, a->v_stride)));
-        FV_TRY(bgemm(g, a, "dPd = dO V^T", a->Tq, a->Tk, a->dk, 0, 1, DO, V, DS));
+        FV_TRY(bgemm(g, a, "dV = Pd^T dO", a->Tk, a->dk, a->Tq, 1, 0, PD, DO, tokens(a, dv, a->Tk, a->v_stride), qr));
+        FV_TRY(bgemm(g, a, "dPd = dO V^T", a->Tq, a->Tk, a->dk, 0, 1, DO, V, DS, (fv_t){NULL, 0}));
         FV_TRY(fv_dropout(g, dp_scratch, drop->seed, dp_scratch, ns, drop->salt, drop->rate));
     } else {
-        FV_TRY(bgemm(g, a, "dP = dO V^T", a->Tq, a->Tk, a->dk, 0, 1, DO, V, DS));
-        FV_TRY(bgemm(g, a, "dV = P^T dO", a->Tk, a->dk, a->Tq, 1, 0, P, DO, tokens(a, dv, a->Tk, a->v_stride)));
+        FV_TRY(bgemm(g, a, "dP = dO V^T", a->Tq, a->Tk, a->dk, 0, 1, DO, V, DS, (fv_t){NULL, 0}));
+        FV_TRY(bgemm(g, a, "dV = P^T dO", a->Tk, a->dk, a->Tq, 1, 0, P, DO, tokens(a, dv, a->Tk, a->v_stride), qr));
     }
     if (!fused) FV_TRY(fv_attn_softmax_back(g, a, p, dp_scratch, pos_q, pos_k, bucket_lut, hist));
-    FV_TRY(bgemm(g, a, "dQ = dS K", a->Tq, a->dk, a->Tk, 0, 0, DS, K, tokens(a, dq, a->Tq, a->q_stride)));
-    FV_TRY(bgemm(g, a, "dK = dS^T Q", a->Tk, a->dk, a->Tq, 1, 0, DS, Q, tokens(a, dk, a->Tk, a->k_stride)));
+    FV_TRY(bgemm(g, a, "dQ = dS K", a->Tq, a->dk, a->Tk, 0, 0, DS, K, tokens(a, dq, a->Tq, a->q_stride), kr));
+    FV_TRY(bgemm(g, a, "dK = dS^T Q", a->Tk, a->dk, a->Tq, 1, 0, DS, Q, tokens(a, dk, a->Tk, a->k_stride), qr));
     if (a->use_bias) FV_TRY(fv_relpos_grad(g, hist_scratch, dtable, a->B, a->H, a->Tq, a->num_buckets));
     return 0;
 }

@@ -27,10 +27,18 @@
  * variants take an fv_attn_dropout. The mask of element e = ((b*H + h)*Tq + i)*Tk + j is the
  * ops/dropout.h hash of (seed, salt, e), so the backward recomputes it instead of storing it.
  * The forward keeps the undropped P in p_scratch (the softmax backward needs it) and writes the
- * dropped copy to drop->pd_scratch for the O = P V product. The backward recomputes the dropped
- * P into dp_scratch for dV = dropped(P)^T dO, then takes dP through the mask (the same dropout
- * call on dO V^T) before the softmax backward, so it needs no extra scratch. Inference never
- * passes one (the plain functions are the _drop ones with no dropout). */
+ * dropped copy to drop->pd_scratch for the O = P V product (on the texel path in the same kernel
+ * as P, bit for bit what fv_dropout would write). The backward needs the dropped P for
+ * dV = dropped(P)^T dO: with drop->pd_kept, pd_scratch still holds the forward's copy and is read
+ * (it may be the buffer of dp_scratch: read before dS overwrites it); else it is recomputed into
+ * dp_scratch by a dropout pass over P. dP goes through the mask (in the fused dS kernel, or the
+ * same dropout call on dO V^T) before the softmax backward. Inference never passes one (the
+ * plain functions are the _drop ones with no dropout).
+ *
+ * Sparse writes: with ranges on the texel path (where every product reads P and dS by the ranges)
+ * the fused kernels do not write P, dropped P and dS in the blocks no product reads (most of a
+ * packed row's matrix); those elements keep whatever the buffers held. So pass the backward the
+ * same ranges as the forward, and read p_scratch / pd_scratch only through the attention ops. */
 #ifndef FV_OPS_ATTENTION_H
 #define FV_OPS_ATTENTION_H
 
@@ -56,16 +64,23 @@ typedef struct fv_attn_dropout {
     fv_t seed;       /* uint32 seed at seed.buf[seed.off], e.g. the training step's seed buffer */
     uint32_t salt;   /* tells this site apart from the step's other dropout sites */
     float rate;      /* in [0, 1); 0 = no dropout */
-    fv_t pd_scratch; /* forward only: B*H*Tq*Tk floats for the dropped P (not the buffer of p, q, k, v or o) */
+    fv_t pd_scratch; /* B*H*Tq*Tk floats for the dropped P (not the buffer of p, q, k, v or o): the forward
+                        writes it; the backward reads it with pd_kept */
+    int pd_kept;     /* backward: pd_scratch holds the forward's dropped P (no recompute); 0: ignored */
 } fv_attn_dropout;
 
-/* drop NULL or drop->rate 0: exactly fv_attention / fv_attention_back. */
+/* drop NULL or drop->rate 0 and ranges.buf NULL: exactly fv_attention / fv_attention_back.
+ * ranges: the block ranges of this call's mask (ops/attn_ranges.h, fv_attn_ranges with the same
+ * desc and segment ids; computed once, shared by every layer and head with that mask), or a
+ * null buffer. With them the fused score kernels and the texel GEMMs skip the key (query) blocks
+ * a block of queries (keys) cannot see: the outputs are the same bit for bit (finite inputs),
+ * the work shrinks with the masked share (packed rows, padding, causal). */
 int fv_attention_drop(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_t o, fv_t seg_q, fv_t seg_k,
                       fv_t pos_q, fv_t pos_k, fv_t bias_table, fv_t bucket_lut, fv_t p_scratch,
-                      const fv_attn_dropout *drop);
+                      const fv_attn_dropout *drop, fv_t ranges);
 int fv_attention_back_drop(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v, fv_t p, fv_t o, fv_t dout,
                            fv_t pos_q, fv_t pos_k, fv_t bucket_lut, fv_t dq, fv_t dk, fv_t dv, fv_t dtable,
-                           fv_t dp_scratch, fv_t hist_scratch, const fv_attn_dropout *drop);
+                           fv_t dp_scratch, fv_t hist_scratch, const fv_attn_dropout *drop, fv_t ranges);
 
 /* The fused row kernels on their own (used by the above; exposed for tests):
  * scores in p (B*H*Tq rows of Tk) -> probabilities, in place. */

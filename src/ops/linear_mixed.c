@@ -10,6 +10,14 @@ int fv_linear_wt(fv_graph *g, fv_t x, fv_t w, enum fv_dtype w_dtype, fv_t y, uin
     return 0;
 }
 
+int fv_linear_wt_tr(fv_graph *g, fv_t x, fv_t wt, enum fv_dtype w_dtype, fv_t y, uint32_t rows, uint32_t in,
+                    uint32_t out, float beta) {
+    fv_gemm_desc p = {.M = rows, .N = out, .K = in, .alpha = 1.0f, .beta = beta, .dtype_b = w_dtype};
+    if (fv_gemm(g, &p, x, wt, y))
+        return fv_err_wrap("linear %ux%u -> %u (%s weight, stored transposed)", rows, in, out, dt_name(w_dtype));
+    return 0;
+}
+
 int fv_linear_back_wt(fv_graph *g, fv_t x, fv_t w, enum fv_dtype w_dtype, fv_t dy, fv_t dx, fv_t dw, uint32_t rows,
                       uint32_t in, uint32_t out, int accumulate_dx) {
     if (dx.buf) {
