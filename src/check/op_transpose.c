@@ -7,13 +7,11 @@
  * ties and out-of-range magnitudes. The output starts filled with a NaN pattern no input
  * produces; elements outside the output range must stay untouched. No backward (the op has
  * none), so no finite differences. Bad input (short, null, shared buffer, huge shape, unknown
- * dtype) must be rejected. Also reports the GB/s of the aligned fp32 path. */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+ * dtype) must be rejected. (Its cost in the training step: `flanvk bench train --profile`.) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "check/check.h"
 #include "ops/transpose.h"
@@ -92,40 +90,6 @@ static int bad_input(fv_check *c) {
     return 0;
 }
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-/* Throughput of the aligned path: `count` transposes of rows x cols in one graph (separate
- * buffers: one buffer is capped by the storage-buffer range), read + written bytes per second. */
-static int speed(fv_check *c, uint32_t count, uint32_t rows, uint32_t cols, enum fv_dtype dt) {
-    size_t n = (size_t)rows * cols;
-    if (fv_check_begin(c)) return fv_check_fail(c, "transpose speed", "", fv_last_error());
-    for (uint32_t i = 0; i < count; i++) {
-        fv_buf *bx = fv_check_upload(c, NULL, n), *by = fv_check_upload(c, NULL, dt == FV_F16 ? n / 2 : n);
-        if (!bx || !by || fv_transpose(c->g, fv_tensor(bx, 0), fv_tensor(by, 0), rows, cols, dt))
-            return fv_check_fail(c, "transpose speed", "", fv_last_error());
-    }
-    if (fv_check_run(c)) return fv_check_fail(c, "transpose speed", "", fv_last_error());
-    double best = 1e30;
-    for (int i = 0; i < 5; i++) {
-        double t0 = now();
-        if (fv_graph_run(c->g)) return fv_check_fail(c, "transpose speed", "", fv_last_error());
-        double s = now() - t0;
-        if (s < best) best = s;
-    }
-    double bytes = (double)count * n * (4 + (dt == FV_F16 ? 2 : 4));
-    char shape[64], why[96];
-    snprintf(shape, sizeof shape, "%u x %ux%u %s", count, rows, cols, dt == FV_F16 ? "fp16" : "fp32");
-    snprintf(why, sizeof why, "%.1f ms, %.1f GB/s (read + write, best of 5; informational)", best * 1e3,
-             bytes / best * 1e-9);
-    fv_check_pass(c, "transpose speed", shape, why);
-    fv_check_release(c);
-    return 0;
-}
-
 int fv_check_op_transpose(fv_check *c) {
     /* rows, cols, x offset, y offset */
     static const uint32_t shapes[][4] = {
@@ -141,13 +105,5 @@ int fv_check_op_transpose(fv_check *c) {
     }
     if (!c->d->fp16) fv_check_pass(c, "transpose fp16", "skipped", "device without 16-bit storage:");
     bad |= bad_input(c);
-    if (!bad && !c->quick && getenv("FLANVK_TRANSPOSE_SPEED")) {
-        /* 77M floats (flan-t5-small's parameter count) in 4 buffers (a storage buffer may be
-         * capped at 128 MB); then the LM head's [32128, 512] and a q|k|v [1152, 512] */
-        bad |= speed(c, 4, 4096, 4700, FV_F32);
-        bad |= speed(c, 4, 4096, 4700, FV_F16);
-        bad |= speed(c, 1, 32128, 512, FV_F32);
-        bad |= speed(c, 16, 1152, 512, FV_F32);
-    }
     return bad;
 }
