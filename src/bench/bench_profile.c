@@ -28,6 +28,7 @@
 #include "ops/rmsnorm.h"
 #include "ops/relpos.h"
 #include "ops/xent.h"
+#include "ref/attn_ranges.h"
 
 typedef struct {
     fv_dev *d;
@@ -160,30 +161,29 @@ static int prof_attn(prof *p, const char *name, fv_attn_desc a, int bidirectiona
         rc = fill(d, pp, "pd", &b[PD]) || fv_buf_alloc(d, 4, FV_MEM_DEVICE, "seed", &b[SEED]) ||
              fv_buf_fill_u32(d, b[SEED], 12345);
     uint32_t nmax = a.B * (a.Tq > a.Tk ? a.Tq : a.Tk);
-    int32_t *host = malloc((size_t)nmax * 4);
+    int32_t *host = malloc((size_t)nmax * 4 * 3); /* segment ids of q, of k; positions */
     if (!rc && !host) rc = fv_err("profile: out of host memory");
     rc = rc || fv_buf_alloc(d, (uint64_t)a.B * a.Tq * 4, FV_MEM_DEVICE, "seg q", &b[SQ]) ||
          fv_buf_alloc(d, (uint64_t)a.B * a.Tk * 4, FV_MEM_DEVICE, "seg k", &b[SK]) ||
          fv_buf_alloc(d, (uint64_t)a.B * a.Tq * 4, FV_MEM_DEVICE, "pos q", &b[PQ]) ||
          fv_buf_alloc(d, (uint64_t)a.B * a.Tk * 4, FV_MEM_DEVICE, "pos k", &b[PK]) || fv_buf_fill_u32(d, b[SQ], 1) ||
          fv_buf_fill_u32(d, b[SK], 1);
+    int32_t *seg[2] = {host, host ? host + nmax : NULL};
     for (int s = 0; !rc && s < 2; s++) {
         uint32_t T = s ? a.Tk : a.Tq, seglen = backward ? (T + 3) / 4 : T;
-        for (uint32_t i = 0; i < a.B * T; i++) host[i] = (int32_t)(i % T % seglen);
-        rc = fv_buf_write(d, b[s ? PK : PQ], 0, host, (uint64_t)a.B * T * 4);
-        for (uint32_t i = 0; i < a.B * T; i++) host[i] = (int32_t)(i % T / seglen + 1);
-        if (!rc && backward) rc = fv_buf_write(d, b[s ? SK : SQ], 0, host, (uint64_t)a.B * T * 4);
+        int32_t *pos = host + 2 * nmax;
+        for (uint32_t i = 0; i < a.B * T; i++) pos[i] = (int32_t)(i % T % seglen);
+        rc = fv_buf_write(d, b[s ? PK : PQ], 0, pos, (uint64_t)a.B * T * 4);
+        for (uint32_t i = 0; i < a.B * T; i++) seg[s][i] = (int32_t)(i % T / seglen + 1);
+        if (!rc && backward) rc = fv_buf_write(d, b[s ? SK : SQ], 0, seg[s], (uint64_t)a.B * T * 4);
     }
+    /* FLOPs over the visible (query, key) pairs, as bench train counts them: packed, the kernels
+     * skip the blocks of other segments */
+    double pairs = rc ? 0 : fv_ref_attn_pairs(&a, seg[0], seg[1]);
     free(host);
     if (!rc) rc = fv_relpos_lut_create(d, L, bidirectional, nb, 128, &b[LUT]);
     a.num_buckets = nb;
     a.lut_radius = L;
-    /* FLOPs over the visible (query, key) pairs, as bench train counts them: packed, the kernels
-     * skip the blocks of other segments */
-    double pairs = 0;
-    uint32_t sq_len = backward ? (a.Tq + 3) / 4 : a.Tq, sk_len = backward ? (a.Tk + 3) / 4 : a.Tk;
-    for (uint32_t i = 0; i < a.Tq; i++)
-        for (uint32_t j = 0; j < a.Tk && (!a.causal || j <= i); j++) pairs += i / sq_len == j / sk_len;
     double flops = 4.0 * a.B * H * pairs * a.dk, ms_f = 0, ms_fb = 0, ms_d = 0, cpu[3] = {0};
 #define TT(i) fv_tensor(b[i], 0)
     /* as the step runs it: the backward reads the forward's dropped P (pd_kept) */

@@ -30,6 +30,7 @@
 #include "model/t5_grads.h"
 #include "model/t5_train_step.h"
 #include "ops/gradnorm.h"
+#include "ref/attn_ranges.h"
 #include "train/optimizer.h"
 
 /* Visible (query, key) pairs of the batch's three attention kinds (see the header). */
@@ -47,15 +48,10 @@ static double forward_flops(const fv_t5 *m, uint32_t B, uint32_t Te, uint32_t Td
     return c->num_layers * enc + c->num_decoder_layers * dec + 2 * Nd * D * V;
 }
 
-/* Pairs (i, j) of rows of B x Tq query and B x Tk key segment ids with the same nonzero
- * segment (and j <= i when causal). */
+/* Visible pairs of one attention kind of the batch, under the kernels' mask rule. */
 static double visible_pairs(const int32_t *sq, const int32_t *sk, uint32_t B, uint32_t Tq, uint32_t Tk, int causal) {
-    double n = 0;
-    for (uint32_t b = 0; b < B; b++)
-        for (uint32_t i = 0; i < Tq; i++)
-            for (uint32_t j = 0; j < Tk && (!causal || j <= i); j++)
-                n += sq[(size_t)b * Tq + i] != 0 && sq[(size_t)b * Tq + i] == sk[(size_t)b * Tk + j];
-    return n;
+    fv_attn_desc a = {.B = B, .Tq = Tq, .Tk = Tk, .causal = causal};
+    return fv_ref_attn_pairs(&a, sq, sk);
 }
 
 typedef struct {

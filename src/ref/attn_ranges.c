@@ -11,6 +11,14 @@ int fv_ref_attn_visible(const fv_attn_desc *a, const int32_t *seg_q, const int32
     return !a->causal || j <= i;
 }
 
+double fv_ref_attn_pairs(const fv_attn_desc *a, const int32_t *seg_q, const int32_t *seg_k) {
+    double n = 0;
+    for (uint32_t b = 0; b < a->B; b++)
+        for (uint32_t i = 0; i < a->Tq; i++)
+            for (uint32_t j = 0; j < a->Tk; j++) n += fv_ref_attn_visible(a, seg_q, seg_k, b, i, j);
+    return n;
+}
+
 void fv_ref_attn_ranges(const fv_attn_desc *a, const int32_t *seg_q, const int32_t *seg_k, uint32_t *ranges) {
     uint32_t qb = (a->Tq + R - 1) / R, kb = (a->Tk + R - 1) / R;
     uint32_t *kr = ranges, *qr = ranges + 2ull * a->B * qb;
