@@ -102,6 +102,17 @@ void fv_check_pass(fv_check *c, const char *what, const char *shape, const char 
     c->passed++;
 }
 
+int fv_check_rejected(fv_check *c, const char *what, const int *rcs, int n, const char *rejected) {
+    for (int i = 0; i < n; i++)
+        if (rcs[i] == 0) {
+            char why[64];
+            snprintf(why, sizeof why, "bad call %d of %d was accepted", i, n);
+            return fv_check_fail(c, what, "bad input", why);
+        }
+    fv_check_pass(c, what, "bad input", rejected);
+    return 0;
+}
+
 int fv_check_fd(fv_check *c, const char *what, const char *shape, fv_loss_fn loss, void *ctx, float *x, size_t n,
                 const float *grad, int samples, double h, double tol) {
     float *num = fv_check_alloc(c, (size_t)samples), *ana = fv_check_alloc(c, (size_t)samples);

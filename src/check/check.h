@@ -65,6 +65,9 @@ int fv_check_compare(fv_check *c, const char *what, const char *shape, const flo
 int fv_check_fail(fv_check *c, const char *what, const char *shape, const char *why);
 /* Report a passing non-numeric check (e.g. "bad input rejected"). */
 void fv_check_pass(fv_check *c, const char *what, const char *shape, const char *detail);
+/* The bad-input verdict: every rcs[i] of n recorded calls must be an error. Fails naming the
+ * first call that was accepted, else passes with `rejected` (what the calls were) as the detail. */
+int fv_check_rejected(fv_check *c, const char *what, const int *rcs, int n, const char *rejected);
 
 /* Finite differences: loss(ctx, x) is a scalar function of x (n floats); grad is its analytic
  * gradient. Checks up to `samples` random coordinates with central differences of step h. */
