@@ -64,20 +64,27 @@ static int cast_shadow(fv_t5_train *t, fv_buf *master, fv_buf **shadow, int dec,
     return fv_cast_f16((fv_graph *)ctx, fv_tensor(master, 0), fv_tensor(*shadow, 0), (uint32_t)(master->size / 4));
 }
 
+/* The per-layer block arrays of a set of copies (fields zeroed: no buffers yet), and their release. */
+static int blocks_alloc(const fv_t5 *m, fv_t5_block **enc, fv_t5_block **dec) {
+    *enc = calloc((size_t)m->cfg.num_layers, sizeof **enc);
+    *dec = calloc((size_t)m->cfg.num_decoder_layers, sizeof **dec);
+    return *enc && *dec ? 0 : fv_err("out of host memory");
+}
+static void blocks_free(fv_t5_block **enc, fv_t5_block **dec) {
+    free(*enc);
+    free(*dec);
+    *enc = *dec = NULL;
+}
+
 int fv_t5_train_shadows_create(fv_t5_train *t) {
-    const fv_t5 *m = t->m;
-    t->enc16 = calloc((size_t)m->cfg.num_layers, sizeof *t->enc16);
-    t->dec16 = calloc((size_t)m->cfg.num_decoder_layers, sizeof *t->dec16);
-    if (!t->enc16 || !t->dec16) return fv_err("out of host memory");
+    FV_TRY(blocks_alloc(t->m, &t->enc16, &t->dec16));
     FV_TRY(each_shadow(t, alloc_shadow, NULL));
     return fv_t5_train_sync_shadows(t);
 }
 
 void fv_t5_train_shadows_free(fv_t5_train *t) {
     if (t->enc16 && t->dec16) each_shadow(t, free_shadow, NULL);
-    free(t->enc16);
-    free(t->dec16);
-    t->enc16 = t->dec16 = NULL;
+    blocks_free(&t->enc16, &t->dec16);
 }
 
 int fv_t5_train_refresh_shadows(fv_graph *g, fv_t5_train *t) {
@@ -177,18 +184,13 @@ int fv_t5_train_fwd_transposed(const fv_dev *d) {
 
 int fv_t5_train_fwd_copies_create(fv_t5_train *t) {
     if (!fv_t5_train_fwd_transposed(t->m->d)) return 0;
-    const fv_t5 *m = t->m;
-    t->enc_t = calloc((size_t)m->cfg.num_layers, sizeof *t->enc_t);
-    t->dec_t = calloc((size_t)m->cfg.num_decoder_layers, sizeof *t->dec_t);
-    if (!t->enc_t || !t->dec_t) return fv_err("out of host memory");
+    FV_TRY(blocks_alloc(t->m, &t->enc_t, &t->dec_t));
     return each_copy(t, alloc_copy, NULL);
 }
 
 void fv_t5_train_fwd_copies_free(fv_t5_train *t) {
     if (t->enc_t && t->dec_t) each_copy(t, free_copy, NULL);
-    free(t->enc_t);
-    free(t->dec_t);
-    t->enc_t = t->dec_t = NULL;
+    blocks_free(&t->enc_t, &t->dec_t);
 }
 
 int fv_t5_train_fwd_copies(fv_graph *g, fv_t5_train *t) {
