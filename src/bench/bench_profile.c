@@ -179,12 +179,12 @@ static int prof_attn(prof *p, const char *name, fv_attn_desc a, int bidirectiona
     }
     /* FLOPs over the visible (query, key) pairs, as bench train counts them: packed, the kernels
      * skip the blocks of other segments */
-    double pairs = rc ? 0 : fv_ref_attn_pairs(&a, seg[0], seg[1]);
+    double pairs = rc ? 0 : fv_ref_attn_pairs(&a, seg[0], seg[1]); /* over all B rows */
     free(host);
     if (!rc) rc = fv_relpos_lut_create(d, L, bidirectional, nb, 128, &b[LUT]);
     a.num_buckets = nb;
     a.lut_radius = L;
-    double flops = 4.0 * a.B * H * pairs * a.dk, ms_f = 0, ms_fb = 0, ms_d = 0, cpu[3] = {0};
+    double flops = 4.0 * H * pairs * a.dk, ms_f = 0, ms_fb = 0, ms_d = 0, cpu[3] = {0};
 #define TT(i) fv_tensor(b[i], 0)
     /* as the step runs it: the backward reads the forward's dropped P (pd_kept) */
     fv_attn_dropout dr = {TT(SEED), 0x105u, rate, TT(PD), 1};
