@@ -76,7 +76,7 @@ void main() {
     uint block = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
     if (RPW > 1) {
         T = gl_SubgroupInvocationID;
-        STRIDE = gl_SubgroupSize;
+        STRIDE = subgroup_lanes();
         for (uint k = gl_SubgroupID; k < RPW; k += gl_NumSubgroups) {
             uint row = block * RPW + k;
             if (row < p.rows) do_row(row);

@@ -67,9 +67,10 @@ void do_row(uint row, uint t, uint stride) {
 void main() {
     uint block = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
     if (RPW > 1) {
+        uint lanes = subgroup_lanes();
         for (uint k = gl_SubgroupID; k < RPW; k += gl_NumSubgroups) {
             uint row = block * RPW + k;
-            if (row < p.rows) do_row(row, gl_SubgroupInvocationID, gl_SubgroupSize);
+            if (row < p.rows) do_row(row, gl_SubgroupInvocationID, lanes);
         }
     } else if (block < p.rows) {
         do_row(block, gl_LocalInvocationID.x, WG);

@@ -7,6 +7,10 @@
 
 shared float rowsum_scratch[WG];
 
+// Invocations in this subgroup, counted: gl_SubgroupSize is not trusted (Mesa 22.3's lavapipe above
+// 512-bit vectors reports 32 or 64 there but runs 16; src/vk/subgroup.h). Call in uniform control flow.
+uint subgroup_lanes() { return subgroupAdd(1u); }
+
 float rowsum(float v) {
     float s = subgroupAdd(v);
     if (gl_NumSubgroups == 1) return s;

@@ -15,6 +15,7 @@ static const char *why_not(const fv_dev *d, const fv_attn_dec_desc *a, fv_t q, f
     uint32_t sg = d->subgroup_size;
     if (sg < 4 || sg > 64 || (sg & (sg - 1)) || sg > d->info.max_workgroup_invocations)
         return "the subgroup size is not a power of two in 4..64";
+    if (!fv_subgroup_exact(d)) return "the device runs subgroups of varying size and cannot be asked for one";
     if (!fv_op_has_subgroup(d, VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT)) return "the device lacks subgroup arithmetic in compute shaders";
     if (a->dk % 4 || a->dk > 64) return "dk must be a multiple of 4 and at most 64";
     uint32_t s[5] = {stride(a, a->q_stride), stride(a, a->k_stride), stride(a, a->v_stride), stride(a, a->o_stride),
@@ -100,6 +101,7 @@ int fv_attn_decode(fv_graph *g, const fv_attn_dec_desc *a, fv_t q, fv_t k, fv_t 
     desc.nspec = 2;
     desc.spec[0] = d->subgroup_size;
     desc.spec[1] = (uint32_t)(a->self != 0);
+    desc.subgroup = d->subgroup_size; /* one workgroup = one subgroup: reductions are subgroup-only */
     fv_pipeline *p;
     FV_TRY(fv_pipeline_get(d, &desc, &p));
     uint32_t gx, gy;

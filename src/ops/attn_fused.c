@@ -17,7 +17,7 @@ int fv_attn_fused_ok(const fv_dev *d, const fv_attn_desc *a) {
      * (with its M <= 4 kernels) serves it. */
     if (!d->use_texel || a->Tq <= 4 || !fv_op_has_subgroup(d, VK_SUBGROUP_FEATURE_SHUFFLE_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT)) return 0;
     uint32_t sg = d->subgroup_size;
-    if (sg < 4 || sg > 64 || (sg & (sg - 1))) return 0;
+    if (sg < 4 || sg > 64 || (sg & (sg - 1)) || !fv_subgroup_exact(d)) return 0;
     if ((uint64_t)a->B * a->H > d->props.limits.maxComputeWorkGroupCount[1]) return 0;
     if (fv_div_up(a->Tq, FUSED_TM) > d->props.limits.maxComputeWorkGroupCount[0]) return 0;
     return 1;
@@ -69,6 +69,7 @@ int fv_attn_fwd_fused(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t s
     desc.nspec = 4;
     uint32_t spec[4] = {sg, sg, (uint32_t)vq, (uint32_t)vk};
     memcpy(desc.spec, spec, sizeof spec);
+    desc.subgroup = sg; /* one workgroup = one subgroup, lanes laid out for SG */
     fv_pipeline *pl;
     FV_TRY(fv_pipeline_get(d, &desc, &pl));
     fv_buf *b[] = {q.buf,          k.buf, seg_q.buf,  seg_k.buf, pos_q.buf, pos_k.buf, bias_table.buf,
@@ -111,6 +112,7 @@ int fv_attn_dscores_fused(fv_graph *g, const fv_attn_desc *a, fv_t dout, fv_t o,
     desc.nspec = 6;
     uint32_t spec[6] = {sg, sg, (uint32_t)vo, (uint32_t)vv, nb, (uint32_t)vz};
     memcpy(desc.spec, spec, sizeof spec);
+    desc.subgroup = sg; /* one workgroup = one subgroup, lanes laid out for SG */
     fv_pipeline *pl;
     FV_TRY(fv_pipeline_get(d, &desc, &pl));
     fv_buf *b[] = {dout.buf, v.buf, p.buf, pos_q.buf, pos_k.buf, bucket_lut.buf, seed.buf, ds.buf, hist.buf, o.buf,

@@ -103,11 +103,14 @@ static int texel_pipeline(fv_dev *d, const fv_gemm_desc *p, const gemm_push *pc,
     desc.nspec = 7;
     uint32_t spec[7] = {n, sg, p->trans_a != 0, p->trans_b != 0, (uint32_t)va, (uint32_t)vb, (uint32_t)kr};
     memcpy(desc.spec, spec, sizeof spec);
+    desc.subgroup = sg; /* the shuffles spread rows over exactly SG lanes */
     *wg = n;
     return fv_pipeline_get(d, &desc, out);
 }
 
-static int texel_path(const fv_dev *d) { return d->use_texel && fv_op_has_subgroup(d, VK_SUBGROUP_FEATURE_SHUFFLE_BIT); }
+static int texel_path(const fv_dev *d) {
+    return d->use_texel && fv_op_has_subgroup(d, VK_SUBGROUP_FEATURE_SHUFFLE_BIT) && fv_subgroup_exact(d);
+}
 
 int fv_gemm_krange_used(const fv_dev *d, const fv_gemm_desc *p) {
     return texel_path(d) && p->K <= TEX_KSPLIT_MIN && texel_tm(p) == 16;

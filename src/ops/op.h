@@ -17,6 +17,7 @@
 #include "vk/graph.h"
 #include "vk/memory.h"
 #include "vk/pipeline.h"
+#include "vk/subgroup.h"
 
 typedef struct {
     fv_buf *buf;

@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "vk/memory.h"
 #include "vk/pipeline.h"
+#include "vk/subgroup.h"
 
 const char *fv_vk_result_str(VkResult r) {
     switch (r) {
@@ -204,6 +205,17 @@ static int pick(VkPhysicalDevice *pds, uint32_t n, int index, uint32_t *chosen) 
     return 0;
 }
 
+static int has_extension(VkPhysicalDevice pd, const char *name) {
+    uint32_t n = 0;
+    if (vkEnumerateDeviceExtensionProperties(pd, NULL, &n, NULL) != VK_SUCCESS || !n) return 0;
+    VkExtensionProperties *e = calloc(n, sizeof *e);
+    int found = 0;
+    if (e && vkEnumerateDeviceExtensionProperties(pd, NULL, &n, e) == VK_SUCCESS)
+        for (uint32_t i = 0; i < n && !found; i++) found = strcmp(e[i].extensionName, name) == 0;
+    free(e);
+    return found;
+}
+
 static int open_logical(fv_dev *d) {
     uint32_t nq = 0;
     vkGetPhysicalDeviceQueueFamilyProperties(d->phys, &nq, NULL);
@@ -230,6 +242,20 @@ static int open_logical(fv_dev *d) {
         .pNext = &f16,
         .storageBuffer16BitAccess = want16,
     };
+    /* Subgroup size control through VK_EXT_subgroup_size_control (the instance asks for Vulkan 1.1,
+     * so the 1.3 core version does not apply): kernels whose lane layout is fixed by the host
+     * require their size with it (vk/subgroup.h). */
+    int ext_sgc = has_extension(d->phys, VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);
+    VkPhysicalDeviceSubgroupSizeControlFeaturesEXT sgc = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES_EXT};
+    if (ext_sgc) {
+        VkPhysicalDeviceFeatures2 q = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &sgc};
+        vkGetPhysicalDeviceFeatures2(d->phys, &q);
+        sgc.pNext = NULL;
+        f16.pNext = &sgc;
+    }
+    d->subgroup_control = sgc.subgroupSizeControl && sgc.computeFullSubgroups && d->subgroup_control &&
+                          !env_int("FLANVK_DISABLE_SUBGROUP_CONTROL", 0);
+    sgc.subgroupSizeControl = sgc.computeFullSubgroups = (VkBool32)d->subgroup_control;
     VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &s16};
     VkPhysicalDeviceFeatures supported;
     vkGetPhysicalDeviceFeatures(d->phys, &supported);
@@ -248,6 +274,11 @@ static int open_logical(fv_dev *d) {
         .queueCreateInfoCount = 1,
         .pQueueCreateInfos = &qci,
     };
+    const char *exts[] = {VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME};
+    if (ext_sgc && d->subgroup_control) {
+        ci.enabledExtensionCount = 1;
+        ci.ppEnabledExtensionNames = exts;
+    }
     VK_CHECK(vkCreateDevice(d->phys, &ci, NULL, &d->device));
     vkGetDeviceQueue(d->device, d->queue_family, 0, &d->queue);
     d->fp16 = want16;
@@ -305,7 +336,14 @@ int fv_dev_open(int index, fv_dev **out) {
         describe(d->phys, chosen, &d->info);
         vkGetPhysicalDeviceProperties(d->phys, &d->props);
         vkGetPhysicalDeviceMemoryProperties(d->phys, &d->memprops);
-        d->subgroup_size = d->info.subgroup_size;
+        d->subgroup_size = d->subgroup_reported = d->info.subgroup_size;
+        d->subgroup_fixed = d->info.min_subgroup_size == d->info.max_subgroup_size;
+        /* size control is worth asking for only where the compute stage honours it */
+        VkPhysicalDeviceSubgroupSizeControlPropertiesEXT sgcp = {
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_PROPERTIES_EXT};
+        VkPhysicalDeviceProperties2 pc2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sgcp};
+        if (has_extension(d->phys, VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME)) vkGetPhysicalDeviceProperties2(d->phys, &pc2);
+        d->subgroup_control = (sgcp.requiredSubgroupSizeStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0;
         VkPhysicalDeviceSubgroupProperties sg = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
         VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sg};
         vkGetPhysicalDeviceProperties2(d->phys, &p2);
@@ -318,6 +356,7 @@ int fv_dev_open(int index, fv_dev **out) {
     free(pds);
     if (!rc) rc = fv_mem_init(d);
     if (!rc) rc = fv_pipeline_cache_open(d);
+    if (!rc) rc = fv_subgroup_probe(d);
     if (rc) {
         fv_dev_close(d);
         return rc;

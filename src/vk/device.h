@@ -43,7 +43,11 @@ typedef struct fv_dev {
     fv_device_info info;
 
     /* what the ops may rely on */
-    uint32_t subgroup_size;
+    uint32_t subgroup_size;      /* invocations per subgroup kernels may rely on (vk/subgroup.h) */
+    uint32_t subgroup_reported;  /* what the driver reports */
+    uint32_t subgroup_measured;  /* what the device-open probe counted (0: not probed) */
+    int subgroup_control;        /* pipelines can require a subgroup size (full subgroups) */
+    int subgroup_fixed;          /* the driver runs one subgroup size only (min == max) */
     uint32_t subgroup_ops;   /* VkSubgroupFeatureFlags usable in compute shaders (0 if none) */
     uint32_t max_shared;     /* bytes of shared memory per workgroup */
     int fp16;                /* 16-bit storage and float16 arithmetic both available and enabled */

@@ -18,7 +18,7 @@ static const fv_spv_entry *find_spv(const char *name) {
 
 static int same(const fv_pipe_desc *a, const fv_pipe_desc *b) {
     if (strcmp(a->shader, b->shader) || a->nbind != b->nbind || a->push_size != b->push_size || a->nspec != b->nspec ||
-        a->write_mask != b->write_mask)
+        a->write_mask != b->write_mask || a->subgroup != b->subgroup)
         return 0;
     for (uint32_t i = 0; i < a->nbind; i++)
         if (a->bind_kind[i] != b->bind_kind[i] || (a->bind_kind[i] == FV_BIND_TEXEL && a->bind_fmt[i] != b->bind_fmt[i]))
@@ -80,6 +80,24 @@ static int create(fv_dev *d, const fv_pipe_desc *desc, fv_pipeline *p) {
         },
         .layout = p->layout,
     };
+    /* A kernel laid out for SG lanes gets exactly SG (full subgroups, so the local size must be a
+     * multiple of it) where the device can be told; elsewhere the op only chose this kernel when the
+     * driver runs one size (fv_subgroup_exact). */
+    VkPipelineShaderStageRequiredSubgroupSizeCreateInfoEXT rss = {
+        .sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_REQUIRED_SUBGROUP_SIZE_CREATE_INFO_EXT,
+        .requiredSubgroupSize = desc->subgroup};
+    if (desc->subgroup) {
+        if (desc->subgroup != d->subgroup_size)
+            return fv_err("shader '%s' wants subgroups of %u but the device runs %u", desc->shader, desc->subgroup,
+                          d->subgroup_size);
+        if (d->subgroup_control) {
+            ci.stage.pNext = &rss;
+            ci.stage.flags = VK_PIPELINE_SHADER_STAGE_CREATE_REQUIRE_FULL_SUBGROUPS_BIT_EXT;
+        } else if (!d->subgroup_fixed) {
+            return fv_err("shader '%s' needs subgroups of %u, which this device can neither fix nor promise", desc->shader,
+                          desc->subgroup);
+        }
+    }
     VkResult r = vkCreateComputePipelines(d->device, d->pipeline_cache, 1, &ci, NULL, &p->pipeline);
     vkDestroyShaderModule(d->device, module, NULL);
     if (r != VK_SUCCESS) return fv_err("cannot create pipeline for shader '%s': %s", desc->shader, fv_vk_result_str(r));

@@ -30,6 +30,8 @@ typedef struct fv_pipe_desc {
     uint32_t push_size;                 /* bytes, at most 128 */
     uint32_t nspec;
     uint32_t spec[FV_MAX_SPEC];
+    uint32_t subgroup;                  /* nonzero: the kernel needs subgroups of exactly this size
+                                           (d->subgroup_size; see vk/subgroup.h) */
 } fv_pipe_desc;
 
 #define FV_SHADER_NAME_MAX 64

@@ -1,0 +1,68 @@
+/* The measured subgroup size (src/vk/subgroup.c): whatever the driver reports, the size flanvk uses
+ * is the one a kernel really gets, and kernels laid out for exactly that size are refused for any
+ * other. ctest also runs this at LP_NATIVE_VECTOR_WIDTH=1024, where Mesa 22.3's lavapipe reports 32
+ * and runs 16 (docs/PORTABILITY.md). */
+#include <stdio.h>
+#include <string.h>
+
+#include "support/unit.h"
+#include "vk/device.h"
+#include "vk/graph.h"
+#include "vk/memory.h"
+#include "vk/pipeline.h"
+#include "vk/subgroup.h"
+
+/* Run the probe shader in one workgroup of wg invocations, optionally requiring `sg`; returns the
+ * largest subgroup it counted (0 on error). */
+static uint32_t lanes_seen(fv_dev *d, uint32_t wg, uint32_t sg) {
+    fv_pipe_desc desc = {.shader = "subgroup_probe", .nbind = 1, .write_mask = 1, .nspec = 1, .spec = {wg}, .subgroup = sg};
+    fv_pipeline *p;
+    fv_buf *b;
+    fv_graph *g;
+    uint32_t out[2 * 256], hi = 0;
+    if (wg > 256 || fv_pipeline_get(d, &desc, &p) || fv_buf_alloc(d, 8ull * wg, FV_MEM_DEVICE, "probe", &b)) return 0;
+    if (!fv_graph_create(d, &g)) {
+        if (!fv_graph_begin(g) && !fv_graph_dispatch(g, p, &b, NULL, 1, 1, 1) && !fv_graph_end(g) && !fv_graph_run(g) &&
+            !fv_buf_read(d, b, 0, out, 8ull * wg))
+            for (uint32_t i = 0; i < wg; i++) hi = out[2 * i] > hi ? out[2 * i] : hi;
+        fv_graph_destroy(g);
+    }
+    fv_buf_free(d, b);
+    return hi;
+}
+
+int main(void) {
+    fv_dev *d;
+    if (fv_dev_open(-1, &d)) {
+        printf("cannot open a device: %s\n", fv_last_error());
+        return 1;
+    }
+    printf("reported %u, measured %u, used %u, size control %d, fixed %d\n", d->subgroup_reported, d->subgroup_measured,
+           d->subgroup_size, d->subgroup_control, d->subgroup_fixed);
+    CHECK(d->subgroup_measured > 0, "the probe ran");
+    CHECK(d->subgroup_size == d->subgroup_measured, "flanvk uses the measured size");
+    if (d->subgroup_measured != d->subgroup_reported)
+        CHECK(!d->subgroup_control, "size control is not trusted when the driver misreports");
+
+    /* A kernel marked for the used size gets subgroups of exactly that size, in workgroups of
+     * one and of several subgroups. */
+    uint32_t sg = d->subgroup_size;
+    if (fv_subgroup_exact(d)) {
+        for (uint32_t k = 1; k <= 4 && k * sg <= d->info.max_workgroup_invocations && k * sg <= 256; k *= 2) {
+            uint32_t got = lanes_seen(d, k * sg, sg);
+            CHECK(got == sg, "workgroup of %u, required %u: subgroups of %u", k * sg, sg, got);
+        }
+    }
+    /* ... and a kernel that asks for any other size is refused with an error naming it. */
+    fv_pipe_desc wrong = {.shader = "subgroup_probe", .nbind = 1, .write_mask = 1, .nspec = 1, .spec = {2 * sg},
+                          .subgroup = 2 * sg};
+    fv_pipeline *p;
+    int rc = fv_pipeline_get(d, &wrong, &p);
+    CHECK(rc != 0 && strstr(fv_last_error(), "subgroup_probe"), "a size the device does not run is refused (%s)",
+          rc ? fv_last_error() : "accepted");
+    int msgs = d->validation_messages;
+    fv_dev_close(d);
+    CHECK(msgs == 0, "%d validation messages", msgs);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
