@@ -18,5 +18,5 @@ if [ "${FLANVK_SKIP_SANITIZE:-0}" != 1 ]; then
   ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=8:thread_local_quarantine_size_kb=64:release_to_os_interval_ms=100 \
   LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 FLANVK_CHECK_QUICK=1 \
-    ctest --test-dir build-asan --output-on-failure -j"$jobs" -E '_(storage|sg[0-9]+)$'
+    ctest --test-dir build-asan --output-on-failure -j"$jobs" -E '_(storage|sg[0-9]+|sg[0-9]+_storage)$'
 fi
