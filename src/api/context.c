@@ -5,9 +5,13 @@
 #include "bench/bench.h"
 #include "check/check.h"
 #include "vk/memory.h"
+#include "vk/profile.h"
 
 const char *flanvk_version(void) { return FLANVK_VERSION; }
 const char *flanvk_last_error(void) { return fv_last_error(); }
+
+int flanvk_set_profile(const char *name) { return fv_profile_select(name); }
+const char *flanvk_profile_names(void) { return fv_profile_names(); }
 
 int flanvk_list_devices(flanvk_device_info *out, uint32_t max, uint32_t *count) { return fv_device_list(out, max, count); }
 
