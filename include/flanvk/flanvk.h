@@ -93,6 +93,18 @@ int flanvk_test_ops(flanvk_ctx *ctx, const char *name, FILE *out, int *passed, i
 /* Names of the op checks, NULL-terminated. */
 const char *const *flanvk_op_check_names(void);
 
+/* One comparison (or non-numeric verdict) of an op check, for `flanvk test-ops --report`. */
+typedef struct flanvk_op_result {
+    char op[32];               /* the check, as in flanvk_op_check_names */
+    char what[96], shape[96];  /* e.g. "rmsnorm fwd", "1000x512" */
+    double error, tolerance;   /* max rel err (may be inf/nan) and its bound; both -1 if not a comparison */
+    int passed;
+    char detail[160];          /* why it failed, or what a non-numeric check saw */
+} flanvk_op_result;
+/* Every result of the flanvk_test_ops calls made on ctx so far, in order (NULL if none). The
+ * array stays valid until the next flanvk_test_ops or flanvk_close. */
+const flanvk_op_result *flanvk_op_results(const flanvk_ctx *ctx, size_t *n);
+
 /* ---- benchmarks --------------------------------------------------------------------------- */
 
 /* `flanvk bench ops`: time every op at T5 shapes against the peak measured in the same run.
