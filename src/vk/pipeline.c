@@ -8,7 +8,7 @@
 
 #include "base/file.h"
 #include "base/log.h"
-#include "vk/spv_local_size.h"
+#include "vk/spv_info.h"
 #include "vk/spv_registry.h"
 
 static const fv_spv_entry *find_spv(const char *name) {
@@ -27,7 +27,8 @@ static int same(const fv_pipe_desc *a, const fv_pipe_desc *b) {
     return !memcmp(a->spec, b->spec, a->nspec * sizeof a->spec[0]);
 }
 
-/* Refuse what the device (as its profile presents it) cannot run, naming the shader and the limit:
+/* Refuse what the device (as its profile presents it) cannot run, naming the shader and the limit
+ * (push constants, descriptors per stage, workgroup size, shared memory):
  * otherwise a driver may crash, or silently run fewer invocations. Uniform texel buffers count
  * against maxPerStageDescriptorSampledImages (Vulkan spec, VkPhysicalDeviceLimits). */
 static int within_limits(const fv_dev *d, const fv_pipe_desc *desc, const fv_spv_entry *spv) {
@@ -53,8 +54,12 @@ static int within_limits(const fv_dev *d, const fv_pipe_desc *desc, const fv_spv
     if (storage + texel > l->maxPerStageResources)
         return fv_err("shader '%s': %u descriptors exceed the device's maxPerStageResources of %u", desc->shader,
                       storage + texel, l->maxPerStageResources);
-    uint32_t wg[3];
-    FV_TRY(fv_spv_local_size(spv->code, *spv->size, desc->spec, desc->nspec, wg));
+    fv_spv_info si;
+    FV_TRY(fv_spv_read_info(spv->code, *spv->size, desc->spec, desc->nspec, &si));
+    if (!si.shared_unknown && si.shared_bytes > l->maxComputeSharedMemorySize)
+        return fv_err("shader '%s': %llu bytes of shared memory exceed the device's maxComputeSharedMemorySize of %u",
+                      desc->shader, (unsigned long long)si.shared_bytes, l->maxComputeSharedMemorySize);
+    const uint32_t *wg = si.local_size;
     uint64_t inv = (uint64_t)wg[0] * wg[1] * wg[2];
     for (int k = 0; k < 3; k++)
         if (wg[k] == 0 || wg[k] > l->maxComputeWorkGroupSize[k])

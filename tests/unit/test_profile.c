@@ -13,7 +13,7 @@
 #include "vk/memory.h"
 #include "vk/pipeline.h"
 #include "vk/profile.h"
-#include "vk/spv_local_size.h"
+#include "vk/spv_info.h"
 #include "vk/spv_registry.h"
 
 static const char *const NAMES[] = {"nvidia", "amd-windows", "intel-windows", "apple", "mobile", "minimum"};
@@ -187,12 +187,23 @@ static const fv_spv_entry *spv(const char *name) {
 /* Pipelines above a limit are refused with the shader and the limit named. */
 static void check_pipeline_limits(void) {
     const fv_spv_entry *e = spv("dropout");
-    uint32_t wg[3] = {0, 0, 0}, spec64 = 64;
+    fv_spv_info si = {{0, 0, 0}, 0, 0};
+    uint32_t spec64 = 64;
     /* glslang gives local_size_x_id its own spec constant with default 1 (the shader's WG default
      * of 256 is a second constant sharing SpecId 0), so unspecialized the workgroup is 1x1x1. */
-    CHECK(e && !fv_spv_local_size(e->code, *e->size, NULL, 0, wg) && wg[0] == 1 && wg[1] == 1 && wg[2] == 1,
-          "dropout's unspecialized local size read as %ux%ux%u", wg[0], wg[1], wg[2]);
-    CHECK(e && !fv_spv_local_size(e->code, *e->size, &spec64, 1, wg) && wg[0] == 64, "dropout with WG=64 read as %u", wg[0]);
+    CHECK(e && !fv_spv_read_info(e->code, *e->size, NULL, 0, &si) && si.local_size[0] == 1 && si.local_size[1] == 1 &&
+              si.local_size[2] == 1 && si.shared_bytes == 0,
+          "dropout's unspecialized local size read as %ux%ux%u, %llu shared bytes", si.local_size[0], si.local_size[1],
+          si.local_size[2], (unsigned long long)si.shared_bytes);
+    CHECK(e && !fv_spv_read_info(e->code, *e->size, &spec64, 1, &si) && si.local_size[0] == 64, "dropout with WG=64 read as %u",
+          si.local_size[0]);
+    /* gemm_tiled: shared As[BK * (BM + 1)], Bs[BK * (BN + 1)] floats, lengths from spec constants. */
+    const fv_spv_entry *g = spv("gemm_tiled");
+    uint32_t tiles[8] = {256, 64, 64, 16, 4, 4, 0, 0}, expect = 16 * (65 + 65) * 4;
+    CHECK(g && !fv_spv_read_info(g->code, *g->size, tiles, 8, &si) && si.shared_bytes == expect && !si.shared_unknown &&
+              si.local_size[0] == 256,
+          "gemm_tiled 64x64x16: %llu shared bytes (expected %u), workgroup %u", (unsigned long long)si.shared_bytes, expect,
+          si.local_size[0]);
     fv_dev *d;
     if (open_as("minimum", &d)) {
         CHECK(0, "open as minimum");
@@ -210,6 +221,11 @@ static void check_pipeline_limits(void) {
     CHECK(rc && strstr(fv_last_error(), "maxPushConstantsSize"), "132 bytes of push constants: %s",
           rc ? fv_last_error() : "accepted");
     desc.push_size = 32;
+    fv_pipe_desc tiled = {.shader = "gemm_tiled", .nbind = 3, .write_mask = 4, .push_size = 4, .nspec = 8,
+                          .spec = {64, 128, 128, 16, 16, 16, 0, 0}};
+    rc = fv_pipeline_get(d, &tiled, &p);
+    CHECK(rc && strstr(fv_last_error(), "maxComputeSharedMemorySize"), "128x128x16 gemm tiles (16.5 KB) under 16 KiB: %s",
+          rc ? fv_last_error() : "accepted");
     desc.nbind = d->props.limits.maxPerStageDescriptorStorageBuffers + 1;
     rc = desc.nbind <= FV_MAX_BINDS ? fv_pipeline_get(d, &desc, &p) : -1;
     CHECK(rc && (desc.nbind > FV_MAX_BINDS || strstr(fv_last_error(), "maxPerStageDescriptorStorageBuffers")),
