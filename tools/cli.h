@@ -17,6 +17,9 @@ int cli_lib_fail(const char *what);
 /* Parse --device N / FLANVK_DEVICE; -1 when unset. Returns 0 or 1 on a bad value. */
 int cli_parse_int(const char *opt, const char *val, long lo, long hi, long *out);
 int cli_parse_float(const char *opt, const char *val, double *out);
+/* --profile NAME / --device-profile NAME: the device profile (flanvk_set_profile) for the device
+ * this command opens. Returns 0 or 1 (message printed) on a missing or unknown name. */
+int cli_device_profile(const char *opt, const char *val);
 
 int cmd_devices(int argc, char **argv);
 int cmd_test_ops(int argc, char **argv);

@@ -232,3 +232,49 @@ int cli_field_ids(const flanvk_model *m, const char *file, size_t lineno, const 
     return 0;
 }
 
+
+int cli_device_profile(const char *opt, const char *val) {
+    if (!val) return cli_fail("%s needs a profile name: %s", opt, flanvk_profile_names());
+    if (flanvk_set_profile(val)) return cli_lib_fail(NULL);
+    return 0;
+}
+
+cJSON *cli_device_json(const flanvk_device_info *d) {
+    cJSON *o = cJSON_CreateObject(), *types = cJSON_CreateArray();
+    if (!o || !types) {
+        cJSON_Delete(o);
+        cJSON_Delete(types);
+        return NULL;
+    }
+    char api[32];
+    snprintf(api, sizeof api, "%u.%u.%u", d->api_version >> 22, (d->api_version >> 12) & 0x3ff, d->api_version & 0xfff);
+    cJSON_AddNumberToObject(o, "index", d->index);
+    cJSON_AddStringToObject(o, "name", d->name);
+    cJSON_AddStringToObject(o, "type", d->type);
+    cJSON_AddNumberToObject(o, "vendor_id", d->vendor_id);
+    cJSON_AddStringToObject(o, "driver", d->driver);
+    cJSON_AddStringToObject(o, "api_version", api);
+    cJSON_AddStringToObject(o, "profile", d->profile);
+    cJSON_AddNumberToObject(o, "subgroup_size", d->subgroup_size);
+    cJSON_AddNumberToObject(o, "max_shared_memory", d->max_shared_memory);
+    cJSON_AddNumberToObject(o, "max_workgroup_invocations", d->max_workgroup_invocations);
+    cJSON_AddNumberToObject(o, "max_storage_buffer_range", (double)d->max_storage_buffer_range);
+    cJSON_AddNumberToObject(o, "max_allocation_size", (double)d->max_allocation_size);
+    cJSON_AddNumberToObject(o, "max_push_constants", d->max_push_constants);
+    cJSON_AddNumberToObject(o, "min_storage_buffer_offset_alignment", (double)d->min_storage_buffer_offset_alignment);
+    cJSON_AddBoolToObject(o, "fp16", d->fp16);
+    cJSON_AddBoolToObject(o, "storage16", d->storage16);
+    cJSON_AddBoolToObject(o, "int8", d->int8);
+    for (uint32_t i = 0; i < d->memory_type_count; i++) {
+        const flanvk_memory_type *m = &d->memory_types[i];
+        cJSON *t = cJSON_CreateObject();
+        cJSON_AddBoolToObject(t, "device_local", m->device_local);
+        cJSON_AddBoolToObject(t, "host_visible", m->host_visible);
+        cJSON_AddBoolToObject(t, "host_coherent", m->host_coherent);
+        cJSON_AddBoolToObject(t, "host_cached", m->host_cached);
+        cJSON_AddNumberToObject(t, "heap", m->heap);
+        cJSON_AddItemToArray(types, t);
+    }
+    cJSON_AddItemToObject(o, "memory_types", types);
+    return o;
+}

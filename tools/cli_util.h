@@ -41,6 +41,11 @@ void cli_out_abort(cli_out *o);
 /* Write obj as one JSONL line; 0 or 1 (message printed). */
 int cli_out_json(cli_out *o, const cJSON *obj);
 
+struct flanvk_device_info;
+/* A device as `flanvk devices --json` and `test-ops --report` print it (after the device
+ * profile's clamps); api_version as "1.3.230". NULL when out of memory. */
+cJSON *cli_device_json(const struct flanvk_device_info *d);
+
 
 /* Progress on stderr when it is a terminal: "label [=====>    ] done/total" (bytes when bytes != 0),
  * shown only once the work has taken more than a second. */

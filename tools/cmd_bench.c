@@ -6,13 +6,13 @@
 #include "flanvk/bench.h"
 
 static int usage(void) {
-    printf("usage: flanvk bench ops [--op NAME] [--json] [--device N]\n"
+    printf("usage: flanvk bench ops [--op NAME] [--json] [--device N] [--profile NAME]\n"
            "       flanvk bench generate (--model DIR | --config small) [--prompt-len N (128)] [--new-tokens N (64)]\n"
            "                             [--batch-size B (1 and 16)] [--profile] [--json]\n"
-           "                             [--device N]\n"
+           "                             [--device N] [--device-profile NAME]\n"
            "       flanvk bench train (--model DIR | --config small) [--batch-size B (8)] [--seq-len-in L (512)]\n"
            "                          [--seq-len-out L2 (128)] [--optimizer adamw|adafactor] [--steps N (2)] [--profile]\n"
-           "                          [--mixed-precision] [--json] [--device N]\n"
+           "                          [--mixed-precision] [--json] [--device N] [--device-profile NAME]\n"
            "ops: each op at T5 shapes; GFLOP/s or GB/s and the percentage of the peak measured in the same run.\n"
            "generate: greedy generation with a fixed number of decode steps: encoder and decoder tokens/s,\n"
            "  time to first token, peak device memory. --config small: flan-t5-small shapes, random weights.\n"
@@ -36,6 +36,7 @@ int cmd_bench(int argc, char **argv) {
         if (!strcmp(a, "--json")) json = 1;
         else if (!strcmp(a, "--help")) return usage();
         else if (strcmp(kind, "ops") && !strcmp(a, "--profile")) profile = 1;
+        else if (!strcmp(a, "--profile") || !strcmp(a, "--device-profile")) ok = !cli_device_profile(a, v), i++;
         else if (!strcmp(a, "--device")) ok = !cli_parse_int(a, v, 0, 63, &device), i++;
         else if (!strcmp(kind, "ops") && !strcmp(a, "--op") && v) filter = argv[++i];
         else if (strcmp(kind, "ops") && !strcmp(a, "--model") && v) model = argv[++i];

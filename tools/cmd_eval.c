@@ -23,7 +23,7 @@ static void usage(FILE *f) {
             "  --batch-size N           prompts generated together (default 16, reduced to fit the device)\n"
             "  --max-new-tokens N       (default: direct 32, CoT 256)\n"
             "  --report FILE.json       write every prompt, output, extracted answer and the scores\n"
-            "  --device N\n");
+            "  --device N, --profile NAME (a device profile, as FLANVK_PROFILE)\n");
 }
 
 typedef struct {
@@ -93,6 +93,8 @@ int cmd_eval(int argc, char **argv) {
             p.max_new_tokens = (uint32_t)v;
         } else if (!strcmp(a, "--device")) {
             if (cli_parse_int(a, val, 0, 64, &device)) return 1;
+        } else if (!strcmp(a, "--profile") || !strcmp(a, "--device-profile")) {
+            if (cli_device_profile(a, val)) return 1;
         } else {
             usage(stderr);
             return cli_fail("eval: unknown option '%s'", a);

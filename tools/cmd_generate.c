@@ -13,7 +13,7 @@ static void usage(FILE *f) {
             "  --max-new-tokens N   (20)        --num-beams K (1)          --length-penalty X (1.0)\n"
             "  --early-stopping [true|false|never]                        --batch-size B (16)\n"
             "  --sample  --temperature T (1.0)  --top-k K (0 = off)  --top-p P (1.0 = off)  --seed S (0)\n"
-            "  --device N\n"
+            "  --device N, --profile NAME (a device profile, as FLANVK_PROFILE)\n"
             "Input lines: {\"prompt\": TEXT} or {\"prompt_ids\": [ids as the encoder sees them, </s> included]},\n"
             "optional \"id\"; output lines keep them and add \"output\" (text, when the model has a tokenizer) and\n"
             "\"output_ids\" (generated ids, without the decoder start token, with </s> if it was emitted).\n");
@@ -40,6 +40,7 @@ static int parse(int argc, char **argv, opts *o) {
         else if (!strcmp(a, "--input")) { NEED_VALUE(); o->input = v; }
         else if (!strcmp(a, "--output")) { NEED_VALUE(); o->output = v; }
         else if (!strcmp(a, "--device")) { if (cli_parse_int(a, v, 0, 63, &o->device)) return 1; i++; }
+        else if (!strcmp(a, "--profile") || !strcmp(a, "--device-profile")) { if (cli_device_profile(a, v)) return 1; i++; }
         else if (!strcmp(a, "--max-new-tokens")) { if (cli_parse_int(a, v, 1, 4096, &n)) return 1; i++; o->gen.max_new_tokens = (uint32_t)n; }
         else if (!strcmp(a, "--num-beams")) { if (cli_parse_int(a, v, 1, 64, &n)) return 1; i++; o->gen.num_beams = (uint32_t)n; }
         else if (!strcmp(a, "--batch-size")) { if (cli_parse_int(a, v, 1, 4096, &n)) return 1; i++; o->gen.batch_size = (uint32_t)n; }

@@ -29,7 +29,7 @@ int cmd_info(int argc, char **argv) {
     int load = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help")) {
-            printf("usage: flanvk info --model DIR [--load [--device N]]\n"
+            printf("usage: flanvk info --model DIR [--load [--device N] [--profile NAME]]\n"
                    "Prints the config, parameter count and memory needed; --load also loads the weights onto the\n"
                    "device (checking every tensor) and reports the device memory measured.\n");
             return 0;
@@ -37,6 +37,9 @@ int cmd_info(int argc, char **argv) {
         else if (!strcmp(argv[i], "--load")) load = 1;
         else if (!strcmp(argv[i], "--device")) {
             if (cli_parse_int("--device", i + 1 < argc ? argv[i + 1] : NULL, 0, 63, &device)) return 1;
+            i++;
+        } else if (!strcmp(argv[i], "--profile") || !strcmp(argv[i], "--device-profile")) {
+            if (cli_device_profile(argv[i], i + 1 < argc ? argv[i + 1] : NULL)) return 1;
             i++;
         } else return cli_fail("info: unknown option or missing value '%s'", argv[i]);
     }

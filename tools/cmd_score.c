@@ -8,7 +8,7 @@
 #include "flanvk/model.h"
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: flanvk score --model DIR --input IN.jsonl [--output OUT.jsonl] [--batch-size B] [--device N]\n"
+    fprintf(f, "usage: flanvk score --model DIR --input IN.jsonl [--output OUT.jsonl] [--batch-size B] [--device N] [--profile NAME]\n"
                "Each line: {\"inputs\": TEXT, \"targets\": TEXT} or {\"input_ids\": [...], \"target_ids\": [...]} (</s> included).\n"
                "Prints the same object plus \"logprob\" (sum of the target tokens' log-probabilities, </s> included)\n"
                "and \"num_tokens\" (the number of target tokens).\n");
@@ -27,6 +27,9 @@ int cmd_score(int argc, char **argv) {
         else if (!strcmp(a, "--output") && v) output = argv[++i];
         else if (!strcmp(a, "--device")) {
             if (cli_parse_int(a, v, 0, 63, &device)) return 1;
+            i++;
+        } else if (!strcmp(a, "--profile") || !strcmp(a, "--device-profile")) {
+            if (cli_device_profile(a, v)) return 1;
             i++;
         } else if (!strcmp(a, "--batch-size")) {
             if (cli_parse_int(a, v, 1, 4096, &batch)) return 1;

@@ -21,7 +21,7 @@ static void usage(FILE *f) {
             "  [--grad-checkpointing] (recompute each block in the backward: less memory, ~1/3 more compute)\n"
             "  [--mixed-precision] (fp16 copies of the projection weights in the matmuls; fp32 master weights,\n"
             "   optimizer state and feed-forward output; needs fp16 storage, else fp32 with a warning)\n"
-            "  [--device N]\n"
+            "  [--device N] [--profile NAME]\n"
             "--data: a .pack file from flanvk mix, or a .jsonl file of {\"inputs\", \"targets\"} (text) or\n"
             "{\"input_ids\", \"target_ids\"} lines, packed on the fly. --steps is the total: a resumed run continues to it.\n");
 }
@@ -69,6 +69,7 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--save-every")) INT(save_every, 0, 100000000);
         else if (!strcmp(a, "--seed")) { if (cli_parse_int(a, v, 0, 0x7fffffffL, &n)) return 1; p.seed = (uint64_t)n; i++; }
         else if (!strcmp(a, "--device")) { if (cli_parse_int(a, v, 0, 63, &device)) return 1; i++; }
+        else if (!strcmp(a, "--profile") || !strcmp(a, "--device-profile")) { if (cli_device_profile(a, v)) return 1; i++; }
         else if (!strcmp(a, "--lr")) NUM(lr);
         else if (!strcmp(a, "--weight-decay")) NUM(weight_decay);
         else if (!strcmp(a, "--dropout")) NUM(dropout);

@@ -22,6 +22,12 @@ typedef void (*flanvk_progress_fn)(uint64_t done, uint64_t total, void *user);
 /* ---- devices ---------------------------------------------------------------------------- */
 
 #define FLANVK_MAX_HEAPS 16
+#define FLANVK_MAX_MEMORY_TYPES 32
+
+typedef struct flanvk_memory_type {
+    int device_local, host_visible, host_coherent, host_cached;
+    uint32_t heap;
+} flanvk_memory_type;
 
 typedef struct flanvk_device_info {
     uint32_t index;
@@ -40,7 +46,25 @@ typedef struct flanvk_device_info {
     uint64_t heap_size[FLANVK_MAX_HEAPS];
     int heap_device_local[FLANVK_MAX_HEAPS];
     int rank;                      /* preference: the highest rank is chosen by default */
+    /* Everything above and below is after the device profile's clamps (see flanvk_set_profile). */
+    char profile[32];              /* the profile applied, "none" if none */
+    uint32_t subgroup_ops;         /* VkSubgroupFeatureFlags usable in compute shaders */
+    int subgroup_size_control;     /* the subgroupSizeControl feature */
+    uint32_t max_push_constants, max_descriptor_sets;
+    uint32_t max_storage_buffers_per_stage, max_texel_buffers_per_stage, max_resources_per_stage;
+    uint64_t max_allocation_size;  /* maxMemoryAllocationSize (Vulkan 1.1 maintenance3) */
+    uint64_t min_storage_buffer_offset_alignment, min_texel_buffer_offset_alignment, non_coherent_atom_size;
+    uint32_t memory_type_count;
+    flanvk_memory_type memory_types[FLANVK_MAX_MEMORY_TYPES];
 } flanvk_device_info;
+
+/* Device profiles make this device behave as a class of GPU (lower limits, the class's device type,
+ * subgroup size and memory types): "nvidia", "amd-windows", "intel-windows", "apple", "mobile",
+ * "minimum", or "none". The choice holds for every later flanvk_list_devices/flanvk_open in this
+ * process; NULL or "" returns to FLANVK_PROFILE. An unknown name fails, listing the known ones. */
+int flanvk_set_profile(const char *name);
+/* The known profile names, comma-separated. */
+const char *flanvk_profile_names(void);
 
 /* Fill up to max entries; *count gets how many were written. */
 int flanvk_list_devices(flanvk_device_info *out, uint32_t max, uint32_t *count);
@@ -68,6 +92,18 @@ uint64_t flanvk_device_memory(const flanvk_ctx *ctx, uint64_t *peak);
 int flanvk_test_ops(flanvk_ctx *ctx, const char *name, FILE *out, int *passed, int *failed);
 /* Names of the op checks, NULL-terminated. */
 const char *const *flanvk_op_check_names(void);
+
+/* One comparison (or non-numeric verdict) of an op check, for `flanvk test-ops --report`. */
+typedef struct flanvk_op_result {
+    char op[32];               /* the check, as in flanvk_op_check_names */
+    char what[96], shape[96];  /* e.g. "rmsnorm fwd", "1000x512" */
+    double error, tolerance;   /* max rel err (may be inf/nan) and its bound; both -1 if not a comparison */
+    int passed;
+    char detail[160];          /* why it failed, or what a non-numeric check saw */
+} flanvk_op_result;
+/* Every result of the flanvk_test_ops calls made on ctx so far, in order (NULL if none). The
+ * array stays valid until the next flanvk_test_ops or flanvk_close. */
+const flanvk_op_result *flanvk_op_results(const flanvk_ctx *ctx, size_t *n);
 
 /* ---- benchmarks --------------------------------------------------------------------------- */
 

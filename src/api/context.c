@@ -5,9 +5,13 @@
 #include "bench/bench.h"
 #include "check/check.h"
 #include "vk/memory.h"
+#include "vk/profile.h"
 
 const char *flanvk_version(void) { return FLANVK_VERSION; }
 const char *flanvk_last_error(void) { return fv_last_error(); }
+
+int flanvk_set_profile(const char *name) { return fv_profile_select(name); }
+const char *flanvk_profile_names(void) { return fv_profile_names(); }
 
 int flanvk_list_devices(flanvk_device_info *out, uint32_t max, uint32_t *count) { return fv_device_list(out, max, count); }
 
@@ -48,6 +52,7 @@ int flanvk_open(int device, flanvk_ctx **out) {
 void flanvk_close(flanvk_ctx *ctx) {
     if (!ctx) return;
     fv_dev_close(ctx->dev);
+    fv_check_log_free(&ctx->checks);
     free(ctx);
 }
 
@@ -60,7 +65,12 @@ uint64_t flanvk_device_memory(const flanvk_ctx *ctx, uint64_t *peak) {
 }
 
 int flanvk_test_ops(flanvk_ctx *ctx, const char *name, FILE *out, int *passed, int *failed) {
-    return fv_check_run_all(ctx->dev, name, out, passed, failed);
+    return fv_check_run_all(ctx->dev, name, out, &ctx->checks, passed, failed);
+}
+
+const flanvk_op_result *flanvk_op_results(const flanvk_ctx *ctx, size_t *n) {
+    *n = ctx->checks.n;
+    return ctx->checks.n ? ctx->checks.r : NULL;
 }
 
 const char *const *flanvk_op_check_names(void) {

@@ -3,10 +3,12 @@
 #define FV_API_CONTEXT_H
 
 #include "flanvk/flanvk.h"
+#include "check/check.h"
 #include "vk/device.h"
 
 struct flanvk_ctx {
     fv_dev *dev;
+    fv_check_log checks;  /* results of flanvk_test_ops, for flanvk_op_results */
 };
 
 #endif

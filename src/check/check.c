@@ -2,6 +2,7 @@
 #include "check/check.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,12 +81,40 @@ double fv_rel_err(const float *got, const float *ref, size_t n) {
     return maxdiff / (maxref > 1e-30 ? maxref : 1e-30);
 }
 
+/* Keep one result in the log; a full log (out of memory) only loses the report line. */
+static void record(fv_check *c, const char *what, const char *shape, double err, double tol, int ok, const char *detail) {
+    fv_check_log *l = c->log;
+    if (!l) return;
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? 2 * l->cap : 256;
+        flanvk_op_result *nr = realloc(l->r, nc * sizeof *nr);
+        if (!nr) return;
+        l->r = nr;
+        l->cap = nc;
+    }
+    flanvk_op_result *r = &l->r[l->n++];
+    memset(r, 0, sizeof *r);
+    snprintf(r->op, sizeof r->op, "%s", c->name ? c->name : "");
+    snprintf(r->what, sizeof r->what, "%s", what ? what : "");
+    snprintf(r->shape, sizeof r->shape, "%s", shape ? shape : "");
+    snprintf(r->detail, sizeof r->detail, "%s", detail ? detail : "");
+    r->error = err;
+    r->tolerance = tol;
+    r->passed = ok;
+}
+
+void fv_check_log_free(fv_check_log *log) {
+    free(log->r);
+    memset(log, 0, sizeof *log);
+}
+
 int fv_check_compare(fv_check *c, const char *what, const char *shape, const float *got, const float *ref, size_t n,
                      double tol) {
     if (!got || !ref) return fv_check_fail(c, what, shape, fv_last_error());
     double e = fv_rel_err(got, ref, n);
     int ok = e <= tol;
     if (c->out) fprintf(c->out, "%s %s: max rel err %.2e (tol %.0e) %s\n", what, shape, e, tol, ok ? "OK" : "FAIL");
+    record(c, what, shape, e, tol, ok, "");
     if (ok) c->passed++;
     else c->failed++;
     return ok ? 0 : -1;
@@ -93,12 +122,14 @@ int fv_check_compare(fv_check *c, const char *what, const char *shape, const flo
 
 int fv_check_fail(fv_check *c, const char *what, const char *shape, const char *why) {
     if (c->out) fprintf(c->out, "%s %s: FAIL: %s\n", what, shape, why);
+    record(c, what, shape, -1, -1, 0, why);
     c->failed++;
     return -1;
 }
 
 void fv_check_pass(fv_check *c, const char *what, const char *shape, const char *detail) {
     if (c->out) fprintf(c->out, "%s %s: %s OK\n", what, shape, detail);
+    record(c, what, shape, -1, -1, 1, detail);
     c->passed++;
 }
 
@@ -138,8 +169,8 @@ void fv_check_release(fv_check *c) {
     c->nbufs = c->nmem = 0;
 }
 
-int fv_check_run_all(fv_dev *d, const char *filter, FILE *out, int *passed, int *failed) {
-    fv_check c = {.d = d, .out = out};
+int fv_check_run_all(fv_dev *d, const char *filter, FILE *out, fv_check_log *log, int *passed, int *failed) {
+    fv_check c = {.d = d, .out = out, .log = log};
     const char *q = getenv("FLANVK_CHECK_QUICK");
     c.quick = q && *q && *q != '0';
     const char *seed = getenv("FLANVK_CHECK_SEED");
@@ -149,6 +180,7 @@ int fv_check_run_all(fv_dev *d, const char *filter, FILE *out, int *passed, int 
     for (const fv_check_entry *e = fv_check_registry; e->name; e++) {
         if (filter && *filter && strcmp(e->name, filter)) continue;
         ran++;
+        c.name = e->name;
         int before = c.failed;
         int rc = e->fn(&c);
         if (rc && c.failed == before) fv_check_fail(&c, e->name, "", fv_last_error());

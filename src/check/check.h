@@ -22,8 +22,17 @@
 #include "vk/graph.h"
 #include "vk/memory.h"
 
+/* The results of op checks, kept for reports (flanvk_op_results). */
+typedef struct {
+    flanvk_op_result *r;
+    size_t n, cap;
+} fv_check_log;
+void fv_check_log_free(fv_check_log *log);
+
 typedef struct fv_check {
     fv_dev *d;
+    fv_check_log *log;  /* where every result is also kept (NULL: nowhere) */
+    const char *name;   /* the check running now */
     fv_graph *g;
     fv_rng rng;
     FILE *out;          /* where result lines go (NULL: silent) */
@@ -78,7 +87,8 @@ int fv_check_fd(fv_check *c, const char *what, const char *shape, fv_loss_fn los
 /* Free everything the check allocated so far. */
 void fv_check_release(fv_check *c);
 
-/* Run the registered checks whose name contains `filter` (NULL: all). */
-int fv_check_run_all(fv_dev *d, const char *filter, FILE *out, int *passed, int *failed);
+/* Run the registered check named `filter` (NULL or "": all); results are also appended to log
+ * (NULL: not kept). */
+int fv_check_run_all(fv_dev *d, const char *filter, FILE *out, fv_check_log *log, int *passed, int *failed);
 
 #endif

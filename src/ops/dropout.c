@@ -56,12 +56,14 @@ static int dispatch(fv_graph *g, int add, fv_t in, fv_t seed, fv_t out, uint32_t
     fv_pipe_desc desc;
     fv_op_desc(&desc, shader, 3, 1u << 2, sizeof pc);
     desc.nspec = 1;
-    desc.spec[0] = 256;
+    desc.spec[0] = 256; /* within every device's limits but the Vulkan minimum's 128 */
+    if (desc.spec[0] > d->info.max_workgroup_invocations) desc.spec[0] = d->info.max_workgroup_invocations;
+    if (desc.spec[0] > d->props.limits.maxComputeWorkGroupSize[0]) desc.spec[0] = d->props.limits.maxComputeWorkGroupSize[0];
     fv_pipeline *p;
     FV_TRY(fv_pipeline_get(d, &desc, &p));
     fv_buf *b[] = {in.buf, seed.buf, out.buf};
     uint32_t gx, gy;
-    fv_op_grid(d, fv_div_up(n - done, 256), &gx, &gy);
+    fv_op_grid(d, fv_div_up(n - done, desc.spec[0]), &gx, &gy);
     return fv_graph_dispatch(g, p, b, &pc, gx, gy, 1);
 }
 

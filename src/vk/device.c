@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "vk/memory.h"
 #include "vk/pipeline.h"
+#include "vk/profile.h"
 #include "vk/subgroup.h"
 
 const char *fv_vk_result_str(VkResult r) {
@@ -101,14 +102,29 @@ static int type_rank(VkPhysicalDeviceType t, const char **name) {
     }
 }
 
-static void describe(VkPhysicalDevice pd, uint32_t index, fv_device_info *info) {
+static int has_extension(VkPhysicalDevice pd, const char *name) {
+    uint32_t n = 0;
+    if (vkEnumerateDeviceExtensionProperties(pd, NULL, &n, NULL) != VK_SUCCESS || !n) return 0;
+    VkExtensionProperties *e = calloc(n, sizeof *e);
+    int found = 0;
+    if (e && vkEnumerateDeviceExtensionProperties(pd, NULL, &n, e) == VK_SUCCESS)
+        for (uint32_t i = 0; i < n && !found; i++) found = strcmp(e[i].extensionName, name) == 0;
+    free(e);
+    return found;
+}
+
+/* The device as queried (no profile); props and mp may be NULL. */
+static void describe(VkPhysicalDevice pd, uint32_t index, fv_device_info *info, VkPhysicalDeviceProperties *props,
+                     VkPhysicalDeviceMemoryProperties *mp_out) {
     memset(info, 0, sizeof *info);
     VkPhysicalDeviceSubgroupProperties sg = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
     VkPhysicalDeviceSubgroupSizeControlPropertiesEXT sgc = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_PROPERTIES_EXT};
     VkPhysicalDeviceDriverProperties drv = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
+    VkPhysicalDeviceMaintenance3Properties m3 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES,
+                                                 .pNext = &sg};
     sg.pNext = &drv;
-    VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sg};
+    VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &m3};
     VkPhysicalDeviceProperties base;
     vkGetPhysicalDeviceProperties(pd, &base);
     /* Only chain structures the device's API version knows about. */
@@ -119,11 +135,17 @@ static void describe(VkPhysicalDevice pd, uint32_t index, fv_device_info *info) 
 
     VkPhysicalDeviceShaderFloat16Int8Features f16 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
     VkPhysicalDevice16BitStorageFeatures s16 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES, .pNext = &f16};
+    VkPhysicalDeviceSubgroupSizeControlFeaturesEXT sgcf = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES_EXT};
+    if (VK_API_VERSION_MINOR(base.apiVersion) >= 3 || has_extension(pd, VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME))
+        f16.pNext = &sgcf;
     VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &s16};
     vkGetPhysicalDeviceFeatures2(pd, &f2);
 
     VkPhysicalDeviceMemoryProperties mp;
     vkGetPhysicalDeviceMemoryProperties(pd, &mp);
+    if (props) *props = *p;
+    if (mp_out) *mp_out = mp;
 
     const char *tname;
     info->index = index;
@@ -147,11 +169,10 @@ static void describe(VkPhysicalDevice pd, uint32_t index, fv_device_info *info) 
     info->fp16 = f16.shaderFloat16;
     info->storage16 = s16.storageBuffer16BitAccess;
     info->int8 = f16.shaderInt8;
-    info->heap_count = mp.memoryHeapCount;
-    for (uint32_t i = 0; i < mp.memoryHeapCount; i++) {
-        info->heap_size[i] = mp.memoryHeaps[i].size;
-        info->heap_device_local[i] = (mp.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) != 0;
-    }
+    info->subgroup_ops = (sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) ? sg.supportedOperations : 0;
+    info->subgroup_size_control = sgcf.subgroupSizeControl;
+    info->max_allocation_size = m3.maxMemoryAllocationSize;
+    /* Limits, heaps and memory types are mirrored into info by fv_profile_apply, after its clamp. */
 }
 
 static int enumerate(VkInstance inst, VkPhysicalDevice **out, uint32_t *n) {
@@ -169,6 +190,13 @@ static int enumerate(VkInstance inst, VkPhysicalDevice **out, uint32_t *n) {
     return 0;
 }
 
+/* The device as flanvk sees it: described, then clamped by the device profile in force. */
+static int describe_clamped(VkPhysicalDevice pd, uint32_t index, fv_device_info *info, VkPhysicalDeviceProperties *props,
+                            VkPhysicalDeviceMemoryProperties *mp, uint32_t *mem_real) {
+    describe(pd, index, info, props, mp);
+    return fv_profile_apply(fv_profile_selected(), props, mp, mem_real, info);
+}
+
 int fv_device_list(fv_device_info *out, uint32_t max, uint32_t *count) {
     VkInstance inst;
     *count = 0;
@@ -176,7 +204,12 @@ int fv_device_list(fv_device_info *out, uint32_t max, uint32_t *count) {
     VkPhysicalDevice *pds;
     uint32_t n;
     int rc = enumerate(inst, &pds, &n);
-    for (uint32_t i = 0; rc == 0 && i < n && i < max; i++) describe(pds[i], i, &out[i]);
+    for (uint32_t i = 0; rc == 0 && i < n && i < max; i++) {
+        VkPhysicalDeviceProperties props;
+        VkPhysicalDeviceMemoryProperties mp;
+        uint32_t mem_real[VK_MAX_MEMORY_TYPES];
+        rc = describe_clamped(pds[i], i, &out[i], &props, &mp, mem_real);
+    }
     if (rc == 0) *count = n < max ? n : max;
     free(pds);
     vkDestroyInstance(inst, NULL);
@@ -194,7 +227,7 @@ static int pick(VkPhysicalDevice *pds, uint32_t n, int index, uint32_t *chosen) 
     int best = -1;
     for (uint32_t i = 0; i < n; i++) {
         fv_device_info info;
-        describe(pds[i], i, &info);
+        describe(pds[i], i, &info, NULL, NULL);
         if (info.api_version < VK_API_VERSION_1_1) continue;
         if (best < 0 || info.rank > best) {
             best = info.rank;
@@ -205,16 +238,6 @@ static int pick(VkPhysicalDevice *pds, uint32_t n, int index, uint32_t *chosen) 
     return 0;
 }
 
-static int has_extension(VkPhysicalDevice pd, const char *name) {
-    uint32_t n = 0;
-    if (vkEnumerateDeviceExtensionProperties(pd, NULL, &n, NULL) != VK_SUCCESS || !n) return 0;
-    VkExtensionProperties *e = calloc(n, sizeof *e);
-    int found = 0;
-    if (e && vkEnumerateDeviceExtensionProperties(pd, NULL, &n, e) == VK_SUCCESS)
-        for (uint32_t i = 0; i < n && !found; i++) found = strcmp(e[i].extensionName, name) == 0;
-    free(e);
-    return found;
-}
 
 static int open_logical(fv_dev *d) {
     uint32_t nq = 0;
@@ -333,21 +356,26 @@ int fv_dev_open(int index, fv_dev **out) {
     if (!rc) rc = pick(pds, n, index, &chosen);
     if (!rc) {
         d->phys = pds[chosen];
-        describe(d->phys, chosen, &d->info);
-        vkGetPhysicalDeviceProperties(d->phys, &d->props);
-        vkGetPhysicalDeviceMemoryProperties(d->phys, &d->memprops);
+        /* The profile clamp comes first: everything below and every op reads only the clamped copy. */
+        rc = describe_clamped(d->phys, chosen, &d->info, &d->props, &d->memprops, d->mem_real);
+    }
+    if (!rc) {
         d->subgroup_size = d->subgroup_reported = d->info.subgroup_size;
-        d->subgroup_fixed = d->info.min_subgroup_size == d->info.max_subgroup_size;
-        /* size control is worth asking for only where the compute stage honours it */
+        d->subgroup_ops = d->info.subgroup_ops;
+        /* Subgroup size control is asked for only where the real device honours it for compute and
+         * the size to ask for lies in its real range (a profile may report another size; the probe
+         * then measures what runs). One size is promised only where the extension says min == max,
+         * on the device and in the profile's view (vk/subgroup.h). */
         VkPhysicalDeviceSubgroupSizeControlPropertiesEXT sgcp = {
             .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_PROPERTIES_EXT};
         VkPhysicalDeviceProperties2 pc2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sgcp};
-        if (has_extension(d->phys, VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME)) vkGetPhysicalDeviceProperties2(d->phys, &pc2);
-        d->subgroup_control = (sgcp.requiredSubgroupSizeStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0;
-        VkPhysicalDeviceSubgroupProperties sg = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
-        VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sg};
-        vkGetPhysicalDeviceProperties2(d->phys, &p2);
-        d->subgroup_ops = (sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) ? sg.supportedOperations : 0;
+        int ext = has_extension(d->phys, VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);
+        if (ext) vkGetPhysicalDeviceProperties2(d->phys, &pc2);
+        d->subgroup_fixed = ext && sgcp.minSubgroupSize == sgcp.maxSubgroupSize &&
+                            d->info.min_subgroup_size == d->info.max_subgroup_size;
+        d->subgroup_control = ext && (sgcp.requiredSubgroupSizeStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+                              d->info.subgroup_size_control && d->subgroup_reported >= sgcp.minSubgroupSize &&
+                              d->subgroup_reported <= sgcp.maxSubgroupSize;
         d->max_shared = d->info.max_shared_memory;
         int cpu = d->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
         d->use_texel = env_int("FLANVK_TEXEL", cpu);
@@ -361,8 +389,8 @@ int fv_dev_open(int index, fv_dev **out) {
         fv_dev_close(d);
         return rc;
     }
-    fv_debug("device %u: %s (%s), subgroup %u, shared %u B, fp16 %d, texel path %d, uma %d", d->info.index,
-             d->info.name, d->info.type, d->subgroup_size, d->max_shared, d->fp16, d->use_texel, d->uma);
+    fv_debug("device %u: %s (%s, profile %s), subgroup %u, shared %u B, fp16 %d, texel path %d, uma %d", d->info.index,
+             d->info.name, d->info.type, d->info.profile, d->subgroup_size, d->max_shared, d->fp16, d->use_texel, d->uma);
     *out = d;
     return 0;
 }

@@ -7,7 +7,9 @@
  * storage-buffer or the texel-buffer load path (default: texel on CPU devices, where
  * texelFetch compiles to one vector gather, storage buffers elsewhere).
  * FLANVK_VALIDATION=1 turns on the Khronos validation layer (2: with synchronization validation);
- * every message it prints is counted in validation_messages. */
+ * every message it prints is counted in validation_messages.
+ * props, memprops and info are the device profile's clamped view (src/vk/profile.h): read nothing
+ * about the device from Vulkan directly. */
 #ifndef FV_VK_DEVICE_H
 #define FV_VK_DEVICE_H
 
@@ -39,7 +41,8 @@ typedef struct fv_dev {
     VkQueue queue;
     uint32_t queue_family;
     VkPhysicalDeviceProperties props;
-    VkPhysicalDeviceMemoryProperties memprops;
+    VkPhysicalDeviceMemoryProperties memprops;  /* as the device profile presents it (see profile.h) */
+    uint32_t mem_real[VK_MAX_MEMORY_TYPES];     /* the real memory type behind each presented one */
     fv_device_info info;
 
     /* what the ops may rely on */

@@ -1,5 +1,9 @@
-/* Block sub-allocator; see memory.h. Blocks are 256 MiB (smaller if the heap is small); a
- * request larger than a block gets a block of its own. */
+/* Block sub-allocator; see memory.h. Blocks are 256 MiB (smaller if the heap is small or the
+ * device's maxMemoryAllocationSize is); a request larger than a block gets a block of its own.
+ * Memory types are the ones the device profile presents (fv_dev.memprops), each backed by a real
+ * type (fv_dev.mem_real) for vkAllocateMemory. Host access to a non-coherent type flushes and
+ * invalidates ranges aligned to nonCoherentAtomSize; such buffers get no `host` pointer, so every
+ * access goes through fv_buf_write/read. */
 #include "vk/memory.h"
 
 #include <stdio.h>
@@ -8,7 +12,7 @@
 
 #include "base/log.h"
 
-#define ALIGN 256u
+#define ALIGN 256u  /* at least; raised to the device's storage/texel offset alignments */
 #define BLOCK_BYTES (256ull << 20)
 #define STAGING_BYTES (64ull << 20)
 
@@ -17,10 +21,11 @@ typedef struct { VkDeviceSize off, size; } range;
 struct fv_block {
     VkDeviceMemory memory;
     VkBuffer buffer;
-    VkDeviceSize size;
-    uint32_t type;
+    VkDeviceSize size, alloc_size;  /* the buffer's bytes; the VkDeviceMemory's */
+    uint32_t type;                  /* presented type index */
     enum fv_mem_kind kind;
     void *mapped;
+    int coherent;
     range *free;       /* sorted by offset, coalesced */
     uint32_t nfree, capfree;
     uint32_t live;     /* buffers carved out of it */
@@ -31,7 +36,35 @@ struct fv_mem {
     fv_block *blocks;
     uint64_t in_use, peak;
     fv_buf *staging;   /* for non-mapped transfers */
+    uint64_t flushes, invalidates, staged;
 };
+
+static VkDeviceSize block_bytes(const fv_dev *d) {
+    uint64_t max = d->info.max_allocation_size;
+    return max && max < BLOCK_BYTES ? max / ALIGN * ALIGN : BLOCK_BYTES;
+}
+
+static VkDeviceSize staging_bytes(const fv_dev *d) {
+    VkDeviceSize b = block_bytes(d);
+    return b < STAGING_BYTES ? b : STAGING_BYTES;
+}
+
+/* Sub-allocation offsets honour both descriptor offset alignments (powers of two, so the largest
+ * is a multiple of the others). */
+static VkDeviceSize align_of(const fv_dev *d) {
+    VkDeviceSize a = ALIGN;
+    if (d->props.limits.minStorageBufferOffsetAlignment > a) a = d->props.limits.minStorageBufferOffsetAlignment;
+    if (d->props.limits.minTexelBufferOffsetAlignment > a) a = d->props.limits.minTexelBufferOffsetAlignment;
+    return a;
+}
+
+/* memoryTypeBits of real types -> the presented types backed by them. */
+static uint32_t presented_bits(const fv_dev *d, uint32_t real_bits) {
+    uint32_t bits = 0;
+    for (uint32_t i = 0; i < d->memprops.memoryTypeCount; i++)
+        if (real_bits & (1u << d->mem_real[i])) bits |= 1u << i;
+    return bits;
+}
 
 static int find_type(const fv_dev *d, uint32_t bits, VkMemoryPropertyFlags want, VkMemoryPropertyFlags avoid, uint32_t *out) {
     for (uint32_t i = 0; i < d->memprops.memoryTypeCount; i++) {
@@ -55,8 +88,11 @@ static int choose_type(fv_dev *d, uint32_t bits, enum fv_mem_kind kind, uint32_t
         if (find_type(d, bits, DL, 0, type)) return 0;
         if (find_type(d, bits, 0, 0, type)) return 0;
     } else {
+        /* Cached first (read-backs), coherent or not: non-coherent types are flushed. */
         if (find_type(d, bits, HV | HC | CA, 0, type)) return 0;
+        if (find_type(d, bits, HV | CA, 0, type)) return 0;
         if (find_type(d, bits, HV | HC, 0, type)) return 0;
+        if (find_type(d, bits, HV, 0, type)) return 0;
     }
     return fv_err("device %s has no suitable memory type", d->info.name);
 }
@@ -79,9 +115,14 @@ static int new_block(fv_dev *d, VkDeviceSize size, enum fv_mem_kind kind, const 
     }
     VkMemoryRequirements req;
     vkGetBufferMemoryRequirements(d->device, b->buffer, &req);
-    int rc = choose_type(d, req.memoryTypeBits, kind, &b->type);
+    int rc = choose_type(d, presented_bits(d, req.memoryTypeBits), kind, &b->type);
+    if (!rc && d->info.max_allocation_size && req.size > d->info.max_allocation_size)
+        rc = fv_err("%s: %.1f MiB in one allocation exceed the device's maxMemoryAllocationSize of %.1f MiB", what,
+                    req.size / 1048576.0, d->info.max_allocation_size / 1048576.0);
     if (!rc) {
-        VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = req.size, .memoryTypeIndex = b->type};
+        VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = req.size,
+                                   .memoryTypeIndex = d->mem_real[b->type]};
+        b->alloc_size = req.size;
         r = vkAllocateMemory(d->device, &ai, NULL, &b->memory);
         if (r != VK_SUCCESS) {
             uint32_t heap = d->memprops.memoryTypes[b->type].heapIndex;
@@ -97,6 +138,7 @@ static int new_block(fv_dev *d, VkDeviceSize size, enum fv_mem_kind kind, const 
     if (!rc && (d->memprops.memoryTypes[b->type].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)) {
         r = vkMapMemory(d->device, b->memory, 0, VK_WHOLE_SIZE, 0, &b->mapped);
         if (r != VK_SUCCESS) rc = fv_err("vkMapMemory failed: %s", fv_vk_result_str(r));
+        b->coherent = (d->memprops.memoryTypes[b->type].propertyFlags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) != 0;
     }
     if (!rc) {
         b->capfree = 8;
@@ -209,7 +251,8 @@ int fv_buf_alloc(fv_dev *d, VkDeviceSize size, enum fv_mem_kind kind, const char
     *out = NULL;
     VkDeviceSize asked = size;
     if (size == 0) size = 1;
-    size = (size + ALIGN - 1) / ALIGN * ALIGN;
+    VkDeviceSize align = align_of(d);
+    size = (size + align - 1) / align * align;
     fv_buf *buf = calloc(1, sizeof *buf);
     if (!buf) return fv_err("out of host memory");
     snprintf(buf->what, sizeof buf->what, "%s", what ? what : "buffer");
@@ -218,8 +261,8 @@ int fv_buf_alloc(fv_dev *d, VkDeviceSize size, enum fv_mem_kind kind, const char
     for (b = d->mem->blocks; b; b = b->next)
         if (b->kind == kind && carve(b, size, &off)) break;
     if (!b) {
-        VkDeviceSize bs = size > BLOCK_BYTES ? size : BLOCK_BYTES;
-        if (kind == FV_MEM_HOST && size <= STAGING_BYTES) bs = STAGING_BYTES;
+        VkDeviceSize bs = size > block_bytes(d) ? size : block_bytes(d);
+        if (kind == FV_MEM_HOST && size <= staging_bytes(d)) bs = staging_bytes(d);
         int rc = new_block(d, bs, kind, buf->what, &b);
         if (rc && bs > size) rc = new_block(d, size, kind, buf->what, &b); /* a smaller heap may still fit */
         if (rc) {
@@ -234,7 +277,7 @@ int fv_buf_alloc(fv_dev *d, VkDeviceSize size, enum fv_mem_kind kind, const char
     buf->offset = off;
     buf->size = asked;
     buf->reserved = size;
-    buf->host = b->mapped ? (char *)b->mapped + off : NULL;
+    buf->host = b->mapped && b->coherent ? (char *)b->mapped + off : NULL;
     *out = buf;
     return 0;
 }
@@ -245,7 +288,7 @@ void fv_buf_free(fv_dev *d, fv_buf *buf) {
         if (buf->views[i]) vkDestroyBufferView(d->device, buf->views[i], NULL);
     fv_block *b = buf->block;
     if (give_back(b, buf->offset, buf->reserved)) fv_warn("%s", fv_last_error());
-    if (--b->live == 0 && b->size > BLOCK_BYTES) drop_block(d, b); /* dedicated blocks go right away */
+    if (--b->live == 0 && b->size > block_bytes(d)) drop_block(d, b); /* dedicated blocks go right away */
     free(buf);
 }
 
@@ -273,20 +316,46 @@ static int check_range(const fv_buf *b, VkDeviceSize off, VkDeviceSize n) {
 
 static int staging(fv_dev *d) {
     if (d->mem->staging) return 0;
-    return fv_buf_alloc(d, STAGING_BYTES, FV_MEM_HOST, "staging", &d->mem->staging);
+    return fv_buf_alloc(d, staging_bytes(d), FV_MEM_HOST, "staging", &d->mem->staging);
+}
+
+/* The mapped bytes of b (coherent or not), or NULL. */
+static char *mapping(const fv_buf *b) { return b->block->mapped ? (char *)b->block->mapped + b->offset : NULL; }
+
+/* Flush (after host writes) or invalidate (before host reads) n bytes at off of a non-coherent
+ * buffer; the range is widened to nonCoherentAtomSize as vkFlushMappedMemoryRanges requires. */
+static int sync_host(fv_dev *d, const fv_buf *b, VkDeviceSize off, VkDeviceSize n, int flush) {
+    const fv_block *blk = b->block;
+    if (blk->coherent || !n) return 0;
+    VkDeviceSize atom = d->props.limits.nonCoherentAtomSize ? d->props.limits.nonCoherentAtomSize : 1;
+    VkDeviceSize lo = (b->offset + off) / atom * atom, hi = (b->offset + off + n + atom - 1) / atom * atom;
+    VkMappedMemoryRange r = {.sType = VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE, .memory = blk->memory, .offset = lo,
+                             .size = hi >= blk->alloc_size ? VK_WHOLE_SIZE : hi - lo};
+    if (flush) {
+        d->mem->flushes++;
+        VK_CHECK(vkFlushMappedMemoryRanges(d->device, 1, &r));
+    } else {
+        d->mem->invalidates++;
+        VK_CHECK(vkInvalidateMappedMemoryRanges(d->device, 1, &r));
+    }
+    return 0;
 }
 
 int fv_buf_write(fv_dev *d, fv_buf *b, VkDeviceSize off, const void *src, VkDeviceSize n) {
     FV_TRY(check_range(b, off, n));
-    if (b->host) {
-        memcpy((char *)b->host + off, src, n);
-        return 0;
+    if (mapping(b)) {
+        memcpy(mapping(b) + off, src, n);
+        return sync_host(d, b, off, n, 1);
     }
     FV_TRY(staging(d));
+    fv_buf *st = d->mem->staging;
+    VkDeviceSize chunk = st->size;
     for (VkDeviceSize done = 0; done < n;) {
-        VkDeviceSize k = n - done < STAGING_BYTES ? n - done : STAGING_BYTES;
-        memcpy(d->mem->staging->host, (const char *)src + done, k);
-        FV_TRY(once_copy(d, d->mem->staging->buffer, d->mem->staging->offset, b->buffer, b->offset + off + done, k));
+        VkDeviceSize k = n - done < chunk ? n - done : chunk;
+        memcpy(mapping(st), (const char *)src + done, k);
+        FV_TRY(sync_host(d, st, 0, k, 1));
+        FV_TRY(once_copy(d, st->buffer, st->offset, b->buffer, b->offset + off + done, k));
+        d->mem->staged++;
         done += k;
     }
     return 0;
@@ -294,25 +363,30 @@ int fv_buf_write(fv_dev *d, fv_buf *b, VkDeviceSize off, const void *src, VkDevi
 
 int fv_buf_read(fv_dev *d, fv_buf *b, VkDeviceSize off, void *dst, VkDeviceSize n) {
     FV_TRY(check_range(b, off, n));
-    if (b->host) {
-        memcpy(dst, (const char *)b->host + off, n);
+    if (mapping(b)) {
+        FV_TRY(sync_host(d, b, off, n, 0));
+        memcpy(dst, mapping(b) + off, n);
         return 0;
     }
     FV_TRY(staging(d));
+    fv_buf *st = d->mem->staging;
+    VkDeviceSize chunk = st->size;
     for (VkDeviceSize done = 0; done < n;) {
-        VkDeviceSize k = n - done < STAGING_BYTES ? n - done : STAGING_BYTES;
-        FV_TRY(once_copy(d, b->buffer, b->offset + off + done, d->mem->staging->buffer, d->mem->staging->offset, k));
-        memcpy((char *)dst + done, d->mem->staging->host, k);
+        VkDeviceSize k = n - done < chunk ? n - done : chunk;
+        FV_TRY(once_copy(d, b->buffer, b->offset + off + done, st->buffer, st->offset, k));
+        FV_TRY(sync_host(d, st, 0, k, 0));
+        memcpy((char *)dst + done, mapping(st), k);
+        d->mem->staged++;
         done += k;
     }
     return 0;
 }
 
 int fv_buf_fill_u32(fv_dev *d, fv_buf *b, uint32_t pattern) {
-    if (b->host) {
-        uint32_t *p = b->host;
+    if (mapping(b)) {
+        uint32_t *p = (uint32_t *)mapping(b);
         for (VkDeviceSize i = 0; i < b->size / 4; i++) p[i] = pattern;
-        return 0;
+        return sync_host(d, b, 0, b->size, 1);
     }
     VK_CHECK(vkResetCommandBuffer(d->once_cmd, 0));
     VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
@@ -355,3 +429,7 @@ int fv_buf_view(fv_dev *d, fv_buf *b, enum fv_texel_format fmt, VkBufferView *ou
 uint64_t fv_mem_in_use(const fv_dev *d) { return d->mem->in_use; }
 uint64_t fv_mem_peak(const fv_dev *d) { return d->mem->peak; }
 void fv_mem_reset_peak(fv_dev *d) { d->mem->peak = d->mem->in_use; }
+
+void fv_mem_counters(const fv_dev *d, fv_mem_counts *out) {
+    *out = (fv_mem_counts){d->mem->flushes, d->mem->invalidates, d->mem->staged, block_bytes(d)};
+}

@@ -3,7 +3,9 @@
  * one block. Texel-buffer views of a fv_buf are made on first use and kept with it.
  *
  * On devices whose device-local memory is host-visible (CPU, integrated), tensors are mapped and
- * written directly; elsewhere fv_buf_write/read go through a host-visible staging block. */
+ * written directly; elsewhere fv_buf_write/read go through a host-visible staging block. The
+ * memory types are the device profile's (src/vk/profile.h), so a profile can force the staging
+ * path and non-coherent host memory on a device that has neither. */
 #ifndef FV_VK_MEMORY_H
 #define FV_VK_MEMORY_H
 
@@ -27,7 +29,7 @@ typedef struct fv_buf {
     VkDeviceSize offset;   /* bytes into it */
     VkDeviceSize size;     /* bytes asked for */
     VkDeviceSize reserved; /* bytes taken from the block (size rounded up) */
-    void *host;            /* mapped pointer to this range, or NULL */
+    void *host;            /* mapped pointer to this range if host-coherent, else NULL */
     fv_block *block;
     VkBufferView views[FV_TEXEL_COUNT];
     char what[48];         /* label for error messages */
@@ -53,5 +55,10 @@ int fv_buf_view(fv_dev *d, fv_buf *b, enum fv_texel_format fmt, VkBufferView *ou
 uint64_t fv_mem_in_use(const fv_dev *d);
 uint64_t fv_mem_peak(const fv_dev *d);
 void fv_mem_reset_peak(fv_dev *d);
+
+/* What the allocator did, for tests: flushes and invalidates of non-coherent memory, staged
+ * copies, and the block size it uses (bounded by maxMemoryAllocationSize). */
+typedef struct { uint64_t flushes, invalidates, staged_copies, block_bytes; } fv_mem_counts;
+void fv_mem_counters(const fv_dev *d, fv_mem_counts *out);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "base/file.h"
 #include "base/log.h"
+#include "vk/spv_info.h"
 #include "vk/spv_registry.h"
 
 static const fv_spv_entry *find_spv(const char *name) {
@@ -26,6 +27,51 @@ static int same(const fv_pipe_desc *a, const fv_pipe_desc *b) {
     return !memcmp(a->spec, b->spec, a->nspec * sizeof a->spec[0]);
 }
 
+/* Refuse what the device (as its profile presents it) cannot run, naming the shader and the limit
+ * (push constants, descriptors per stage, workgroup size, shared memory):
+ * otherwise a driver may crash, or silently run fewer invocations. Uniform texel buffers count
+ * against maxPerStageDescriptorSampledImages (Vulkan spec, VkPhysicalDeviceLimits). */
+static int within_limits(const fv_dev *d, const fv_pipe_desc *desc, const fv_spv_entry *spv) {
+    const VkPhysicalDeviceLimits *l = &d->props.limits;
+    if (desc->push_size > l->maxPushConstantsSize)
+        return fv_err("shader '%s': %u bytes of push constants exceed the device's maxPushConstantsSize of %u",
+                      desc->shader, desc->push_size, l->maxPushConstantsSize);
+    uint32_t storage = 0, texel = 0;
+    for (uint32_t i = 0; i < desc->nbind; i++) {
+        if (desc->bind_kind[i] == FV_BIND_TEXEL) texel++;
+        else storage++;
+    }
+    uint32_t storage_max = l->maxPerStageDescriptorStorageBuffers < l->maxDescriptorSetStorageBuffers
+                               ? l->maxPerStageDescriptorStorageBuffers : l->maxDescriptorSetStorageBuffers;
+    uint32_t texel_max = l->maxPerStageDescriptorSampledImages < l->maxDescriptorSetSampledImages
+                             ? l->maxPerStageDescriptorSampledImages : l->maxDescriptorSetSampledImages;
+    if (storage > storage_max)
+        return fv_err("shader '%s': %u storage buffers exceed the device's %u per stage (maxPerStageDescriptorStorageBuffers)",
+                      desc->shader, storage, storage_max);
+    if (texel > texel_max)
+        return fv_err("shader '%s': %u uniform texel buffers exceed the device's %u per stage "
+                      "(maxPerStageDescriptorSampledImages)", desc->shader, texel, texel_max);
+    if (storage + texel > l->maxPerStageResources)
+        return fv_err("shader '%s': %u descriptors exceed the device's maxPerStageResources of %u", desc->shader,
+                      storage + texel, l->maxPerStageResources);
+    fv_spv_info si;
+    FV_TRY(fv_spv_read_info(spv->code, *spv->size, desc->spec, desc->nspec, &si));
+    if (!si.shared_unknown && si.shared_bytes > l->maxComputeSharedMemorySize)
+        return fv_err("shader '%s': %llu bytes of shared memory exceed the device's maxComputeSharedMemorySize of %u",
+                      desc->shader, (unsigned long long)si.shared_bytes, l->maxComputeSharedMemorySize);
+    const uint32_t *wg = si.local_size;
+    uint64_t inv = (uint64_t)wg[0] * wg[1] * wg[2];
+    for (int k = 0; k < 3; k++)
+        if (wg[k] == 0 || wg[k] > l->maxComputeWorkGroupSize[k])
+            return fv_err("shader '%s': workgroup size %u in dimension %d is outside the device's 1..%u "
+                          "(maxComputeWorkGroupSize)", desc->shader, wg[k], k, l->maxComputeWorkGroupSize[k]);
+    if (inv > l->maxComputeWorkGroupInvocations)
+        return fv_err("shader '%s': a %ux%ux%u workgroup (%llu invocations) exceeds the device's "
+                      "maxComputeWorkGroupInvocations of %u", desc->shader, wg[0], wg[1], wg[2],
+                      (unsigned long long)inv, l->maxComputeWorkGroupInvocations);
+    return 0;
+}
+
 static void destroy_one(fv_dev *d, fv_pipeline *p) {
     if (p->pipeline) vkDestroyPipeline(d->device, p->pipeline, NULL);
     if (p->layout) vkDestroyPipelineLayout(d->device, p->layout, NULL);
@@ -37,9 +83,7 @@ static int create(fv_dev *d, const fv_pipe_desc *desc, fv_pipeline *p) {
     const fv_spv_entry *spv = find_spv(desc->shader);
     if (!spv) return fv_err("shader '%s' is not embedded in this build", desc->shader);
     if (desc->nbind > FV_MAX_BINDS || desc->nspec > FV_MAX_SPEC) return fv_err("shader '%s': too many bindings or constants", desc->shader);
-    if (desc->push_size > d->props.limits.maxPushConstantsSize)
-        return fv_err("shader '%s': %u bytes of push constants exceed the device's %u", desc->shader, desc->push_size,
-                      d->props.limits.maxPushConstantsSize);
+    FV_TRY(within_limits(d, desc, spv));
 
     VkDescriptorSetLayoutBinding b[FV_MAX_BINDS];
     for (uint32_t i = 0; i < desc->nbind; i++)

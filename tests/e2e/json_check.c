@@ -1,5 +1,6 @@
 /* A JSON checker for the end-to-end tests, so they need no scripting language:
  *   json_check report FILE KEY...   FILE is valid JSON, holds no null anywhere, and has every KEY
+ *   json_check lines FILE KEY...    the same for every line of a JSONL file (at least one line)
  *   json_check outputs FILE         every JSONL line's "output" (trimmed) equals its "expect"
  * Prints what it found and exits non-zero on a failure. */
 #include <cjson/cJSON.h>
@@ -39,7 +40,7 @@ static int trim_eq(const char *a, const char *b) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: json_check report FILE KEY... | json_check outputs FILE\n");
+        fprintf(stderr, "usage: json_check report|lines FILE KEY... | json_check outputs FILE\n");
         return 2;
     }
     char *text = slurp(argv[2]);
@@ -48,7 +49,20 @@ int main(int argc, char **argv) {
         return 1;
     }
     int bad = 0;
-    if (!strcmp(argv[1], "report")) {
+    if (!strcmp(argv[1], "lines")) {
+        int n = 0;
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+            cJSON *j = cJSON_Parse(line);
+            n++;
+            if (!cJSON_IsObject(j)) printf("%s:%d: not a JSON object\n", argv[2], n), bad = 1;
+            else if (count_nulls(j)) printf("%s:%d: null values\n", argv[2], n), bad = 1;
+            for (int i = 3; j && i < argc; i++)
+                if (!cJSON_GetObjectItemCaseSensitive(j, argv[i])) printf("%s:%d: no key '%s'\n", argv[2], n, argv[i]), bad = 1;
+            cJSON_Delete(j);
+        }
+        if (!n) printf("%s: no lines\n", argv[2]), bad = 1;
+        if (!bad) printf("%s: %d JSON lines, no nulls, %d keys present in each\n", argv[2], n, argc - 3);
+    } else if (!strcmp(argv[1], "report")) {
         cJSON *j = cJSON_Parse(text);
         if (!j) {
             printf("%s: not valid JSON\n", argv[2]);
