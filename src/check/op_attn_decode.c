@@ -159,6 +159,13 @@ static int bad_input(fv_check *c) {
 }
 
 int fv_check_op_attn_decode(fv_check *c) {
+    const char *why = fv_attn_decode_unavailable(c->d);
+    if (why) { /* said, not skipped silently: decoding then runs the general attention op, checked by op_attention */
+        char detail[200];
+        snprintf(detail, sizeof detail, "not used on this device (%s): decode steps take the general attention path", why);
+        fv_check_pass(c, "attn_decode", "-", detail);
+        return 0;
+    }
     int bad = 0;
     bad |= self_case(c, 1, 7, 1, 16);
     bad |= self_case(c, 3, 33, 6, 64);

@@ -8,8 +8,7 @@
 
 static uint32_t stride(const fv_attn_dec_desc *a, uint32_t s) { return s ? s : a->H * a->dk; }
 
-static const char *why_not(const fv_dev *d, const fv_attn_dec_desc *a, fv_t q, fv_t k, fv_t v, fv_t o, fv_t kn,
-                           fv_t vn) {
+const char *fv_attn_decode_unavailable(const fv_dev *d) {
     const char *off = getenv("FLANVK_DISABLE_ATTN_DECODE");
     if (off && *off && strcmp(off, "0")) return "disabled by FLANVK_DISABLE_ATTN_DECODE";
     uint32_t sg = d->subgroup_size;
@@ -17,6 +16,13 @@ static const char *why_not(const fv_dev *d, const fv_attn_dec_desc *a, fv_t q, f
         return "the subgroup size is not a power of two in 4..64";
     if (!fv_subgroup_exact(d)) return "the device runs subgroups of varying size and cannot be asked for one";
     if (!fv_op_has_subgroup(d, VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT)) return "the device lacks subgroup arithmetic in compute shaders";
+    return NULL;
+}
+
+static const char *why_not(const fv_dev *d, const fv_attn_dec_desc *a, fv_t q, fv_t k, fv_t v, fv_t o, fv_t kn,
+                           fv_t vn) {
+    const char *dev = fv_attn_decode_unavailable(d);
+    if (dev) return dev;
     if (a->dk % 4 || a->dk > 64) return "dk must be a multiple of 4 and at most 64";
     uint32_t s[5] = {stride(a, a->q_stride), stride(a, a->k_stride), stride(a, a->v_stride), stride(a, a->o_stride),
                      stride(a, a->new_stride)};

@@ -31,6 +31,9 @@ typedef struct fv_attn_dec_desc {
     uint32_t lut_radius;  /* with use_bias */
 } fv_attn_dec_desc;
 
+/* Why this device cannot run the op at all (NULL: it can); the decode step then keeps the general
+ * attention path. */
+const char *fv_attn_decode_unavailable(const fv_dev *d);
 /* 1 if fv_attn_decode serves this shape with these tensor offsets on this device. */
 int fv_attn_decode_ok(const fv_dev *d, const fv_attn_dec_desc *a, fv_t q, fv_t k, fv_t v, fv_t o, fv_t k_new,
                       fv_t v_new);
