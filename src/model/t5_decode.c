@@ -55,7 +55,7 @@ static int record_prefill(fv_t5_dec *s) {
 static int record_step(fv_t5_dec *s) {
     fv_t5 *m = s->m;
     const fv_t5_config *c = &m->cfg;
-    uint32_t D = (uint32_t)c->d_model, in = m->inner, V = (uint32_t)c->vocab_size, R = s->R;
+    uint32_t D = (uint32_t)c->d_model, in = m->inner, R = s->R;
     float eps = (float)c->layer_norm_epsilon;
     fv_graph *g = s->step;
     FV_TRY(fv_graph_begin(g));
@@ -67,7 +67,7 @@ static int record_step(fv_t5_dec *s) {
                 FV_TRY(fv_graph_copy(g, s->tmp, 0, caches[k], 0, (uint64_t)R * s->tmax * in * 4));
             }
         }
-    FV_TRY(fv_embedding(g, T(m->shared), T(s->ids), T(s->y), R, V, D));
+    FV_TRY(fv_rowsplit_embedding(g, &m->shared, T(s->ids), T(s->y), R));
     fv_attn_desc self = {
         .B = R, .Tq = 1, .Tk = s->tmax, .H = (uint32_t)c->num_heads, .dk = (uint32_t)c->d_kv,
         .q_stride = 3 * in, .k_stride = in, .v_stride = in, .o_stride = in, .use_bias = 1,

@@ -110,7 +110,7 @@ int fv_t5_record_encoder(fv_graph *g, fv_t5 *m, const fv_t5_batch *in, fv_buf *x
                          fv_buf *p, fv_buf *ff, fv_buf *ffo, fv_buf *enc_out) {
     const fv_t5_config *c = &m->cfg;
     uint32_t D = (uint32_t)c->d_model, rows = in->B * in->Te;
-    FV_TRY(fv_embedding(g, T(m->shared), T(in->enc_ids), T(x), rows, (uint32_t)c->vocab_size, D));
+    FV_TRY(fv_rowsplit_embedding(g, &m->shared, T(in->enc_ids), T(x), rows));
     for (int l = 0; l < c->num_layers; l++) {
         const fv_t5_block *b = &m->enc[l];
         FV_TRY(self_attention(g, m, b, 0, x, h, qkv, ao, p, in->B, in->Te, in->enc_seg, in->enc_pos));
@@ -122,12 +122,8 @@ int fv_t5_record_encoder(fv_graph *g, fv_t5 *m, const fv_t5_batch *in, fv_buf *x
 /* The decoder output projection: logits = h W^T, W = lm_head, or the shared embedding scaled by
  * d_model^-0.5 when tied (HF T5ForConditionalGeneration). */
 int fv_t5_logits(fv_graph *g, const fv_t5 *m, fv_t h, fv_t logits, uint32_t rows) {
-    const fv_t5_config *c = &m->cfg;
-    fv_gemm_desc gd = {
-        .M = rows, .N = (uint32_t)c->vocab_size, .K = (uint32_t)c->d_model, .trans_b = 1,
-        .alpha = m->lm_head ? 1.0f : (float)(1.0 / sqrt((double)c->d_model)), .beta = 0.0f,
-    };
-    return fv_gemm(g, &gd, h, T(m->lm_head ? m->lm_head : m->shared), logits);
+    float alpha = m->lm_head.n ? 1.0f : (float)(1.0 / sqrt((double)m->cfg.d_model));
+    return fv_rowsplit_linear(g, h, m->lm_head.n ? &m->lm_head : &m->shared, logits, rows, alpha);
 }
 
 int fv_t5_fwd_record(fv_graph *g, fv_t5_fwd *f) {
@@ -142,7 +138,7 @@ int fv_t5_fwd_record(fv_graph *g, fv_t5_fwd *f) {
     FV_TRY(fv_t5_record_encoder(g, m, &enc_rows, f->x, f->h, f->qkv, f->ao, f->p, f->ff, f->ffo, f->enc_out));
     uint64_t kv_bytes = (uint64_t)in->Te * 2 * inn * 4;
 
-    FV_TRY(fv_embedding(g, T(m->shared), T(in->dec_ids), T(f->y), nd, V, D));
+    FV_TRY(fv_rowsplit_embedding(g, &m->shared, T(in->dec_ids), T(f->y), nd));
     for (int l = 0; l < c->num_decoder_layers; l++) {
         const fv_t5_block *b = &m->dec[l];
         FV_TRY(self_attention(g, m, b, 1, f->y, f->h, f->qkv, f->ao, f->p, in->B, in->Td, in->dec_seg, in->dec_pos));

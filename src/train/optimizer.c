@@ -45,6 +45,12 @@ int fv_optimizer_create(fv_dev *d, const fv_optimizer_cfg *cfg, const fv_t5_para
     int rc = (!o->t || !o->groups) ? fv_err("out of host memory") : 0;
     if (!rc) rc = zeroed(d, FV_OPT_HYPER_WORDS, "optimizer hyperparameters", &o->hyper);
     for (size_t i = 0; !rc && i < n; i++) {
+        if (params[i].split && params[i].split->n > 1) {
+            rc = fv_err("optimizer: '%s' is split into %u pieces to fit the device's storage buffer range of %u bytes; "
+                        "updating a split table is not supported yet", params[i].name, params[i].split->n,
+                        d->props.limits.maxStorageBufferRange);
+            break;
+        }
         o->t[i].p = &params[i];
         o->t[i].g = &grads[i];
         if (cfg->kind == FV_OPT_ADAMW) {

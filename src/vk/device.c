@@ -305,6 +305,11 @@ int fv_dev_open(int index, fv_dev **out) {
         describe(d->phys, chosen, &d->info);
         vkGetPhysicalDeviceProperties(d->phys, &d->props);
         vkGetPhysicalDeviceMemoryProperties(d->phys, &d->memprops);
+        /* TEMPORARY (branch bufsplit), replaced by src/vk/profile.c's FLANVK_MAX_BUFFER_RANGE at merge */
+        uint64_t lim = getenv("FLANVK_MAX_BUFFER_RANGE") ? strtoull(getenv("FLANVK_MAX_BUFFER_RANGE"), NULL, 0) : 0;
+        if (lim >= 4096 && lim < d->props.limits.maxStorageBufferRange)
+            d->props.limits.maxStorageBufferRange = (uint32_t)lim, d->info.max_storage_buffer_range = lim;
+        /* END TEMPORARY */
         d->subgroup_size = d->info.subgroup_size;
         VkPhysicalDeviceSubgroupProperties sg = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
         VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sg};
