@@ -81,5 +81,9 @@ int fv_t5_init_weights(fv_t5 *m, uint64_t seed);
 int fv_t5_save_weights(const fv_t5 *m, const char *dir);
 
 const fv_t5_param *fv_t5_find(const fv_t5 *m, const char *name);
+/* Blocking copies of a whole table entry (HF tensor) between the device and rows*cols host floats,
+ * whether it is a slice of a fused buffer or a row-split table (also for gradient tables). */
+int fv_t5_param_read(fv_dev *d, const fv_t5_param *p, float *dst);
+int fv_t5_param_write(fv_dev *d, const fv_t5_param *p, const float *src);
 
 #endif

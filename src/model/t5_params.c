@@ -186,6 +186,16 @@ const fv_t5_param *fv_t5_find(const fv_t5 *m, const char *name) {
 
 static uint64_t numel(const fv_t5_param *p) { return (uint64_t)p->rows * (p->cols ? p->cols : 1); }
 
+int fv_t5_param_read(fv_dev *d, const fv_t5_param *p, float *dst) {
+    if (p->split) return fv_rowsplit_read(d, p->split, 0, dst, numel(p));
+    return fv_buf_read(d, p->buf, (uint64_t)p->off * 4, dst, numel(p) * 4);
+}
+
+int fv_t5_param_write(fv_dev *d, const fv_t5_param *p, const float *src) {
+    if (p->split) return fv_rowsplit_write(d, p->split, 0, src, numel(p));
+    return fv_buf_write(d, p->buf, (uint64_t)p->off * 4, src, numel(p) * 4);
+}
+
 /* HF checkpoints store the shared embedding under one of three tied names. */
 static const char *embedding_name(const fv_safetensors *st) {
     static const char *names[] = {"shared.weight", "encoder.embed_tokens.weight", "decoder.embed_tokens.weight"};
@@ -279,7 +289,7 @@ int fv_t5_init_weights(fv_t5 *m, uint64_t seed) {
         tmp = nt;
         double std = init_std(m, p);
         for (uint64_t k = 0; k < n; k++) tmp[k] = std < 0 ? (float)factor : (float)(factor * std * fv_rng_normal(&rng));
-        rc = p->split ? fv_rowsplit_write(m->d, p->split, 0, tmp, n) : fv_buf_write(m->d, p->buf, (uint64_t)p->off * 4, tmp, n * 4);
+        rc = fv_t5_param_write(m->d, p, tmp);
     }
     free(tmp);
     return rc;
@@ -298,8 +308,7 @@ int fv_t5_save_weights(const fv_t5 *m, const char *dir) {
             rc = fv_err("out of host memory saving '%s'", p->name);
             break;
         }
-        rc = p->split ? fv_rowsplit_read(m->d, p->split, 0, data[i], n)
-                      : fv_buf_read(m->d, p->buf, (uint64_t)p->off * 4, data[i], n * 4);
+        rc = fv_t5_param_read(m->d, p, data[i]);
         shapes[2 * i] = p->rows;
         shapes[2 * i + 1] = p->cols;
         outs[i] = (fv_st_out){.name = p->name, .ndim = p->cols ? 2 : 1, .shape = &shapes[2 * i], .data = data[i],
