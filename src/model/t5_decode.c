@@ -25,7 +25,8 @@ struct fv_t5_dec {
     /* step inputs, written by the host each step */
     fv_buf *ids, *stepbuf, *pos_q, *pos_k, *ones, *self_seg, *parent;
     /* step activations */
-    fv_buf *y, *sh, *sqkv, *sao, *sq, *sp, *sff, *sffo, *logits;
+    fv_buf *y, *sh, *sqkv, *sao, *sq, *sp, *sff, *sffo;
+    fv_rowsplit logits;  /* [R, vocab] in row chunks that each fit one storage buffer */
     uint32_t *host_seg;            /* R x tmax */
     int32_t *host_pos;
 };
@@ -116,7 +117,9 @@ static int record_step(fv_t5_dec *s) {
         FV_TRY(fv_t5_ffn(g, m, b, s->y, s->sh, s->sff, s->sffo, R));
     }
     FV_TRY(fv_rmsnorm(g, T(s->y), T(m->dec_final), T(s->sh), R, D, eps));
-    FV_TRY(fv_t5_logits(g, m, T(s->sh), T(s->logits), R));
+    for (uint32_t i = 0; i < s->logits.n; i++)
+        FV_TRY(fv_t5_logits(g, m, fv_tensor(s->sh, fv_rowsplit_first(&s->logits, i) * D), T(s->logits.piece[i]),
+                            fv_rowsplit_count(&s->logits, i)));
     return fv_graph_end(g);
 }
 
@@ -161,7 +164,7 @@ int fv_t5_dec_create(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, int beams
          alloc(d, R * in, "decoder cross q", &s->sq) ||
          alloc(d, R * H * (tmax > Te ? tmax : Te), "decoder attention probabilities", &s->sp) ||
          alloc(d, R * FF, "decoder feed-forward", &s->sff) || alloc(d, R * F, "decoder feed-forward activation", &s->sffo) ||
-         alloc(d, (uint64_t)R * c->vocab_size, "logits", &s->logits);
+         fv_rowsplit_alloc(d, R, (uint32_t)c->vocab_size, "logits", &s->logits);
     if (!rc) { /* constants: key positions 0..tmax-1, query segment 1 */
         for (uint32_t r = 0; r < R; r++)
             for (uint32_t j = 0; j < tmax; j++) s->host_pos[(size_t)r * tmax + j] = (int32_t)j;
@@ -190,8 +193,9 @@ void fv_t5_dec_free(fv_t5_dec *s) {
     }
     fv_buf *all[] = {s->enc.enc_ids, s->enc.enc_seg, s->enc.enc_pos, s->x, s->h, s->qkv, s->ao, s->p, s->ff, s->ffo,
                      s->enc_out, s->tmp, s->ids, s->stepbuf, s->pos_q, s->pos_k, s->ones, s->self_seg, s->parent, s->y,
-                     s->sh, s->sqkv, s->sao, s->sq, s->sp, s->sff, s->sffo, s->logits};
+                     s->sh, s->sqkv, s->sao, s->sq, s->sp, s->sff, s->sffo};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) fv_buf_free(d, all[i]);
+    fv_rowsplit_free(d, &s->logits);
     free(s->kc);
     free(s->vc);
     free(s->ckv);
@@ -254,7 +258,7 @@ int fv_t5_dec_step(fv_t5_dec *s, uint32_t step, const uint32_t *tokens, const ui
         }
     }
     FV_TRY(fv_graph_run(s->step));
-    return fv_buf_read(d, s->logits, 0, logits, (uint64_t)R * V * 4);
+    return fv_rowsplit_read(d, &s->logits, 0, logits, (uint64_t)R * V);
 }
 
 uint32_t fv_t5_argmax(const float *x, uint32_t n) {
