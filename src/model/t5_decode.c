@@ -123,6 +123,18 @@ static int record_step(fv_t5_dec *s) {
     return fv_graph_end(g);
 }
 
+static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
+
+/* The per-row sizes of fv_t5_dec_create's allocations (per token of the prompt, then per row). */
+uint64_t fv_t5_dec_row_bytes(const fv_t5 *m, uint32_t Te, uint32_t tmax) {
+    const fv_t5_config *c = &m->cfg;
+    uint64_t D = (uint64_t)c->d_model, in = m->inner, H = (uint64_t)c->num_heads, F = (uint64_t)c->d_ff;
+    uint64_t per_token = max_u64(max_u64(D, 3 * in), (c->is_gated_act ? 2 : 1) * F);
+    uint64_t b = max_u64((uint64_t)Te * per_token, H * Te * Te);
+    b = max_u64(b, max_u64((uint64_t)tmax * in, H * max_u64(tmax, Te)));
+    return 4 * b;
+}
+
 int fv_t5_dec_create(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, int beams, fv_t5_dec **out) {
     *out = NULL;
     if (!R || !Te || !tmax) return fv_err("decode: empty shape (%u rows, %u prompt tokens, %u steps)", R, Te, tmax);
