@@ -26,6 +26,7 @@ static fv_t T(fv_buf *b) { return fv_tensor(b, 0); }
 typedef struct {
     fv_dev *d;
     int rc;
+    fv_buf *largest;
 } allocator;
 
 static fv_buf *A(allocator *a, uint64_t n, const char *what, int l) {
@@ -35,6 +36,7 @@ static fv_buf *A(allocator *a, uint64_t n, const char *what, int l) {
     else snprintf(name, sizeof name, "%s", what);
     fv_buf *b = NULL;
     a->rc = fv_buf_alloc(a->d, (n ? n : 1) * 4, FV_MEM_DEVICE, name, &b);
+    if (b && (!a->largest || b->size > a->largest->size)) a->largest = b;
     return b;
 }
 
@@ -120,7 +122,7 @@ int fv_t5_train_create_ex(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, ui
     uint64_t range = d->props.limits.maxStorageBufferRange / 4;
     t->logit_rows = (uint32_t)(range / V < nd ? range / V : nd);
     if (!t->logit_rows) t->logit_rows = 1;
-    allocator a = {d, 0};
+    allocator a = {d, 0, NULL};
     t->in.enc_ids = A(&a, ne, "enc_ids", -1);
     t->in.enc_seg = A(&a, ne, "enc_seg", -1);
     t->in.enc_pos = A(&a, ne, "enc_pos", -1);
@@ -165,6 +167,10 @@ int fv_t5_train_create_ex(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, ui
     t->rng_self[1] = A(&a, fv_attn_ranges_size(&rsd), "attn ranges dec", -1);
     t->rng_cross = A(&a, fv_attn_ranges_size(&rca), "attn ranges cross", -1);
     int rc = a.rc;
+    if (!rc) {
+        t->largest = a.largest->size;
+        snprintf(t->largest_what, sizeof t->largest_what, "%s", a.largest->what);
+    }
     if (!rc) rc = fv_buf_alloc(d, 4, FV_MEM_HOST, "dropout seed", &t->seed);
     uint32_t seed0 = 0;
     if (!rc) rc = fv_buf_write(d, t->seed, 0, &seed0, 4);
