@@ -6,7 +6,8 @@
  * at 256 KiB), but above every other tensor. All load the same HF checkpoint.
  * Compared: the teacher-forced forward's logits and per-token losses, greedy ids, one training
  * step's loss and every gradient (the packed_grads batch), and the safetensors the models write
- * (byte-identical). Forward, greedy and the embedding are expected bit-identical (the pieces do
+ * (byte-identical); and a buffer beyond the range bound to a dispatch is refused, naming it and
+ * the limit. Forward, greedy and the embedding are expected bit-identical (the pieces do
  * the same arithmetic per element); the training step's gradients within 1e-5 relative, since
  * the LM head's input gradient sums its vocabulary pieces one after another and the unclamped run
  * on a texel device uses the transposed head copy. */
@@ -21,6 +22,7 @@
 #include "model/t5_forward.h"
 #include "model/t5_generate.h"
 #include "model/t5_train_step.h"
+#include "ops/embedding.h"
 #include "support/fixture.h"
 
 static int passed, failed;
@@ -223,6 +225,30 @@ out:
     fv_fixture_free(&f);
 }
 
+/* A buffer beyond the range bound whole to a dispatch is an error naming it and the limit. */
+static void binding_error(side *s) {
+    uint32_t range = s->d->props.limits.maxStorageBufferRange;
+    fv_buf *big = NULL, *ids = NULL, *out = NULL;
+    fv_graph *g = NULL;
+    int rc = fv_buf_alloc(s->d, (uint64_t)range + 1024, FV_MEM_DEVICE, "oversized table", &big) ||
+             fv_buf_alloc(s->d, 4, FV_MEM_DEVICE, "ids", &ids) || fv_buf_alloc(s->d, 1024, FV_MEM_DEVICE, "out", &out) ||
+             fv_graph_create(s->d, &g) || fv_graph_begin(g);
+    if (rc) {
+        fail_error("binding beyond the range");
+    } else {
+        int refused = fv_embedding(g, fv_tensor(big, 0), fv_tensor(ids, 0), fv_tensor(out, 0), 1, 256, 256) != 0;
+        char limit[32];
+        snprintf(limit, sizeof limit, "%u", range);
+        const char *msg = refused ? fv_last_error() : "";
+        expect(refused && strstr(msg, "oversized table") && strstr(msg, limit), "binding beyond the range refused", msg);
+        fv_graph_end(g);
+    }
+    fv_graph_destroy(g);
+    fv_buf_free(s->d, big);
+    fv_buf_free(s->d, ids);
+    fv_buf_free(s->d, out);
+}
+
 int main(void) {
     static const uint32_t clamps[] = {2u << 20, 256u << 10};
     side full = {0};
@@ -253,6 +279,7 @@ int main(void) {
         snprintf(detail, sizeof detail, "%u bytes (device: %u)", clamped.d->props.limits.maxStorageBufferRange,
                  full.d->props.limits.maxStorageBufferRange);
         expect(clamped.d->props.limits.maxStorageBufferRange == clamps[k], "FLANVK_MAX_BUFFER_RANGE clamp", detail);
+        binding_error(&clamped);
         run_case(&full, &clamped, "tiny_gated", &h);
         run_case(&full, &clamped, "tiny_relu_tied", &h);
         if (clamped.d->validation_messages) {
