@@ -13,14 +13,14 @@ layout(constant_id = 0) const uint WG = 64;
 layout(std430, binding = 0) readonly buffer I { uint ids[]; };
 FV_IN4(1, g)
 layout(std430, binding = 2) buffer D { vec4 dt[]; };
-layout(push_constant) uniform P { uint ntok, dim, vocab, io, go, dto, vslice; } p;
+layout(push_constant) uniform P { uint ntok, dim, vocab, io, go, dto, vslice, first; } p;
 
 void main() {
     uint c = gl_WorkGroupID.x * WG + gl_LocalInvocationID.x;
     if (c >= p.dim) return;
     uint lo = gl_WorkGroupID.y * p.vslice, hi = min(lo + p.vslice, p.vocab);
     for (uint t = 0; t < p.ntok; t++) {
-        uint id = ids[p.io + t];
+        uint id = ids[p.io + t] - p.first; // a row piece: ids below first wrap past vocab
         if (id >= lo && id < hi) dt[p.dto + id * p.dim + c] += FV_LD4(g, p.go + t * p.dim + c);
     }
 }

@@ -47,8 +47,9 @@ int flanvk_eval(flanvk_ctx *ctx, const flanvk_eval_params *p, flanvk_eval_result
     if (!rc) rc = fv_t5_load(ctx->dev, p->model_dir, &m, NULL, NULL);
     if (!rc) {
         r.tok = tok;
-        /* MMLU direct scores 4 choice rows per prompt; the builder drops exemplars to this length */
-        r.max_prompt_tokens = fv_eval_max_prompt_tokens(m, strcmp(p->suite, "mmlu") || p->cot ? 1 : 4);
+        /* the builder drops exemplars to the length one row can take (MMLU's 4 choice rows are
+         * scored in groups that fit, model/t5_score.c) */
+        r.max_prompt_tokens = fv_eval_max_prompt_tokens(m, 1);
         rc = build(&r, p->suite, p->data_dir);
     }
     if (!rc) {

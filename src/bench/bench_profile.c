@@ -304,12 +304,12 @@ static int row_timed(prof *p, const char *kind, const char *shape, uint32_t coun
 enum { K_NORM, K_NORM_BACK, K_ACT, K_ACT_BACK, K_COPY, K_DROP_ADD, K_DROP, K_EMB, K_EMB_BACK };
 
 static int prof_row_kind(prof *p, const rowbufs *b, int kind, uint32_t rows, uint32_t cols, uint32_t count, float rate,
-                         int gated, const fv_t5 *m, fv_buf *dtable) {
+                         int gated, const fv_t5 *m, const fv_rowsplit *dtable) {
     static const char *names[] = {"rmsnorm",     "rmsnorm bwd",   "ff act",    "ff act bwd", "residual copy",
                                   "dropout add", "dropout",       "embedding", "embedding bwd"};
     static const double passes[] = {2, 4, 3, 5, 2, 3, 2, 2, 3};
     if (!count) return 0;
-    uint32_t n = rows * cols, V = (uint32_t)m->cfg.vocab_size;
+    uint32_t n = rows * cols;
     FV_TRY(fv_graph_begin(p->g));
     switch (kind) {
     case K_NORM: FV_TRY(fv_rmsnorm(p->g, X0(b->x), X0(b->w), X0(b->y), rows, cols, 1e-6f)); break;
@@ -331,8 +331,8 @@ static int prof_row_kind(prof *p, const rowbufs *b, int kind, uint32_t rows, uin
     case K_COPY: FV_TRY(fv_graph_copy(p->g, b->x, 0, b->y, 0, (uint64_t)n * 4)); break;
     case K_DROP_ADD: FV_TRY(fv_dropout_add(p->g, X0(b->y), X0(b->x), X0(b->seed), n, 0x103u, rate)); break;
     case K_DROP: FV_TRY(fv_dropout(p->g, X0(b->x), X0(b->seed), X0(b->y), n, 0x102u, rate)); break;
-    case K_EMB: FV_TRY(fv_embedding(p->g, X0(m->shared), X0(b->ids), X0(b->y), rows, V, cols)); break;
-    default: FV_TRY(fv_embedding_back(p->g, X0(b->ids), X0(b->x), X0(dtable), rows, V, cols)); break;
+    case K_EMB: FV_TRY(fv_rowsplit_embedding(p->g, &m->shared, X0(b->ids), X0(b->y), rows)); break;
+    default: FV_TRY(fv_rowsplit_embedding_back(p->g, X0(b->ids), X0(b->x), dtable, rows)); break;
     }
     char shape[64];
     snprintf(shape, sizeof shape, "%ux%u", rows, cols);
@@ -375,7 +375,7 @@ static int prof_rows(prof *p, fv_t5 *m, uint32_t B, uint32_t Te, uint32_t Td, fl
         {K_EMB_BACK, Ne, D, 1},            {K_EMB_BACK, Nd, D, 1},
     };
     for (size_t i = 0; !rc && i < sizeof list / sizeof list[0]; i++)
-        rc = prof_row_kind(p, &b, list[i].kind, list[i].rows, list[i].cols, list[i].count, rate, gated, m, gr->shared);
+        rc = prof_row_kind(p, &b, list[i].kind, list[i].rows, list[i].cols, list[i].count, rate, gated, m, &gr->shared);
     /* the loss reductions around the head (token count, loss sum) */
     if (!rc) rc = fv_buf_alloc(p->d, (uint64_t)Nd * 4, FV_MEM_DEVICE, "labels", &lab) || fv_buf_fill_u32(p->d, lab, 7);
     if (!rc) rc = fv_graph_begin(p->g);

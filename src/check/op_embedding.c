@@ -3,7 +3,8 @@
  * scalar backward, multiples of 4 with dim for the vec4 / texel one), reference backward
  * vs finite differences, host id validation, bad input rejected. Tolerances: fwd exact (a copy),
  * bwd 1e-5 (in-order fp32 sums of up to a few hundred terms vs a double sum), finite
- * differences 1e-3. */
+ * differences 1e-3. Row pieces of a split table (fv_embedding_rows): forward exact against the
+ * whole-table reference, backward per piece 1e-5. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,51 @@ static int one(fv_check *c, uint32_t ntok, uint32_t vocab, uint32_t dim, uint32_
     float *gout = fv_check_download(c, bo, no + off), *gdt = fv_check_download(c, bd, nt + off);
     int bad = fv_check_compare(c, "embedding fwd", shape, gout ? gout + off : NULL, out, no, 0);
     bad |= fv_check_compare(c, "embedding bwd (+= twice)", shape, gdt ? gdt + off : NULL, dt, nt, 1e-5);
+    return bad;
+}
+
+/* A table split into row pieces of piece_rows (ops/embedding.h's *_rows): the forward over every
+ * piece (keep = 0 on the first) against the whole-table reference, exact; the backward of each
+ * piece against its reference. Ids include out-of-table ones (zero rows, skipped). */
+static int pieces(fv_check *c, uint32_t ntok, uint32_t vocab, uint32_t dim, uint32_t piece_rows) {
+    char shape[80];
+    snprintf(shape, sizeof shape, "%u tok, %ux%u in pieces of %u rows", ntok, vocab, dim, piece_rows);
+    uint32_t np = (vocab + piece_rows - 1) / piece_rows;
+    size_t nt = (size_t)vocab * dim, no = (size_t)ntok * dim;
+    uint32_t *ids = fv_check_alloc_u32(c, ntok);
+    float *table = fv_check_rand(c, nt, -1, 1), *g = fv_check_rand(c, no, -1, 1), *dt0 = fv_check_rand(c, nt, -1, 1);
+    fv_buf *bp[8] = {0}, *bd[8] = {0};
+    if (!ids || !table || !g || !dt0 || np > 8) return fv_check_fail(c, "embedding rows", shape, "out of memory");
+    for (uint32_t t = 0; t < ntok; t++) ids[t] = (uint32_t)fv_rng_below(&c->rng, vocab);
+    if (ntok > 3) ids[1] = vocab, ids[2] = 0xFFFFFFFFu;
+    for (uint32_t i = 0; i < np; i++) {
+        uint32_t n = vocab - i * piece_rows < piece_rows ? vocab - i * piece_rows : piece_rows;
+        bp[i] = fv_check_upload(c, table + (size_t)i * piece_rows * dim, (size_t)n * dim);
+        bd[i] = fv_check_upload(c, dt0 + (size_t)i * piece_rows * dim, (size_t)n * dim);
+        if (!bp[i] || !bd[i]) return fv_check_fail(c, "embedding rows", shape, fv_last_error());
+    }
+    fv_buf *bi = fv_check_upload_u32(c, ids, ntok), *bo = fv_check_upload(c, NULL, no), *bg = fv_check_upload(c, g, no);
+    if (!bi || !bo || !bg || fv_check_begin(c)) return fv_check_fail(c, "embedding rows", shape, fv_last_error());
+    for (uint32_t i = 0; i < np; i++) {
+        uint32_t first = i * piece_rows, n = vocab - first < piece_rows ? vocab - first : piece_rows;
+        if (fv_embedding_rows(c->g, fv_tensor(bp[i], 0), first, n, i > 0, fv_tensor(bi, 0), fv_tensor(bo, 0), ntok, dim) ||
+            fv_embedding_back_rows(c->g, fv_tensor(bi, 0), fv_tensor(bg, 0), fv_tensor(bd[i], 0), first, n, ntok, dim))
+            return fv_check_fail(c, "embedding rows", shape, fv_last_error());
+    }
+    if (fv_check_run(c)) return fv_check_fail(c, "embedding rows", shape, fv_last_error());
+    float *out = fv_check_alloc(c, no), *dt = fv_check_copy(c, dt0, nt);
+    if (!out || !dt) return fv_check_fail(c, "embedding rows", shape, "out of memory");
+    fv_ref_embedding(table, ids, out, ntok, vocab, dim);
+    float *gout = fv_check_download(c, bo, no);
+    int bad = fv_check_compare(c, "embedding fwd over row pieces", shape, gout, out, no, 0);
+    for (uint32_t i = 0; i < np; i++) {
+        uint32_t first = i * piece_rows, n = vocab - first < piece_rows ? vocab - first : piece_rows;
+        fv_ref_embedding_back_rows(ids, g, dt + (size_t)first * dim, first, n, ntok, dim);
+        float *gdt = fv_check_download(c, bd[i], (size_t)n * dim);
+        char what[64];
+        snprintf(what, sizeof what, "embedding bwd, row piece %u", i);
+        bad |= fv_check_compare(c, what, shape, gdt, dt + (size_t)first * dim, (size_t)n * dim, 1e-5);
+    }
     return bad;
 }
 
@@ -101,6 +147,8 @@ int fv_check_op_embedding(fv_check *c) {
                                          {1031, 1000, 512, 3}, {1031, 1000, 512, 4}, {130, 32128, 68, 12}};
     int bad = 0, count = c->quick ? 6 : 10;
     for (int i = 0; i < count; i++) bad |= one(c, shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3]);
+    bad |= pieces(c, 130, 1000, 64, 384);
+    bad |= pieces(c, 57, 33, 5, 8);
     bad |= finite_differences(c);
     bad |= bad_input(c);
     return bad;

@@ -97,8 +97,8 @@ int fv_eval_execute(fv_eval_run *r, fv_t5 *m, const fv_eval_exec_opts *o) {
     int rc = (!pt || !rows || !left) ? fv_err("out of host memory") : 0;
     for (size_t i = 0; !rc && i < r->n; i++) {
         fv_eval_item *it = &r->items[i];
-        /* with choices, the buffers of the forward are sized for one row per choice */
-        uint32_t lim = it->n_choices ? fv_eval_max_prompt_tokens(m, it->n_choices) : maxt;
+        /* with choices, fv_t5_score_shared scores them in groups that fit: one row must fit */
+        uint32_t lim = maxt;
         rc = tokenize(r->tok, it->prompt, &pt[i]);
         if (!rc && pt[i].n > lim) {
             /* keep the end: the question and the answer cue are at the end of a few-shot prompt */

@@ -7,7 +7,11 @@
  * [2*inner, d_model] matrix, and the gated feed-forward wi_0, wi_1 one [2*d_ff, d_model] matrix.
  * The table keeps HF's logical tensors (each a slice of its group) for loading, saving, the
  * optimizer (which must see q, k and v as separate tensors, as Adafactor factors each) and
- * gradient norms. Gradients, when training, mirror the same layout (see model/t5_grads.h). */
+ * gradient norms. Gradients, when training, mirror the same layout (see model/t5_grads.h).
+ *
+ * The vocabulary tables (shared embedding, untied lm_head) are row-split (ops/rowsplit.h): one
+ * buffer when they fit the device's storage-buffer range, else pieces along the vocabulary; their
+ * table entry names the split, and loading and saving read and write the whole HF tensor. */
 #ifndef FV_MODEL_T5_H
 #define FV_MODEL_T5_H
 
@@ -16,6 +20,7 @@
 
 #include "io/t5_config.h"
 #include "ops/op.h"
+#include "ops/rowsplit.h"
 
 typedef struct fv_t5_block {
     /* self-attention (encoder and decoder) */
@@ -40,14 +45,15 @@ typedef struct fv_t5_param {
     fv_buf *buf;
     uint32_t off;
     int matrix;        /* factored by Adafactor */
+    const fv_rowsplit *split; /* the vocabulary tables: the tensor is these pieces (buf = piece 0, off 0) */
 } fv_t5_param;
 
 typedef struct fv_t5 {
     fv_dev *d;
     fv_t5_config cfg;
     uint32_t inner;          /* num_heads * d_kv */
-    fv_buf *shared;          /* [vocab, d] */
-    fv_buf *lm_head;         /* [vocab, d]; NULL when tied (shared is used, output scaled) */
+    fv_rowsplit shared;      /* [vocab, d] */
+    fv_rowsplit lm_head;     /* [vocab, d]; n = 0 when tied (shared is used, output scaled) */
     fv_buf *enc_rel, *dec_rel;        /* [num_buckets, heads] */
     fv_buf *enc_final, *dec_final;    /* [d] */
     fv_t5_block *enc, *dec;
@@ -75,5 +81,9 @@ int fv_t5_init_weights(fv_t5 *m, uint64_t seed);
 int fv_t5_save_weights(const fv_t5 *m, const char *dir);
 
 const fv_t5_param *fv_t5_find(const fv_t5 *m, const char *name);
+/* Blocking copies of a whole table entry (HF tensor) between the device and rows*cols host floats,
+ * whether it is a slice of a fused buffer or a row-split table (also for gradient tables). */
+int fv_t5_param_read(fv_dev *d, const fv_t5_param *p, float *dst);
+int fv_t5_param_write(fv_dev *d, const fv_t5_param *p, const float *src);
 
 #endif

@@ -102,7 +102,7 @@ int fv_t5_train_backward(fv_graph *g, fv_t5_train *t) {
     const fv_t5 *m = t->m;
     const fv_t5_config *c = &m->cfg;
     const fv_t5_batch *in = &t->in;
-    uint32_t D = (uint32_t)c->d_model, V = (uint32_t)c->vocab_size, ne = in->B * in->Te, nd = in->B * in->Td;
+    uint32_t D = (uint32_t)c->d_model, ne = in->B * in->Te, nd = in->B * in->Td;
     float eps = (float)c->layer_norm_epsilon;
     fv_buf *gs;
 
@@ -113,7 +113,7 @@ int fv_t5_train_backward(fv_graph *g, fv_t5_train *t) {
     for (int l = c->num_decoder_layers - 1; l >= 0; l--)
         FV_TRY(block_back(g, t, 1, l, t->gy, l == c->num_decoder_layers - 1));
     FV_TRY(sub_grad(g, t, t->gy, nd * D, FV_T5_SALT_DEC_EMB, &gs));
-    FV_TRY(fv_embedding_back(g, T(in->dec_ids), T(gs), T(t->gr->shared), nd, V, D));
+    FV_TRY(fv_rowsplit_embedding_back(g, T(in->dec_ids), T(gs), &t->gr->shared, nd));
 
     /* encoder, from dL/d(encoder output) gathered over the decoder's cross-attention layers */
     FV_TRY(fv_t5_train_dropout(g, t, t->genc, ne * D, FV_T5_SALT_ENC_FINAL));
@@ -121,5 +121,5 @@ int fv_t5_train_backward(fv_graph *g, fv_t5_train *t) {
                            ne, D, eps, 0));
     for (int l = c->num_layers - 1; l >= 0; l--) FV_TRY(block_back(g, t, 0, l, t->gx, 0));
     FV_TRY(sub_grad(g, t, t->gx, ne * D, FV_T5_SALT_ENC_EMB, &gs));
-    return fv_embedding_back(g, T(in->enc_ids), T(gs), T(t->gr->shared), ne, V, D);
+    return fv_rowsplit_embedding_back(g, T(in->enc_ids), T(gs), &t->gr->shared, ne);
 }

@@ -25,7 +25,8 @@ struct fv_t5_dec {
     /* step inputs, written by the host each step */
     fv_buf *ids, *stepbuf, *pos_q, *pos_k, *ones, *self_seg, *parent;
     /* step activations */
-    fv_buf *y, *sh, *sqkv, *sao, *sq, *sp, *sff, *sffo, *logits;
+    fv_buf *y, *sh, *sqkv, *sao, *sq, *sp, *sff, *sffo;
+    fv_rowsplit logits;  /* [R, vocab] in row chunks that each fit one storage buffer */
     uint32_t *host_seg;            /* R x tmax */
     int32_t *host_pos;
 };
@@ -55,7 +56,7 @@ static int record_prefill(fv_t5_dec *s) {
 static int record_step(fv_t5_dec *s) {
     fv_t5 *m = s->m;
     const fv_t5_config *c = &m->cfg;
-    uint32_t D = (uint32_t)c->d_model, in = m->inner, V = (uint32_t)c->vocab_size, R = s->R;
+    uint32_t D = (uint32_t)c->d_model, in = m->inner, R = s->R;
     float eps = (float)c->layer_norm_epsilon;
     fv_graph *g = s->step;
     FV_TRY(fv_graph_begin(g));
@@ -67,7 +68,7 @@ static int record_step(fv_t5_dec *s) {
                 FV_TRY(fv_graph_copy(g, s->tmp, 0, caches[k], 0, (uint64_t)R * s->tmax * in * 4));
             }
         }
-    FV_TRY(fv_embedding(g, T(m->shared), T(s->ids), T(s->y), R, V, D));
+    FV_TRY(fv_rowsplit_embedding(g, &m->shared, T(s->ids), T(s->y), R));
     fv_attn_desc self = {
         .B = R, .Tq = 1, .Tk = s->tmax, .H = (uint32_t)c->num_heads, .dk = (uint32_t)c->d_kv,
         .q_stride = 3 * in, .k_stride = in, .v_stride = in, .o_stride = in, .use_bias = 1,
@@ -116,8 +117,22 @@ static int record_step(fv_t5_dec *s) {
         FV_TRY(fv_t5_ffn(g, m, b, s->y, s->sh, s->sff, s->sffo, R));
     }
     FV_TRY(fv_rmsnorm(g, T(s->y), T(m->dec_final), T(s->sh), R, D, eps));
-    FV_TRY(fv_t5_logits(g, m, T(s->sh), T(s->logits), R));
+    for (uint32_t i = 0; i < s->logits.n; i++)
+        FV_TRY(fv_t5_logits(g, m, fv_tensor(s->sh, fv_rowsplit_first(&s->logits, i) * D), T(s->logits.piece[i]),
+                            fv_rowsplit_count(&s->logits, i)));
     return fv_graph_end(g);
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
+
+/* The per-row sizes of fv_t5_dec_create's allocations (per token of the prompt, then per row). */
+uint64_t fv_t5_dec_row_bytes(const fv_t5 *m, uint32_t Te, uint32_t tmax) {
+    const fv_t5_config *c = &m->cfg;
+    uint64_t D = (uint64_t)c->d_model, in = m->inner, H = (uint64_t)c->num_heads, F = (uint64_t)c->d_ff;
+    uint64_t per_token = max_u64(max_u64(D, 3 * in), (c->is_gated_act ? 2 : 1) * F);
+    uint64_t b = max_u64((uint64_t)Te * per_token, H * Te * Te);
+    b = max_u64(b, max_u64((uint64_t)tmax * in, H * max_u64(tmax, Te)));
+    return 4 * b;
 }
 
 int fv_t5_dec_create(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, int beams, fv_t5_dec **out) {
@@ -161,7 +176,7 @@ int fv_t5_dec_create(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, int beams
          alloc(d, R * in, "decoder cross q", &s->sq) ||
          alloc(d, R * H * (tmax > Te ? tmax : Te), "decoder attention probabilities", &s->sp) ||
          alloc(d, R * FF, "decoder feed-forward", &s->sff) || alloc(d, R * F, "decoder feed-forward activation", &s->sffo) ||
-         alloc(d, (uint64_t)R * c->vocab_size, "logits", &s->logits);
+         fv_rowsplit_alloc(d, R, (uint32_t)c->vocab_size, "logits", &s->logits);
     if (!rc) { /* constants: key positions 0..tmax-1, query segment 1 */
         for (uint32_t r = 0; r < R; r++)
             for (uint32_t j = 0; j < tmax; j++) s->host_pos[(size_t)r * tmax + j] = (int32_t)j;
@@ -190,8 +205,9 @@ void fv_t5_dec_free(fv_t5_dec *s) {
     }
     fv_buf *all[] = {s->enc.enc_ids, s->enc.enc_seg, s->enc.enc_pos, s->x, s->h, s->qkv, s->ao, s->p, s->ff, s->ffo,
                      s->enc_out, s->tmp, s->ids, s->stepbuf, s->pos_q, s->pos_k, s->ones, s->self_seg, s->parent, s->y,
-                     s->sh, s->sqkv, s->sao, s->sq, s->sp, s->sff, s->sffo, s->logits};
+                     s->sh, s->sqkv, s->sao, s->sq, s->sp, s->sff, s->sffo};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) fv_buf_free(d, all[i]);
+    fv_rowsplit_free(d, &s->logits);
     free(s->kc);
     free(s->vc);
     free(s->ckv);
@@ -254,7 +270,7 @@ int fv_t5_dec_step(fv_t5_dec *s, uint32_t step, const uint32_t *tokens, const ui
         }
     }
     FV_TRY(fv_graph_run(s->step));
-    return fv_buf_read(d, s->logits, 0, logits, (uint64_t)R * V * 4);
+    return fv_rowsplit_read(d, &s->logits, 0, logits, (uint64_t)R * V);
 }
 
 uint32_t fv_t5_argmax(const float *x, uint32_t n) {

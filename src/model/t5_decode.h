@@ -18,6 +18,9 @@ typedef struct fv_t5_dec fv_t5_dec;
  * reordering (beam search). */
 int fv_t5_dec_create(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, int beams, fv_t5_dec **out);
 void fv_t5_dec_free(fv_t5_dec *s);
+/* Bytes per row of the largest buffer of a decode state (every buffer grows with the rows; the
+ * logits come in row chunks), so at most maxStorageBufferRange / this rows fit one state. */
+uint64_t fv_t5_dec_row_bytes(const fv_t5 *m, uint32_t Te, uint32_t tmax);
 
 /* Encode R prompts (ids[r] of lens[r] tokens each, </s> included) and fill the cross-attention
  * caches. Also resets the self-attention caches. */

@@ -36,8 +36,8 @@ int fv_t5_fwd_create(fv_t5 *m, uint32_t B, uint32_t Te, uint32_t Td, int keep_lo
     uint64_t tt = (uint64_t)Te * Te;
     if ((uint64_t)Td * Td > tt) tt = (uint64_t)Td * Td;
     if ((uint64_t)Td * Te > tt) tt = (uint64_t)Td * Te;
-    uint64_t range = d->props.limits.maxStorageBufferRange / 4;
-    f->logit_rows = keep_logits ? (uint32_t)nd : (uint32_t)(range / V < nd ? range / V : nd);
+    /* chunks of rows whose logits fit one storage buffer */
+    f->logit_rows = fv_rowsplit_piece_rows(d, (uint32_t)nd, (uint32_t)V);
     if (f->logit_rows == 0) f->logit_rows = 1;
     int rc = 0;
     rc |= alloc(d, ne, "enc_ids", &f->in.enc_ids) || alloc(d, ne, "enc_seg", &f->in.enc_seg) ||
@@ -51,7 +51,8 @@ int fv_t5_fwd_create(fv_t5 *m, uint32_t B, uint32_t Te, uint32_t Td, int keep_lo
          alloc(d, B * H * tt, "attention probabilities", &f->p) ||
          alloc(d, nmax * (c->is_gated_act ? 2 : 1) * c->d_ff, "feed-forward", &f->ff) ||
          alloc(d, nmax * c->d_ff, "feed-forward activation", &f->ffo) ||
-         alloc(d, (uint64_t)f->logit_rows * V, "logits", &f->logits) || alloc(d, nd, "loss", &f->loss);
+         fv_rowsplit_alloc(d, keep_logits ? (uint32_t)nd : f->logit_rows, (uint32_t)V, "logits", &f->logits) ||
+         alloc(d, nd, "loss", &f->loss);
     if (rc) {
         fv_t5_fwd_free(f);
         return fv_err_wrap("forward buffers for batch %ux%u/%u", B, Te, Td);
@@ -66,8 +67,9 @@ void fv_t5_fwd_free(fv_t5_fwd *f) {
     fv_buf *all[] = {f->in.enc_ids, f->in.enc_seg, f->in.enc_pos, f->in.dec_ids, f->in.dec_seg, f->in.dec_pos,
                      f->in.labels,  f->x,          f->enc_out,    f->y,          f->h,          f->qkv,
                      f->ao,         f->q,          f->ckv,        f->p,          f->ff,         f->ffo,
-                     f->logits,     f->loss};
+                     f->loss};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) fv_buf_free(d, all[i]);
+    fv_rowsplit_free(d, &f->logits);
     free(f);
 }
 
@@ -110,7 +112,7 @@ int fv_t5_record_encoder(fv_graph *g, fv_t5 *m, const fv_t5_batch *in, fv_buf *x
                          fv_buf *p, fv_buf *ff, fv_buf *ffo, fv_buf *enc_out) {
     const fv_t5_config *c = &m->cfg;
     uint32_t D = (uint32_t)c->d_model, rows = in->B * in->Te;
-    FV_TRY(fv_embedding(g, T(m->shared), T(in->enc_ids), T(x), rows, (uint32_t)c->vocab_size, D));
+    FV_TRY(fv_rowsplit_embedding(g, &m->shared, T(in->enc_ids), T(x), rows));
     for (int l = 0; l < c->num_layers; l++) {
         const fv_t5_block *b = &m->enc[l];
         FV_TRY(self_attention(g, m, b, 0, x, h, qkv, ao, p, in->B, in->Te, in->enc_seg, in->enc_pos));
@@ -122,12 +124,8 @@ int fv_t5_record_encoder(fv_graph *g, fv_t5 *m, const fv_t5_batch *in, fv_buf *x
 /* The decoder output projection: logits = h W^T, W = lm_head, or the shared embedding scaled by
  * d_model^-0.5 when tied (HF T5ForConditionalGeneration). */
 int fv_t5_logits(fv_graph *g, const fv_t5 *m, fv_t h, fv_t logits, uint32_t rows) {
-    const fv_t5_config *c = &m->cfg;
-    fv_gemm_desc gd = {
-        .M = rows, .N = (uint32_t)c->vocab_size, .K = (uint32_t)c->d_model, .trans_b = 1,
-        .alpha = m->lm_head ? 1.0f : (float)(1.0 / sqrt((double)c->d_model)), .beta = 0.0f,
-    };
-    return fv_gemm(g, &gd, h, T(m->lm_head ? m->lm_head : m->shared), logits);
+    float alpha = m->lm_head.n ? 1.0f : (float)(1.0 / sqrt((double)m->cfg.d_model));
+    return fv_rowsplit_linear(g, h, m->lm_head.n ? &m->lm_head : &m->shared, logits, rows, alpha);
 }
 
 int fv_t5_fwd_record(fv_graph *g, fv_t5_fwd *f) {
@@ -142,7 +140,7 @@ int fv_t5_fwd_record(fv_graph *g, fv_t5_fwd *f) {
     FV_TRY(fv_t5_record_encoder(g, m, &enc_rows, f->x, f->h, f->qkv, f->ao, f->p, f->ff, f->ffo, f->enc_out));
     uint64_t kv_bytes = (uint64_t)in->Te * 2 * inn * 4;
 
-    FV_TRY(fv_embedding(g, T(m->shared), T(in->dec_ids), T(f->y), nd, V, D));
+    FV_TRY(fv_rowsplit_embedding(g, &m->shared, T(in->dec_ids), T(f->y), nd));
     for (int l = 0; l < c->num_decoder_layers; l++) {
         const fv_t5_block *b = &m->dec[l];
         FV_TRY(self_attention(g, m, b, 1, f->y, f->h, f->qkv, f->ao, f->p, in->B, in->Td, in->dec_seg, in->dec_pos));
@@ -164,7 +162,7 @@ int fv_t5_fwd_record(fv_graph *g, fv_t5_fwd *f) {
     FV_TRY(fv_rmsnorm(g, T(f->y), T(m->dec_final), T(f->h), nd, D, eps));
     for (uint32_t r0 = 0; r0 < nd; r0 += f->logit_rows) {
         uint32_t rows = nd - r0 < f->logit_rows ? nd - r0 : f->logit_rows;
-        fv_t lg = fv_tensor(f->logits, f->keep_logits ? r0 * V : 0);
+        fv_t lg = fv_tensor(f->logits.piece[f->keep_logits ? r0 / f->logit_rows : 0], 0);
         FV_TRY(fv_t5_logits(g, m, fv_tensor(f->h, r0 * D), lg, rows));
         FV_TRY(fv_xent_loss(g, lg, fv_tensor(in->labels, r0), fv_tensor(f->loss, r0), rows, V));
     }

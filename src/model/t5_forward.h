@@ -21,12 +21,14 @@ typedef struct fv_t5_batch {
 typedef struct fv_t5_fwd {
     fv_t5 *m;
     fv_t5_batch in;
-    uint32_t logit_rows;   /* rows of logits kept at once (a chunk of B*Td) */
-    int keep_logits;       /* logits holds all B*Td rows (small batches, tests) */
+    uint32_t logit_rows;   /* rows of logits computed at once (a chunk of B*Td within one buffer) */
+    int keep_logits;       /* logits holds all B*Td rows (small batches, tests), in pieces of
+                            * logit_rows; else one piece that each chunk overwrites */
     int shared_input;      /* every row has the same encoder input (the choices of one question):
                             * encode row 0 once and copy its cross-attention K/V to the others */
     /* activations */
-    fv_buf *x, *enc_out, *y, *h, *qkv, *ao, *q, *ckv, *p, *ff, *ffo, *logits, *loss;
+    fv_buf *x, *enc_out, *y, *h, *qkv, *ao, *q, *ckv, *p, *ff, *ffo, *loss;
+    fv_rowsplit logits;    /* [B*Td or logit_rows, vocab] */
 } fv_t5_fwd;
 
 /* Allocate inputs and activations for batches of B rows of Te encoder and Td decoder tokens. */

@@ -258,14 +258,10 @@ static int beam_search(fv_t5 *m, fv_t5_dec *s, uint32_t n, const fv_gen_opts *o,
     return rc;
 }
 
-int fv_t5_generate(fv_t5 *m, const uint32_t *const *prompts, const uint32_t *lens, uint32_t n, const fv_gen_opts *opts,
-                   fv_gen_out *out) {
+/* n prompts in one decode state. */
+static int generate_group(fv_t5 *m, const uint32_t *const *prompts, const uint32_t *lens, uint32_t n, const fv_gen_opts *opts,
+                          fv_gen_out *out) {
     fv_gen_opts o = *opts;
-    if (!o.max_new_tokens) o.max_new_tokens = 20;
-    if (!o.num_beams) o.num_beams = 1;
-    if (o.num_beams > 1 && o.do_sample) return fv_err("generate: beam sampling is not supported; use --num-beams 1 with --sample");
-    memset(out, 0, n * sizeof *out);
-    if (!n) return 0;
     uint32_t K = o.num_beams, Te = 0;
     for (uint32_t i = 0; i < n; i++) Te = lens[i] > Te ? lens[i] : Te;
     const uint32_t **rows = malloc((size_t)n * K * sizeof *rows);
@@ -288,6 +284,31 @@ int fv_t5_generate(fv_t5 *m, const uint32_t *const *prompts, const uint32_t *len
     }
     free(rows);
     free(rlens);
+    return rc;
+}
+
+int fv_t5_generate(fv_t5 *m, const uint32_t *const *prompts, const uint32_t *lens, uint32_t n, const fv_gen_opts *opts,
+                   fv_gen_out *out) {
+    fv_gen_opts o = *opts;
+    if (!o.max_new_tokens) o.max_new_tokens = 20;
+    if (!o.num_beams) o.num_beams = 1;
+    if (o.num_beams > 1 && o.do_sample) return fv_err("generate: beam sampling is not supported; use --num-beams 1 with --sample");
+    memset(out, 0, n * sizeof *out);
+    if (!n) return 0;
+    /* Prompts in groups whose decode state has every buffer within the device's storage-buffer
+     * range (each row's results do not depend on the others'; sampling draws in another order). */
+    uint32_t Te = 0, group = n;
+    for (uint32_t i = 0; i < n; i++) Te = lens[i] > Te ? lens[i] : Te;
+    uint64_t range = m->d->props.limits.maxStorageBufferRange, row = fv_t5_dec_row_bytes(m, Te, o.max_new_tokens);
+    uint64_t fit = range / row / o.num_beams;
+    if (fit == 0)
+        return fv_err("generate: one prompt of %u tokens with %u beams needs %llu-byte buffers, beyond the device's storage "
+                      "buffer range of %llu bytes", Te, o.num_beams, (unsigned long long)(row * o.num_beams),
+                      (unsigned long long)range);
+    if (fit < group) group = (uint32_t)fit;
+    int rc = 0;
+    for (uint32_t i = 0; !rc && i < n; i += group)
+        rc = generate_group(m, prompts + i, lens + i, n - i < group ? n - i : group, &o, out + i);
     if (rc)
         for (uint32_t i = 0; i < n; i++) {
             free(out[i].ids);

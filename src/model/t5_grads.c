@@ -11,7 +11,8 @@ typedef struct {
     fv_buf **model, **grad;
 } pair;
 
-/* Every (parameter buffer, gradient slot) pair of the model; returns the count (<= cap). */
+/* Every (parameter buffer, gradient slot) pair of the model but the row-split vocabulary tables;
+ * returns the count (<= cap). */
 static size_t pairs(const fv_t5 *m, fv_t5_grads *g, pair *p, size_t cap) {
     size_t n = 0;
 #define ADD(mb, gb)                                    \
@@ -19,8 +20,6 @@ static size_t pairs(const fv_t5 *m, fv_t5_grads *g, pair *p, size_t cap) {
         if (n < cap) p[n] = (pair){(fv_buf **)&(mb), &(gb)}; \
         n++;                                           \
     } while (0)
-    ADD(m->shared, g->shared);
-    if (m->lm_head) ADD(m->lm_head, g->lm_head);
     ADD(m->enc_rel, g->enc_rel);
     ADD(m->dec_rel, g->dec_rel);
     ADD(m->enc_final, g->enc_final);
@@ -54,12 +53,16 @@ int fv_t5_grads_create(const fv_t5 *m, fv_t5_grads **out) {
     g->m = m;
     g->enc = calloc((size_t)m->cfg.num_layers, sizeof *g->enc);
     g->dec = calloc((size_t)m->cfg.num_decoder_layers, sizeof *g->dec);
-    size_t n = pairs(m, g, NULL, 0);
+    size_t n = pairs(m, g, NULL, 0), ntab = m->shared.n + m->lm_head.n;
     pair *p = calloc(n, sizeof *p);
-    g->bufs = calloc(n, sizeof *g->bufs);
+    g->bufs = calloc(n + ntab, sizeof *g->bufs);
     g->params = calloc(m->nparams, sizeof *g->params);
     int rc = (!g->enc || !g->dec || !p || !g->bufs || !g->params) ? fv_err("out of host memory") : 0;
     if (!rc) pairs(m, g, p, n);
+    if (!rc) rc = fv_rowsplit_alloc(m->d, m->shared.rows, m->shared.cols, "grad shared.weight", &g->shared);
+    if (!rc && m->lm_head.n) rc = fv_rowsplit_alloc(m->d, m->lm_head.rows, m->lm_head.cols, "grad lm_head.weight", &g->lm_head);
+    for (uint32_t i = 0; !rc && i < g->shared.n; i++) g->bufs[g->nbufs++] = g->shared.piece[i];
+    for (uint32_t i = 0; !rc && i < g->lm_head.n; i++) g->bufs[g->nbufs++] = g->lm_head.piece[i];
     for (size_t i = 0; !rc && i < n; i++) {
         char what[64];
         snprintf(what, sizeof what, "grad %.40s", (*p[i].model)->what);
@@ -69,7 +72,11 @@ int fv_t5_grads_create(const fv_t5 *m, fv_t5_grads **out) {
     for (size_t i = 0; !rc && i < m->nparams; i++) {
         g->params[i] = m->params[i];
         g->params[i].buf = NULL;
-        for (size_t k = 0; k < n; k++)
+        if (m->params[i].split) {
+            g->params[i].split = m->params[i].split == &m->shared ? &g->shared : &g->lm_head;
+            g->params[i].buf = g->params[i].split->piece[0];
+        }
+        for (size_t k = 0; k < n && !m->params[i].split; k++)
             if (*p[k].model == m->params[i].buf) g->params[i].buf = *p[k].grad;
         if (!g->params[i].buf) rc = fv_err("gradients: parameter '%s' lies in no known buffer", m->params[i].name);
     }
@@ -85,7 +92,15 @@ int fv_t5_grads_create(const fv_t5 *m, fv_t5_grads **out) {
 
 void fv_t5_grads_free(fv_t5_grads *g) {
     if (!g) return;
-    for (size_t i = 0; i < g->nbufs; i++) fv_buf_free(g->m->d, g->bufs[i]);
+    /* the tables' pieces are in bufs too: free them once, through their splits */
+    for (size_t i = 0; i < g->nbufs; i++) {
+        int piece = 0;
+        for (uint32_t k = 0; k < g->shared.n; k++) piece |= g->bufs[i] == g->shared.piece[k];
+        for (uint32_t k = 0; k < g->lm_head.n; k++) piece |= g->bufs[i] == g->lm_head.piece[k];
+        if (!piece) fv_buf_free(g->m->d, g->bufs[i]);
+    }
+    fv_rowsplit_free(g->m->d, &g->shared);
+    fv_rowsplit_free(g->m->d, &g->lm_head);
     free(g->bufs);
     free(g->params);
     free(g->enc);
@@ -105,14 +120,22 @@ const fv_t5_param *fv_t5_grads_find(const fv_t5_grads *g, const char *name) {
 }
 
 int fv_t5_grads_norm_plan(const fv_t5_grads *g, fv_gradnorm_plan **out) {
-    fv_t *ts = calloc(g->nparams, sizeof *ts);
-    uint32_t *lens = calloc(g->nparams, sizeof *lens);
+    size_t n = g->nparams + g->shared.n + g->lm_head.n; /* a split table: one entry per piece */
+    fv_t *ts = calloc(n, sizeof *ts);
+    uint32_t *lens = calloc(n, sizeof *lens);
     int rc = (!ts || !lens) ? fv_err("out of host memory") : 0;
+    uint32_t k = 0;
     for (size_t i = 0; !rc && i < g->nparams; i++) {
-        ts[i] = fv_tensor(g->params[i].buf, g->params[i].off);
-        lens[i] = g->params[i].rows * (g->params[i].cols ? g->params[i].cols : 1);
+        const fv_rowsplit *sp = g->params[i].split;
+        for (uint32_t j = 0; sp && j < sp->n; j++, k++) {
+            ts[k] = fv_tensor(sp->piece[j], 0);
+            lens[k] = fv_rowsplit_count(sp, j) * sp->cols;
+        }
+        if (sp) continue;
+        ts[k] = fv_tensor(g->params[i].buf, g->params[i].off);
+        lens[k++] = g->params[i].rows * (g->params[i].cols ? g->params[i].cols : 1);
     }
-    if (!rc) rc = fv_gradnorm_plan_create(g->m->d, ts, lens, (uint32_t)g->nparams, out);
+    if (!rc) rc = fv_gradnorm_plan_create(g->m->d, ts, lens, k, out);
     free(ts);
     free(lens);
     return rc;

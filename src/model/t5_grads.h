@@ -14,7 +14,7 @@
 
 typedef struct fv_t5_grads {
     const fv_t5 *m;
-    fv_buf *shared, *lm_head;          /* lm_head NULL when tied */
+    fv_rowsplit shared, lm_head;       /* split as the model's tables; lm_head.n = 0 when tied */
     fv_buf *enc_rel, *dec_rel;
     fv_buf *enc_final, *dec_final;
     fv_t5_block *enc, *dec;            /* cross-attention fields NULL in the encoder */

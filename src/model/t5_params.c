@@ -134,13 +134,15 @@ int fv_t5_create(fv_dev *d, const fv_t5_config *cfg, fv_t5 **out) {
     m->inner = (uint32_t)(cfg->num_heads * cfg->d_kv);
     uint32_t V = (uint32_t)cfg->vocab_size, D = (uint32_t)cfg->d_model;
     size_t cap = 0;
-    int rc = alloc(m, (uint64_t)V * D, "shared.weight", &m->shared);
-    if (!rc) rc = add_param(m, &cap, "shared.weight", V, D, m->shared, 0);
+    int rc = fv_rowsplit_alloc(d, V, D, "shared.weight", &m->shared);
+    if (!rc) rc = add_param(m, &cap, "shared.weight", V, D, m->shared.piece[0], 0);
+    if (!rc) m->params[m->nparams - 1].split = &m->shared;
     if (!rc) rc = build_stack(m, &cap, 0);
     if (!rc) rc = build_stack(m, &cap, 1);
     if (!rc && !cfg->tie_word_embeddings) {
-        rc = alloc(m, (uint64_t)V * D, "lm_head.weight", &m->lm_head);
-        if (!rc) rc = add_param(m, &cap, "lm_head.weight", V, D, m->lm_head, 0);
+        rc = fv_rowsplit_alloc(d, V, D, "lm_head.weight", &m->lm_head);
+        if (!rc) rc = add_param(m, &cap, "lm_head.weight", V, D, m->lm_head.piece[0], 0);
+        if (!rc) m->params[m->nparams - 1].split = &m->lm_head;
     }
     uint32_t radius = (uint32_t)cfg->relative_attention_max_distance;
     if (radius < LUT_RADIUS_MIN) radius = LUT_RADIUS_MIN;
@@ -168,7 +170,9 @@ void fv_t5_free(fv_t5 *m) {
     if (!m) return;
     free_stack(m->d, m->enc, m->cfg.num_layers);
     free_stack(m->d, m->dec, m->cfg.num_decoder_layers);
-    fv_buf *all[] = {m->shared, m->lm_head, m->enc_rel, m->dec_rel, m->enc_final, m->dec_final, m->enc_lut, m->dec_lut};
+    fv_rowsplit_free(m->d, &m->shared);
+    fv_rowsplit_free(m->d, &m->lm_head);
+    fv_buf *all[] = {m->enc_rel, m->dec_rel, m->enc_final, m->dec_final, m->enc_lut, m->dec_lut};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) fv_buf_free(m->d, all[k]);
     free(m->params);
     free(m);
@@ -181,6 +185,16 @@ const fv_t5_param *fv_t5_find(const fv_t5 *m, const char *name) {
 }
 
 static uint64_t numel(const fv_t5_param *p) { return (uint64_t)p->rows * (p->cols ? p->cols : 1); }
+
+int fv_t5_param_read(fv_dev *d, const fv_t5_param *p, float *dst) {
+    if (p->split) return fv_rowsplit_read(d, p->split, 0, dst, numel(p));
+    return fv_buf_read(d, p->buf, (uint64_t)p->off * 4, dst, numel(p) * 4);
+}
+
+int fv_t5_param_write(fv_dev *d, const fv_t5_param *p, const float *src) {
+    if (p->split) return fv_rowsplit_write(d, p->split, 0, src, numel(p));
+    return fv_buf_write(d, p->buf, (uint64_t)p->off * 4, src, numel(p) * 4);
+}
 
 /* HF checkpoints store the shared embedding under one of three tied names. */
 static const char *embedding_name(const fv_safetensors *st) {
@@ -205,8 +219,10 @@ int fv_t5_load_weights(fv_t5 *m, const char *path, void (*progress)(uint64_t, ui
             rc = fv_err("%s: tensor '%s' is missing", fv_st_path(st), p->name);
             break;
         }
+        /* a table in several pieces is read whole, then written piece by piece */
+        const fv_rowsplit *sp = p->split && p->split->n > 1 ? p->split : NULL;
         float *dst;
-        if (p->buf->host) {
+        if (p->buf->host && !sp) {
             dst = (float *)p->buf->host + p->off;
         } else {
             float *nt = realloc(tmp, n * sizeof *nt);
@@ -217,7 +233,8 @@ int fv_t5_load_weights(fv_t5 *m, const char *path, void (*progress)(uint64_t, ui
             dst = tmp = nt;
         }
         rc = fv_st_read_f32(st, name, dst, p->cols ? 2 : 1, shape);
-        if (!rc && !p->buf->host) rc = fv_buf_write(m->d, p->buf, (uint64_t)p->off * 4, dst, n * 4);
+        if (!rc && sp) rc = fv_rowsplit_write(m->d, sp, 0, dst, n);
+        else if (!rc && !p->buf->host) rc = fv_buf_write(m->d, p->buf, (uint64_t)p->off * 4, dst, n * 4);
         done += n * 4;
         if (progress) progress(done, total, user);
     }
@@ -272,7 +289,7 @@ int fv_t5_init_weights(fv_t5 *m, uint64_t seed) {
         tmp = nt;
         double std = init_std(m, p);
         for (uint64_t k = 0; k < n; k++) tmp[k] = std < 0 ? (float)factor : (float)(factor * std * fv_rng_normal(&rng));
-        rc = fv_buf_write(m->d, p->buf, (uint64_t)p->off * 4, tmp, n * 4);
+        rc = fv_t5_param_write(m->d, p, tmp);
     }
     free(tmp);
     return rc;
@@ -291,7 +308,7 @@ int fv_t5_save_weights(const fv_t5 *m, const char *dir) {
             rc = fv_err("out of host memory saving '%s'", p->name);
             break;
         }
-        rc = fv_buf_read(m->d, p->buf, (uint64_t)p->off * 4, data[i], n * 4);
+        rc = fv_t5_param_read(m->d, p, data[i]);
         shapes[2 * i] = p->rows;
         shapes[2 * i + 1] = p->cols;
         outs[i] = (fv_st_out){.name = p->name, .ndim = p->cols ? 2 : 1, .shape = &shapes[2 * i], .data = data[i],

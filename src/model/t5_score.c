@@ -1,5 +1,6 @@
 /* Scoring in padded batches; see t5_score.h. The batch is as large as asked but small enough that
- * the attention probabilities of one layer fit in one storage buffer. */
+ * every activation buffer of the forward (t5_forward.c: the attention probabilities of one layer,
+ * the fused q|k|v and feed-forward rows) fits in one storage buffer; the logits come in row chunks. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +11,12 @@ static uint32_t fit_batch(const fv_t5 *m, uint32_t want, uint32_t Te, uint32_t T
     uint64_t tt = (uint64_t)Te * Te;
     if ((uint64_t)Td * Td > tt) tt = (uint64_t)Td * Td;
     if ((uint64_t)Td * Te > tt) tt = (uint64_t)Td * Te;
-    uint64_t per_row = tt * (uint64_t)m->cfg.num_heads * 4;
+    const fv_t5_config *c = &m->cfg;
+    uint64_t width = (uint64_t)c->d_model, T = Te > Td ? Te : Td;
+    if (3ull * m->inner > width) width = 3ull * m->inner;
+    if ((c->is_gated_act ? 2ull : 1ull) * c->d_ff > width) width = (c->is_gated_act ? 2ull : 1ull) * c->d_ff;
+    uint64_t per_row = tt * (uint64_t)c->num_heads * 4;
+    if (T * width * 4 > per_row) per_row = T * width * 4;
     uint64_t range = m->d->props.limits.maxStorageBufferRange;
     uint64_t b = per_row ? range / per_row : want;
     if (b < 1) b = 1;
@@ -101,7 +107,11 @@ int fv_t5_score_shared(fv_t5 *m, const uint32_t *input, uint32_t in_len, const u
         inputs[i] = input;
         lens[i] = in_len;
     }
-    if (!rc) rc = run_batch(m, inputs, lens, targets, tgt_lens, n, 1, logprob);
+    uint32_t Td = 1;
+    for (uint32_t i = 0; i < n; i++) Td = tgt_lens[i] > Td ? tgt_lens[i] : Td;
+    uint32_t B = fit_batch(m, n, in_len, Td);
+    for (uint32_t i = 0; !rc && i < n; i += B)
+        rc = run_batch(m, inputs + i, lens + i, targets + i, tgt_lens + i, n - i < B ? n - i : B, 1, logprob + i);
     free(inputs);
     free(lens);
     return rc;

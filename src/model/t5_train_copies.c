@@ -144,9 +144,11 @@ static int each_copy(fv_t5_train *t, copy_fn fn, void *ctx) {
                 snprintf(what, sizeof what, "%s %d %s^T", dec ? "dec" : "enc", l, copy_field[i]);
                 FV_TRY(fn(t, mst, copy, rows, cols, copy_dtype(t, i), what, ctx));
             }
-    fv_buf *head = m->lm_head ? m->lm_head : m->shared;
-    return fn(t, head, &t->head_t, (uint32_t)m->cfg.vocab_size, (uint32_t)m->cfg.d_model, FV_F32,
-              m->lm_head ? "lm_head^T" : "shared^T", ctx);
+    /* a head table split into pieces (ops/rowsplit.h) has no copy: its logits are per-piece NT products */
+    const fv_rowsplit *head = m->lm_head.n ? &m->lm_head : &m->shared;
+    if (head->n != 1) return 0;
+    return fn(t, head->piece[0], &t->head_t, (uint32_t)m->cfg.vocab_size, (uint32_t)m->cfg.d_model, FV_F32,
+              m->lm_head.n ? "lm_head^T" : "shared^T", ctx);
 }
 
 static int alloc_copy(fv_t5_train *t, fv_buf *master, fv_buf **copy, uint32_t rows, uint32_t cols, enum fv_dtype dt,

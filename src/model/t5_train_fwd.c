@@ -26,6 +26,7 @@ static fv_t T(fv_buf *b) { return fv_tensor(b, 0); }
 typedef struct {
     fv_dev *d;
     int rc;
+    fv_buf *largest;
 } allocator;
 
 static fv_buf *A(allocator *a, uint64_t n, const char *what, int l) {
@@ -35,6 +36,7 @@ static fv_buf *A(allocator *a, uint64_t n, const char *what, int l) {
     else snprintf(name, sizeof name, "%s", what);
     fv_buf *b = NULL;
     a->rc = fv_buf_alloc(a->d, (n ? n : 1) * 4, FV_MEM_DEVICE, name, &b);
+    if (b && (!a->largest || b->size > a->largest->size)) a->largest = b;
     return b;
 }
 
@@ -120,7 +122,7 @@ int fv_t5_train_create_ex(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, ui
     uint64_t range = d->props.limits.maxStorageBufferRange / 4;
     t->logit_rows = (uint32_t)(range / V < nd ? range / V : nd);
     if (!t->logit_rows) t->logit_rows = 1;
-    allocator a = {d, 0};
+    allocator a = {d, 0, NULL};
     t->in.enc_ids = A(&a, ne, "enc_ids", -1);
     t->in.enc_seg = A(&a, ne, "enc_seg", -1);
     t->in.enc_pos = A(&a, ne, "enc_pos", -1);
@@ -165,6 +167,10 @@ int fv_t5_train_create_ex(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, ui
     t->rng_self[1] = A(&a, fv_attn_ranges_size(&rsd), "attn ranges dec", -1);
     t->rng_cross = A(&a, fv_attn_ranges_size(&rca), "attn ranges cross", -1);
     int rc = a.rc;
+    if (!rc) {
+        t->largest = a.largest->size;
+        snprintf(t->largest_what, sizeof t->largest_what, "%s", a.largest->what);
+    }
     if (!rc) rc = fv_buf_alloc(d, 4, FV_MEM_HOST, "dropout seed", &t->seed);
     uint32_t seed0 = 0;
     if (!rc) rc = fv_buf_write(d, t->seed, 0, &seed0, 4);
@@ -313,7 +319,7 @@ int fv_t5_train_forward(fv_graph *g, fv_t5_train *t) {
     const fv_t5 *m = t->m;
     const fv_t5_config *c = &m->cfg;
     const fv_t5_batch *in = &t->in;
-    uint32_t D = (uint32_t)c->d_model, V = (uint32_t)c->vocab_size, ne = in->B * in->Te, nd = in->B * in->Td;
+    uint32_t D = (uint32_t)c->d_model, ne = in->B * in->Te, nd = in->B * in->Td;
     float eps = (float)c->layer_norm_epsilon;
     int Le = c->num_layers, Ld = c->num_decoder_layers;
     /* the attention masks' block ranges, once per step for every layer and head */
@@ -323,14 +329,14 @@ int fv_t5_train_forward(fv_graph *g, fv_t5_train *t) {
     FV_TRY(fv_attn_ranges(g, &rse, T(in->enc_seg), T(in->enc_seg), T(t->rng_self[0])));
     FV_TRY(fv_attn_ranges(g, &rsd, T(in->dec_seg), T(in->dec_seg), T(t->rng_self[1])));
     FV_TRY(fv_attn_ranges(g, &rca, T(in->dec_seg), T(in->enc_seg), T(t->rng_cross)));
-    FV_TRY(fv_embedding(g, T(m->shared), T(in->enc_ids), T(t->enc[0].x_sa), ne, V, D));
+    FV_TRY(fv_rowsplit_embedding(g, &m->shared, T(in->enc_ids), T(t->enc[0].x_sa), ne));
     FV_TRY(fv_t5_train_dropout(g, t, t->enc[0].x_sa, ne * D, FV_T5_SALT_ENC_EMB));
     for (int l = 0; l < Le; l++)
         FV_TRY(fv_t5_train_block_fwd(g, t, 0, l, l + 1 < Le ? t->enc[l + 1].x_sa : t->enc_end));
     FV_TRY(fv_rmsnorm(g, T(t->enc_end), T(m->enc_final), T(t->enc_out), ne, D, eps));
     FV_TRY(fv_t5_train_dropout(g, t, t->enc_out, ne * D, FV_T5_SALT_ENC_FINAL));
 
-    FV_TRY(fv_embedding(g, T(m->shared), T(in->dec_ids), T(t->dec[0].x_sa), nd, V, D));
+    FV_TRY(fv_rowsplit_embedding(g, &m->shared, T(in->dec_ids), T(t->dec[0].x_sa), nd));
     FV_TRY(fv_t5_train_dropout(g, t, t->dec[0].x_sa, nd * D, FV_T5_SALT_DEC_EMB));
     for (int l = 0; l < Ld; l++)
         FV_TRY(fv_t5_train_block_fwd(g, t, 1, l, l + 1 < Ld ? t->dec[l + 1].x_sa : t->dec_end));
@@ -345,8 +351,8 @@ int fv_t5_train_loss_and_head(fv_graph *g, fv_t5_train *t) {
     const fv_t5_config *c = &m->cfg;
     const fv_t5_batch *in = &t->in;
     uint32_t D = (uint32_t)c->d_model, V = (uint32_t)c->vocab_size, nd = in->B * in->Td;
-    float s = m->lm_head ? 1.0f : (float)(1.0 / sqrt((double)c->d_model));
-    fv_buf *W = m->lm_head ? m->lm_head : m->shared, *dW = m->lm_head ? t->gr->lm_head : t->gr->shared;
+    float s = m->lm_head.n ? 1.0f : (float)(1.0 / sqrt((double)c->d_model));
+    const fv_rowsplit *W = m->lm_head.n ? &m->lm_head : &m->shared, *dW = m->lm_head.n ? &t->gr->lm_head : &t->gr->shared;
     if (!t->host_scale) FV_TRY(fv_xent_count(g, T(in->labels), T(t->count), nd, V));
     for (uint32_t r0 = 0; r0 < nd; r0 += t->logit_rows) {
         uint32_t rows = nd - r0 < t->logit_rows ? nd - r0 : t->logit_rows;
@@ -358,10 +364,7 @@ int fv_t5_train_loss_and_head(fv_graph *g, fv_t5_train *t) {
             FV_TRY(fv_t5_logits(g, m, h, lg, rows));
         }
         FV_TRY(fv_xent(g, lg, fv_tensor(in->labels, r0), fv_tensor(t->count, 1), fv_tensor(t->loss, r0), lg, rows, V));
-        fv_gemm_desc dh = {.M = rows, .N = D, .K = V, .alpha = s, .beta = 0.0f};
-        FV_TRY(fv_gemm(g, &dh, lg, T(W), fv_tensor(t->gh, r0 * D)));
-        fv_gemm_desc dw = {.M = V, .N = D, .K = rows, .trans_a = 1, .alpha = s, .beta = 1.0f};
-        FV_TRY(fv_gemm(g, &dw, lg, h, T(dW)));
+        FV_TRY(fv_rowsplit_linear_back(g, h, W, lg, fv_tensor(t->gh, r0 * D), dW, rows, s));
     }
     return fv_xent_sum(g, T(t->loss), T(in->labels), T(t->stats), nd, V);
 }

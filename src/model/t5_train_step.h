@@ -94,6 +94,8 @@ typedef struct fv_t5_train {
     fv_t5_acts scratch;            /* with checkpointing: the shared block buffers (x_sa unused) */
     int host_scale;                /* set before recording: the host writes the loss scale (fv_t5_train_set_scale) */
     uint32_t logit_rows;
+    uint64_t largest;              /* bytes of its largest buffer (all but a few grow with B) */
+    char largest_what[48];
     fv_t5_acts *enc, *dec;
     fv_buf *enc_end, *enc_out;     /* encoder residual after the last block; final norm (+dropout) */
     fv_buf *dec_end, *dec_h;       /* decoder residual after the last block; final norm (+dropout) */

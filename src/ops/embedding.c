@@ -13,13 +13,19 @@ static int check_args(const char *op, fv_t ids, uint32_t ntok, uint32_t vocab, u
 }
 
 int fv_embedding(fv_graph *g, fv_t table, fv_t ids, fv_t out, uint32_t ntok, uint32_t vocab, uint32_t dim) {
+    return fv_embedding_rows(g, table, 0, vocab, 0, ids, out, ntok, dim);
+}
+
+int fv_embedding_rows(fv_graph *g, fv_t table, uint32_t first, uint32_t nrows, int keep, fv_t ids, fv_t out,
+                      uint32_t ntok, uint32_t dim) {
     const char *op = "embedding";
-    FV_TRY(check_args(op, ids, ntok, vocab, dim));
-    FV_TRY(fv_op_check(op, "table", table, (uint64_t)vocab * dim, 4));
+    FV_TRY(check_args(op, ids, ntok, nrows, dim));
+    FV_TRY(fv_op_check(op, "table", table, (uint64_t)nrows * dim, 4));
     FV_TRY(fv_op_check(op, "out", out, (uint64_t)ntok * dim, 4));
     fv_dev *d = fv_graph_dev(g);
     fv_pipe_desc desc;
-    struct { uint32_t ntok, dim, vocab, to, io, oo; } pc = {ntok, dim, vocab, table.off, ids.off, out.off};
+    struct { uint32_t ntok, dim, vocab, to, io, oo, first, keep; } pc = {ntok, dim, nrows, table.off, ids.off, out.off,
+                                                                         first, keep != 0};
     fv_op_desc(&desc, "embedding", 3, 1u << 2, sizeof pc);
     desc.nspec = 1;
     desc.spec[0] = fv_op_row_threads(d, dim);
@@ -32,6 +38,11 @@ int fv_embedding(fv_graph *g, fv_t table, fv_t ids, fv_t out, uint32_t ntok, uin
 }
 
 int fv_embedding_back(fv_graph *g, fv_t ids, fv_t dout, fv_t dtable, uint32_t ntok, uint32_t vocab, uint32_t dim) {
+    return fv_embedding_back_rows(g, ids, dout, dtable, 0, vocab, ntok, dim);
+}
+
+int fv_embedding_back_rows(fv_graph *g, fv_t ids, fv_t dout, fv_t dtable, uint32_t first, uint32_t vocab, uint32_t ntok,
+                           uint32_t dim) {
     const char *op = "embedding_back";
     FV_TRY(check_args(op, ids, ntok, vocab, dim));
     FV_TRY(fv_op_check(op, "dout", dout, (uint64_t)ntok * dim, 4));
@@ -52,7 +63,8 @@ int fv_embedding_back(fv_graph *g, fv_t ids, fv_t dout, fv_t dtable, uint32_t nt
         if (slices > vocab) slices = vocab;
     }
     uint32_t vslice = fv_div_up(vocab, slices);
-    struct { uint32_t ntok, dim, vocab, io, go, dto, vslice; } pc = {ntok, dim, vocab, ids.off, dout.off, dtable.off, vslice};
+    struct { uint32_t ntok, dim, vocab, io, go, dto, vslice, first; } pc = {ntok, dim, vocab, ids.off, dout.off, dtable.off,
+                                                                          vslice, first};
     if (v4) pc.dim /= 4, pc.go /= 4, pc.dto /= 4;
     fv_op_desc(&desc, texel ? "embedding_back4_texel" : v4 ? "embedding_back4" : "embedding_back", 3, 1u << 2, sizeof pc);
     if (texel) {

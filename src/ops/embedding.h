@@ -12,6 +12,15 @@
 
 int fv_embedding(fv_graph *g, fv_t table, fv_t ids, fv_t out, uint32_t ntok, uint32_t vocab, uint32_t dim);
 int fv_embedding_back(fv_graph *g, fv_t ids, fv_t dout, fv_t dtable, uint32_t ntok, uint32_t vocab, uint32_t dim);
+/* The same over one row piece of a table too large for one storage buffer (ops/rowsplit.h):
+ * `table` / `dtable` hold rows first .. first + nrows - 1. Forward: tokens with ids in the piece
+ * get their row; others get zeros (keep = 0, the first piece) or keep what an earlier piece wrote
+ * (keep = 1). Backward: only tokens with ids in the piece add to it. Every element sees the same
+ * arithmetic as with the whole table, so results are bit-identical. */
+int fv_embedding_rows(fv_graph *g, fv_t table, uint32_t first, uint32_t nrows, int keep, fv_t ids, fv_t out,
+                      uint32_t ntok, uint32_t dim);
+int fv_embedding_back_rows(fv_graph *g, fv_t ids, fv_t dout, fv_t dtable, uint32_t first, uint32_t nrows, uint32_t ntok,
+                           uint32_t dim);
 /* Host-side validation of ids before upload: an error naming the first bad position. */
 int fv_embedding_check_ids(const uint32_t *ids, uint32_t ntok, uint32_t vocab);
 

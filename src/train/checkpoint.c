@@ -59,11 +59,11 @@ static int add_tensor(collect *c, const char *name, const float *src, uint32_t n
     return 0;
 }
 
-static int collect_state(void *user, const char *name, fv_buf *buf, uint32_t off, uint32_t n) {
+static int collect_state(void *user, const char *name, fv_buf *buf, uint32_t off, uint32_t n, const fv_rowsplit *split) {
     collect *c = user;
     float *tmp = malloc((n ? n : 1) * sizeof *tmp);
     if (!tmp) return fv_err("out of host memory");
-    int rc = fv_buf_read(c->d, buf, (uint64_t)off * 4, tmp, (uint64_t)n * 4);
+    int rc = split ? fv_rowsplit_read(c->d, split, 0, tmp, n) : fv_buf_read(c->d, buf, (uint64_t)off * 4, tmp, (uint64_t)n * 4);
     if (!rc) rc = add_tensor(c, name, tmp, n);
     free(tmp);
     return rc;
@@ -213,7 +213,7 @@ typedef struct {
     fv_dev *d;
 } restore;
 
-static int restore_state(void *user, const char *name, fv_buf *buf, uint32_t off, uint32_t n) {
+static int restore_state(void *user, const char *name, fv_buf *buf, uint32_t off, uint32_t n, const fv_rowsplit *split) {
     restore *r = user;
     const fv_st_tensor *t = fv_st_find(r->st, name);
     if (!t) return fv_err("%s: optimizer state '%s' is missing (was the checkpoint saved with another optimizer?)",
@@ -222,7 +222,7 @@ static int restore_state(void *user, const char *name, fv_buf *buf, uint32_t off
     float *tmp = malloc((n ? n : 1) * sizeof *tmp);
     if (!tmp) return fv_err("out of host memory");
     int rc = fv_st_tensor_f32(r->st, t, tmp);
-    if (!rc) rc = fv_buf_write(r->d, buf, (uint64_t)off * 4, tmp, (uint64_t)n * 4);
+    if (!rc) rc = split ? fv_rowsplit_write(r->d, split, 0, tmp, n) : fv_buf_write(r->d, buf, (uint64_t)off * 4, tmp, (uint64_t)n * 4);
     free(tmp);
     return rc;
 }

@@ -10,11 +10,13 @@
 typedef struct {
     const fv_t5_param *p, *g;
     fv_buf *state, *m, *scratch;  /* Adafactor: per tensor */
+    fv_rowsplit am, av;           /* AdamW of a row-split table: m and v, split like it */
 } tensor_state;
 
 typedef struct {
-    fv_buf *p, *g, *m, *v;        /* AdamW: per parameter buffer */
+    fv_buf *p, *g, *m, *v;        /* AdamW: per parameter buffer (a split table: per piece) */
     uint32_t n;
+    int piece;                    /* m, v belong to a tensor_state's am, av */
 } group_state;
 
 struct fv_optimizer {
@@ -39,15 +41,34 @@ int fv_optimizer_create(fv_dev *d, const fv_optimizer_cfg *cfg, const fv_t5_para
     if (!o) return fv_err("out of host memory");
     o->d = d;
     o->cfg = *cfg;
+    size_t ngroups = n;
+    for (size_t i = 0; i < n; i++) ngroups += params[i].split ? params[i].split->n : 0;
     o->t = calloc(n, sizeof *o->t);
-    o->groups = calloc(n, sizeof *o->groups);
+    o->groups = calloc(ngroups, sizeof *o->groups);
     o->nt = n;
     int rc = (!o->t || !o->groups) ? fv_err("out of host memory") : 0;
     if (!rc) rc = zeroed(d, FV_OPT_HYPER_WORDS, "optimizer hyperparameters", &o->hyper);
     for (size_t i = 0; !rc && i < n; i++) {
+        if (params[i].split && params[i].split->n > 1 && cfg->kind != FV_OPT_ADAMW) {
+            rc = fv_err("optimizer: '%s' is split into %u pieces to fit the device's storage buffer range of %u bytes; "
+                        "Adafactor over a split table is not supported yet (AdamW is)", params[i].name, params[i].split->n,
+                        d->props.limits.maxStorageBufferRange);
+            break;
+        }
         o->t[i].p = &params[i];
         o->t[i].g = &grads[i];
-        if (cfg->kind == FV_OPT_ADAMW) {
+        if (cfg->kind == FV_OPT_ADAMW && params[i].split) { /* element-wise: one group per piece */
+            const fv_rowsplit *ps = params[i].split, *gsp = grads[i].split;
+            if (!gsp || gsp->n != ps->n || gsp->piece_rows != ps->piece_rows)
+                rc = fv_err("optimizer: gradient of '%s' is not split like the parameter", params[i].name);
+            if (!rc) rc = fv_rowsplit_alloc(d, ps->rows, ps->cols, "AdamW m", &o->t[i].am);
+            if (!rc) rc = fv_rowsplit_alloc(d, ps->rows, ps->cols, "AdamW v", &o->t[i].av);
+            for (uint32_t j = 0; !rc && j < ps->n; j++) {
+                rc = fv_buf_fill_u32(d, o->t[i].am.piece[j], 0) || fv_buf_fill_u32(d, o->t[i].av.piece[j], 0);
+                o->groups[o->ngroups++] = (group_state){ps->piece[j], gsp->piece[j], o->t[i].am.piece[j],
+                                                        o->t[i].av.piece[j], fv_rowsplit_count(ps, j) * ps->cols, 1};
+            }
+        } else if (cfg->kind == FV_OPT_ADAMW) {
             size_t k = 0;
             while (k < o->ngroups && o->groups[k].p != params[i].buf) k++;
             if (k < o->ngroups) continue;
@@ -83,8 +104,11 @@ void fv_optimizer_free(fv_optimizer *o) {
         fv_buf_free(o->d, o->t[i].state);
         fv_buf_free(o->d, o->t[i].m);
         fv_buf_free(o->d, o->t[i].scratch);
+        fv_rowsplit_free(o->d, &o->t[i].am);
+        fv_rowsplit_free(o->d, &o->t[i].av);
     }
     for (size_t i = 0; o->groups && i < o->ngroups; i++) {
+        if (o->groups[i].piece) continue;
         fv_buf_free(o->d, o->groups[i].m);
         fv_buf_free(o->d, o->groups[i].v);
     }
@@ -133,20 +157,25 @@ int fv_optimizer_each_state(fv_optimizer *o, fv_opt_state_fn fn, void *user) {
     for (size_t i = 0; i < o->nt; i++) {
         const fv_t5_param *p = o->t[i].p;
         uint32_t n = p->rows * (p->cols ? p->cols : 1);
-        if (o->cfg.kind == FV_OPT_ADAMW) {
+        if (o->cfg.kind == FV_OPT_ADAMW && o->t[i].am.n) {
+            snprintf(name, sizeof name, "adamw.m.%s", p->name);
+            FV_TRY(fn(user, name, NULL, 0, n, &o->t[i].am));
+            snprintf(name, sizeof name, "adamw.v.%s", p->name);
+            FV_TRY(fn(user, name, NULL, 0, n, &o->t[i].av));
+        } else if (o->cfg.kind == FV_OPT_ADAMW) {
             size_t k = 0;
             while (o->groups[k].p != p->buf) k++;
             snprintf(name, sizeof name, "adamw.m.%s", p->name);
-            FV_TRY(fn(user, name, o->groups[k].m, p->off, n));
+            FV_TRY(fn(user, name, o->groups[k].m, p->off, n, NULL));
             snprintf(name, sizeof name, "adamw.v.%s", p->name);
-            FV_TRY(fn(user, name, o->groups[k].v, p->off, n));
+            FV_TRY(fn(user, name, o->groups[k].v, p->off, n, NULL));
         } else {
             uint32_t st = (uint32_t)fv_adafactor_state_size(p->rows, p->cols ? p->cols : 1, p->matrix, 0);
             snprintf(name, sizeof name, "adafactor.state.%s", p->name);
-            FV_TRY(fn(user, name, o->t[i].state, 0, st));
+            FV_TRY(fn(user, name, o->t[i].state, 0, st, NULL));
             if (o->t[i].m) {
                 snprintf(name, sizeof name, "adafactor.m.%s", p->name);
-                FV_TRY(fn(user, name, o->t[i].m, 0, n));
+                FV_TRY(fn(user, name, o->t[i].m, 0, n, NULL));
             }
         }
     }

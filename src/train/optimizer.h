@@ -33,8 +33,10 @@ int fv_optimizer_record(fv_optimizer *o, fv_graph *g);
 int fv_optimizer_set_step(fv_optimizer *o, uint32_t t, double lr);
 
 /* State as named tensors, for checkpoints: "<kind>.<name>.<param>" with kind m, v (AdamW) or
- * row, col, v, m (Adafactor). Visit each with its device location. */
-typedef int (*fv_opt_state_fn)(void *user, const char *name, fv_buf *buf, uint32_t off, uint32_t n);
+ * row, col, v, m (Adafactor). Visit each with its device location: n floats at buf + off, or,
+ * for a row-split vocabulary table (ops/rowsplit.h), the whole of `split` (buf NULL). */
+typedef int (*fv_opt_state_fn)(void *user, const char *name, fv_buf *buf, uint32_t off, uint32_t n,
+                               const fv_rowsplit *split);
 int fv_optimizer_each_state(fv_optimizer *o, fv_opt_state_fn fn, void *user);
 const char *fv_optimizer_name(const fv_optimizer *o);
 fv_dev *fv_optimizer_dev(const fv_optimizer *o);

@@ -35,12 +35,15 @@ typedef struct {
     uint32_t nloss, caploss;
     /* host batch arrays */
     fv_t5_host_arrays hb;  /* the batch as the host builds it */
+    /* micro-batches: B rows each, accum of them per step (more than --accum when a batch of
+     * --batch-size rows has an activation beyond the storage-buffer range); micro = which one */
+    uint32_t B, accum, micro;
     FILE *csv;
 } run;
 
 static int fill_batch(run *r, uint64_t *pos, uint64_t *tokens) {
     const fv_train_data *data = &r->data;
-    uint32_t B = r->cfg->batch_size, L = data->L, L2 = data->L2;
+    uint32_t B = r->B, L = data->L, L2 = data->L2;
     fv_t5_host_arrays *h = &r->hb;
     memset(h->eid, 0, (size_t)B * L * 4);
     memset(h->eseg, 0, (size_t)B * L * 4);
@@ -49,11 +52,14 @@ static int fill_batch(run *r, uint64_t *pos, uint64_t *tokens) {
     memset(h->dseg, 0, (size_t)B * L2 * 4);
     memset(h->dpos, 0, (size_t)B * L2 * 4);
     for (size_t i = 0; i < (size_t)B * L2; i++) h->lab[i] = FV_PACK_IGNORE;
-    /* When every row fits in one batch, every step uses every row (the rest is padding). */
-    uint32_t take = data->rows <= B ? (uint32_t)data->rows : B;
+    /* When every row fits in one batch, every step uses every row (the rest is padding), micro-batch
+     * j taking rows j*B.. of them. */
+    int all = data->rows <= r->cfg->batch_size;
+    uint64_t first = all ? (uint64_t)r->micro * B : 0;
+    uint32_t take = all ? (uint32_t)(data->rows > first ? (data->rows - first < B ? data->rows - first : B) : 0) : B;
     *tokens = 0;
     for (uint32_t b = 0; b < take; b++) {
-        uint64_t i = data->rows <= B ? b : (*pos + b) % data->rows;
+        uint64_t i = all ? first + b : (*pos + b) % data->rows;
         fv_pack_row row = fv_train_data_row(data, i);
         fv_pack_arrays a = {(int32_t *)h->eid + (size_t)b * L, h->eseg + (size_t)b * L, h->epos + (size_t)b * L,
                             (int32_t *)h->did + (size_t)b * L2, h->dseg + (size_t)b * L2, h->dpos + (size_t)b * L2,
@@ -64,18 +70,21 @@ static int fill_batch(run *r, uint64_t *pos, uint64_t *tokens) {
         for (uint32_t t = 0; t < L; t++) *tokens += a.enc_seg[t] != 0;
         for (uint32_t t = 0; t < L2; t++) *tokens += a.dec_seg[t] != 0;
     }
-    if (data->rows > B) *pos = (*pos + B) % data->rows;
+    if (!all) *pos = (*pos + B) % data->rows;
     fv_t5_host_batch view = fv_t5_host_arrays_view(h);
     return fv_t5_batch_upload(r->m, &r->tr->in, &view);
 }
 
-/* Target tokens of the B rows a micro-batch starting at pos would take (without uploading). */
-static uint64_t count_targets(const run *r, uint64_t pos) {
+/* Target tokens of the rows micro-batch j would take starting at pos (without uploading). */
+static uint64_t count_targets(const run *r, uint64_t pos, uint32_t j) {
     const fv_train_data *data = &r->data;
-    uint32_t B = r->cfg->batch_size, take = data->rows <= B ? (uint32_t)data->rows : B;
+    uint32_t B = r->B;
+    int all = data->rows <= r->cfg->batch_size;
+    uint64_t first = all ? (uint64_t)j * B : 0;
+    uint32_t take = all ? (uint32_t)(data->rows > first ? (data->rows - first < B ? data->rows - first : B) : 0) : B;
     uint64_t n = 0;
     for (uint32_t b = 0; b < take; b++) {
-        fv_pack_row row = fv_train_data_row(data, data->rows <= B ? b : (pos + b) % data->rows);
+        fv_pack_row row = fv_train_data_row(data, all ? first + b : (pos + b) % data->rows);
         for (uint32_t t = 0; t < data->L2; t++) n += row.dec_seg[t] != 0;
     }
     return n;
@@ -86,7 +95,7 @@ static int record(run *r) {
     /* step graphs: [zero grads] + forward + loss + backward + gradient norm */
     for (int k = 0; k < 2; k++) {
         fv_graph **g = k ? &r->g_accum : &r->g_first;
-        if (k && r->cfg->accum <= 1) break;
+        if (k && r->accum <= 1) break;
         FV_TRY(fv_graph_create(d, g));
         FV_TRY(fv_graph_begin(*g));
         FV_TRY(fv_t5_train_record(*g, r->tr, !k));
@@ -142,14 +151,32 @@ static int setup(run *r) {
     fv_t5_train_opts to = {.dropout = c->dropout, .checkpointing = c->grad_checkpointing,
                           .mixed_precision = c->mixed_precision};
     FV_TRY(fv_t5_train_create_ex(r->m, r->gr, c->batch_size, r->data.L, r->data.L2, &to, &r->tr));
+    r->B = c->batch_size;
+    r->accum = c->accum ? c->accum : 1;
+    uint64_t range = d->props.limits.maxStorageBufferRange;
+    if (r->tr->largest > range && r->B > 1) {
+        /* every activation grows with the rows: run the batch as micro-batches that fit, with the
+         * gradients accumulated and the loss scaled as for the whole batch */
+        uint64_t per_row = (r->tr->largest + r->B - 1) / r->B, fit = range / per_row;
+        uint32_t b = fit < 1 ? 1 : (uint32_t)fit;
+        while (c->batch_size % b) b--;
+        fv_info("train: '%s' for %u rows would be %.1f MiB, beyond the device's storage buffer range of %.1f MiB: "
+                "each batch runs as %u micro-batches of %u rows", r->tr->largest_what, r->B,
+                r->tr->largest / 1048576.0, range / 1048576.0, c->batch_size / b, b);
+        fv_t5_train_free(r->tr);
+        r->tr = NULL;
+        r->accum *= c->batch_size / b;
+        r->B = b;
+        FV_TRY(fv_t5_train_create_ex(r->m, r->gr, r->B, r->data.L, r->data.L2, &to, &r->tr));
+    }
     /* With accumulation the loss is the mean over every target token of all micro-batches, as for
      * one big padded batch: the host writes 1 / (their count) as the loss scale. */
-    r->tr->host_scale = c->accum > 1;
+    r->tr->host_scale = r->accum > 1;
     FV_TRY(fv_optimizer_create(d, &c->opt, r->m->params, r->gr->params, r->m->nparams, &r->opt));
     FV_TRY(fv_t5_grads_norm_plan(r->gr, &r->plan));
     FV_TRY(fv_buf_alloc(d, (uint64_t)fv_gradnorm_scratch_size(r->plan) * 4 + 4, FV_MEM_DEVICE, "norm scratch", &r->norm_scratch));
     FV_TRY(fv_buf_alloc(d, 16, FV_MEM_DEVICE, "gradient norm", &r->norm));
-    FV_TRY(fv_t5_host_arrays_alloc(&r->hb, c->batch_size, r->data.L, r->data.L2));
+    FV_TRY(fv_t5_host_arrays_alloc(&r->hb, r->B, r->data.L, r->data.L2));
     fv_rng_seed(&r->st.rng, c->seed ^ 0x5eedull);
     if (c->resume) {
         float *h = NULL;
@@ -174,7 +201,7 @@ static int train_loop(run *r, fv_train_result *res) {
     const fv_train_cfg *c = r->cfg;
     fv_schedule sched = c->sched;
     sched.total = c->steps;
-    uint32_t bad_in_a_row = 0, accum = c->accum ? c->accum : 1;
+    uint32_t bad_in_a_row = 0, accum = r->accum;
     double t_start = fv_bench_now();
     uint32_t first_step = r->st.step;
     while (r->st.step < c->steps) {
@@ -185,12 +212,13 @@ static int train_loop(run *r, fv_train_result *res) {
         if (accum > 1) {
             uint64_t total = 0, pos = r->st.data_pos;
             for (uint32_t k = 0; k < accum; k++) {
-                total += count_targets(r, pos);
-                if (r->data.rows > c->batch_size) pos = (pos + c->batch_size) % r->data.rows;
+                total += count_targets(r, pos, k % (c->batch_size / r->B));
+                if (r->data.rows > c->batch_size) pos = (pos + r->B) % r->data.rows;
             }
             FV_TRY(fv_t5_train_set_scale(r->tr, total ? 1.0f / (float)total : 0.0f));
         }
         for (uint32_t k = 0; k < accum; k++) {
+            r->micro = k % (c->batch_size / r->B);
             FV_TRY(fill_batch(r, &r->st.data_pos, &tok));
             tokens += tok;
             FV_TRY(fv_t5_train_set_seed(r->tr, (uint32_t)fv_rng_u64(&r->st.rng)));

@@ -77,7 +77,7 @@ static float *read_table(fv_dev *d, const fv_t5_param *params, size_t nparams, u
     for (size_t i = 0; all && i < nparams; i++) {
         const fv_t5_param *q = &params[i];
         uint64_t n = (uint64_t)q->rows * (q->cols ? q->cols : 1);
-        if (fv_buf_read(d, q->buf, (uint64_t)q->off * 4, p, n * 4)) {
+        if (fv_t5_param_read(d, q, p)) {
             free(all);
             return NULL;
         }
@@ -208,7 +208,7 @@ static void check_direction(fv_t5 *m, const fv_t5_grads *gr, step *s, const floa
             size_t n = (size_t)q->rows * (q->cols ? q->cols : 1);
             int sel = !filter || strstr(q->name, filter);
             for (size_t k = 0; k < n; k++) wp[o + k] = w[o + k] + (sel ? (float)(sign * e * g[o + k] / norm) : 0.0f);
-            rc = fv_buf_write(m->d, q->buf, (uint64_t)q->off * 4, wp + o, n * 4);
+            rc = fv_t5_param_write(m->d, q, wp + o);
             o += n;
         }
         double sum;
@@ -220,7 +220,7 @@ static void check_direction(fv_t5 *m, const fv_t5_grads *gr, step *s, const floa
     for (size_t i = 0; w && i < m->nparams; i++) {
         const fv_t5_param *q = &m->params[i];
         size_t n = (size_t)q->rows * (q->cols ? q->cols : 1);
-        fv_buf_write(m->d, q->buf, (uint64_t)q->off * 4, w + o, n * 4);
+        fv_t5_param_write(m->d, q, w + o);
         o += n;
     }
     char what[160];

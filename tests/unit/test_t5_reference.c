@@ -148,7 +148,7 @@ static void check_forward(const char *name, fv_t5 *m, const fv_fixture *f, const
         goto out;
     }
     float *enc = malloc(ne * D * 4), *logits = malloc(nd * V * 4), *loss = malloc(nd * 4);
-    if (fv_buf_read(m->d, fw->enc_out, 0, enc, ne * D * 4) || fv_buf_read(m->d, fw->logits, 0, logits, nd * V * 4) ||
+    if (fv_buf_read(m->d, fw->enc_out, 0, enc, ne * D * 4) || fv_rowsplit_read(m->d, &fw->logits, 0, logits, nd * V) ||
         fv_buf_read(m->d, fw->loss, 0, loss, nd * 4)) {
         fail_error(what);
     } else {

@@ -40,7 +40,7 @@ static void check_tensors(const fv_fixture *ref, const fv_t5 *m, const char *opt
         float *got = malloc(n * sizeof *got);
         char what[160];
         snprintf(what, sizeof what, "%s %s", a->string, "");
-        if (!p || !want || !got || fv_buf_read(m->d, p->buf, (uint64_t)p->off * 4, got, n * 4)) fail_error(what);
+        if (!p || !want || !got || fv_t5_param_read(m->d, p, got)) fail_error(what);
         else report(what, fv_rel_err(got, want, n), 1e-3);
         free(got);
     }

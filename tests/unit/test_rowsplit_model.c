@@ -1,0 +1,300 @@
+/* A model whose vocabulary tables are larger than the device's storage-buffer range (ops/rowsplit.h)
+ * against the same model on the unclamped device, in one process: devices are opened unclamped
+ * and with FLANVK_MAX_BUFFER_RANGE = 2 MiB and 256 KiB, below the tiny fixtures' 8.2 MB
+ * [32128, 64] embedding and LM head (4 and 32 pieces) and below the logits of their batches (row
+ * chunks of 16 and 2 rows in the forward and the training step; 2-row chunks in each decode step
+ * at 256 KiB), but above every other tensor. All load the same HF checkpoint.
+ * Compared: the teacher-forced forward's logits and per-token losses, greedy ids, one training
+ * step's loss and every gradient (the packed_grads batch), and the safetensors the models write
+ * (byte-identical); and a buffer beyond the range bound to a dispatch is refused, naming it and
+ * the limit. Forward, greedy and the embedding are expected bit-identical (the pieces do
+ * the same arithmetic per element); the training step's gradients within 1e-5 relative, since
+ * the LM head's input gradient sums its vocabulary pieces one after another and the unclamped run
+ * on a texel device uses the transposed head copy. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/file.h"
+#include "check/check.h"
+#include "model/t5_forward.h"
+#include "model/t5_generate.h"
+#include "model/t5_train_step.h"
+#include "ops/embedding.h"
+#include "support/fixture.h"
+
+static int passed, failed;
+
+static void expect(int ok, const char *what, const char *detail) {
+    printf("%-52s %s %s\n", what, detail, ok ? "OK" : "FAIL");
+    ok ? passed++ : failed++;
+}
+
+static void fail_error(const char *what) {
+    printf("%-52s FAIL: %s\n", what, fv_last_error());
+    failed++;
+}
+
+/* max |a - b| / max |b|, and whether the bytes are equal */
+static void compare(const char *what, const float *a, const float *b, size_t n, double tol) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)a[i] - b[i]), m = fabs((double)b[i]);
+        num = e > num ? e : num;
+        den = m > den ? m : den;
+    }
+    double err = den > 0 ? num / den : num;
+    int same = !memcmp(a, b, n * sizeof *a);
+    char detail[96];
+    snprintf(detail, sizeof detail, "%s, rel err %.2e (tol %.0e)", same ? "bit-identical" : "differs", err, tol);
+    expect(err <= tol, what, detail);
+}
+
+typedef struct {
+    fv_dev *d;
+    fv_t5 *m;
+} side;
+
+/* Forward over the packed batch with every logit kept: logits [B*Td, V] and losses [B*Td]. */
+static int forward(side *s, const fv_hbatch *h, float **logits, float **loss) {
+    fv_t5_fwd *fw = NULL;
+    fv_graph *g = NULL;
+    fv_t5_host_batch hb;
+    fv_hbatch_view(h, &hb);
+    size_t nd = (size_t)h->B * h->Td, V = (size_t)s->m->cfg.vocab_size;
+    *logits = malloc(nd * V * 4);
+    *loss = malloc(nd * 4);
+    int rc = (!*logits || !*loss) ? fv_err("out of memory") : 0;
+    rc = rc || fv_t5_fwd_create(s->m, h->B, h->Te, h->Td, 1, &fw) || fv_t5_batch_upload(s->m, &fw->in, &hb) ||
+         fv_graph_create(s->d, &g) || fv_graph_begin(g) || fv_t5_fwd_record(g, fw) || fv_graph_end(g) || fv_graph_run(g) ||
+         fv_rowsplit_read(s->d, &fw->logits, 0, *logits, nd * V) || fv_buf_read(s->d, fw->loss, 0, *loss, nd * 4);
+    fv_graph_destroy(g);
+    fv_t5_fwd_free(fw);
+    return rc;
+}
+
+/* One training step (no dropout): loss and every gradient of the table, concatenated. */
+static int train_step(side *s, const fv_hbatch *h, double *loss, float **grads, size_t *n) {
+    fv_t5_grads *gr = NULL;
+    fv_t5_train *t = NULL;
+    fv_graph *g = NULL;
+    fv_t5_host_batch hb;
+    fv_hbatch_view(h, &hb);
+    fv_t5_train_opts o = {.dropout = 0};
+    *n = (size_t)s->m->nvalues;
+    *grads = malloc(*n * 4);
+    double sum = 0;
+    uint32_t count = 0;
+    int rc = !*grads ? fv_err("out of memory") : 0;
+    rc = rc || fv_t5_grads_create(s->m, &gr) || fv_t5_train_create_ex(s->m, gr, h->B, h->Te, h->Td, &o, &t) ||
+         fv_t5_batch_upload(s->m, &t->in, &hb) || fv_graph_create(s->d, &g) || fv_graph_begin(g) ||
+         fv_t5_train_record(g, t, 1) || fv_graph_end(g) || fv_graph_run(g) || fv_t5_train_read_loss(t, &sum, &count);
+    float *p = *grads;
+    for (size_t i = 0; !rc && i < gr->nparams; i++) {
+        const fv_t5_param *q = &gr->params[i];
+        rc = fv_t5_param_read(s->d, q, p);
+        p += (size_t)q->rows * (q->cols ? q->cols : 1);
+    }
+    *loss = count ? sum / count : 0;
+    fv_graph_destroy(g);
+    fv_t5_train_free(t);
+    fv_t5_grads_free(gr);
+    return rc;
+}
+
+static int same_file(const char *a, const char *b) {
+    char *x = NULL, *y = NULL;
+    size_t nx = 0, ny = 0;
+    int same = !fv_read_file(a, &x, &nx) && !fv_read_file(b, &y, &ny) && nx == ny && !memcmp(x, y, nx);
+    free(x);
+    free(y);
+    return same;
+}
+
+static void run_case(side *full, side *clamped, const char *name, const fv_hbatch *h) {
+    fv_fixture f;
+    char dir[64], what[128], detail[160];
+    if (fv_fixture_load(&f, name) || fv_fixture_det_model(&f, full->d, dir)) {
+        fail_error(name);
+        return;
+    }
+    full->m = clamped->m = NULL;
+    if (fv_t5_load(full->d, dir, &full->m, NULL, NULL) || fv_t5_load(clamped->d, dir, &clamped->m, NULL, NULL)) {
+        snprintf(what, sizeof what, "%s load", name);
+        fail_error(what);
+        goto out;
+    }
+    const fv_rowsplit *head = clamped->m->lm_head.n ? &clamped->m->lm_head : &clamped->m->shared;
+    snprintf(what, sizeof what, "%s load", name);
+    snprintf(detail, sizeof detail, "%.1f MB vocabulary tables in %u pieces of %u rows (unclamped: %u)",
+             clamped->m->shared.rows * (double)clamped->m->shared.cols * 4 / 1e6, head->n, head->piece_rows,
+             full->m->shared.n);
+    expect(clamped->m->shared.n > 1 && head->n > 1 && full->m->shared.n == 1, what, detail);
+
+    float *la = NULL, *lb = NULL, *sa = NULL, *sb = NULL;
+    size_t nd = (size_t)h->B * h->Td, V = (size_t)full->m->cfg.vocab_size;
+    snprintf(what, sizeof what, "%s forward", name);
+    if (forward(full, h, &la, &sa) || forward(clamped, h, &lb, &sb)) {
+        fail_error(what);
+    } else {
+        snprintf(what, sizeof what, "%s logits [%zu, %zu]", name, nd, V);
+        compare(what, lb, la, nd * V, 0);
+        snprintf(what, sizeof what, "%s per-token loss", name);
+        compare(what, sb, sa, nd, 0);
+    }
+    free(la), free(lb), free(sa), free(sb);
+
+    /* greedy, the fixture's prompts as one batch */
+    const cJSON *inputs = cJSON_GetObjectItemCaseSensitive(f.json, "inputs");
+    uint32_t n = (uint32_t)cJSON_GetArraySize(inputs);
+    uint32_t **ids = calloc(n, sizeof *ids), *lens = calloc(n, sizeof *lens);
+    fv_gen_out *ga = calloc(n, sizeof *ga), *gb = calloc(n, sizeof *gb);
+    for (uint32_t i = 0; ids && lens && i < n; i++) {
+        size_t k;
+        ids[i] = fv_fixture_ids(cJSON_GetArrayItem(inputs, (int)i), &k);
+        lens[i] = (uint32_t)k;
+    }
+    fv_gen_opts o;
+    fv_gen_opts_default(&o);
+    o.max_new_tokens = 12;
+    snprintf(what, sizeof what, "%s greedy (batch of %u)", name, n);
+    if (!ids || !lens || !ga || !gb || fv_t5_generate(full->m, (const uint32_t *const *)ids, lens, n, &o, ga) ||
+        fv_t5_generate(clamped->m, (const uint32_t *const *)ids, lens, n, &o, gb)) {
+        fail_error(what);
+    } else {
+        int same = 1;
+        uint32_t total = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            same &= ga[i].n == gb[i].n && !memcmp(ga[i].ids, gb[i].ids, ga[i].n * 4);
+            total += ga[i].n;
+        }
+        snprintf(detail, sizeof detail, "%u generated ids %s", total, same ? "identical" : "differ");
+        expect(same, what, detail);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (ids) free(ids[i]);
+        if (ga) free(ga[i].ids);
+        if (gb) free(gb[i].ids);
+    }
+    free(ids), free(lens), free(ga), free(gb);
+
+    double lossa, lossb;
+    float *gra = NULL, *grb = NULL;
+    size_t ng;
+    snprintf(what, sizeof what, "%s training step", name);
+    if (train_step(full, h, &lossa, &gra, &ng) || train_step(clamped, h, &lossb, &grb, &ng)) {
+        fail_error(what);
+    } else {
+        snprintf(what, sizeof what, "%s training loss %.6f vs %.6f", name, lossb, lossa);
+        float fa = (float)lossa, fb = (float)lossb;
+        compare(what, &fb, &fa, 1, 1e-6);
+        size_t off = 0;
+        for (size_t i = 0; i < full->m->nparams; i++) {
+            const fv_t5_param *p = &full->m->params[i];
+            size_t k = (size_t)p->rows * (p->cols ? p->cols : 1);
+            if (p->split || i == 0 || i + 1 == full->m->nparams) { /* the tables, and the first and last tensor */
+                snprintf(what, sizeof what, "%s grad %.40s", name, p->name);
+                compare(what, grb + off, gra + off, k, 1e-5);
+            }
+            off += k;
+        }
+        snprintf(what, sizeof what, "%s every gradient (%zu values)", name, ng);
+        compare(what, grb, gra, ng, 1e-5);
+    }
+    free(gra), free(grb);
+
+    /* checkpoint writing: the split tables are written as the same HF tensors */
+    char da[80], db[80], pa[160], pb[160];
+    snprintf(da, sizeof da, "%s/full", dir);
+    snprintf(db, sizeof db, "%s/clamped", dir);
+    snprintf(pa, sizeof pa, "%s/model.safetensors", da);
+    snprintf(pb, sizeof pb, "%s/model.safetensors", db);
+    snprintf(what, sizeof what, "%s save", name);
+    if (fv_mkdirs(da) || fv_mkdirs(db) || fv_t5_save_weights(full->m, da) || fv_t5_save_weights(clamped->m, db)) {
+        fail_error(what);
+    } else {
+        expect(same_file(pa, pb), what, "model.safetensors byte-identical");
+    }
+    remove(pa), remove(pb), remove(da), remove(db);
+out:
+    fv_t5_free(full->m);
+    fv_t5_free(clamped->m);
+    fv_fixture_rmdir(dir);
+    fv_fixture_free(&f);
+}
+
+/* A buffer beyond the range bound whole to a dispatch is an error naming it and the limit. */
+static void binding_error(side *s) {
+    uint32_t range = s->d->props.limits.maxStorageBufferRange;
+    fv_buf *big = NULL, *ids = NULL, *out = NULL;
+    fv_graph *g = NULL;
+    int rc = fv_buf_alloc(s->d, (uint64_t)range + 1024, FV_MEM_DEVICE, "oversized table", &big) ||
+             fv_buf_alloc(s->d, 4, FV_MEM_DEVICE, "ids", &ids) || fv_buf_alloc(s->d, 1024, FV_MEM_DEVICE, "out", &out) ||
+             fv_graph_create(s->d, &g) || fv_graph_begin(g);
+    if (rc) {
+        fail_error("binding beyond the range");
+    } else {
+        int refused = fv_embedding(g, fv_tensor(big, 0), fv_tensor(ids, 0), fv_tensor(out, 0), 1, 256, 256) != 0;
+        char limit[32];
+        snprintf(limit, sizeof limit, "%u", range);
+        const char *msg = refused ? fv_last_error() : "";
+        expect(refused && strstr(msg, "oversized table") && strstr(msg, limit), "binding beyond the range refused", msg);
+        fv_graph_end(g);
+    }
+    fv_graph_destroy(g);
+    fv_buf_free(s->d, big);
+    fv_buf_free(s->d, ids);
+    fv_buf_free(s->d, out);
+}
+
+int main(void) {
+    static const uint32_t clamps[] = {2u << 20, 256u << 10};
+    side full = {0};
+    unsetenv("FLANVK_MAX_BUFFER_RANGE");
+    if (fv_dev_open(-1, &full.d)) {
+        printf("cannot open a device: %s\n", fv_last_error());
+        return 1;
+    }
+    fv_fixture pk;
+    if (fv_fixture_load(&pk, "packed_grads")) {
+        fail_error("packed_grads");
+        fv_dev_close(full.d);
+        return 1;
+    }
+    fv_hbatch h;
+    fv_fixture_packed_batch(&pk, &h);
+    for (size_t k = 0; k < sizeof clamps / sizeof clamps[0]; k++) {
+        side clamped = {0};
+        char v[32], detail[96];
+        snprintf(v, sizeof v, "%u", clamps[k]);
+        setenv("FLANVK_MAX_BUFFER_RANGE", v, 1);
+        int rc = fv_dev_open(-1, &clamped.d);
+        unsetenv("FLANVK_MAX_BUFFER_RANGE");
+        if (rc) {
+            fail_error("open the clamped device");
+            continue;
+        }
+        snprintf(detail, sizeof detail, "%u bytes (device: %u)", clamped.d->props.limits.maxStorageBufferRange,
+                 full.d->props.limits.maxStorageBufferRange);
+        expect(clamped.d->props.limits.maxStorageBufferRange == clamps[k], "FLANVK_MAX_BUFFER_RANGE clamp", detail);
+        binding_error(&clamped);
+        run_case(&full, &clamped, "tiny_gated", &h);
+        run_case(&full, &clamped, "tiny_relu_tied", &h);
+        if (clamped.d->validation_messages) {
+            printf("validation layer messages: %d FAIL\n", clamped.d->validation_messages);
+            failed++;
+        }
+        fv_dev_close(clamped.d);
+    }
+    fv_hbatch_free(&h);
+    fv_fixture_free(&pk);
+    if (full.d->validation_messages) {
+        printf("validation layer messages: %d FAIL\n", full.d->validation_messages);
+        failed++;
+    }
+    fv_dev_close(full.d);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
