@@ -113,7 +113,7 @@ int fv_gemm_krange_used(const fv_dev *d, const fv_gemm_desc *p) {
     return texel_path(d) && p->K <= TEX_KSPLIT_MIN && texel_tm(p) == 16;
 }
 
-int fv_gemm(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c) {
+static int gemm_one(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c) {
     if (!g || !p) return fv_err("gemm: null graph or descriptor");
     if (!a.buf || !b.buf || !c.buf) return fv_err("gemm: %s is a null buffer", !a.buf ? "A" : !b.buf ? "B" : "C");
     if (p->M == 0 || p->N == 0 || p->K == 0) return fv_err("gemm: empty product %ux%ux%u", p->M, p->N, p->K);
@@ -174,6 +174,38 @@ int fv_gemm(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c) {
     uint32_t bm, bn;
     FV_TRY(tiled_pipeline(d, p, &pipe, &bm, &bn));
     return fv_graph_dispatch(g, pipe, bufs, &pc, fv_div_up(p->N, bn), fv_div_up(p->M, bm), batch);
+}
+
+/* The slowest GEMM rate flanvk expects on any device, FLOP per ms: a third of lavapipe's on the
+ * project's loaded 2-core build machine (30 GFLOP/s by `bench ops --op gemm`), so a piece of
+ * fv_graph_max_work FLOPs stays well inside the submission bound anywhere. */
+#define GEMM_FLOOR_FLOP_PER_MS 1e7
+
+/* A product over the submission bound (the LM head over a big vocabulary, its gradients) runs
+ * as column ranges of C: op(B)'s columns n0.. and C's columns n0.. with the same strides. Every
+ * element of C is summed over the same K in the same order whichever range holds it (the K
+ * passes and the K ranges depend on K and M only), so results are identical to one call. Ranges
+ * are multiples of 256 columns (the texel path's widest workgroup) when a range is that wide,
+ * else of 8 (its column block), so texel alignment holds. */
+int fv_gemm(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c) {
+    if (!g || !p) return fv_err("gemm: null graph or descriptor");
+    if (p->M == 0 || p->N == 0 || p->K == 0) return fv_err("gemm: empty product %ux%ux%u", p->M, p->N, p->K);
+    double per_col = 2.0 * p->M * p->K * (p->batch ? p->batch : 1);
+    uint64_t cap = fv_graph_max_work(g, GEMM_FLOOR_FLOP_PER_MS);
+    if (per_col * p->N <= (double)cap) return gemm_one(g, p, a, b, c);
+    double cols = cap / per_col;
+    uint32_t w = cols >= 256 ? ((uint32_t)cols & ~255u) : cols >= 8 ? ((uint32_t)cols & ~7u) : 8;
+    if (w >= p->N) return gemm_one(g, p, a, b, c);
+    fv_gemm_desc q = *p;
+    q.ldb = p->ldb ? p->ldb : p->trans_b ? p->K : p->N;
+    q.ldc = p->ldc ? p->ldc : p->N;
+    for (uint32_t n0 = 0; n0 < p->N; n0 += w) {
+        q.N = p->N - n0 < w ? p->N - n0 : w;
+        uint64_t bo = b.off + (uint64_t)n0 * (p->trans_b ? q.ldb : 1), co = (uint64_t)c.off + n0;
+        if (bo > UINT32_MAX || co > UINT32_MAX) return fv_err("gemm: B or C spans more than 2^32 elements");
+        FV_TRY(gemm_one(g, &q, a, fv_tensor(b.buf, (uint32_t)bo), fv_tensor(c.buf, (uint32_t)co)));
+    }
+    return 0;
 }
 
 int fv_linear(fv_graph *g, fv_t x, fv_t w, fv_t y, uint32_t rows, uint32_t in, uint32_t out, float beta) {

@@ -50,6 +50,7 @@ typedef struct fv_dev {
     int use_texel;           /* read large operands through uniform texel buffers */
     int uma;                 /* device memory is host-visible: no staging copies */
     float timestamp_period;  /* ns per timestamp tick, 0 if unsupported */
+    double max_submit_ms;    /* longest GPU time of one graph submission measured so far (vk/graph.h) */
 
     VkCommandPool cmd_pool;
     VkCommandBuffer once_cmd;  /* for blocking one-off copies */
