@@ -51,6 +51,7 @@ typedef struct fv_dev {
     int uma;                 /* device memory is host-visible: no staging copies */
     float timestamp_period;  /* ns per timestamp tick, 0 if unsupported */
     double max_submit_ms;    /* longest GPU time of one graph submission measured so far (vk/graph.h) */
+    uint64_t graph_submits;  /* vkQueueSubmit calls made by graphs */
 
     VkCommandPool cmd_pool;
     VkCommandBuffer once_cmd;  /* for blocking one-off copies */

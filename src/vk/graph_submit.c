@@ -199,6 +199,7 @@ int fv_graph_submit(fv_graph *g) {
             return fv_err("vkQueueSubmit of segment %u of %u failed: %s", s + 1, g->nseg, fv_vk_result_str(r));
         }
         g->submits++;
+        g->d->graph_submits++;
     }
     g->pending = 1;
     return 0;
