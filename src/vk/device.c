@@ -62,11 +62,14 @@ static int make_instance(int validation, VkInstance *out) {
     };
     const char *layers[] = {"VK_LAYER_KHRONOS_validation"};
     const char *exts[] = {VK_EXT_DEBUG_UTILS_EXTENSION_NAME};
-    VkValidationFeatureEnableEXT sync = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+    /* 2: + synchronization validation; 3: + best practices; 4: + GPU-assisted validation */
+    VkValidationFeatureEnableEXT enables[3] = {VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT,
+                                               VK_VALIDATION_FEATURE_ENABLE_BEST_PRACTICES_EXT,
+                                               VK_VALIDATION_FEATURE_ENABLE_GPU_ASSISTED_EXT};
     VkValidationFeaturesEXT vf = {
         .sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
-        .enabledValidationFeatureCount = 1,
-        .pEnabledValidationFeatures = &sync,
+        .enabledValidationFeatureCount = validation >= 4 ? 3 : validation == 3 ? 2 : 1,
+        .pEnabledValidationFeatures = enables,
     };
     VkInstanceCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
@@ -254,7 +257,6 @@ static int open_logical(fv_dev *d) {
 
     VkCommandPoolCreateInfo pci = {
         .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-        .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
         .queueFamilyIndex = d->queue_family,
     };
     VK_CHECK(vkCreateCommandPool(d->device, &pci, NULL, &d->cmd_pool));

@@ -53,7 +53,7 @@ typedef struct fv_dev {
     double max_submit_ms;    /* longest GPU time of one graph submission measured so far (vk/graph.h) */
     uint64_t graph_submits;  /* vkQueueSubmit calls made by graphs */
 
-    VkCommandPool cmd_pool;
+    VkCommandPool cmd_pool;    /* holds only once_cmd: reset as a whole (graphs have their own pools) */
     VkCommandBuffer once_cmd;  /* for blocking one-off copies */
     VkFence once_fence;
 

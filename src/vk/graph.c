@@ -109,7 +109,7 @@ int fv_graph_begin(fv_graph *g) {
     g->dispatches = g->barriers = 0;
     g->ncmds = g->npush = g->units = 0;
     g->recording = 1;
-    g->recorded = g->measured = g->emitted = 0;
+    g->recorded = g->measured = g->emitted = g->reuse = 0;
     g->max_ms = 0;
     g->submits = 0;
     return 0;

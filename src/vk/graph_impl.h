@@ -65,10 +65,13 @@ struct fv_graph {
     double bound_ms;         /* FLANVK_MAX_SUBMIT_MS or the device default; 0: no bound */
     uint32_t *seg_unit;      /* first unit of each segment, plus units at [nseg] */
     uint32_t nseg;
+    VkCommandPool cmd_pool;  /* the graph's own, reset as a whole before each emission */
     VkCommandBuffer *cbs;    /* one per segment, kept across recordings */
     uint32_t ncbs;
     float *unit_ms;          /* measured GPU time of each unit (valid when measured) */
     int measured, emitted;
+    int reuse;               /* submitted twice from one emission: emit for reuse, not one-time */
+    uint32_t emit_submits;   /* submissions of the current emission */
     VkQueryPool queries;     /* two timestamps per segment, when the queue has timestamps */
     uint32_t nqueries;
     uint64_t ts_mask;

@@ -24,6 +24,9 @@
  * by the last submission, after everything submitted before it on the queue, and the closing
  * host-read barrier is in the last segment.
  *
+ * Command buffers are emitted one-time-submit (what drivers prefer) until an emission is
+ * submitted a second time; the graph is then emitted again for reuse, once per recording.
+ *
  * Default bound: FV_SUBMIT_DEFAULT_MS on GPUs (half the 2 s of the Windows TDR); none on CPU
  * devices (lavapipe runs work on host threads, with no watchdog), where setting the variable
  * still exercises the whole mechanism. FLANVK_MAX_SUBMIT_MS=0 turns the bound off. */
@@ -51,6 +54,8 @@ static int read_bound(const fv_dev *d, double *ms) {
 
 int fv_graph_submit_init(fv_graph *g) {
     FV_TRY(read_bound(g->d, &g->bound_ms));
+    VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO, .queueFamilyIndex = g->d->queue_family};
+    VK_CHECK(vkCreateCommandPool(g->d->device, &pci, NULL, &g->cmd_pool));
     if (g->d->timestamp_period > 0) {
         uint32_t nq = 0;
         vkGetPhysicalDeviceQueueFamilyProperties(g->d->phys, &nq, NULL);
@@ -66,7 +71,7 @@ int fv_graph_submit_init(fv_graph *g) {
 
 void fv_graph_submit_free(fv_graph *g) {
     if (g->queries) vkDestroyQueryPool(g->d->device, g->queries, NULL);
-    if (g->ncbs) vkFreeCommandBuffers(g->d->device, g->d->cmd_pool, g->ncbs, g->cbs);
+    if (g->cmd_pool) vkDestroyCommandPool(g->d->device, g->cmd_pool, NULL); /* frees its command buffers */
     free(g->cbs);
     free(g->seg_unit);
     free(g->unit_ms);
@@ -109,7 +114,7 @@ static int ensure_buffers(fv_graph *g) {
         g->cbs = v;
         VkCommandBufferAllocateInfo ai = {
             .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-            .commandPool = g->d->cmd_pool,
+            .commandPool = g->cmd_pool,
             .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
             .commandBufferCount = g->nseg - g->ncbs,
         };
@@ -131,10 +136,13 @@ static int ensure_buffers(fv_graph *g) {
     return 0;
 }
 
-static void replay(const fv_graph *g, VkCommandBuffer cb, const fv_cmd *c) {
+/* *bound: the pipeline bound last in cb, so a run of dispatches of one shader binds it once. */
+static void replay(const fv_graph *g, VkCommandBuffer cb, const fv_cmd *c, VkPipeline *bound) {
     switch (c->kind) {
     case FV_CMD_DISPATCH:
-        vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, c->u.dispatch.pipeline);
+        if (*bound != c->u.dispatch.pipeline)
+            vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, c->u.dispatch.pipeline);
+        *bound = c->u.dispatch.pipeline;
         vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, c->u.dispatch.layout, 0, 1, &c->u.dispatch.set, 0,
                                 NULL);
         if (c->u.dispatch.push_size)
@@ -163,30 +171,37 @@ static void replay(const fv_graph *g, VkCommandBuffer cb, const fv_cmd *c) {
 int fv_graph_emit(fv_graph *g) {
     FV_TRY(plan(g));
     FV_TRY(ensure_buffers(g));
+    VK_CHECK(vkResetCommandPool(g->d->device, g->cmd_pool, 0));
     for (uint32_t s = 0; s < g->nseg; s++) {
         /* segment s: units [seg_unit[s], seg_unit[s + 1]); the first segment also takes any
          * commands before the first unit, the last one everything after the last unit */
         uint32_t first = s == 0 ? 0 : g->unit_first[g->seg_unit[s]];
         uint32_t last = s + 1 == g->nseg ? g->ncmds : g->unit_first[g->seg_unit[s + 1]];
         VkCommandBuffer cb = g->cbs[s];
-        VK_CHECK(vkResetCommandBuffer(cb, 0));
-        VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+        VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+                                       .flags = g->reuse ? 0 : VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
+        VkPipeline bound = VK_NULL_HANDLE;
         VK_CHECK(vkBeginCommandBuffer(cb, &bi));
         if (timing(g)) {
             vkCmdResetQueryPool(cb, g->queries, 2 * s, 2);
             vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, g->queries, 2 * s);
         }
-        for (uint32_t i = first; i < last; i++) replay(g, cb, &g->cmds[i]);
+        for (uint32_t i = first; i < last; i++) replay(g, cb, &g->cmds[i], &bound);
         if (timing(g)) vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, g->queries, 2 * s + 1);
         VK_CHECK(vkEndCommandBuffer(cb));
     }
     g->emitted = 1;
+    g->emit_submits = 0;
     return 0;
 }
 
 int fv_graph_submit(fv_graph *g) {
     if (!g->recorded) return fv_err("graph: nothing recorded to submit");
     if (g->pending) FV_TRY(fv_graph_wait(g));
+    if (g->emitted && !g->reuse && g->emit_submits > 0) {
+        g->reuse = 1;
+        g->emitted = 0;
+    }
     if (!g->emitted) FV_TRY(fv_graph_emit(g));
     VK_CHECK(vkResetFences(g->d->device, 1, &g->fence));
     for (uint32_t s = 0; s < g->nseg; s++) {
@@ -201,6 +216,7 @@ int fv_graph_submit(fv_graph *g) {
         g->submits++;
         g->d->graph_submits++;
     }
+    g->emit_submits++;
     g->pending = 1;
     return 0;
 }
