@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "vk/memory.h"
 #include "vk/pipeline.h"
+#include "vk/validation.h"
 
 const char *fv_vk_result_str(VkResult r) {
     switch (r) {
@@ -34,6 +35,11 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL on_validation(VkDebugUtilsMessageSeverityF
                                                     const VkDebugUtilsMessengerCallbackDataEXT *data, void *user) {
     (void)type;
     fv_dev *d = user;
+    const char *muted = fv_validation_muted(d->validation, data->pMessageIdName, data->pMessage);
+    if (muted) {
+        fv_log(FV_LOG_DEBUG, "validation (does not apply: %s): %s", muted, data->pMessage);
+        return VK_FALSE;
+    }
     if (sev & (VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT)) {
         d->validation_messages++;
         fprintf(stderr, "flanvk: validation: %s\n", data->pMessage);
@@ -62,15 +68,7 @@ static int make_instance(int validation, VkInstance *out) {
     };
     const char *layers[] = {"VK_LAYER_KHRONOS_validation"};
     const char *exts[] = {VK_EXT_DEBUG_UTILS_EXTENSION_NAME};
-    /* 2: + synchronization validation; 3: + best practices; 4: + GPU-assisted validation */
-    VkValidationFeatureEnableEXT enables[3] = {VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT,
-                                               VK_VALIDATION_FEATURE_ENABLE_BEST_PRACTICES_EXT,
-                                               VK_VALIDATION_FEATURE_ENABLE_GPU_ASSISTED_EXT};
-    VkValidationFeaturesEXT vf = {
-        .sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
-        .enabledValidationFeatureCount = validation >= 4 ? 3 : validation == 3 ? 2 : 1,
-        .pEnabledValidationFeatures = enables,
-    };
+    fv_validation_cfg vf; /* levels: vk/validation.h */
     VkInstanceCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
         .pApplicationInfo = &app,
@@ -83,7 +81,10 @@ static int make_instance(int validation, VkInstance *out) {
         ci.ppEnabledLayerNames = layers;
         ci.enabledExtensionCount = 1;
         ci.ppEnabledExtensionNames = exts;
-        if (validation >= 2) ci.pNext = &vf;
+        if (validation >= 2) {
+            fv_validation_config(validation, &vf);
+            ci.pNext = &vf.features;
+        }
     }
     VkResult r = vkCreateInstance(&ci, NULL, out);
     if (r == VK_ERROR_INCOMPATIBLE_DRIVER || r == VK_ERROR_INITIALIZATION_FAILED)

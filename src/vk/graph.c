@@ -245,6 +245,7 @@ int fv_graph_dispatch(fv_graph *g, fv_pipeline *p, fv_buf *const *bufs, const vo
     c.u.dispatch.gx = gx;
     c.u.dispatch.gy = gy;
     c.u.dispatch.gz = gz;
+    c.u.dispatch.shader = p->desc.shader;
     if (desc->push_size) FV_TRY(add_push(g, push, desc->push_size, &c.u.dispatch.push_off));
     FV_TRY(add_cmd(g, &c));
     g->dispatches++;

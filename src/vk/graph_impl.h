@@ -20,6 +20,7 @@ typedef struct {
             VkPipelineLayout layout;
             VkDescriptorSet set;
             uint32_t push_off, push_size, gx, gy, gz;
+            const char *shader; /* for diagnostics (the pipeline's name, lives with it) */
         } dispatch;
         struct {
             VkBuffer src, dst;

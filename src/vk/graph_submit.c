@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "vk/graph_impl.h"
 
 #define FV_SUBMIT_DEFAULT_MS 1000.0
@@ -243,6 +244,19 @@ static int read_times(fv_graph *g) {
         if (!measuring && g->bound_ms > 0 && ms > g->bound_ms && g->seg_unit[s + 1] - g->seg_unit[s] > 1) overlong = 1;
     }
     free(ts);
+    if (fv_log_level() >= FV_LOG_DEBUG && g->bound_ms > 0) {
+        /* the slowest unit or segment, named by its last command (a dispatch's shader) */
+        uint32_t worst = 0;
+        for (uint32_t s = 1; s < g->nseg; s++)
+            if (measuring ? g->unit_ms[s] > g->unit_ms[worst] : 0) worst = s;
+        const fv_cmd *c = &g->cmds[g->unit_first[g->seg_unit[worst] + 1] - 1];
+        if (measuring && g->nseg == g->units)
+            fv_debug("graph: %u units measured, slowest %.1f ms (%s), bound %.0f ms", g->units, g->unit_ms[worst],
+                     c->kind == FV_CMD_DISPATCH ? c->u.dispatch.shader : "copy/fill", g->bound_ms);
+        else
+            fv_debug("graph: %u units in %u segments, longest %.1f ms, bound %.0f ms", g->units, g->nseg, g->max_ms,
+                     g->bound_ms);
+    }
     if (measuring || overlong) {
         g->measured = measuring;
         g->emitted = 0; /* re-plan before the next submission */
