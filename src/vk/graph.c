@@ -187,13 +187,19 @@ static int check_recording(fv_graph *g) {
 
 int fv_graph_dispatch(fv_graph *g, fv_pipeline *p, fv_buf *const *bufs, const void *push, uint32_t gx, uint32_t gy,
                       uint32_t gz) {
+    return fv_graph_dispatch_range(g, p, bufs, push, (const uint32_t[3]){0, 0, 0}, (const uint32_t[3]){gx, gy, gz});
+}
+
+int fv_graph_dispatch_range(fv_graph *g, fv_pipeline *p, fv_buf *const *bufs, const void *push, const uint32_t base[3],
+                            const uint32_t count[3]) {
     FV_TRY(check_recording(g));
     const fv_pipe_desc *desc = &p->desc;
     const uint32_t *maxc = g->d->props.limits.maxComputeWorkGroupCount;
+    uint32_t gx = count[0], gy = count[1], gz = count[2];
     if (gx == 0 || gy == 0 || gz == 0) return 0; /* nothing to do: an empty tensor */
-    if (gx > maxc[0] || gy > maxc[1] || gz > maxc[2])
-        return fv_err("shader '%s': %u x %u x %u workgroups exceed the device's %u x %u x %u", desc->shader, gx, gy, gz,
-                      maxc[0], maxc[1], maxc[2]);
+    if ((uint64_t)base[0] + gx > maxc[0] || (uint64_t)base[1] + gy > maxc[1] || (uint64_t)base[2] + gz > maxc[2])
+        return fv_err("shader '%s': %u x %u x %u workgroups (from %u, %u, %u) exceed the device's %u x %u x %u",
+                      desc->shader, gx, gy, gz, base[0], base[1], base[2], maxc[0], maxc[1], maxc[2]);
 
     VkDescriptorSetAllocateInfo ai = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
@@ -245,6 +251,7 @@ int fv_graph_dispatch(fv_graph *g, fv_pipeline *p, fv_buf *const *bufs, const vo
     c.u.dispatch.gx = gx;
     c.u.dispatch.gy = gy;
     c.u.dispatch.gz = gz;
+    memcpy(c.u.dispatch.base, (const uint32_t[3]){base[0], base[1], base[2]}, sizeof c.u.dispatch.base);
     c.u.dispatch.shader = p->desc.shader;
     if (desc->push_size) FV_TRY(add_push(g, push, desc->push_size, &c.u.dispatch.push_off));
     FV_TRY(add_cmd(g, &c));

@@ -33,6 +33,11 @@ int fv_graph_begin(fv_graph *g);
  * push holds p->desc.push_size bytes. */
 int fv_graph_dispatch(fv_graph *g, fv_pipeline *p, fv_buf *const *bufs, const void *push, uint32_t gx, uint32_t gy,
                       uint32_t gz);
+/* The workgroups base .. base + count - 1 of a dispatch (vkCmdDispatchBase): gl_WorkGroupID
+ * counts from base, gl_NumWorkGroups is count. For shaders that index by gl_WorkGroupID alone,
+ * a dispatch cut into ranges this way computes exactly what the whole one does. */
+int fv_graph_dispatch_range(fv_graph *g, fv_pipeline *p, fv_buf *const *bufs, const void *push, const uint32_t base[3],
+                            const uint32_t count[3]);
 int fv_graph_copy(fv_graph *g, fv_buf *src, uint64_t src_off, fv_buf *dst, uint64_t dst_off, uint64_t bytes);
 /* Fill a whole buffer with a 32-bit pattern (0 clears it). */
 int fv_graph_fill(fv_graph *g, fv_buf *dst, uint32_t pattern);

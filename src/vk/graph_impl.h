@@ -19,7 +19,7 @@ typedef struct {
             VkPipeline pipeline;
             VkPipelineLayout layout;
             VkDescriptorSet set;
-            uint32_t push_off, push_size, gx, gy, gz;
+            uint32_t push_off, push_size, gx, gy, gz, base[3];
             const char *shader; /* for diagnostics (the pipeline's name, lives with it) */
         } dispatch;
         struct {

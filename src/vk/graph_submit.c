@@ -149,7 +149,11 @@ static void replay(const fv_graph *g, VkCommandBuffer cb, const fv_cmd *c, VkPip
         if (c->u.dispatch.push_size)
             vkCmdPushConstants(cb, c->u.dispatch.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, c->u.dispatch.push_size,
                                g->push + c->u.dispatch.push_off);
-        vkCmdDispatch(cb, c->u.dispatch.gx, c->u.dispatch.gy, c->u.dispatch.gz);
+        if (c->u.dispatch.base[0] | c->u.dispatch.base[1] | c->u.dispatch.base[2])
+            vkCmdDispatchBase(cb, c->u.dispatch.base[0], c->u.dispatch.base[1], c->u.dispatch.base[2], c->u.dispatch.gx,
+                              c->u.dispatch.gy, c->u.dispatch.gz);
+        else
+            vkCmdDispatch(cb, c->u.dispatch.gx, c->u.dispatch.gy, c->u.dispatch.gz);
         break;
     case FV_CMD_COPY:
         vkCmdCopyBuffer(cb, c->u.copy.src, c->u.copy.dst, 1, &c->u.copy.region);
