@@ -6,7 +6,7 @@
  * FLANVK_DISABLE_F16=1 turns off 16-bit storage/arithmetic; FLANVK_TEXEL=0/1 forces the
  * storage-buffer or the texel-buffer load path (default: texel on CPU devices, where
  * texelFetch compiles to one vector gather, storage buffers elsewhere).
- * FLANVK_VALIDATION=1 turns on the Khronos validation layer (2: with synchronization validation);
+ * FLANVK_VALIDATION=1 turns on the Khronos validation layer (2-4: more checks, vk/validation.h);
  * every message it prints is counted in validation_messages. */
 #ifndef FV_VK_DEVICE_H
 #define FV_VK_DEVICE_H
