@@ -240,15 +240,17 @@ static int read_times(fv_graph *g) {
         return fv_err("vkGetQueryPoolResults failed: %s", fv_vk_result_str(r));
     }
     int measuring = g->bound_ms > 0 && !g->measured, overlong = 0;
+    double replay_max = 0;
     for (uint32_t s = 0; s < g->nseg; s++) {
         double ms = (double)((ts[2 * s + 1] - ts[2 * s]) & g->ts_mask) * g->d->timestamp_period * 1e-6;
         if (ms > g->max_ms) g->max_ms = ms;
+        if (ms > replay_max) replay_max = ms;
         if (ms > g->d->max_submit_ms) g->d->max_submit_ms = ms;
         if (measuring && g->nseg == g->units) g->unit_ms[s] = (float)ms;
         if (!measuring && g->bound_ms > 0 && ms > g->bound_ms && g->seg_unit[s + 1] - g->seg_unit[s] > 1) overlong = 1;
     }
     free(ts);
-    if (fv_log_level() >= FV_LOG_DEBUG && g->bound_ms > 0) {
+    if (fv_log_level() >= FV_LOG_DEBUG && g->bound_ms > 0 && g->units > 0) {
         /* the slowest unit or segment, named by its last command (a dispatch's shader) */
         uint32_t worst = 0;
         for (uint32_t s = 1; s < g->nseg; s++)
@@ -258,7 +260,7 @@ static int read_times(fv_graph *g) {
             fv_debug("graph: %u units measured, slowest %.1f ms (%s), bound %.0f ms", g->units, g->unit_ms[worst],
                      c->kind == FV_CMD_DISPATCH ? c->u.dispatch.shader : "copy/fill", g->bound_ms);
         else
-            fv_debug("graph: %u units in %u segments, longest %.1f ms, bound %.0f ms", g->units, g->nseg, g->max_ms,
+            fv_debug("graph: %u units in %u segments, longest %.1f ms, bound %.0f ms", g->units, g->nseg, replay_max,
                      g->bound_ms);
     }
     if (measuring || overlong) {
