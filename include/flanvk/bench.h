@@ -22,7 +22,8 @@ typedef struct flanvk_bench_generate_opts {
 } flanvk_bench_generate_opts;
 
 /* Greedy generation: encoder tokens/s, decoder tokens/s, time to first token, peak device memory.
- * JSON keys: batch, encoder_tokens_per_s, decoder_tokens_per_s, first_token_ms, peak_device_bytes. */
+ * JSON keys: batch, encoder_tokens_per_s, decoder_tokens_per_s, first_token_ms, peak_device_bytes,
+ * max_submit_ms (the longest GPU time of one submission, FLANVK_MAX_SUBMIT_MS; 0 without timestamps). */
 int flanvk_bench_generate(flanvk_ctx *ctx, const flanvk_bench_generate_opts *o, FILE *out, int json);
 
 typedef struct flanvk_bench_train_opts {
@@ -38,7 +39,8 @@ typedef struct flanvk_bench_train_opts {
  * FLOPs utilisation against the peak measured in the same run, peak device memory. JSON keys:
  * tokens_per_s, ms_step, ms_forward, ms_loss_head, ms_backward, ms_optimizer, mfu_pct,
  * model_gflop_per_step, peak_gflops, peak_device_bytes, batch, seq_in, seq_out, optimizer,
- * mixed_precision, loss. */
+ * mixed_precision, loss, max_submit_ms (the longest GPU time of one submission of the step, update
+ * and pieces graphs; see FLANVK_MAX_SUBMIT_MS). */
 int flanvk_bench_train(flanvk_ctx *ctx, const flanvk_bench_train_opts *o, FILE *out, int json);
 
 #ifdef __cplusplus

@@ -17,6 +17,7 @@ typedef flanvk_bench_generate_opts fv_bench_gen_opts;
 typedef struct fv_bench_gen_result {
     uint32_t batch;
     double encoder_tokens_per_s, decoder_tokens_per_s, first_token_ms, ms_per_step, ms_prefill;
+    double max_submit_ms; /* longest GPU time of one submission (fv_dev.max_submit_ms) */
     uint64_t peak_device_bytes;
 } fv_bench_gen_result;
 

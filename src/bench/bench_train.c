@@ -183,6 +183,7 @@ int fv_bench_train(fv_dev *d, const fv_bench_train_opts *o, FILE *f, int json) {
     fv_mem_reset_peak(d);
     rig r = {0};
     int rc = setup(&r, d, o, B, L, L2);
+    d->max_submit_ms = 0;
     double ms_step = 1e30, ms_update = 1e30, ms_fwd = 1e30, ms_head = 1e30, ms_bwd = 1e30;
     /* warm-up: one whole step */
     if (!rc) rc = fv_graph_run(r.g_step);
@@ -215,10 +216,10 @@ int fv_bench_train(fv_dev *d, const fv_bench_train_opts *o, FILE *f, int json) {
                     "{\"tokens_per_s\": %.2f, \"ms_step\": %.2f, \"ms_forward\": %.2f, \"ms_loss_head\": %.2f, "
                     "\"ms_backward\": %.2f, \"ms_optimizer\": %.2f, \"mfu_pct\": %.2f, \"model_gflop_per_step\": %.2f, "
                     "\"peak_gflops\": %.2f, \"peak_device_bytes\": %llu, \"batch\": %u, \"seq_in\": %u, \"seq_out\": %u, "
-                    "\"optimizer\": \"%s\", \"mixed_precision\": %d, \"loss\": %.4f}\n",
+                    "\"optimizer\": \"%s\", \"mixed_precision\": %d, \"loss\": %.4f, \"max_submit_ms\": %.3f}\n",
                     tps, total, ms_fwd, ms_head, ms_bwd, ms_update, mfu, flops * 1e-9, out.peak.gflops,
                     (unsigned long long)peak_bytes, B, L, L2, fv_optimizer_name(r.opt), r.tr->mixed,
-                    count ? sum / count : NAN);
+                    count ? sum / count : NAN, d->max_submit_ms);
         else {
             fprintf(f, "model: %s, %.1fM parameters, %s; batch %u x (%u in + %u out) tokens, %s, dropout %.2g\n",
                     o->model_dir ? o->model_dir : o->config, r.m->nvalues / 1e6,
@@ -232,6 +233,9 @@ int fv_bench_train(fv_dev *d, const fv_bench_train_opts *o, FILE *f, int json) {
             fprintf(f, "model FLOPs  %.1f GFLOP/step (matmuls, exact; 6*params*tokens: %.1f) -> %.1f GFLOP/s, MFU %.1f%%\n",
                     flops * 1e-9, approx * 1e-9, flops / (total * 1e6), mfu);
             fprintf(f, "peak device memory %.1f MiB; loss %.4f\n", peak_bytes / 1048576.0, count ? sum / count : NAN);
+            double bound = fv_graph_submit_bound_ms(r.g_step);
+            fprintf(f, "longest submission %.1f ms GPU time (FLANVK_MAX_SUBMIT_MS bound: %.0f ms, 0 = none); the step in %u submissions\n",
+                    d->max_submit_ms, bound, fv_graph_num_segments(r.g_step));
         }
         fflush(f);
         if (o->profile) rc = fv_bench_profile_train(r.m, B, L, L2, total, ms_update, f, json);

@@ -33,6 +33,30 @@ static void texel(fv_pipe_desc *desc, int i, uint8_t fmt) {
     desc->bind_fmt[i] = fmt;
 }
 
+/* The slowest fused-attention rate flanvk expects on any device, FLOP per ms: a third of what
+ * lavapipe's score gradient kernel ran in a training step on the project's 2-core build machine
+ * while shared with other jobs (2.9 GFLOP/s), so a range of fv_graph_max_work FLOPs stays inside
+ * the submission bound. */
+#define ATTN_FLOOR_FLOP_PER_MS 1e6
+
+/* The grid (query blocks gx, batch x heads gz) in ranges under the submission bound: whole
+ * (b, h) planes while one fits, else query blocks of one plane. Every workgroup indexes by
+ * gl_WorkGroupID alone and writes its own rows, so the ranges compute what one dispatch does. */
+static int dispatch_ranges(fv_graph *g, fv_pipeline *pl, fv_buf *const *b, const void *pc, const fv_attn_desc *a) {
+    uint32_t gx = fv_div_up(a->Tq, FUSED_TM), gz = a->B * a->H;
+    double plane = 2.0 * a->Tq * a->Tk * a->dk, cap = (double)fv_graph_max_work(g, ATTN_FLOOR_FLOP_PER_MS);
+    if (plane * gz <= cap) return fv_graph_dispatch(g, pl, b, pc, gx, gz, 1);
+    uint32_t nz = plane <= cap ? (uint32_t)(cap / plane) : 1;
+    uint32_t nx = plane <= cap ? gx : (uint32_t)(cap / (plane / gx));
+    if (nx < 1) nx = 1;
+    for (uint32_t z = 0; z < gz; z += nz)
+        for (uint32_t x = 0; x < gx; x += nx) {
+            uint32_t base[3] = {x, z, 0}, count[3] = {gx - x < nx ? gx - x : nx, gz - z < nz ? gz - z : nz, 1};
+            FV_TRY(fv_graph_dispatch_range(g, pl, b, pc, base, count));
+        }
+    return 0;
+}
+
 /* The dropout keep test of shaders/dropout*.comp: (h >> 8) >= ceil(rate * 2^24). */
 static uint32_t keep_threshold(float rate) { return (uint32_t)ceil((double)rate * 16777216.0); }
 
@@ -74,7 +98,7 @@ int fv_attn_fwd_fused(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t s
     FV_TRY(fv_pipeline_get(d, &desc, &pl));
     fv_buf *b[] = {q.buf,          k.buf, seg_q.buf,  seg_k.buf, pos_q.buf, pos_k.buf, bias_table.buf,
                    bucket_lut.buf, p.buf, ranges.buf, seed.buf,  pd.buf};
-    return fv_graph_dispatch(g, pl, b, &pc, fv_div_up(a->Tq, FUSED_TM), a->B * a->H, 1);
+    return dispatch_ranges(g, pl, b, &pc, a);
 }
 
 int fv_attn_dscores_fused(fv_graph *g, const fv_attn_desc *a, fv_t dout, fv_t o, fv_t v, fv_t p, fv_t pos_q,
@@ -117,5 +141,5 @@ int fv_attn_dscores_fused(fv_graph *g, const fv_attn_desc *a, fv_t dout, fv_t o,
     FV_TRY(fv_pipeline_get(d, &desc, &pl));
     fv_buf *b[] = {dout.buf, v.buf, p.buf, pos_q.buf, pos_k.buf, bucket_lut.buf, seed.buf, ds.buf, hist.buf, o.buf,
                    ranges.buf};
-    return fv_graph_dispatch(g, pl, b, &pc, fv_div_up(a->Tq, FUSED_TM), a->B * a->H, 1);
+    return dispatch_ranges(g, pl, b, &pc, a);
 }

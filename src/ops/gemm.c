@@ -116,7 +116,7 @@ int fv_gemm_krange_used(const fv_dev *d, const fv_gemm_desc *p) {
     return texel_path(d) && p->K <= TEX_KSPLIT_MIN && texel_tm(p) == 16;
 }
 
-int fv_gemm(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c) {
+static int gemm_one(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c) {
     if (!g || !p) return fv_err("gemm: null graph or descriptor");
     if (!a.buf || !b.buf || !c.buf) return fv_err("gemm: %s is a null buffer", !a.buf ? "A" : !b.buf ? "B" : "C");
     if (p->M == 0 || p->N == 0 || p->K == 0) return fv_err("gemm: empty product %ux%ux%u", p->M, p->N, p->K);
@@ -177,6 +177,53 @@ int fv_gemm(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c) {
     uint32_t bm, bn;
     FV_TRY(tiled_pipeline(d, p, &pipe, &bm, &bn));
     return fv_graph_dispatch(g, pipe, bufs, &pc, fv_div_up(p->N, bn), fv_div_up(p->M, bm), batch);
+}
+
+/* The slowest GEMM rate flanvk expects on any device, FLOP per ms: a sixth of lavapipe's on the
+ * project's 2-core build machine (30 GFLOP/s by `bench ops --op gemm` while shared with other
+ * jobs; a GPU is far faster), so a piece of fv_graph_max_work FLOPs stays inside the bound. */
+#define GEMM_FLOOR_FLOP_PER_MS 5e6
+
+/* A product over the submission bound (the LM head over a big vocabulary, its gradients) runs
+ * as ranges of C: column ranges (op(B)'s and C's columns n0..) or, when M is the longer side and
+ * there are no K ranges, row ranges (op(A)'s and C's rows m0..), with the same strides. Every
+ * element of C is summed over the same K in the same order whichever range holds it (the K
+ * passes depend on K only), so results are identical to one call. Column ranges are multiples
+ * of 256 (the texel path's widest workgroup) when that wide, else of 8 (its column block); row
+ * ranges multiples of 16 (its row block) and never a last one under 16 rows, so every range
+ * runs the kernel the whole product would. */
+int fv_gemm(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c) {
+    if (!g || !p) return fv_err("gemm: null graph or descriptor");
+    if (p->M == 0 || p->N == 0 || p->K == 0) return fv_err("gemm: empty product %ux%ux%u", p->M, p->N, p->K);
+    /* the texel path already runs a long K as passes of TEX_KSPLIT, one dispatch each */
+    uint32_t kd = texel_path(fv_graph_dev(g)) && p->K > TEX_KSPLIT_MIN ? TEX_KSPLIT + 8 : p->K;
+    double flops = 2.0 * p->M * p->N * kd * (p->batch ? p->batch : 1);
+    double cap = (double)fv_graph_max_work(g, GEMM_FLOOR_FLOP_PER_MS);
+    if (flops <= cap) return gemm_one(g, p, a, b, c);
+    fv_gemm_desc q = *p;
+    q.lda = p->lda ? p->lda : p->trans_a ? p->M : p->K;
+    q.ldb = p->ldb ? p->ldb : p->trans_b ? p->K : p->N;
+    q.ldc = p->ldc ? p->ldc : p->N;
+    if (p->M > p->N && !p->krange.buf && p->M >= 32) {
+        double rows = cap / (flops / p->M);
+        uint32_t h = rows >= 16 ? (uint32_t)rows & ~15u : 16;
+        for (uint32_t m0 = 0; m0 < p->M; m0 += q.M) {
+            q.M = p->M - m0 < h + 16 ? p->M - m0 : h; /* a short tail joins this range */
+            uint64_t ao = a.off + (uint64_t)m0 * (p->trans_a ? 1 : q.lda), co = c.off + (uint64_t)m0 * q.ldc;
+            if (ao > UINT32_MAX || co > UINT32_MAX) return fv_err("gemm: A or C spans more than 2^32 elements");
+            FV_TRY(gemm_one(g, &q, fv_tensor(a.buf, (uint32_t)ao), b, fv_tensor(c.buf, (uint32_t)co)));
+        }
+        return 0;
+    }
+    double cols = cap / (flops / p->N);
+    uint32_t w = cols >= 256 ? ((uint32_t)cols & ~255u) : cols >= 8 ? ((uint32_t)cols & ~7u) : 8;
+    for (uint32_t n0 = 0; n0 < p->N; n0 += w) {
+        q.N = p->N - n0 < w ? p->N - n0 : w;
+        uint64_t bo = b.off + (uint64_t)n0 * (p->trans_b ? q.ldb : 1), co = (uint64_t)c.off + n0;
+        if (bo > UINT32_MAX || co > UINT32_MAX) return fv_err("gemm: B or C spans more than 2^32 elements");
+        FV_TRY(gemm_one(g, &q, a, fv_tensor(b.buf, (uint32_t)bo), fv_tensor(c.buf, (uint32_t)co)));
+    }
+    return 0;
 }
 
 int fv_linear(fv_graph *g, fv_t x, fv_t w, fv_t y, uint32_t rows, uint32_t in, uint32_t out, float beta) {

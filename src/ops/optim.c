@@ -36,14 +36,13 @@ static int adamw_vec4(fv_graph *g, fv_t hyper, fv_t p, fv_t grad, fv_t m, fv_t v
     return fv_graph_dispatch(g, pl, b, &pc, gx, gy, 1);
 }
 
-int fv_adamw(fv_graph *g, fv_t hyper, fv_t p, fv_t grad, fv_t m, fv_t v, uint32_t n) {
-    const char *op = "adamw";
-    if (n == 0) return fv_err("%s: empty tensor", op);
-    FV_TRY(fv_op_check(op, "hyper", hyper, FV_OPT_HYPER_WORDS, 4));
-    FV_TRY(fv_op_check(op, "p", p, n, 4));
-    FV_TRY(fv_op_check(op, "grad", grad, n, 4));
-    FV_TRY(fv_op_check(op, "m", m, n, 4));
-    FV_TRY(fv_op_check(op, "v", v, n, 4));
+/* The slowest AdamW rate flanvk expects on any device, elements per ms: a seventh of lavapipe's on
+ * the project's 2-core build machine (143 M elements/s by `bench ops --op adamw`; 28 M/s seen in a
+ * training step while four jobs shared the cores), so a piece of fv_graph_max_work elements stays
+ * inside the submission bound anywhere. */
+#define ADAMW_FLOOR_PER_MS 2e4
+
+static int adamw_piece(fv_graph *g, fv_t hyper, fv_t p, fv_t grad, fv_t m, fv_t v, uint32_t n) {
     fv_dev *d = fv_graph_dev(g);
     uint32_t done = 0;
     if (fv_elem_vec4_ok(d, n, 4, (uint32_t[]){p.off, grad.off, m.off, v.off})) {
@@ -60,6 +59,27 @@ int fv_adamw(fv_graph *g, fv_t hyper, fv_t p, fv_t grad, fv_t m, fv_t v, uint32_
     fv_op_grid(d, fv_div_up(n, pl->desc.spec[0]), &gx, &gy);
     fv_buf *b[] = {hyper.buf, p.buf, grad.buf, m.buf, v.buf};
     return fv_graph_dispatch(g, pl, b, &pc, gx, gy, 1);
+}
+
+/* Elementwise, so it runs as pieces of at most fv_graph_max_work elements (a multiple of 4, so
+ * every piece keeps the vec4 path's alignment): each element's update is the same arithmetic in
+ * whichever piece it falls, hence results are identical to one dispatch. */
+int fv_adamw(fv_graph *g, fv_t hyper, fv_t p, fv_t grad, fv_t m, fv_t v, uint32_t n) {
+    const char *op = "adamw";
+    if (n == 0) return fv_err("%s: empty tensor", op);
+    FV_TRY(fv_op_check(op, "hyper", hyper, FV_OPT_HYPER_WORDS, 4));
+    FV_TRY(fv_op_check(op, "p", p, n, 4));
+    FV_TRY(fv_op_check(op, "grad", grad, n, 4));
+    FV_TRY(fv_op_check(op, "m", m, n, 4));
+    FV_TRY(fv_op_check(op, "v", v, n, 4));
+    uint64_t cap = fv_graph_max_work(g, ADAMW_FLOOR_PER_MS);
+    uint32_t piece = cap >= n ? n : cap < 4 ? 4 : (uint32_t)cap & ~3u;
+    for (uint32_t i = 0; i < n; i += piece) {
+        uint32_t k = n - i < piece ? n - i : piece;
+        FV_TRY(adamw_piece(g, hyper, fv_tensor(p.buf, p.off + i), fv_tensor(grad.buf, grad.off + i),
+                           fv_tensor(m.buf, m.off + i), fv_tensor(v.buf, v.off + i), k));
+    }
+    return 0;
 }
 
 enum { FLAG_FACTORED = 1, FLAG_MOMENTUM = 2 };

@@ -11,6 +11,7 @@
 #include "vk/pipeline.h"
 #include "vk/profile.h"
 #include "vk/subgroup.h"
+#include "vk/validation.h"
 
 const char *fv_vk_result_str(VkResult r) {
     switch (r) {
@@ -36,6 +37,11 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL on_validation(VkDebugUtilsMessageSeverityF
                                                     const VkDebugUtilsMessengerCallbackDataEXT *data, void *user) {
     (void)type;
     fv_dev *d = user;
+    const char *muted = fv_validation_muted(d->validation, data->pMessageIdName, data->pMessage);
+    if (muted) {
+        fv_log(FV_LOG_DEBUG, "validation (does not apply: %s): %s", muted, data->pMessage);
+        return VK_FALSE;
+    }
     if (sev & (VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT)) {
         d->validation_messages++;
         fprintf(stderr, "flanvk: validation: %s\n", data->pMessage);
@@ -64,12 +70,7 @@ static int make_instance(int validation, VkInstance *out) {
     };
     const char *layers[] = {"VK_LAYER_KHRONOS_validation"};
     const char *exts[] = {VK_EXT_DEBUG_UTILS_EXTENSION_NAME};
-    VkValidationFeatureEnableEXT sync = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
-    VkValidationFeaturesEXT vf = {
-        .sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
-        .enabledValidationFeatureCount = 1,
-        .pEnabledValidationFeatures = &sync,
-    };
+    fv_validation_cfg vf; /* levels: vk/validation.h */
     VkInstanceCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
         .pApplicationInfo = &app,
@@ -82,7 +83,10 @@ static int make_instance(int validation, VkInstance *out) {
         ci.ppEnabledLayerNames = layers;
         ci.enabledExtensionCount = 1;
         ci.ppEnabledExtensionNames = exts;
-        if (validation >= 2) ci.pNext = &vf;
+        if (validation >= 2) {
+            fv_validation_config(validation, &vf);
+            ci.pNext = &vf.features;
+        }
     }
     VkResult r = vkCreateInstance(&ci, NULL, out);
     if (r == VK_ERROR_INCOMPATIBLE_DRIVER || r == VK_ERROR_INITIALIZATION_FAILED)
@@ -308,7 +312,6 @@ static int open_logical(fv_dev *d) {
 
     VkCommandPoolCreateInfo pci = {
         .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-        .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
         .queueFamilyIndex = d->queue_family,
     };
     VK_CHECK(vkCreateCommandPool(d->device, &pci, NULL, &d->cmd_pool));

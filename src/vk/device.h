@@ -6,7 +6,7 @@
  * FLANVK_DISABLE_F16=1 turns off 16-bit storage/arithmetic; FLANVK_TEXEL=0/1 forces the
  * storage-buffer or the texel-buffer load path (default: texel on CPU devices, where
  * texelFetch compiles to one vector gather, storage buffers elsewhere).
- * FLANVK_VALIDATION=1 turns on the Khronos validation layer (2: with synchronization validation);
+ * FLANVK_VALIDATION=1 turns on the Khronos validation layer (2-4: more checks, vk/validation.h);
  * every message it prints is counted in validation_messages.
  * props, memprops and info are the device profile's clamped view (src/vk/profile.h): read nothing
  * about the device from Vulkan directly. */
@@ -57,8 +57,10 @@ typedef struct fv_dev {
     int use_texel;           /* read large operands through uniform texel buffers */
     int uma;                 /* device memory is host-visible: no staging copies */
     float timestamp_period;  /* ns per timestamp tick, 0 if unsupported */
+    double max_submit_ms;    /* longest GPU time of one graph submission measured so far (vk/graph.h) */
+    uint64_t graph_submits;  /* vkQueueSubmit calls made by graphs */
 
-    VkCommandPool cmd_pool;
+    VkCommandPool cmd_pool;    /* holds only once_cmd: reset as a whole (graphs have their own pools) */
     VkCommandBuffer once_cmd;  /* for blocking one-off copies */
     VkFence once_fence;
 

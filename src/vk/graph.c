@@ -1,30 +1,18 @@
-/* Recording, hazard-driven barriers, descriptor sets, submission; see graph.h. */
-#include "vk/graph.h"
+/* Recording: hazard-driven barriers, descriptor sets and the command list; see graph.h.
+ * Segments, command buffers and submission are in graph_submit.c. */
+#include "vk/graph_impl.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define POOL_SETS 512
 
-typedef struct pool_node {
+struct fv_graph_pool {
     VkDescriptorPool pool;
-    struct pool_node *next;
-} pool_node;
-
-typedef struct {
-    const fv_buf **v;
-    uint32_t n, cap;
-} buf_set;
-
-struct fv_graph {
-    fv_dev *d;
-    VkCommandBuffer cmd;
-    VkFence fence;
-    pool_node *pools, *current;
-    buf_set reads, writes;      /* since the last barrier */
-    int recording, recorded, pending;
-    uint32_t dispatches, barriers;
+    struct fv_graph_pool *next;
 };
+typedef fv_graph_pool pool_node;
+typedef fv_buf_set buf_set;
 
 static int set_has(const buf_set *s, const fv_buf *b) {
     for (uint32_t i = 0; i < s->n; i++)
@@ -78,18 +66,15 @@ int fv_graph_create(fv_dev *d, fv_graph **out) {
     fv_graph *g = calloc(1, sizeof *g);
     if (!g) return fv_err("out of host memory");
     g->d = d;
-    VkCommandBufferAllocateInfo ai = {
-        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-        .commandPool = d->cmd_pool,
-        .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-        .commandBufferCount = 1,
-    };
     VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-    VkResult r = vkAllocateCommandBuffers(d->device, &ai, &g->cmd);
-    if (r == VK_SUCCESS) r = vkCreateFence(d->device, &fci, NULL, &g->fence);
+    VkResult r = vkCreateFence(d->device, &fci, NULL, &g->fence);
     if (r != VK_SUCCESS) {
         fv_graph_destroy(g);
-        return fv_err("cannot create a command buffer: %s", fv_vk_result_str(r));
+        return fv_err("cannot create a fence: %s", fv_vk_result_str(r));
+    }
+    if (fv_graph_submit_init(g)) {
+        fv_graph_destroy(g);
+        return -1;
     }
     *out = g;
     return 0;
@@ -104,7 +89,10 @@ void fv_graph_destroy(fv_graph *g) {
         free(n);
     }
     if (g->fence) vkDestroyFence(g->d->device, g->fence, NULL);
-    if (g->cmd) vkFreeCommandBuffers(g->d->device, g->d->cmd_pool, 1, &g->cmd);
+    fv_graph_submit_free(g);
+    free(g->cmds);
+    free(g->push);
+    free(g->unit_first);
     free(g->reads.v);
     free(g->writes.v);
     free(g);
@@ -114,29 +102,66 @@ fv_dev *fv_graph_dev(const fv_graph *g) { return g->d; }
 
 int fv_graph_begin(fv_graph *g) {
     if (g->pending) FV_TRY(fv_graph_wait(g));
-    VK_CHECK(vkResetCommandBuffer(g->cmd, 0));
     for (pool_node *n = g->pools; n; n = n->next) VK_CHECK(vkResetDescriptorPool(g->d->device, n->pool, 0));
     g->current = g->pools;
     if (!g->current) FV_TRY(new_pool(g));
-    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-    VK_CHECK(vkBeginCommandBuffer(g->cmd, &bi));
     g->reads.n = g->writes.n = 0;
     g->dispatches = g->barriers = 0;
+    g->ncmds = g->npush = g->units = 0;
     g->recording = 1;
-    g->recorded = 0;
+    g->recorded = g->measured = g->emitted = g->reuse = 0;
+    g->max_ms = 0;
+    g->submits = 0;
     return 0;
 }
 
-static void barrier(fv_graph *g, VkPipelineStageFlags dst_stage, VkAccessFlags dst_access) {
-    VkMemoryBarrier mb = {
-        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-        .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
-        .dstAccessMask = dst_access,
-    };
-    vkCmdPipelineBarrier(g->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, dst_stage, 0, 1,
-                         &mb, 0, NULL, 0, NULL);
+/* Append a command; a non-barrier one closes a unit (graph_impl.h). */
+static int add_cmd(fv_graph *g, const fv_cmd *c) {
+    if (g->ncmds == g->cap_cmds) {
+        uint32_t cap = g->cap_cmds ? 2 * g->cap_cmds : 256;
+        fv_cmd *v = realloc(g->cmds, cap * sizeof *v);
+        if (!v) return fv_err("out of host memory");
+        g->cmds = v;
+        g->cap_cmds = cap;
+    }
+    if (g->units + 2 > g->cap_units) {
+        uint32_t cap = g->cap_units ? 2 * g->cap_units : 256;
+        uint32_t *v = realloc(g->unit_first, cap * sizeof *v);
+        if (!v) return fv_err("out of host memory");
+        g->unit_first = v;
+        g->cap_units = cap;
+    }
+    if (g->units == 0) g->unit_first[0] = 0;
+    g->cmds[g->ncmds++] = *c;
+    if (c->kind != FV_CMD_BARRIER) g->unit_first[++g->units] = g->ncmds;
+    return 0;
+}
+
+static int add_push(fv_graph *g, const void *push, uint32_t size, uint32_t *off) {
+    if (g->npush + size > g->cap_push) {
+        uint32_t cap = g->cap_push ? 2 * g->cap_push : 4096;
+        while (cap < g->npush + size) cap *= 2;
+        unsigned char *v = realloc(g->push, cap);
+        if (!v) return fv_err("out of host memory");
+        g->push = v;
+        g->cap_push = cap;
+    }
+    *off = g->npush;
+    memcpy(g->push + g->npush, push, size);
+    g->npush += size;
+    return 0;
+}
+
+static int barrier(fv_graph *g, VkPipelineStageFlags dst_stage, VkAccessFlags dst_access) {
+    fv_cmd c = {.kind = FV_CMD_BARRIER};
+    c.u.barrier.src_stage = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
+    c.u.barrier.src_access = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
+    c.u.barrier.dst_stage = dst_stage;
+    c.u.barrier.dst_access = dst_access;
+    FV_TRY(add_cmd(g, &c));
     g->barriers++;
     g->reads.n = g->writes.n = 0;
+    return 0;
 }
 
 static const VkAccessFlags ALL_ACCESS = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
@@ -150,7 +175,7 @@ static int track(fv_graph *g, const fv_buf *const *bufs, uint32_t n, uint32_t wr
         int w = (write_mask >> i) & 1;
         conflict = set_has(&g->writes, bufs[i]) || (w && set_has(&g->reads, bufs[i]));
     }
-    if (conflict) barrier(g, ALL_STAGES, ALL_ACCESS);
+    if (conflict) FV_TRY(barrier(g, ALL_STAGES, ALL_ACCESS));
     for (uint32_t i = 0; i < n; i++) FV_TRY(((write_mask >> i) & 1) ? set_add(&g->writes, bufs[i]) : set_add(&g->reads, bufs[i]));
     return 0;
 }
@@ -162,13 +187,19 @@ static int check_recording(fv_graph *g) {
 
 int fv_graph_dispatch(fv_graph *g, fv_pipeline *p, fv_buf *const *bufs, const void *push, uint32_t gx, uint32_t gy,
                       uint32_t gz) {
+    return fv_graph_dispatch_range(g, p, bufs, push, (const uint32_t[3]){0, 0, 0}, (const uint32_t[3]){gx, gy, gz});
+}
+
+int fv_graph_dispatch_range(fv_graph *g, fv_pipeline *p, fv_buf *const *bufs, const void *push, const uint32_t base[3],
+                            const uint32_t count[3]) {
     FV_TRY(check_recording(g));
     const fv_pipe_desc *desc = &p->desc;
     const uint32_t *maxc = g->d->props.limits.maxComputeWorkGroupCount;
+    uint32_t gx = count[0], gy = count[1], gz = count[2];
     if (gx == 0 || gy == 0 || gz == 0) return 0; /* nothing to do: an empty tensor */
-    if (gx > maxc[0] || gy > maxc[1] || gz > maxc[2])
-        return fv_err("shader '%s': %u x %u x %u workgroups exceed the device's %u x %u x %u", desc->shader, gx, gy, gz,
-                      maxc[0], maxc[1], maxc[2]);
+    if ((uint64_t)base[0] + gx > maxc[0] || (uint64_t)base[1] + gy > maxc[1] || (uint64_t)base[2] + gz > maxc[2])
+        return fv_err("shader '%s': %u x %u x %u workgroups (from %u, %u, %u) exceed the device's %u x %u x %u",
+                      desc->shader, gx, gy, gz, base[0], base[1], base[2], maxc[0], maxc[1], maxc[2]);
 
     VkDescriptorSetAllocateInfo ai = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
@@ -212,10 +243,18 @@ int fv_graph_dispatch(fv_graph *g, fv_pipeline *p, fv_buf *const *bufs, const vo
     }
     vkUpdateDescriptorSets(g->d->device, desc->nbind, w, 0, NULL);
     FV_TRY(track(g, (const fv_buf *const *)bufs, desc->nbind, desc->write_mask));
-    vkCmdBindPipeline(g->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p->pipeline);
-    vkCmdBindDescriptorSets(g->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p->layout, 0, 1, &set, 0, NULL);
-    if (desc->push_size) vkCmdPushConstants(g->cmd, p->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, desc->push_size, push);
-    vkCmdDispatch(g->cmd, gx, gy, gz);
+    fv_cmd c = {.kind = FV_CMD_DISPATCH};
+    c.u.dispatch.pipeline = p->pipeline;
+    c.u.dispatch.layout = p->layout;
+    c.u.dispatch.set = set;
+    c.u.dispatch.push_size = desc->push_size;
+    c.u.dispatch.gx = gx;
+    c.u.dispatch.gy = gy;
+    c.u.dispatch.gz = gz;
+    memcpy(c.u.dispatch.base, (const uint32_t[3]){base[0], base[1], base[2]}, sizeof c.u.dispatch.base);
+    c.u.dispatch.shader = p->desc.shader;
+    if (desc->push_size) FV_TRY(add_push(g, push, desc->push_size, &c.u.dispatch.push_off));
+    FV_TRY(add_cmd(g, &c));
     g->dispatches++;
     return 0;
 }
@@ -227,58 +266,38 @@ int fv_graph_copy(fv_graph *g, fv_buf *src, uint64_t src_off, fv_buf *dst, uint6
     if (!bytes) return 0;
     const fv_buf *b[2] = {src, dst};
     FV_TRY(track(g, b, 2, 2));
-    VkBufferCopy c = {src->offset + src_off, dst->offset + dst_off, bytes};
-    vkCmdCopyBuffer(g->cmd, src->buffer, dst->buffer, 1, &c);
-    return 0;
+    fv_cmd c = {.kind = FV_CMD_COPY};
+    c.u.copy.src = src->buffer;
+    c.u.copy.dst = dst->buffer;
+    c.u.copy.region = (VkBufferCopy){src->offset + src_off, dst->offset + dst_off, bytes};
+    return add_cmd(g, &c);
 }
 
 int fv_graph_fill(fv_graph *g, fv_buf *dst, uint32_t pattern) {
     FV_TRY(check_recording(g));
     const fv_buf *b[1] = {dst};
     FV_TRY(track(g, b, 1, 1));
-    vkCmdFillBuffer(g->cmd, dst->buffer, dst->offset, dst->size / 4 * 4, pattern);
-    return 0;
+    fv_cmd c = {.kind = FV_CMD_FILL};
+    c.u.fill.dst = dst->buffer;
+    c.u.fill.off = dst->offset;
+    c.u.fill.size = dst->size / 4 * 4;
+    c.u.fill.pattern = pattern;
+    return add_cmd(g, &c);
 }
 
 int fv_graph_end(fv_graph *g) {
     FV_TRY(check_recording(g));
     /* Make every write visible to the host, which reads results after the fence. */
-    VkMemoryBarrier mb = {
-        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-        .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
-        .dstAccessMask = VK_ACCESS_HOST_READ_BIT,
-    };
-    vkCmdPipelineBarrier(g->cmd, ALL_STAGES, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
+    fv_cmd c = {.kind = FV_CMD_BARRIER};
+    c.u.barrier.src_stage = ALL_STAGES;
+    c.u.barrier.src_access = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
+    c.u.barrier.dst_stage = VK_PIPELINE_STAGE_HOST_BIT;
+    c.u.barrier.dst_access = VK_ACCESS_HOST_READ_BIT;
+    FV_TRY(add_cmd(g, &c)); /* the closing barrier joins the last unit (graph_submit.c) */
     g->recording = 0;
-    VK_CHECK(vkEndCommandBuffer(g->cmd));
+    FV_TRY(fv_graph_emit(g));
     g->recorded = 1;
     return 0;
-}
-
-int fv_graph_submit(fv_graph *g) {
-    if (!g->recorded) return fv_err("graph: nothing recorded to submit");
-    if (g->pending) FV_TRY(fv_graph_wait(g));
-    VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &g->cmd};
-    VK_CHECK(vkResetFences(g->d->device, 1, &g->fence));
-    VkResult r = vkQueueSubmit(g->d->queue, 1, &si, g->fence);
-    if (r == VK_ERROR_DEVICE_LOST) return fv_err("the Vulkan device was lost (driver reset or crash) while submitting work");
-    VK_CHECK(r);
-    g->pending = 1;
-    return 0;
-}
-
-int fv_graph_wait(fv_graph *g) {
-    if (!g->pending) return 0;
-    g->pending = 0;
-    VkResult r = vkWaitForFences(g->d->device, 1, &g->fence, VK_TRUE, UINT64_MAX);
-    if (r == VK_ERROR_DEVICE_LOST) return fv_err("the Vulkan device was lost (driver reset or crash) while running work");
-    VK_CHECK(r);
-    return 0;
-}
-
-int fv_graph_run(fv_graph *g) {
-    FV_TRY(fv_graph_submit(g));
-    return fv_graph_wait(g);
 }
 
 uint32_t fv_graph_num_dispatches(const fv_graph *g) { return g->dispatches; }

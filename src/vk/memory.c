@@ -293,7 +293,7 @@ void fv_buf_free(fv_dev *d, fv_buf *buf) {
 }
 
 static int once_copy(fv_dev *d, VkBuffer src, VkDeviceSize soff, VkBuffer dst, VkDeviceSize doff, VkDeviceSize n) {
-    VK_CHECK(vkResetCommandBuffer(d->once_cmd, 0));
+    VK_CHECK(vkResetCommandPool(d->device, d->cmd_pool, 0)); /* once_cmd is its only command buffer */
     VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
                                    .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
     VK_CHECK(vkBeginCommandBuffer(d->once_cmd, &bi));
@@ -388,7 +388,7 @@ int fv_buf_fill_u32(fv_dev *d, fv_buf *b, uint32_t pattern) {
         for (VkDeviceSize i = 0; i < b->size / 4; i++) p[i] = pattern;
         return sync_host(d, b, 0, b->size, 1);
     }
-    VK_CHECK(vkResetCommandBuffer(d->once_cmd, 0));
+    VK_CHECK(vkResetCommandPool(d->device, d->cmd_pool, 0)); /* once_cmd is its only command buffer */
     VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
                                    .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
     VK_CHECK(vkBeginCommandBuffer(d->once_cmd, &bi));

@@ -115,6 +115,7 @@ static int create(fv_dev *d, const fv_pipe_desc *desc, fv_pipeline *p) {
     VkSpecializationInfo si = {desc->nspec, me, desc->nspec * 4, desc->spec};
     VkComputePipelineCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+        .flags = VK_PIPELINE_CREATE_DISPATCH_BASE_BIT, /* ops may dispatch a range of workgroups (graph.h) */
         .stage = {
             .sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
             .stage = VK_SHADER_STAGE_COMPUTE_BIT,
