@@ -157,6 +157,23 @@ static int adafactor_vec4(fv_graph *g, fv_t hyper, const fv_adafactor_piece *pcs
     return 0;
 }
 
+/* One scalar-path pass over every piece: a workgroup per chunk, or (elementwise) a grid over the
+ * piece's elements. Without momentum the m binding is never touched; the gradient is bound there. */
+static int each_piece(fv_graph *g, fv_pipeline *pl, fv_t hyper, const fv_adafactor_piece *pcs, uint32_t np, fv_t state,
+                      fv_t scratch, const af_push *base, uint32_t carry0, int elementwise) {
+    fv_dev *d = fv_graph_dev(g);
+    uint32_t half = fv_adafactor_carry_size(d) / 2;
+    for (uint32_t j = 0, r0 = 0; j < np; r0 += pcs[j].rows, j++) {
+        const fv_adafactor_piece *pc = &pcs[j];
+        af_push q = piece_push(base, pc, r0, j, 1, carry0, half);
+        fv_buf *b[] = {hyper.buf, pc->p.buf, pc->grad.buf, state.buf, pc->m.buf ? pc->m.buf : pc->grad.buf, scratch.buf};
+        uint32_t gx = piece_chunks(&q), gy = 1;
+        if (elementwise) fv_op_grid(d, fv_div_up(pc->rows * base->cols, pl->desc.spec[0]), &gx, &gy);
+        FV_TRY(fv_graph_dispatch(g, pl, b, &q, gx, gy, 1));
+    }
+    return 0;
+}
+
 static int adafactor_pieces(fv_graph *g, fv_t hyper, const fv_adafactor_piece *pcs, uint32_t np, fv_t state,
                             fv_t scratch, uint32_t rows, uint32_t cols, int factored) {
     const char *op = "adafactor";
@@ -192,30 +209,20 @@ static int adafactor_pieces(fv_graph *g, fv_t hyper, const fv_adafactor_piece *p
     uint32_t flags = (factored ? FLAG_FACTORED : 0) | (mom ? FLAG_MOMENTUM : 0);
     af_push base = {rows, cols, 0, 0, state.off, 0, hyper.off, scratch.off, nch, per, flags, 0, rows, 0, 0, 0};
     uint32_t red = fv_op_row_threads(d, factored ? cols : per); /* threads of the reduction passes */
-    uint32_t half = fv_adafactor_carry_size(d) / 2;
     fv_pipeline *pl;
     /* Without momentum the m binding is never touched; bind the (read-only) gradient there. */
-#define PIECES(PL, GRID)                                                                                          \
-    for (uint32_t j = 0, r0 = 0; j < np; r0 += pcs[j].rows, j++) {                                               \
-        const fv_adafactor_piece *pc = &pcs[j];                                                                   \
-        af_push q = piece_push(&base, pc, r0, j, 1, carry0, half);                                               \
-        fv_buf *b[] = {hyper.buf, pc->p.buf, pc->grad.buf, state.buf, mom ? pc->m.buf : pc->grad.buf, scratch.buf}; \
-        uint32_t gx = piece_chunks(&q), gy = 1;                                                                   \
-        if (GRID) fv_op_grid(d, fv_div_up(pc->rows * cols, (PL)->desc.spec[0]), &gx, &gy);                       \
-        FV_TRY(fv_graph_dispatch(g, PL, b, &q, gx, gy, 1));                                                      \
-    }
     fv_buf *b0[] = {hyper.buf, pcs[0].p.buf, pcs[0].grad.buf, state.buf, mom ? pcs[0].m.buf : pcs[0].grad.buf,
                     scratch.buf};
     if (factored) {
         FV_TRY(pipeline(d, "opt_adafactor_rows", 6, B_S | B_X, sizeof base, red, &pl));
-        PIECES(pl, 0)
+        FV_TRY(each_piece(g, pl, hyper, pcs, np, state, scratch, &base, carry0, 0));
         uint32_t ct = fv_op_row_threads(d, 256);
         if (fv_div_up(cols, ct) + 1 > d->props.limits.maxComputeWorkGroupCount[0])
             return fv_err("%s: %u columns exceed the device's workgroup count limit", op, cols);
         FV_TRY(pipeline(d, "opt_adafactor_cols", 6, B_S | B_X, sizeof base, ct, &pl));
         FV_TRY(fv_graph_dispatch(g, pl, b0, &base, fv_div_up(cols, ct) + 1, 1, 1));
         FV_TRY(pipeline(d, "opt_adafactor_usq", 6, B_X, sizeof base, red, &pl));
-        PIECES(pl, 0)
+        FV_TRY(each_piece(g, pl, hyper, pcs, np, state, scratch, &base, carry0, 0));
     } else {
         base.po = pcs[0].p.off, base.go = pcs[0].grad.off, base.mo = mom ? pcs[0].m.off : 0;
         FV_TRY(pipeline(d, "opt_adafactor_vec", 6, B_S | B_X, sizeof base, red, &pl));
@@ -224,8 +231,7 @@ static int adafactor_pieces(fv_graph *g, fv_t hyper, const fv_adafactor_piece *p
     FV_TRY(pipeline(d, "opt_adafactor_scalars", 6, B_X, sizeof base, fv_op_row_threads(d, nch), &pl));
     FV_TRY(fv_graph_dispatch(g, pl, b0, &base, 1, 1, 1));
     FV_TRY(pipeline(d, "opt_adafactor_apply", 6, B_P | (mom ? B_M : 0), sizeof base, fv_op_row_threads(d, 256), &pl));
-    PIECES(pl, 1)
-#undef PIECES
+    FV_TRY(each_piece(g, pl, hyper, pcs, np, state, scratch, &base, carry0, 1));
     return 0;
 }
 
