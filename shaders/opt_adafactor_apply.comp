@@ -8,8 +8,8 @@ layout(constant_id = 0) const uint WG = 256;
 #include "opt_adafactor.glsl"
 
 void main() {
-    uint e = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * WG + gl_LocalInvocationID.x;
-    if (e >= pc.rows * pc.cols) return;
+    uint e = pc.r0 * pc.cols + (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * WG + gl_LocalInvocationID.x;
+    if (e >= pc.r1 * pc.cols) return;
     float gv = g[pc.go + e], u;
     if ((pc.flags & FLAG_FACTORED) != 0u) {
         uint i = e / pc.cols, j = e - i * pc.cols;

@@ -10,9 +10,11 @@ layout(constant_id = 1) const uint CA = 1;
 #include "opt_adafactor4.glsl"
 
 void main() {
-    uint k = gl_WorkGroupID.x, t = gl_LocalInvocationID.x;
+    uint k = pc.k0 + gl_WorkGroupID.x, t = gl_LocalInvocationID.x;
     if (k >= pc.nch) return;
-    uint c4 = pc.cols / 4u, r0 = k * pc.per, r1 = min(pc.rows, r0 + pc.per);
+    uint c4 = pc.cols / 4u, r0, r1;
+    bool head, tail;
+    chunk_rows(k, r0, r1, head, tail);
     vec4 cf[CA];
     col_factors(cf);
     float rmean = xs[pc.xo + X_RMEAN], coef = xs[pc.xo + X_COEF], wd = hyp(H_WD), lrwd = -wd * xs[pc.xo + X_LR];

@@ -9,19 +9,21 @@ layout(constant_id = 0) const uint WG = 256;
 #include "rowsum.glsl"
 
 void main() {
-    uint k = gl_WorkGroupID.x, t = gl_LocalInvocationID.x;
+    uint k = pc.k0 + gl_WorkGroupID.x, t = gl_LocalInvocationID.x;
     if (k >= pc.nch) return;
-    uint r0 = k * pc.per, r1 = min(pc.rows, r0 + pc.per);
+    uint r0, r1;
+    bool head, tail;
+    chunk_rows(k, r0, r1, head, tail);
     float eps1 = hyp(H_EPS1), b2t = hyp(H_BETA2T), omb = hyp(H_OMB2T);
     for (uint j = t; j < pc.cols; j += WG) {
-        float s = 0.0;
+        float s = head ? xs[x_cpart() + k * pc.cols + j] : 0.0;
         for (uint i = r0; i < r1; i++) {
             float gv = g[pc.go + i * pc.cols + j];
             s += gv * gv + eps1;
         }
         xs[x_cpart() + k * pc.cols + j] = s;
     }
-    float ps = 0.0;
+    float ps = head ? xs[pc.cin + t] : 0.0;
     for (uint i = r0; i < r1; i++) {
         float s = 0.0;
         for (uint j = t; j < pc.cols; j += WG) {
@@ -31,6 +33,10 @@ void main() {
         }
         s = rowsum(s);
         if (t == 0) st[pc.so + i] = b2t * st[pc.so + i] + omb * (s / float(pc.cols));
+    }
+    if (tail) {
+        xs[pc.cout + t] = ps;
+        return;
     }
     ps = rowsum(ps);
     if (t == 0) xs[x_psq() + k] = ps;

@@ -11,13 +11,21 @@ layout(constant_id = 1) const uint CA = 1;
 #include "rowsum.glsl"
 
 void main() {
-    uint k = gl_WorkGroupID.x, t = gl_LocalInvocationID.x;
+    uint k = pc.k0 + gl_WorkGroupID.x, t = gl_LocalInvocationID.x;
     if (k >= pc.nch) return;
-    uint c4 = pc.cols / 4u, r0 = k * pc.per, r1 = min(pc.rows, r0 + pc.per);
+    uint c4 = pc.cols / 4u, r0, r1;
+    bool head, tail;
+    chunk_rows(k, r0, r1, head, tail);
+    uint xc = x_cpart() + k * pc.cols;
     float eps1 = hyp(H_EPS1), b2t = hyp(H_BETA2T), omb = hyp(H_OMB2T);
     vec4 cacc[CA];
-    for (uint a = 0; a < CA; a++) cacc[a] = vec4(0.0);
-    vec4 ps = vec4(0.0);
+    for (uint a = 0; a < CA; a++) {
+        uint j = t + a * WG;
+        cacc[a] = head && j < c4 ? vec4(xs[xc + 4u * j], xs[xc + 4u * j + 1u], xs[xc + 4u * j + 2u], xs[xc + 4u * j + 3u])
+                                 : vec4(0.0);
+    }
+    vec4 ps = head ? vec4(xs[pc.cin + 4u * t], xs[pc.cin + 4u * t + 1u], xs[pc.cin + 4u * t + 2u], xs[pc.cin + 4u * t + 3u])
+                   : vec4(0.0);
     for (uint i = r0; i < r1; i++) {
         vec4 rs = vec4(0.0);
         for (uint a = 0; a < CA; a++) {
@@ -33,7 +41,6 @@ void main() {
         float s = rowsum((rs.x + rs.y) + (rs.z + rs.w));
         if (t == 0) st[pc.so + i] = b2t * st[pc.so + i] + omb * (s / float(pc.cols));
     }
-    uint xc = x_cpart() + k * pc.cols;
     for (uint a = 0; a < CA; a++) {
         uint j = t + a * WG;
         if (j < c4) {
@@ -42,6 +49,13 @@ void main() {
             xs[xc + 4u * j + 2u] = cacc[a].z;
             xs[xc + 4u * j + 3u] = cacc[a].w;
         }
+    }
+    if (tail) {
+        xs[pc.cout + 4u * t] = ps.x;
+        xs[pc.cout + 4u * t + 1u] = ps.y;
+        xs[pc.cout + 4u * t + 2u] = ps.z;
+        xs[pc.cout + 4u * t + 3u] = ps.w;
+        return;
     }
     float pst = rowsum((ps.x + ps.y) + (ps.z + ps.w));
     if (t == 0) xs[x_psq() + k] = pst;

@@ -10,13 +10,16 @@ layout(constant_id = 1) const uint CA = 1;
 #include "rowsum.glsl"
 
 void main() {
-    uint k = gl_WorkGroupID.x, t = gl_LocalInvocationID.x;
+    uint k = pc.k0 + gl_WorkGroupID.x, t = gl_LocalInvocationID.x;
     if (k >= pc.nch) return;
-    uint c4 = pc.cols / 4u, r0 = k * pc.per, r1 = min(pc.rows, r0 + pc.per);
+    uint c4 = pc.cols / 4u, r0, r1;
+    bool head, tail;
+    chunk_rows(k, r0, r1, head, tail);
     vec4 cf[CA];
     col_factors(cf);
     float rmean = xs[pc.xo + X_RMEAN];
-    vec4 us = vec4(0.0);
+    vec4 us = head ? vec4(xs[pc.cin + 4u * t], xs[pc.cin + 4u * t + 1u], xs[pc.cin + 4u * t + 2u], xs[pc.cin + 4u * t + 3u])
+                   : vec4(0.0);
     for (uint i = r0; i < r1; i++) {
         float rf = inversesqrt(st[pc.so + i] / rmean);
         for (uint a = 0; a < CA; a++) {
@@ -26,6 +29,13 @@ void main() {
                 us += u * u;
             }
         }
+    }
+    if (tail) {
+        xs[pc.cout + 4u * t] = us.x;
+        xs[pc.cout + 4u * t + 1u] = us.y;
+        xs[pc.cout + 4u * t + 2u] = us.z;
+        xs[pc.cout + 4u * t + 3u] = us.w;
+        return;
     }
     float s = rowsum((us.x + us.y) + (us.z + us.w));
     if (t == 0) xs[x_usq() + k] = s;

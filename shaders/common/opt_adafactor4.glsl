@@ -21,7 +21,7 @@ FV_IN4(7, m_in)
 #define P_LD(i) p[i]
 #define M_LD(i) m[i]
 #endif
-layout(push_constant) uniform P { uint rows, cols, po, go, so, mo, ho, xo, nch, per, flags; } pc;
+layout(push_constant) uniform P { uint rows, cols, po, go, so, mo, ho, xo, nch, per, flags, r0, r1, k0, cin, cout; } pc;
 
 #include "opt_adafactor_words.glsl"
 

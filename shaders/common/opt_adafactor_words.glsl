@@ -17,6 +17,16 @@
 
 float hyp(uint k) { return h[pc.ho + k]; }
 
+// Rows [r0, r1) of chunk k within this piece; head: the chunk began in the previous piece, tail:
+// it goes on in the next one.
+void chunk_rows(uint k, out uint r0, out uint r1, out bool head, out bool tail) {
+    uint c0 = k * pc.per, c1 = min(pc.rows, c0 + pc.per);
+    r0 = max(c0, pc.r0);
+    r1 = min(c1, pc.r1);
+    head = c0 < pc.r0;
+    tail = c1 > pc.r1;
+}
+
 // scratch: 8 scalars, then p^2 partials [nch], update^2 partials [nch], column partials [nch*cols]
 #define X_RMEAN 0u
 #define X_LR 1u

@@ -3,7 +3,8 @@
  * 33x1000, 1031x40 with several rows per chunk) and vectors (7, 1031, 4099), for several settings, once
  * with unaligned offsets (scalar shaders) and once with offsets multiple of 4 (factored vec4 path);
  * the C reference against an independent torch re-implementation of transformers' Adafactor
- * (tools/optim_reference.py); bad input rejected.
+ * (tools/optim_reference.py); a matrix split into 2-3 row pieces against the whole one (split_vs_whole:
+ * bit-identical); bad input rejected.
  * Tolerances: p 1e-6; second moments and momentum 1e-5 (float state, ordered float sums of up to a
  * few thousand terms; momentum relative to its largest size over the steps, since it can cancel); the per-step change of p 1e-4, or 4 ulp of max|p| relative to the largest change when that is
  * coarser (warmup_init's steps of ~1e-6 * t * RMS(p) are a few ulp of p; there the momentum m,
@@ -180,6 +181,97 @@ static int deterministic(fv_check *c, uint32_t rows, uint32_t cols, int factored
     return 0;
 }
 
+/* A factored matrix split into row pieces (each its own buffer, at offset off) against the same
+ * matrix whole, several steps of one recorded graph: p, row+col state and momentum bit-identical
+ * (fv_adafactor_split keeps the unsplit summation order, carrying a chunk's partial sums across a
+ * piece boundary), and p against fv_ref_adafactor_split within 1e-6 (which itself equals the whole
+ * reference bit for bit). Pieces cut chunks mid-way, and one piece lies inside a single chunk. */
+static int split_vs_whole(fv_check *c, const char *label, const fv_adafactor_cfg *cfg, uint32_t cols, uint32_t off,
+                          const uint32_t *prows, uint32_t np) {
+    enum { MAXP = 3, STEPS = 3 };
+    uint32_t rows = 0;
+    for (uint32_t k = 0; k < np; k++) rows += prows[k];
+    uint32_t n = rows * cols, ns = (uint32_t)fv_adafactor_state_size(rows, cols, 1, 0);
+    char shape[64];
+    snprintf(shape, sizeof shape, "%ux%u in %u pieces%s", rows, cols, np, off % 4 ? " (unaligned)" : "");
+    float *p0 = fv_check_rand(c, n, -2, 2), *z = fv_check_alloc(c, n > ns ? n : ns);
+    if (!p0 || !z) return fv_check_fail(c, label, shape, "out of memory");
+    memset(z, 0, (n > ns ? n : ns) * sizeof *z);
+    uint64_t sc = fv_adafactor_scratch_size(rows, cols, 1);
+    fv_buf *bh = fv_check_upload(c, NULL, FV_OPT_HYPER_WORDS), *wp = fv_check_upload(c, p0, n);
+    fv_buf *wg = fv_check_upload(c, NULL, n), *ws = fv_check_upload(c, z, ns), *wx = fv_check_upload(c, NULL, sc);
+    fv_buf *wm = cfg->use_beta1 ? fv_check_upload(c, z, n) : NULL;
+    fv_buf *ss = fv_check_upload(c, z, ns), *sx = fv_check_upload(c, NULL, sc + fv_adafactor_carry_size(c->d));
+    fv_buf *sp[MAXP], *sg[MAXP], *sm[MAXP];
+    fv_adafactor_piece pcs[MAXP];
+    float *rp[MAXP], *rm[MAXP], *rs = fv_check_copy(c, z, ns);
+    const float *rg[MAXP];
+    size_t rrows[MAXP];
+    int ok = bh && wp && wg && ws && wx && ss && sx && rs && (!cfg->use_beta1 || wm);
+    for (uint32_t k = 0, r0 = 0; ok && k < np; r0 += prows[k], k++) {
+        uint32_t pn = prows[k] * cols;
+        float *pad = fv_check_alloc(c, pn + off);
+        if (!pad) return fv_check_fail(c, label, shape, "out of memory");
+        memset(pad, 0, (pn + off) * sizeof *pad);
+        memcpy(pad + off, p0 + (size_t)r0 * cols, pn * sizeof *pad);
+        sp[k] = fv_check_upload(c, pad, pn + off);
+        sg[k] = fv_check_upload(c, NULL, pn + off);
+        memset(pad, 0, (pn + off) * sizeof *pad);
+        sm[k] = cfg->use_beta1 ? fv_check_upload(c, pad, pn + off) : NULL;
+        rp[k] = fv_check_copy(c, p0 + (size_t)r0 * cols, pn);
+        rm[k] = fv_check_copy(c, z, pn);
+        rrows[k] = prows[k];
+        ok = sp[k] && sg[k] && (!cfg->use_beta1 || sm[k]) && rp[k] && rm[k];
+        pcs[k] = (fv_adafactor_piece){fv_tensor(sp[k], off), fv_tensor(sg[k], off), fv_tensor(sm[k], off), prows[k]};
+    }
+    if (!ok) return fv_check_fail(c, label, shape, fv_last_error());
+    fv_t h = fv_tensor(bh, 0);
+    if (fv_check_begin(c) ||
+        fv_adafactor(c->g, h, fv_tensor(wp, 0), fv_tensor(wg, 0), fv_tensor(ws, 0), fv_tensor(wm, 0), fv_tensor(wx, 0),
+                     rows, cols, 1) ||
+        fv_adafactor_split(c->g, h, pcs, np, fv_tensor(ss, 0), fv_tensor(sx, 0), rows, cols) || fv_graph_end(c->g))
+        return fv_check_fail(c, label, shape, fv_last_error());
+    int same = 1;
+    double worst = 0;
+    for (uint32_t s = 1; s <= STEPS; s++) {
+        fv_adafactor_hyper hy;
+        float *g = fv_check_rand(c, n, -1, 1);
+        if (!g || fv_adafactor_hyper_fill(cfg, s, &hy) || fv_buf_write(c->d, bh, 0, &hy, sizeof hy) ||
+            fv_buf_write(c->d, wg, 0, g, (size_t)n * 4))
+            return fv_check_fail(c, label, shape, fv_last_error());
+        for (uint32_t k = 0, r0 = 0; k < np; r0 += prows[k], k++) {
+            rg[k] = g + (size_t)r0 * cols;
+            if (fv_buf_write(c->d, sg[k], (size_t)off * 4, rg[k], (size_t)prows[k] * cols * 4))
+                return fv_check_fail(c, label, shape, fv_last_error());
+        }
+        if (fv_graph_run(c->g) || fv_ref_adafactor_split(rp, rg, rs, rm, rrows, np, cols, cfg, s))
+            return fv_check_fail(c, label, shape, fv_last_error());
+        float *gwp = fv_check_download(c, wp, n), *gws = fv_check_download(c, ws, ns), *gss = fv_check_download(c, ss, ns);
+        float *gwm = wm ? fv_check_download(c, wm, n) : NULL;
+        if (!gwp || !gws || !gss || (wm && !gwm)) return fv_check_fail(c, label, shape, fv_last_error());
+        same &= !memcmp(gws, gss, (size_t)ns * 4);
+        for (uint32_t k = 0, r0 = 0; k < np; r0 += prows[k], k++) {
+            size_t pn = (size_t)prows[k] * cols, o = (size_t)r0 * cols;
+            float *gp = fv_check_download(c, sp[k], pn + off), *gm = wm ? fv_check_download(c, sm[k], pn + off) : NULL;
+            if (!gp || (wm && !gm)) return fv_check_fail(c, label, shape, fv_last_error());
+            same &= !memcmp(gp + off, gwp + o, pn * 4) && (!wm || !memcmp(gm + off, gwm + o, pn * 4));
+            double e = fv_rel_err(gp + off, rp[k], pn);
+            if (e > worst) worst = e;
+        }
+    }
+    char what[128], detail[160];
+    snprintf(what, sizeof what, "adafactor split %s", label);
+    if (!same) return fv_check_fail(c, what, shape, "split update differs from the whole-matrix update");
+    if (!(worst <= 1e-6)) {
+        snprintf(detail, sizeof detail, "p vs split reference: rel err %.3g > 1e-6", worst);
+        return fv_check_fail(c, what, shape, detail);
+    }
+    snprintf(detail, sizeof detail, "%d steps: p, row+col%s bit-identical to whole; p vs split reference rel err %.3g",
+             STEPS, wm ? ", m" : "", worst);
+    fv_check_pass(c, what, shape, detail);
+    return 0;
+}
+
 static int bad_input(fv_check *c) {
     fv_buf *b = fv_check_upload(c, NULL, 64), *x = fv_check_upload(c, NULL, 9);
     if (!b || !x) return fv_check_fail(c, "adafactor", "bad input", fv_last_error());
@@ -238,6 +330,13 @@ int fv_check_op_adafactor(fv_check *c) {
     bad |= deterministic(c, 1031, 40, 1);
     bad |= deterministic(c, 1031, 400, 1);
     bad |= deterministic(c, 1, 4099, 0);
+    static const uint32_t cut3[] = {503, 300, 228}, tiny[] = {502, 2, 527}, two[] = {30, 47};
+    bad |= split_vs_whole(c, "defaults", &def, 40, 4, cut3, 3);      /* vec4 path */
+    bad |= split_vs_whole(c, "defaults", &def, 33, 1, cut3, 3);      /* scalar path */
+    bad |= split_vs_whole(c, "lr=1e-2 beta1=0.9 wd=0.1", &lr_b1_wd, 40, 0, tiny, 3);
+    bad |= split_vs_whole(c, "lr=1e-2 beta1=0.9 wd=0.1", &lr_b1_wd, 37, 3, tiny, 3);
+    bad |= split_vs_whole(c, "warmup_init beta1=0.9", &warm_b1, 36, 4, two, 2);
+    bad |= split_vs_whole(c, "warmup_init beta1=0.9", &warm_b1, 7, 2, two, 2);
     bad |= bad_input(c);
     return bad;
 }

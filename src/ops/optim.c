@@ -85,35 +85,63 @@ int fv_adamw(fv_graph *g, fv_t hyper, fv_t p, fv_t grad, fv_t m, fv_t v, uint32_
 enum { FLAG_FACTORED = 1, FLAG_MOMENTUM = 2 };
 enum { B_P = 1u << 1, B_S = 1u << 3, B_M = 1u << 4, B_X = 1u << 5 };
 
+typedef struct { uint32_t rows, cols, po, go, so, mo, ho, xo, nch, per, flags, r0, r1, k0, cin, cout; } af_push;
+
+uint32_t fv_adafactor_carry_size(const fv_dev *d) { return 8 * d->info.max_workgroup_invocations; }
+
+/* Push constants of piece j (rows r0..r1): p/g/m offsets shifted back by r0 rows (unsigned wrap, see
+ * shaders/common/opt_adafactor.glsl; unit = 1 or 4 floats), chunks from the one holding r0, and the
+ * two carry areas used alternately so a piece never reads the area its own tail writes. */
+static af_push piece_push(const af_push *base, const fv_adafactor_piece *pc, uint32_t r0, uint32_t j, uint32_t unit,
+                          uint32_t carry0, uint32_t half) {
+    af_push q = *base;
+    uint32_t shift = r0 * (base->cols / unit);
+    q.po = pc->p.off / unit - shift;
+    q.go = pc->grad.off / unit - shift;
+    q.mo = pc->m.buf ? pc->m.off / unit - shift : 0;
+    q.r0 = r0;
+    q.r1 = r0 + pc->rows;
+    q.k0 = r0 / base->per;
+    q.cin = carry0 + (j % 2) * half;
+    q.cout = carry0 + ((j + 1) % 2) * half;
+    return q;
+}
+
+static uint32_t piece_chunks(const af_push *q) { return (q->r1 - 1) / q->per - q->k0 + 1; }
+
 /* The factored vec4 path (shaders/opt_adafactor_{rows,usq,apply}4.comp, plus the scalar cols and
  * scalars passes): each workgroup takes a chunk of whole rows, each invocation CA column vec4s of
  * every row. It uses at most as many chunks as fv_adafactor_chunks (at least 16 rows each, so the
- * column partials stay small), hence fits the same scratch. *done = 0 when it does not apply. */
-static int adafactor_vec4(fv_graph *g, fv_t hyper, fv_t p, fv_t grad, fv_t state, fv_t m, fv_t scratch,
-                          uint32_t rows, uint32_t cols, uint32_t api_per, int *done) {
+ * column partials stay small), hence fits the same scratch. *done = 0 when it does not apply (to
+ * any piece: every piece takes the same path, so a split matrix sums in the unsplit order). */
+static int adafactor_vec4(fv_graph *g, fv_t hyper, const fv_adafactor_piece *pcs, uint32_t np, fv_t state,
+                          fv_t scratch, uint32_t rows, uint32_t cols, uint32_t api_per, uint32_t carry0, int *done) {
     fv_dev *d = fv_graph_dev(g);
     *done = 0;
-    uint32_t offs[] = {p.off, grad.off, m.buf ? m.off : 0};
-    if (cols % 4 || !fv_elem_vec4_ok(d, cols, 3, offs)) return 0;
+    if (cols % 4) return 0;
+    int texel = d->use_texel;
+    for (uint32_t j = 0; j < np; j++) {
+        const fv_adafactor_piece *pc = &pcs[j];
+        uint32_t offs[] = {pc->p.off, pc->grad.off, pc->m.buf ? pc->m.off : 0};
+        if (!fv_elem_vec4_ok(d, cols, 3, offs)) return 0;
+        texel = texel && fv_elem_texel_ok(d, pc->p.buf) && fv_elem_texel_ok(d, pc->grad.buf) &&
+                (!pc->m.buf || fv_elem_texel_ok(d, pc->m.buf));
+    }
     uint32_t c4 = cols / 4, wg = fv_op_row_threads(d, c4), ca = fv_div_up(c4, wg);
     while (ca > 32 && wg * 2 <= d->info.max_workgroup_invocations) wg *= 2, ca = fv_div_up(c4, wg);
     if (ca > 32) return 0;
     uint32_t per = api_per < 16 ? 16 : api_per, nch = fv_div_up(rows, per);
-    int texel = d->use_texel && fv_elem_texel_ok(d, p.buf) && fv_elem_texel_ok(d, grad.buf) &&
-                (!m.buf || fv_elem_texel_ok(d, m.buf));
-    struct { uint32_t rows, cols, po, go, so, mo, ho, xo, nch, per, flags; } pc = {
-        rows, cols, p.off / 4, grad.off / 4, state.off, m.buf ? m.off / 4 : 0, hyper.off, scratch.off, nch, per,
-        m.buf ? FLAG_MOMENTUM : 0};
-    fv_buf *b[] = {hyper.buf, p.buf, grad.buf, state.buf, m.buf ? m.buf : grad.buf, scratch.buf, p.buf,
-                   m.buf ? m.buf : grad.buf};
+    int mom = pcs[0].m.buf != NULL;
+    af_push base = {rows, cols, 0, 0, state.off, 0, hyper.off, scratch.off, nch, per, mom ? FLAG_MOMENTUM : 0,
+                    0, rows, 0, 0, 0};
     static const char *names[][2] = {{"opt_adafactor_rows4", "opt_adafactor_rows4_texel"},
                                      {"opt_adafactor_usq4", "opt_adafactor_usq4_texel"},
                                      {"opt_adafactor_apply4", "opt_adafactor_apply4_texel"}};
-    uint32_t writes[] = {B_S | B_X, B_X, B_P | (m.buf ? B_M : 0)};
+    uint32_t writes[] = {B_S | B_X, B_X, B_P | (mom ? B_M : 0)};
     fv_pipeline *pl[3];
     for (int k = 0; k < 3; k++) {
         fv_pipe_desc desc;
-        fv_op_desc(&desc, names[k][texel], texel ? 8 : 6, writes[k], sizeof pc);
+        fv_op_desc(&desc, names[k][texel], texel ? 8 : 6, writes[k], sizeof base);
         desc.nspec = 2;
         desc.spec[0] = wg;
         desc.spec[1] = ca;
@@ -129,61 +157,111 @@ static int adafactor_vec4(fv_graph *g, fv_t hyper, fv_t p, fv_t grad, fv_t state
     uint32_t ct = fv_op_row_threads(d, 256);
     if (fv_div_up(cols, ct) + 1 > d->props.limits.maxComputeWorkGroupCount[0])
         return fv_err("adafactor: %u columns exceed the device's workgroup count limit", cols);
-    FV_TRY(pipeline(d, "opt_adafactor_cols", 6, B_S | B_X, sizeof pc, ct, &cols_pl));
-    FV_TRY(pipeline(d, "opt_adafactor_scalars", 6, B_X, sizeof pc, fv_op_row_threads(d, nch), &scal_pl));
-    FV_TRY(fv_graph_dispatch(g, pl[0], b, &pc, nch, 1, 1));
-    FV_TRY(fv_graph_dispatch(g, cols_pl, b, &pc, fv_div_up(cols, ct) + 1, 1, 1));
-    FV_TRY(fv_graph_dispatch(g, pl[1], b, &pc, nch, 1, 1));
-    FV_TRY(fv_graph_dispatch(g, scal_pl, b, &pc, 1, 1, 1));
-    FV_TRY(fv_graph_dispatch(g, pl[2], b, &pc, nch, 1, 1));
+    FV_TRY(pipeline(d, "opt_adafactor_cols", 6, B_S | B_X, sizeof base, ct, &cols_pl));
+    FV_TRY(pipeline(d, "opt_adafactor_scalars", 6, B_X, sizeof base, fv_op_row_threads(d, nch), &scal_pl));
+    uint32_t half = fv_adafactor_carry_size(d) / 2;
+    for (int pass = 0; pass < 3; pass++) {
+        uint32_t r0 = 0;
+        for (uint32_t j = 0; j < np; r0 += pcs[j].rows, j++) {
+            const fv_adafactor_piece *pc = &pcs[j];
+            af_push q = piece_push(&base, pc, r0, j, 4, carry0, half);
+            fv_buf *b[] = {hyper.buf, pc->p.buf, pc->grad.buf, state.buf, mom ? pc->m.buf : pc->grad.buf, scratch.buf,
+                           pc->p.buf, mom ? pc->m.buf : pc->grad.buf};
+            FV_TRY(fv_graph_dispatch(g, pl[pass], b, &q, piece_chunks(&q), 1, 1));
+        }
+        if (pass == 2) break;
+        fv_buf *b[] = {hyper.buf, pcs[0].p.buf, pcs[0].grad.buf, state.buf, pcs[0].grad.buf, scratch.buf};
+        FV_TRY(fv_graph_dispatch(g, pass == 0 ? cols_pl : scal_pl, b, &base, pass == 0 ? fv_div_up(cols, ct) + 1 : 1, 1, 1));
+    }
     *done = 1;
+    return 0;
+}
+
+/* One scalar-path pass over every piece: a workgroup per chunk, or (elementwise) a grid over the
+ * piece's elements. Without momentum the m binding is never touched; the gradient is bound there. */
+static int each_piece(fv_graph *g, fv_pipeline *pl, fv_t hyper, const fv_adafactor_piece *pcs, uint32_t np, fv_t state,
+                      fv_t scratch, const af_push *base, uint32_t carry0, int elementwise) {
+    fv_dev *d = fv_graph_dev(g);
+    uint32_t half = fv_adafactor_carry_size(d) / 2;
+    for (uint32_t j = 0, r0 = 0; j < np; r0 += pcs[j].rows, j++) {
+        const fv_adafactor_piece *pc = &pcs[j];
+        af_push q = piece_push(base, pc, r0, j, 1, carry0, half);
+        fv_buf *b[] = {hyper.buf, pc->p.buf, pc->grad.buf, state.buf, pc->m.buf ? pc->m.buf : pc->grad.buf, scratch.buf};
+        uint32_t gx = piece_chunks(&q), gy = 1;
+        if (elementwise) fv_op_grid(d, fv_div_up(pc->rows * base->cols, pl->desc.spec[0]), &gx, &gy);
+        FV_TRY(fv_graph_dispatch(g, pl, b, &q, gx, gy, 1));
+    }
+    return 0;
+}
+
+static int adafactor_pieces(fv_graph *g, fv_t hyper, const fv_adafactor_piece *pcs, uint32_t np, fv_t state,
+                            fv_t scratch, uint32_t rows, uint32_t cols, int factored) {
+    const char *op = "adafactor";
+    uint64_t n = (uint64_t)rows * cols;
+    if (n == 0) return fv_err("%s: empty tensor %ux%u", op, rows, cols);
+    if (n > UINT32_MAX) return fv_err("%s: tensor %ux%u has more than 2^32 elements", op, rows, cols);
+    if (np == 0) return fv_err("%s: no pieces given for %ux%u", op, rows, cols);
+    if (np > 1 && !factored) return fv_err("%s: only a factored matrix can be split into row pieces", op);
+    fv_dev *d = fv_graph_dev(g);
+    uint64_t covered = 0, scratch_need = fv_adafactor_scratch_size(rows, cols, factored);
+    int mom = pcs[0].m.buf != NULL;
+    for (uint32_t j = 0; j < np; j++) {
+        const fv_adafactor_piece *pc = &pcs[j];
+        uint64_t pn = (uint64_t)pc->rows * cols;
+        if (pc->rows == 0) return fv_err("%s: row piece %u of %ux%u is empty", op, j, rows, cols);
+        if (!pc->m.buf != !mom) return fv_err("%s: momentum given for some row pieces of %ux%u only", op, rows, cols);
+        FV_TRY(fv_op_check(op, "p", pc->p, pn, 4));
+        FV_TRY(fv_op_check(op, "grad", pc->grad, pn, 4));
+        if (mom) FV_TRY(fv_op_check(op, "m", pc->m, pn, 4));
+        covered += pc->rows;
+    }
+    if (covered != rows) return fv_err("%s: row pieces cover %llu of %u rows", op, (unsigned long long)covered, rows);
+    FV_TRY(fv_op_check(op, "hyper", hyper, FV_OPT_HYPER_WORDS, 4));
+    FV_TRY(fv_op_check(op, "state", state, fv_adafactor_state_size(rows, cols, factored, 0), 4));
+    FV_TRY(fv_op_check(op, "scratch", scratch, scratch_need + (np > 1 ? fv_adafactor_carry_size(d) : 0), 4));
+    uint32_t carry0 = scratch.off + (uint32_t)scratch_need;
+    uint32_t per, nch = fv_adafactor_chunks(rows, cols, factored, &per);
+    if (factored) {
+        int done;
+        FV_TRY(adafactor_vec4(g, hyper, pcs, np, state, scratch, rows, cols, per, carry0, &done));
+        if (done) return 0;
+    }
+    uint32_t flags = (factored ? FLAG_FACTORED : 0) | (mom ? FLAG_MOMENTUM : 0);
+    af_push base = {rows, cols, 0, 0, state.off, 0, hyper.off, scratch.off, nch, per, flags, 0, rows, 0, 0, 0};
+    uint32_t red = fv_op_row_threads(d, factored ? cols : per); /* threads of the reduction passes */
+    fv_pipeline *pl;
+    /* Without momentum the m binding is never touched; bind the (read-only) gradient there. */
+    fv_buf *b0[] = {hyper.buf, pcs[0].p.buf, pcs[0].grad.buf, state.buf, mom ? pcs[0].m.buf : pcs[0].grad.buf,
+                    scratch.buf};
+    if (factored) {
+        FV_TRY(pipeline(d, "opt_adafactor_rows", 6, B_S | B_X, sizeof base, red, &pl));
+        FV_TRY(each_piece(g, pl, hyper, pcs, np, state, scratch, &base, carry0, 0));
+        uint32_t ct = fv_op_row_threads(d, 256);
+        if (fv_div_up(cols, ct) + 1 > d->props.limits.maxComputeWorkGroupCount[0])
+            return fv_err("%s: %u columns exceed the device's workgroup count limit", op, cols);
+        FV_TRY(pipeline(d, "opt_adafactor_cols", 6, B_S | B_X, sizeof base, ct, &pl));
+        FV_TRY(fv_graph_dispatch(g, pl, b0, &base, fv_div_up(cols, ct) + 1, 1, 1));
+        FV_TRY(pipeline(d, "opt_adafactor_usq", 6, B_X, sizeof base, red, &pl));
+        FV_TRY(each_piece(g, pl, hyper, pcs, np, state, scratch, &base, carry0, 0));
+    } else {
+        base.po = pcs[0].p.off, base.go = pcs[0].grad.off, base.mo = mom ? pcs[0].m.off : 0;
+        FV_TRY(pipeline(d, "opt_adafactor_vec", 6, B_S | B_X, sizeof base, red, &pl));
+        FV_TRY(fv_graph_dispatch(g, pl, b0, &base, nch, 1, 1));
+    }
+    FV_TRY(pipeline(d, "opt_adafactor_scalars", 6, B_X, sizeof base, fv_op_row_threads(d, nch), &pl));
+    FV_TRY(fv_graph_dispatch(g, pl, b0, &base, 1, 1, 1));
+    FV_TRY(pipeline(d, "opt_adafactor_apply", 6, B_P | (mom ? B_M : 0), sizeof base, fv_op_row_threads(d, 256), &pl));
+    FV_TRY(each_piece(g, pl, hyper, pcs, np, state, scratch, &base, carry0, 1));
     return 0;
 }
 
 int fv_adafactor(fv_graph *g, fv_t hyper, fv_t p, fv_t grad, fv_t state, fv_t m, fv_t scratch, uint32_t rows,
                  uint32_t cols, int factored) {
-    const char *op = "adafactor";
-    uint64_t n = (uint64_t)rows * cols;
-    if (n == 0) return fv_err("%s: empty tensor %ux%u", op, rows, cols);
-    if (n > UINT32_MAX) return fv_err("%s: tensor %ux%u has more than 2^32 elements", op, rows, cols);
-    FV_TRY(fv_op_check(op, "hyper", hyper, FV_OPT_HYPER_WORDS, 4));
-    FV_TRY(fv_op_check(op, "p", p, n, 4));
-    FV_TRY(fv_op_check(op, "grad", grad, n, 4));
-    FV_TRY(fv_op_check(op, "state", state, fv_adafactor_state_size(rows, cols, factored, 0), 4));
-    if (m.buf) FV_TRY(fv_op_check(op, "m", m, n, 4));
-    FV_TRY(fv_op_check(op, "scratch", scratch, fv_adafactor_scratch_size(rows, cols, factored), 4));
-    fv_dev *d = fv_graph_dev(g);
-    uint32_t per, nch = fv_adafactor_chunks(rows, cols, factored, &per);
-    if (factored) {
-        int done;
-        FV_TRY(adafactor_vec4(g, hyper, p, grad, state, m, scratch, rows, cols, per, &done));
-        if (done) return 0;
-    }
-    uint32_t flags = (factored ? FLAG_FACTORED : 0) | (m.buf ? FLAG_MOMENTUM : 0);
-    struct { uint32_t rows, cols, po, go, so, mo, ho, xo, nch, per, flags; } pc = {
-        rows, cols, p.off, grad.off, state.off, m.buf ? m.off : 0, hyper.off, scratch.off, nch, per, flags};
-    /* Without momentum the m binding is never touched; bind the (read-only) gradient there. */
-    fv_buf *b[] = {hyper.buf, p.buf, grad.buf, state.buf, m.buf ? m.buf : grad.buf, scratch.buf};
-    uint32_t red = fv_op_row_threads(d, factored ? cols : per); /* threads of the reduction passes */
-    fv_pipeline *pl;
-    if (factored) {
-        FV_TRY(pipeline(d, "opt_adafactor_rows", 6, B_S | B_X, sizeof pc, red, &pl));
-        FV_TRY(fv_graph_dispatch(g, pl, b, &pc, nch, 1, 1));
-        uint32_t ct = fv_op_row_threads(d, 256);
-        if (fv_div_up(cols, ct) + 1 > d->props.limits.maxComputeWorkGroupCount[0])
-            return fv_err("%s: %u columns exceed the device's workgroup count limit", op, cols);
-        FV_TRY(pipeline(d, "opt_adafactor_cols", 6, B_S | B_X, sizeof pc, ct, &pl));
-        FV_TRY(fv_graph_dispatch(g, pl, b, &pc, fv_div_up(cols, ct) + 1, 1, 1));
-        FV_TRY(pipeline(d, "opt_adafactor_usq", 6, B_X, sizeof pc, red, &pl));
-        FV_TRY(fv_graph_dispatch(g, pl, b, &pc, nch, 1, 1));
-    } else {
-        FV_TRY(pipeline(d, "opt_adafactor_vec", 6, B_S | B_X, sizeof pc, red, &pl));
-        FV_TRY(fv_graph_dispatch(g, pl, b, &pc, nch, 1, 1));
-    }
-    FV_TRY(pipeline(d, "opt_adafactor_scalars", 6, B_X, sizeof pc, fv_op_row_threads(d, nch), &pl));
-    FV_TRY(fv_graph_dispatch(g, pl, b, &pc, 1, 1, 1));
-    FV_TRY(pipeline(d, "opt_adafactor_apply", 6, B_P | (m.buf ? B_M : 0), sizeof pc, fv_op_row_threads(d, 256), &pl));
-    uint32_t gx, gy;
-    fv_op_grid(d, fv_div_up((uint32_t)n, pl->desc.spec[0]), &gx, &gy);
-    return fv_graph_dispatch(g, pl, b, &pc, gx, gy, 1);
+    fv_adafactor_piece whole = {p, grad, m, rows};
+    return adafactor_pieces(g, hyper, &whole, 1, state, scratch, rows, cols, factored);
+}
+
+int fv_adafactor_split(fv_graph *g, fv_t hyper, const fv_adafactor_piece *pieces, uint32_t npieces, fv_t state,
+                       fv_t scratch, uint32_t rows, uint32_t cols) {
+    return adafactor_pieces(g, hyper, pieces, npieces, state, scratch, rows, cols, 1);
 }

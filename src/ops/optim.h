@@ -26,4 +26,24 @@ int fv_adamw(fv_graph *g, fv_t hyper, fv_t p, fv_t grad, fv_t m, fv_t v, uint32_
 int fv_adafactor(fv_graph *g, fv_t hyper, fv_t p, fv_t grad, fv_t state, fv_t m, fv_t scratch, uint32_t rows,
                  uint32_t cols, int factored);
 
+/* A factored matrix stored as consecutive row pieces (ops/rowsplit.h): piece i holds `rows` rows
+ * of p, grad and m (m.buf NULL in every piece without momentum). */
+typedef struct fv_adafactor_piece {
+    fv_t p, grad, m;
+    uint32_t rows;
+} fv_adafactor_piece;
+
+/* Floats of carry space a split update needs after fv_adafactor_scratch_size (chunk partials cut by
+ * a piece boundary, two areas of 4 per invocation of the device's largest workgroup). */
+uint32_t fv_adafactor_carry_size(const fv_dev *d);
+
+/* fv_adafactor of a rows x cols factored matrix given as row pieces, with the whole matrix's state
+ * and chunks: the row moments and the apply pass run per piece, the column sums, RMS(u) and RMS(p)
+ * over all rows in the same order as the unsplit update (a chunk cut by a piece boundary hands its
+ * partial sums on through the carry space), so the result is bit-identical to fv_adafactor on the
+ * whole matrix. scratch: fv_adafactor_scratch_size + fv_adafactor_carry_size floats when
+ * npieces > 1. One piece records exactly what fv_adafactor records. */
+int fv_adafactor_split(fv_graph *g, fv_t hyper, const fv_adafactor_piece *pieces, uint32_t npieces, fv_t state,
+                       fv_t scratch, uint32_t rows, uint32_t cols);
+
 #endif

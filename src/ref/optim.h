@@ -18,4 +18,10 @@ void fv_ref_adamw(float *p, const float *g, float *m, float *v, size_t n, const 
 int fv_ref_adafactor(float *p, const float *g, float *state, float *m, size_t rows, size_t cols, int factored,
                      const fv_adafactor_cfg *c, uint32_t t);
 
+/* The same step on a factored matrix stored as npieces consecutive row pieces (piece k: piece_rows[k]
+ * rows of p, g and m, m unused without use_beta1); state is the whole matrix's row then col.
+ * Identical to fv_ref_adafactor on the joined matrix (same loops, same order). */
+int fv_ref_adafactor_split(float *const *p, const float *const *g, float *state, float *const *m,
+                           const size_t *piece_rows, size_t npieces, size_t cols, const fv_adafactor_cfg *c, uint32_t t);
+
 #endif

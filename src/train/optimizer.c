@@ -9,8 +9,8 @@
 
 typedef struct {
     const fv_t5_param *p, *g;
-    fv_buf *state, *m, *scratch;  /* Adafactor: per tensor */
-    fv_rowsplit am, av;           /* AdamW of a row-split table: m and v, split like it */
+    fv_buf *state, *m, *scratch;  /* Adafactor: per tensor (state and scratch whole for a split table) */
+    fv_rowsplit am, av;           /* row-split table: AdamW m and v, or Adafactor m (am), split like it */
 } tensor_state;
 
 typedef struct {
@@ -49,19 +49,15 @@ int fv_optimizer_create(fv_dev *d, const fv_optimizer_cfg *cfg, const fv_t5_para
     int rc = (!o->t || !o->groups) ? fv_err("out of host memory") : 0;
     if (!rc) rc = zeroed(d, FV_OPT_HYPER_WORDS, "optimizer hyperparameters", &o->hyper);
     for (size_t i = 0; !rc && i < n; i++) {
-        if (params[i].split && params[i].split->n > 1 && cfg->kind != FV_OPT_ADAMW) {
-            rc = fv_err("optimizer: '%s' is split into %u pieces to fit the device's storage buffer range of %u bytes; "
-                        "Adafactor over a split table is not supported yet (AdamW is)", params[i].name, params[i].split->n,
-                        d->props.limits.maxStorageBufferRange);
-            break;
-        }
         o->t[i].p = &params[i];
         o->t[i].g = &grads[i];
-        if (cfg->kind == FV_OPT_ADAMW && params[i].split) { /* element-wise: one group per piece */
-            const fv_rowsplit *ps = params[i].split, *gsp = grads[i].split;
-            if (!gsp || gsp->n != ps->n || gsp->piece_rows != ps->piece_rows)
-                rc = fv_err("optimizer: gradient of '%s' is not split like the parameter", params[i].name);
-            if (!rc) rc = fv_rowsplit_alloc(d, ps->rows, ps->cols, "AdamW m", &o->t[i].am);
+        const fv_rowsplit *ps = params[i].split, *gsp = grads[i].split;
+        if (ps && (!gsp || gsp->n != ps->n || gsp->piece_rows != ps->piece_rows)) {
+            rc = fv_err("optimizer: gradient of '%s' is not split like the parameter", params[i].name);
+            break;
+        }
+        if (cfg->kind == FV_OPT_ADAMW && ps) { /* element-wise: one group per piece */
+            rc = fv_rowsplit_alloc(d, ps->rows, ps->cols, "AdamW m", &o->t[i].am);
             if (!rc) rc = fv_rowsplit_alloc(d, ps->rows, ps->cols, "AdamW v", &o->t[i].av);
             for (uint32_t j = 0; !rc && j < ps->n; j++) {
                 rc = fv_buf_fill_u32(d, o->t[i].am.piece[j], 0) || fv_buf_fill_u32(d, o->t[i].av.piece[j], 0);
@@ -85,9 +81,17 @@ int fv_optimizer_create(fv_dev *d, const fv_optimizer_cfg *cfg, const fv_t5_para
             int factored = p->matrix;
             uint32_t rows = p->rows, cols = p->cols ? p->cols : 1;
             uint64_t st = fv_adafactor_state_size(rows, cols, factored, 0);
-            rc = zeroed(d, st, "Adafactor state", &o->t[i].state);
-            if (!rc && cfg->adafactor.use_beta1) rc = zeroed(d, (uint64_t)rows * cols, "Adafactor momentum", &o->t[i].m);
-            if (!rc) rc = zeroed(d, fv_adafactor_scratch_size(rows, cols, factored), "Adafactor scratch", &o->t[i].scratch);
+            uint64_t sc = fv_adafactor_scratch_size(rows, cols, factored) + (ps && ps->n > 1 ? fv_adafactor_carry_size(d) : 0);
+            if (ps && !factored) rc = fv_err("optimizer: split tensor '%s' is not a matrix", p->name);
+            /* a split table's row+col moments are small; only its momentum is split like it */
+            if (!rc) rc = zeroed(d, st, "Adafactor state", &o->t[i].state);
+            if (!rc && cfg->adafactor.use_beta1 && ps) {
+                rc = fv_rowsplit_alloc(d, ps->rows, ps->cols, "Adafactor momentum", &o->t[i].am);
+                for (uint32_t j = 0; !rc && j < ps->n; j++) rc = fv_buf_fill_u32(d, o->t[i].am.piece[j], 0);
+            } else if (!rc && cfg->adafactor.use_beta1) {
+                rc = zeroed(d, (uint64_t)rows * cols, "Adafactor momentum", &o->t[i].m);
+            }
+            if (!rc) rc = zeroed(d, sc, "Adafactor scratch", &o->t[i].scratch);
         }
     }
     if (rc) {
@@ -130,6 +134,18 @@ int fv_optimizer_record(fv_optimizer *o, fv_graph *g) {
     for (size_t i = 0; i < o->nt; i++) {
         tensor_state *s = &o->t[i];
         uint32_t rows = s->p->rows, cols = s->p->cols ? s->p->cols : 1;
+        if (s->p->split) {
+            const fv_rowsplit *ps = s->p->split, *gsp = s->g->split;
+            fv_adafactor_piece *pcs = malloc(ps->n * sizeof *pcs);
+            if (!pcs) return fv_err("out of host memory");
+            for (uint32_t j = 0; j < ps->n; j++)
+                pcs[j] = (fv_adafactor_piece){fv_tensor(ps->piece[j], 0), fv_tensor(gsp->piece[j], 0),
+                                              fv_tensor(s->am.n ? s->am.piece[j] : NULL, 0), fv_rowsplit_count(ps, j)};
+            int rc = fv_adafactor_split(g, hyper, pcs, ps->n, fv_tensor(s->state, 0), fv_tensor(s->scratch, 0), rows, cols);
+            free(pcs);
+            if (rc) return rc;
+            continue;
+        }
         FV_TRY(fv_adafactor(g, hyper, fv_tensor(s->p->buf, s->p->off), fv_tensor(s->g->buf, s->g->off),
                             fv_tensor(s->state, 0), fv_tensor(s->m, 0), fv_tensor(s->scratch, 0), rows, cols,
                             s->p->matrix));
@@ -173,10 +189,9 @@ int fv_optimizer_each_state(fv_optimizer *o, fv_opt_state_fn fn, void *user) {
             uint32_t st = (uint32_t)fv_adafactor_state_size(p->rows, p->cols ? p->cols : 1, p->matrix, 0);
             snprintf(name, sizeof name, "adafactor.state.%s", p->name);
             FV_TRY(fn(user, name, o->t[i].state, 0, st, NULL));
-            if (o->t[i].m) {
-                snprintf(name, sizeof name, "adafactor.m.%s", p->name);
-                FV_TRY(fn(user, name, o->t[i].m, 0, n, NULL));
-            }
+            snprintf(name, sizeof name, "adafactor.m.%s", p->name);
+            if (o->t[i].am.n) FV_TRY(fn(user, name, NULL, 0, n, &o->t[i].am));
+            else if (o->t[i].m) FV_TRY(fn(user, name, o->t[i].m, 0, n, NULL));
         }
     }
     return 0;

@@ -5,7 +5,10 @@
  *
  * AdamW updates each parameter buffer (a fused group such as q|k|v) in one dispatch, as
  * torch.optim.AdamW with one parameter group does; Adafactor updates each Hugging Face tensor on its
- * own (q, k and v are factored separately, as in transformers). */
+ * own (q, k and v are factored separately, as in transformers). A row-split vocabulary table
+ * (ops/rowsplit.h) is updated piece by piece: AdamW one group per piece, Adafactor with
+ * fv_adafactor_split (whole row+col moments, momentum split like the table), both bit-identical to
+ * the update of the whole table; checkpoints hold the whole tensors either way. */
 #ifndef FV_TRAIN_OPTIMIZER_H
 #define FV_TRAIN_OPTIMIZER_H
 

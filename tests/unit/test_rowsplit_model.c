@@ -10,7 +10,10 @@
  * the limit. Forward, greedy and the embedding are expected bit-identical (the pieces do
  * the same arithmetic per element); the training step's gradients within 1e-5 relative, since
  * the LM head's input gradient sums its vocabulary pieces one after another and the unclamped run
- * on a texel device uses the transposed head copy. */
+ * on a texel device uses the transposed head copy.
+ * Adafactor (ops/optim.h fv_adafactor_split over the split tables, momentum on): one update from
+ * the same gradients gives every weight bit-identical; three more training steps give losses and
+ * weights within 1e-5 relative (the gradients differ by the LM head's input gradient, as above). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -24,6 +27,7 @@
 #include "model/t5_train_step.h"
 #include "ops/embedding.h"
 #include "support/fixture.h"
+#include "train/optimizer.h"
 
 static int passed, failed;
 
@@ -111,6 +115,114 @@ static int same_file(const char *a, const char *b) {
     free(x);
     free(y);
     return same;
+}
+
+/* Every value of the n tensors, in order, into one host array. */
+static int read_all(fv_dev *d, const fv_t5_param *params, size_t n, size_t total, float **out) {
+    float *p = *out = malloc(total * 4);
+    if (!p) return fv_err("out of memory");
+    for (size_t i = 0; i < n; i++) {
+        FV_TRY(fv_t5_param_read(d, &params[i], p));
+        p += (size_t)params[i].rows * (params[i].cols ? params[i].cols : 1);
+    }
+    return 0;
+}
+
+typedef struct {
+    fv_t5_grads *gr;
+    fv_t5_train *t;
+    fv_optimizer *o;
+    fv_graph *step, *update; /* training step + update; the update alone */
+} opt_side;
+
+static int opt_open(side *s, const fv_hbatch *h, opt_side *o) {
+    fv_t5_host_batch hb;
+    fv_hbatch_view(h, &hb);
+    fv_t5_train_opts to = {.dropout = 0};
+    fv_optimizer_cfg cfg = {.kind = FV_OPT_ADAFACTOR, .adafactor = fv_adafactor_defaults()};
+    cfg.adafactor.use_beta1 = 1; /* momentum: split like the tables */
+    cfg.adafactor.beta1 = 0.9;
+    FV_TRY(fv_t5_grads_create(s->m, &o->gr));
+    FV_TRY(fv_t5_train_create_ex(s->m, o->gr, h->B, h->Te, h->Td, &to, &o->t));
+    FV_TRY(fv_t5_batch_upload(s->m, &o->t->in, &hb));
+    FV_TRY(fv_optimizer_create(s->d, &cfg, s->m->params, o->gr->params, s->m->nparams, &o->o));
+    FV_TRY(fv_graph_create(s->d, &o->step));
+    FV_TRY(fv_graph_begin(o->step));
+    FV_TRY(fv_t5_train_record(o->step, o->t, 1));
+    FV_TRY(fv_optimizer_record(o->o, o->step));
+    FV_TRY(fv_graph_end(o->step));
+    FV_TRY(fv_graph_create(s->d, &o->update));
+    FV_TRY(fv_graph_begin(o->update));
+    FV_TRY(fv_optimizer_record(o->o, o->update));
+    return fv_graph_end(o->update);
+}
+
+static void opt_close(opt_side *o) {
+    fv_graph_destroy(o->step);
+    fv_graph_destroy(o->update);
+    fv_optimizer_free(o->o);
+    fv_t5_train_free(o->t);
+    fv_t5_grads_free(o->gr);
+}
+
+static int opt_step(opt_side *o, uint32_t t, double *loss) {
+    double sum = 0;
+    uint32_t count = 0;
+    FV_TRY(fv_optimizer_set_step(o->o, t, 0));
+    FV_TRY(fv_graph_run(o->step));
+    FV_TRY(fv_t5_train_read_loss(o->t, &sum, &count));
+    *loss = count ? sum / count : 0;
+    return 0;
+}
+
+/* Adafactor on both models (changes their weights: run last). Step 1 trains the unclamped model
+ * and updates the clamped one from the unclamped gradients (same weights and zero state on both
+ * sides): every weight must agree bit for bit. Steps 2-4 train both sides on their own gradients. */
+static void adafactor_case(side *full, side *clamped, const char *name, const fv_hbatch *h) {
+    enum { STEPS = 4 };
+    char what[128];
+    opt_side a = {0}, b = {0};
+    float *wa = NULL, *wb = NULL, *gra = NULL;
+    size_t nv = (size_t)full->m->nvalues;
+    double la, lb;
+    snprintf(what, sizeof what, "%s adafactor update from the same gradients", name);
+    int rc = opt_open(full, h, &a) || opt_open(clamped, h, &b) || opt_step(&a, 1, &la) ||
+             read_all(full->d, a.gr->params, a.gr->nparams, nv, &gra);
+    const float *pg = gra;
+    for (size_t i = 0; !rc && i < full->m->nparams; i++) {
+        rc = fv_t5_param_write(clamped->d, &b.gr->params[i], pg);
+        pg += (size_t)full->m->params[i].rows * (full->m->params[i].cols ? full->m->params[i].cols : 1);
+    }
+    rc = rc || fv_optimizer_set_step(b.o, 1, 0) || fv_graph_run(b.update) ||
+         read_all(full->d, full->m->params, full->m->nparams, nv, &wa) ||
+         read_all(clamped->d, clamped->m->params, clamped->m->nparams, nv, &wb);
+    if (rc) {
+        fail_error(what);
+        goto out;
+    }
+    compare(what, wb, wa, nv, 0);
+    for (uint32_t t = 2; t <= STEPS; t++) {
+        snprintf(what, sizeof what, "%s adafactor step %u", name, t);
+        if (opt_step(&a, t, &la) || opt_step(&b, t, &lb)) {
+            fail_error(what);
+            goto out;
+        }
+        snprintf(what, sizeof what, "%s adafactor step %u loss %.6f vs %.6f", name, t, lb, la);
+        float fa = (float)la, fb = (float)lb;
+        compare(what, &fb, &fa, 1, 1e-5);
+    }
+    free(wa), free(wb);
+    wa = wb = NULL;
+    snprintf(what, sizeof what, "%s adafactor weights after %d steps", name, STEPS);
+    if (read_all(full->d, full->m->params, full->m->nparams, nv, &wa) ||
+        read_all(clamped->d, clamped->m->params, clamped->m->nparams, nv, &wb))
+        fail_error(what);
+    else
+        compare(what, wb, wa, nv, 1e-5);
+out:
+    free(wa), free(wb), free(gra);
+    opt_close(&a);
+    opt_close(&b);
 }
 
 static void run_case(side *full, side *clamped, const char *name, const fv_hbatch *h) {
@@ -218,6 +330,7 @@ static void run_case(side *full, side *clamped, const char *name, const fv_hbatc
         expect(same_file(pa, pb), what, "model.safetensors byte-identical");
     }
     remove(pa), remove(pb), remove(da), remove(db);
+    adafactor_case(full, clamped, name, h);
 out:
     fv_t5_free(full->m);
     fv_t5_free(clamped->m);
