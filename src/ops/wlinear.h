@@ -1,0 +1,41 @@
+/* Linear layers over a weight of any storage type: y = x W^T with W [out, in] stored f32, f16,
+ * bf16 or q8 (io/wpack.h layouts). The model asks for "a linear layer over this weight"
+ * (fv_linear_w); which kernel serves it is decided here from the weight's type, the number of
+ * rows and the device:
+ *   f32                 the fp32 GEMM (ops/gemm.h fv_linear), unchanged;
+ *   f16 / bf16 / q8     shaders/wgemv.comp for few rows (decoding: W streamed once, dequantized
+ *                       in registers) or shaders/wgemm.comp (shared-memory tiles) for many.
+ * x and y are fp32 and every sum accumulates in fp32; the dequantizing kernels read the weight as
+ * 32-bit words, so they run on devices without 8- or 16-bit storage or arithmetic (FLANVK_DISABLE_F16
+ * does not affect them). */
+#ifndef FV_OPS_WLINEAR_H
+#define FV_OPS_WLINEAR_H
+
+#include "io/wpack.h"
+#include "ops/op.h"
+
+typedef struct fv_weight {
+    enum fv_wtype type;
+    uint32_t rows, cols; /* N = out features, K = in features */
+    fv_t data;           /* f32: floats (offset in floats); else the words of io/wpack.h (offset in words) */
+    fv_t scales;         /* q8: the fp16 scale pairs (offset in 32-bit words); ignored otherwise */
+} fv_weight;
+
+/* Bytes of device memory a weight of this type and shape takes (data + scales). */
+uint64_t fv_weight_bytes(enum fv_wtype t, uint32_t rows, uint32_t cols);
+
+/* Which kernel serves a product. AUTO is what the model gets; the others exist for checks and
+ * `bench ops`, which compare the paths on one device. */
+enum fv_wlinear_path { FV_WL_AUTO = 0, FV_WL_ROWS, FV_WL_TILED };
+
+/* The largest row count the few-rows kernel takes in one workgroup (larger M runs in blocks). */
+#define FV_WL_ROWS_MAX 16u
+
+/* y[rows, N] = x[rows, K] W^T + beta * y   (x, y fp32 and packed; beta = 0: y is not read).
+ * Rejects, naming the argument: a null graph, weight or buffer; q8 without scales; an empty or
+ * unknown weight; operands that do not fit their buffers; y overlapping x or the weight. */
+int fv_linear_w(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t rows, float beta);
+int fv_linear_w_path(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t rows, float beta,
+                     enum fv_wlinear_path path);
+
+#endif
