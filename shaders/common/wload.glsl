@@ -20,11 +20,18 @@ layout(std430, binding = 2) readonly buffer Sb { uint Sw[]; };
 #define SLD(i) Sw[i]
 #endif
 
+// The 4 signed bytes of a word as floats: arithmetic shifts (a constant bitfieldExtract is
+// lowered with the selects its general form needs on lavapipe).
+vec4 bytes4(uint u) {
+    int v = int(u);
+    return vec4((v << 24) >> 24, (v << 16) >> 24, (v << 8) >> 24, v >> 24);
+}
+vec2 half_pair(uint w) { return unpackHalf2x16(w); }
+
 #if defined(W_Q8)
 const uint W_UNIT_WORDS = 1u;
 vec4 wunit_raw(uint rb, uint u) {
-    int w = int(WLD(rb + u));
-    return vec4(bitfieldExtract(w, 0, 8), bitfieldExtract(w, 8, 8), bitfieldExtract(w, 16, 8), bitfieldExtract(w, 24, 8));
+    return bytes4(WLD(rb + u));
 }
 // 8 words (units) per 32-weight block
 float wunit_scale(uint sb, uint u) {
@@ -34,14 +41,13 @@ float wunit_scale(uint sb, uint u) {
 vec4 wunit(uint rb, uint u, uint sb) { return wunit_raw(rb, u) * wunit_scale(sb, u); }
 #elif defined(W_BF16)
 const uint W_UNIT_WORDS = 2u;
-vec4 wunit(uint rb, uint u, uint sb) {
-    uint a = WLD(rb + 2u * u), b = WLD(rb + 2u * u + 1u);
+vec4 wunit_words(uint a, uint b) {
     return vec4(uintBitsToFloat(a << 16), uintBitsToFloat(a & 0xffff0000u), uintBitsToFloat(b << 16),
                 uintBitsToFloat(b & 0xffff0000u));
 }
+vec4 wunit(uint rb, uint u, uint sb) { return wunit_words(WLD(rb + 2u * u), WLD(rb + 2u * u + 1u)); }
 #else
 const uint W_UNIT_WORDS = 2u;
-vec4 wunit(uint rb, uint u, uint sb) {
-    return vec4(unpackHalf2x16(WLD(rb + 2u * u)), unpackHalf2x16(WLD(rb + 2u * u + 1u)));
-}
+vec4 wunit_words(uint a, uint b) { return vec4(half_pair(a), half_pair(b)); }
+vec4 wunit(uint rb, uint u, uint sb) { return wunit_words(WLD(rb + 2u * u), WLD(rb + 2u * u + 1u)); }
 #endif

@@ -6,7 +6,8 @@
  *    4 or 32) and weights spread over 1e-3 .. 1e3 (fp16 subnormals among them).
  *  - Products on odd shapes (M = 1, 3, 16, 17, 70; K and N odd, not multiples of 32) and T5
  *    shapes, with offsets into every buffer, beta = 0 over NaN-filled y and beta = 1 accumulating,
- *    on both paths. Tolerance as the fp32 GEMM's (op_gemm.c): rel err <= 1e-5 * max(1, sqrt(K/16)),
+ *    on the three paths (the dequantizing one with a scratch of 7 rows: several chunks).
+ *    Tolerance as the fp32 GEMM's (op_gemm.c): rel err <= 1e-5 * max(1, sqrt(K/16)),
  *    since the reference gets the dequantized weights and only the fp32 summation order differs.
  *  - f32 weights (served by the fp32 GEMM) through the same entry point; bad input. */
 #include <math.h>
@@ -18,7 +19,20 @@
 #include "ref/wlinear.h"
 
 static const enum fv_wtype types[3] = {FV_WT_F16, FV_WT_BF16, FV_WT_Q8};
-static const char *path_name(enum fv_wlinear_path p) { return p == FV_WL_ROWS ? "rows" : "tiled"; }
+static const char *path_name(enum fv_wlinear_path p) {
+    return p == FV_WL_ROWS ? "rows" : p == FV_WL_TILED ? "tiled" : "dequant";
+}
+
+/* The options for a path: DEQUANT gets a scratch of 7 rows of W at offset 5 (several chunks). */
+static int path_opts(fv_check *c, enum fv_wlinear_path path, uint32_t K, fv_wlinear_opts *o) {
+    *o = (fv_wlinear_opts){.path = path};
+    if (path != FV_WL_DEQUANT) return 0;
+    fv_buf *b = fv_check_upload(c, NULL, 5 + 7 * (size_t)K);
+    if (!b) return -1;
+    o->scratch = fv_tensor(b, 5);
+    o->scratch_floats = 7 * K;
+    return 0;
+}
 
 typedef struct {
     uint32_t *data, *scales;
@@ -60,8 +74,9 @@ static int dequant_case(fv_check *c, enum fv_wtype t, enum fv_wlinear_path path,
     fv_wunpack(t, p.data, p.scales, N, K, deq);
     fv_buf *bx = fv_check_upload(c, x, (size_t)M * K), *by = fv_check_upload(c, NULL, (size_t)M * N);
     if (!bx || !by) return fv_check_fail(c, what, shape, fv_last_error());
-    if (fv_check_begin(c) || fv_linear_w_path(c->g, fv_tensor(bx, 0), &p.w, fv_tensor(by, 0), M, 0.0f, path) ||
-        fv_check_run(c))
+    fv_wlinear_opts o;
+    if (path_opts(c, path, K, &o) || fv_check_begin(c) ||
+        fv_linear_w(c->g, fv_tensor(bx, 0), &p.w, fv_tensor(by, 0), M, 0.0f, &o) || fv_check_run(c))
         return fv_check_fail(c, what, shape, fv_last_error());
     float *y = fv_check_download(c, by, (size_t)M * N);
     if (!y) return fv_check_fail(c, what, shape, fv_last_error());
@@ -97,8 +112,9 @@ static int product_case(fv_check *c, enum fv_wtype t, enum fv_wlinear_path path,
     if (upload_weight(c, t, w, s.N, s.K, s.doff, s.soff, &p)) return fv_check_fail(c, what, shape, fv_last_error());
     fv_buf *bx = fv_check_upload(c, x, nx), *by = fv_check_upload(c, y0, ny);
     if (!bx || !by) return fv_check_fail(c, what, shape, fv_last_error());
-    if (fv_check_begin(c) ||
-        fv_linear_w_path(c->g, fv_tensor(bx, s.xo), &p.w, fv_tensor(by, s.yo), s.M, s.beta, path) || fv_check_run(c))
+    fv_wlinear_opts o;
+    if (path_opts(c, path, s.K, &o) || fv_check_begin(c) ||
+        fv_linear_w(c->g, fv_tensor(bx, s.xo), &p.w, fv_tensor(by, s.yo), s.M, s.beta, &o) || fv_check_run(c))
         return fv_check_fail(c, what, shape, fv_last_error());
     float *y = fv_check_download(c, by, ny);
     if (!y) return fv_check_fail(c, what, shape, fv_last_error());
@@ -119,7 +135,7 @@ static int f32_case(fv_check *c) {
     fv_buf *by = fv_check_upload(c, NULL, (size_t)s.M * s.N);
     if (!ref || !bw || !bx || !by) return fv_check_fail(c, "wlinear f32", shape, fv_last_error());
     fv_weight wt = {.type = FV_WT_F32, .rows = s.N, .cols = s.K, .data = fv_tensor(bw, 0)};
-    if (fv_check_begin(c) || fv_linear_w(c->g, fv_tensor(bx, 0), &wt, fv_tensor(by, 0), s.M, 0.0f) || fv_check_run(c))
+    if (fv_check_begin(c) || fv_linear_w(c->g, fv_tensor(bx, 0), &wt, fv_tensor(by, 0), s.M, 0.0f, NULL) || fv_check_run(c))
         return fv_check_fail(c, "wlinear f32", shape, fv_last_error());
     uint32_t *bitsw = fv_check_alloc_u32(c, (size_t)s.N * s.K);
     if (!bitsw) return fv_check_fail(c, "wlinear f32", shape, "out of host memory");
@@ -134,35 +150,46 @@ static int bad_input(fv_check *c) {
     for (int i = 0; i < 16 * 40; i++) w[i] = 0.5f;
     packed q, h;
     fv_buf *bx = fv_check_upload(c, NULL, 8 * 40), *by = fv_check_upload(c, NULL, 8 * 16);
-    if (!bx || !by || upload_weight(c, FV_WT_Q8, w, 16, 40, 0, 0, &q) || upload_weight(c, FV_WT_F16, w, 16, 40, 0, 0, &h))
+    fv_buf *bsc = fv_check_upload(c, NULL, 100);
+    if (!bx || !by || !bsc || upload_weight(c, FV_WT_Q8, w, 16, 40, 0, 0, &q) || upload_weight(c, FV_WT_F16, w, 16, 40, 0, 0, &h))
         return fv_check_fail(c, "wlinear", "bad input", fv_last_error());
     if (fv_check_begin(c)) return fv_check_fail(c, "wlinear", "bad input", fv_last_error());
     fv_t x = fv_tensor(bx, 0), y = fv_tensor(by, 0);
-    int rcs[10], n = 0;
+    int rcs[16], n = 0;
     fv_weight t = q.w;
     t.scales.buf = NULL; /* q8 without scales */
-    rcs[n++] = fv_linear_w(c->g, x, &t, y, 8, 0);
+    rcs[n++] = fv_linear_w(c->g, x, &t, y, 8, 0, NULL);
     t = q.w;
     t.scales.off = 1; /* scales run past their buffer */
-    rcs[n++] = fv_linear_w(c->g, x, &t, y, 8, 0);
+    rcs[n++] = fv_linear_w(c->g, x, &t, y, 8, 0, NULL);
     t = h.w;
     t.rows = 17; /* more rows than the data holds */
-    rcs[n++] = fv_linear_w(c->g, x, &t, y, 8, 0);
-    rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 9, 0);                      /* x too short */
-    rcs[n++] = fv_linear_w(c->g, fv_tensor(NULL, 0), &h.w, y, 8, 0);     /* null x */
-    rcs[n++] = fv_linear_w(c->g, x, &h.w, fv_tensor(bx, 0), 8, 0);       /* y over x */
-    rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 0, 0);                      /* no rows */
-    rcs[n++] = fv_linear_w(c->g, x, NULL, y, 8, 0);                      /* null weight */
+    rcs[n++] = fv_linear_w(c->g, x, &t, y, 8, 0, NULL);
+    rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 9, 0, NULL);                      /* x too short */
+    rcs[n++] = fv_linear_w(c->g, fv_tensor(NULL, 0), &h.w, y, 8, 0, NULL);     /* null x */
+    rcs[n++] = fv_linear_w(c->g, x, &h.w, fv_tensor(bx, 0), 8, 0, NULL);       /* y over x */
+    rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 0, 0, NULL);                      /* no rows */
+    rcs[n++] = fv_linear_w(c->g, x, NULL, y, 8, 0, NULL);                      /* null weight */
     t = h.w;
     t.type = (enum fv_wtype)9;
-    rcs[n++] = fv_linear_w(c->g, x, &t, y, 8, 0);
+    rcs[n++] = fv_linear_w(c->g, x, &t, y, 8, 0, NULL);
     t = h.w;
     t.data.buf = NULL;
-    rcs[n++] = fv_linear_w(c->g, x, &t, y, 8, 0);
+    rcs[n++] = fv_linear_w(c->g, x, &t, y, 8, 0, NULL);
+    fv_wlinear_opts o = {.path = FV_WL_DEQUANT};
+    rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 8, 0, &o); /* dequant without scratch */
+    o.scratch = fv_tensor(bsc, 0);
+    o.scratch_floats = 39;
+    rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 8, 0, &o); /* scratch < a row */
+    o.scratch_floats = 101;
+    rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 8, 0, &o); /* scratch past its buffer */
+    o.scratch = fv_tensor(bx, 0);
+    o.scratch_floats = 80;
+    rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 8, 0, &o); /* scratch over x */
     fv_graph_end(c->g);
     return fv_check_rejected(c, "wlinear", rcs, n,
                              "no scales, scales overrun, rows overrun, short x, null x, overlap, M=0, null weight, "
-                             "unknown type, null data");
+                             "unknown type, null data, no scratch, scratch < a row, scratch overrun, scratch over x");
 }
 
 int fv_check_op_wlinear(fv_check *c) {
@@ -171,6 +198,7 @@ int fv_check_op_wlinear(fv_check *c) {
         bad |= dequant_case(c, types[i], FV_WL_ROWS, 37, 45, 3, 10);
         bad |= dequant_case(c, types[i], FV_WL_ROWS, 37, 45, 0, 45); /* three blocks of 16 rows */
         bad |= dequant_case(c, types[i], FV_WL_TILED, 37, 45, 0, 45);
+        bad |= dequant_case(c, types[i], FV_WL_DEQUANT, 37, 45, 0, 45);
     }
     static const pcase odd[] = {
         {1, 33, 17, 0, 0, 0, 0, 0},    {3, 45, 29, 1, 5, 3, 2, 3},   {16, 97, 61, 0, 1, 0, 1, 1},
@@ -181,11 +209,15 @@ int fv_check_op_wlinear(fv_check *c) {
         for (size_t s = 0; s < sizeof odd / sizeof odd[0]; s++) {
             bad |= product_case(c, types[i], FV_WL_ROWS, odd[s]);
             bad |= product_case(c, types[i], FV_WL_TILED, odd[s]);
+            bad |= product_case(c, types[i], FV_WL_DEQUANT, odd[s]);
         }
     if (!c->quick) {
         static const pcase big[] = {{64, 512, 384, 0, 0, 0, 0, 0}, {13, 2048, 1031, 1, 0, 0, 0, 0}, {300, 1024, 257, 0, 0, 0, 0, 0}};
         for (int i = 0; i < 3; i++)
-            for (size_t s = 0; s < 3; s++) bad |= product_case(c, types[i], s == 1 ? FV_WL_ROWS : FV_WL_TILED, big[s]);
+            for (size_t s = 0; s < 3; s++) {
+                bad |= product_case(c, types[i], s == 1 ? FV_WL_ROWS : FV_WL_TILED, big[s]);
+                bad |= product_case(c, types[i], FV_WL_DEQUANT, big[s]);
+            }
     }
     bad |= f32_case(c);
     bad |= bad_input(c);

@@ -12,8 +12,9 @@ typedef struct {
     float beta;
 } wl_push;
 
-/* Columns per workgroup of the few-rows kernel. */
-enum { ROWS_NC = 4 };
+/* Few-rows kernel: columns per workgroup (K split over the invocations), or per invocation with
+ * COLS (CPU devices: invocations own columns, workgroups of COLS_WG). */
+enum { ROWS_NC = 4, COLS_NC = 4, COLS_WG = 32 };
 
 uint64_t fv_weight_bytes(enum fv_wtype t, uint32_t rows, uint32_t cols) {
     return 4 * (fv_wpack_data_words(t, rows, cols) + fv_wpack_scale_words(t, rows, cols));
@@ -71,20 +72,32 @@ static void bind_desc(fv_pipe_desc *desc, const char *name, int texel) {
     }
 }
 
+/* The COLS layout of wgemv.comp reads whole 4-word texels of W and 4-float texels of x: every
+ * row must start on a multiple of 4 words (elements of x), as T5's widths give. */
+static int cols_ok(const wl_push *pc) {
+    return pc->wo % 4 == 0 && pc->rw % 4 == 0 && pc->xo % 4 == 0 && pc->K % 4 == 0;
+}
+
 static int record_rows(fv_graph *g, fv_dev *d, const wl_push *pc, fv_buf **bufs, enum fv_wtype t, int texel) {
     char name[48];
     shader_name(name, sizeof name, "wgemv", t, texel);
     uint32_t mr = pc->M < FV_WL_ROWS_MAX ? pc->M : FV_WL_ROWS_MAX;
     fv_pipe_desc desc;
     bind_desc(&desc, name, texel);
-    desc.nspec = 3;
-    desc.spec[0] = fv_op_row_threads(d, (pc->K + 3) / 4);
+    int cols = texel && cols_ok(pc);
+    if (cols) {
+        desc.bind_fmt[0] = FV_TEXEL_RGBA32F;
+        desc.bind_fmt[1] = FV_TEXEL_RGBA32UI;
+    }
+    desc.nspec = 4;
+    desc.spec[0] = cols ? COLS_WG : fv_op_row_threads(d, (pc->K + 3) / 4);
     desc.spec[1] = mr;
-    desc.spec[2] = ROWS_NC;
+    desc.spec[2] = cols ? COLS_NC : ROWS_NC;
+    desc.spec[3] = (uint32_t)cols;
     fv_pipeline *pipe;
     FV_TRY(fv_pipeline_get(d, &desc, &pipe));
     uint32_t gx, gy;
-    fv_op_grid(d, fv_div_up(pc->N, ROWS_NC), &gx, &gy);
+    fv_op_grid(d, fv_div_up(pc->N, desc.spec[0] * desc.spec[2] / (cols ? 1 : desc.spec[0])), &gx, &gy);
     return fv_graph_dispatch(g, pipe, bufs, pc, gx, gy, fv_div_up(pc->M, mr));
 }
 
@@ -105,8 +118,50 @@ static int record_tiled(fv_graph *g, fv_dev *d, const wl_push *pc, fv_buf **bufs
     return fv_graph_dispatch(g, pipe, bufs, pc, fv_div_up(pc->N, BM), fv_div_up(pc->M, BM), 1);
 }
 
-int fv_linear_w_path(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t rows, float beta,
-                     enum fv_wlinear_path path) {
+static int record_dequant(fv_graph *g, fv_dev *d, const wl_push *pc, fv_buf **bufs, enum fv_wtype t, int texel,
+                          fv_t x, fv_t y, const fv_wlinear_opts *o) {
+    if (!o->scratch.buf) return fv_err("the dequantizing path needs a scratch buffer");
+    if (o->scratch_floats < pc->K)
+        return fv_err("scratch of %u floats holds no row of %u weights", o->scratch_floats, pc->K);
+    FV_TRY(fv_op_check("linear_w", "scratch", o->scratch, o->scratch_floats, 4));
+    uint64_t n = o->scratch_floats;
+    fv_t bf[4] = {x, {bufs[1], pc->wo}, {bufs[2], pc->so / 2}, y};
+    uint64_t len[4] = {(uint64_t)pc->M * pc->K, (uint64_t)pc->N * pc->rw, (pc->N * (uint64_t)pc->nb + 1) / 2,
+                       (uint64_t)pc->M * pc->N};
+    for (int i = 0; i < 4; i++)
+        if ((i != 2 || t == FV_WT_Q8) && overlaps(o->scratch, n, 4, bf[i], len[i], 4))
+            return fv_err("scratch overlaps %s in buffer '%s'", i == 0 ? "x" : i == 3 ? "y" : "the weight",
+                          o->scratch.buf->what);
+    char name[48];
+    shader_name(name, sizeof name, "wdequant", t, texel);
+    fv_pipe_desc desc;
+    fv_op_desc(&desc, name, 3, 1u << 0, 7 * 4);
+    if (texel) {
+        desc.bind_kind[1] = desc.bind_kind[2] = FV_BIND_TEXEL;
+        desc.bind_fmt[1] = desc.bind_fmt[2] = FV_TEXEL_R32UI;
+    }
+    desc.nspec = 1;
+    desc.spec[0] = 64;
+    fv_pipeline *pipe;
+    FV_TRY(fv_pipeline_get(d, &desc, &pipe));
+    uint32_t chunk = (uint32_t)(n / pc->K < pc->N ? n / pc->K : pc->N);
+    fv_buf *dq[3] = {o->scratch.buf, bufs[1], bufs[2]};
+    for (uint32_t n0 = 0; n0 < pc->N; n0 += chunk) {
+        uint32_t rows = pc->N - n0 < chunk ? pc->N - n0 : chunk;
+        uint32_t push[7] = {rows, pc->K, pc->wo + n0 * pc->rw, pc->rw, pc->so + n0 * pc->nb, pc->nb, o->scratch.off};
+        uint32_t gx, gy;
+        fv_op_grid(d, fv_div_up(rows * fv_div_up(pc->K, 4), 64), &gx, &gy);
+        FV_TRY(fv_graph_dispatch(g, pipe, dq, push, gx, gy, 1));
+        fv_gemm_desc gd = {.M = pc->M, .N = rows, .K = pc->K, .trans_b = 1, .ldc = pc->N, .alpha = 1.0f, .beta = pc->beta};
+        FV_TRY(fv_gemm(g, &gd, x, o->scratch, fv_tensor(y.buf, y.off + n0)));
+    }
+    return 0;
+}
+
+int fv_linear_w(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t rows, float beta,
+                const fv_wlinear_opts *opts) {
+    fv_wlinear_opts none = {0};
+    const fv_wlinear_opts *o = opts ? opts : &none;
     if (validate(g, x, w, y, rows)) return fv_err_wrap("linear_w %s %ux%u -> %u", w ? fv_wtype_name(w->type) : "?", rows,
                                                        w ? w->cols : 0, w ? w->rows : 0);
     if (w->type == FV_WT_F32) return fv_linear(g, x, w->data, y, rows, w->cols, w->rows, beta);
@@ -116,13 +171,12 @@ int fv_linear_w_path(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t r
     if (w->type != FV_WT_Q8) pc.so = pc.nb = 0;
     int texel = use_texel(d, x, w);
     fv_buf *bufs[4] = {x.buf, w->data.buf, w->type == FV_WT_Q8 ? w->scales.buf : w->data.buf, y.buf};
-    if (path == FV_WL_AUTO) path = rows <= FV_WL_ROWS_MAX ? FV_WL_ROWS : FV_WL_TILED;
-    int rc = path == FV_WL_ROWS ? record_rows(g, d, &pc, bufs, w->type, texel)
-                                : record_tiled(g, d, &pc, bufs, w->type, texel);
+    enum fv_wlinear_path path = o->path;
+    if (path == FV_WL_AUTO)
+        path = rows <= FV_WL_ROWS_MAX ? FV_WL_ROWS : o->scratch.buf ? FV_WL_DEQUANT : texel ? FV_WL_ROWS : FV_WL_TILED;
+    int rc = path == FV_WL_ROWS    ? record_rows(g, d, &pc, bufs, w->type, texel)
+             : path == FV_WL_TILED ? record_tiled(g, d, &pc, bufs, w->type, texel)
+                                   : record_dequant(g, d, &pc, bufs, w->type, texel, x, y, o);
     if (rc) return fv_err_wrap("linear_w %s %ux%u -> %u", fv_wtype_name(w->type), rows, w->cols, w->rows);
     return 0;
-}
-
-int fv_linear_w(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t rows, float beta) {
-    return fv_linear_w_path(g, x, w, y, rows, beta, FV_WL_AUTO);
 }

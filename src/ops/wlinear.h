@@ -25,17 +25,30 @@ typedef struct fv_weight {
 uint64_t fv_weight_bytes(enum fv_wtype t, uint32_t rows, uint32_t cols);
 
 /* Which kernel serves a product. AUTO is what the model gets; the others exist for checks and
- * `bench ops`, which compare the paths on one device. */
-enum fv_wlinear_path { FV_WL_AUTO = 0, FV_WL_ROWS, FV_WL_TILED };
+ * `bench ops`, which compare the paths on one device.
+ *   ROWS     wgemv.comp: W streamed once per block of up to 16 rows (decoding);
+ *   TILED    wgemm.comp: shared-memory tiles (GPUs, many rows, no scratch);
+ *   DEQUANT  wdequant.comp into fp32 scratch, chunk of W rows by chunk, then the fp32 GEMM
+ *            writing the chunk's columns of y: many rows, where the extra pass (N K against
+ *            2 M N K) buys the tuned GEMM. Needs the scratch.
+ * AUTO: ROWS for at most 16 rows; else DEQUANT when a scratch is given; else ROWS on texel (CPU)
+ * devices, TILED elsewhere. */
+enum fv_wlinear_path { FV_WL_AUTO = 0, FV_WL_ROWS, FV_WL_TILED, FV_WL_DEQUANT };
 
 /* The largest row count the few-rows kernel takes in one workgroup (larger M runs in blocks). */
 #define FV_WL_ROWS_MAX 16u
 
+typedef struct fv_wlinear_opts {
+    enum fv_wlinear_path path;
+    fv_t scratch;            /* fp32 scratch for DEQUANT (buf NULL: none); must not overlap x, y, W */
+    uint32_t scratch_floats; /* its size: at least one row of W (K floats); more rows, fewer GEMMs */
+} fv_wlinear_opts;
+
 /* y[rows, N] = x[rows, K] W^T + beta * y   (x, y fp32 and packed; beta = 0: y is not read).
  * Rejects, naming the argument: a null graph, weight or buffer; q8 without scales; an empty or
- * unknown weight; operands that do not fit their buffers; y overlapping x or the weight. */
-int fv_linear_w(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t rows, float beta);
-int fv_linear_w_path(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t rows, float beta,
-                     enum fv_wlinear_path path);
+ * unknown weight; operands that do not fit their buffers; y overlapping x or the weight; a
+ * DEQUANT path without a scratch that holds a row. opts NULL: AUTO without scratch. */
+int fv_linear_w(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t rows, float beta,
+                const fv_wlinear_opts *opts);
 
 #endif
