@@ -7,7 +7,12 @@
  *                       in registers) or shaders/wgemm.comp (shared-memory tiles) for many.
  * x and y are fp32 and every sum accumulates in fp32; the dequantizing kernels read the weight as
  * 32-bit words, so they run on devices without 8- or 16-bit storage or arithmetic (FLANVK_DISABLE_F16
- * does not affect them). */
+ * does not affect them).
+ *
+ * Placement: on CPU devices the few-rows kernel reads W and x as 16-byte texels when W's data
+ * offset, x's offset and K are multiples of 4 (and a row is a multiple of 4 words: always for q8,
+ * K % 8 == 0 for f16/bf16), as T5's widths are; the model should keep weight offsets 4-word
+ * aligned. Other placements are correct but take the slower general layout. */
 #ifndef FV_OPS_WLINEAR_H
 #define FV_OPS_WLINEAR_H
 
