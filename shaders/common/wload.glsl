@@ -1,13 +1,13 @@
 // Reading low-bit weights (src/io/wpack.h layouts) as 32-bit words and dequantizing them in
 // registers, so the kernels need neither 8- nor 16-bit storage nor arithmetic: fp16 through
-// unpackHalf2x16, bf16 as the high half of a float's bits, int8 by a sign-extending
-// bitfieldExtract. One variant per storage type: -DW_BF16, -DW_Q8, else fp16. With -DTEXEL the
+// unpackHalf2x16, bf16 as the high half of a float's bits, int8 by sign-extending shifts. One variant per storage type: -DW_BF16, -DW_Q8, else fp16. With -DTEXEL the
 // words come from R32UI texel buffers (one vector gather on lavapipe) instead of storage buffers.
 //   W: binding 1 (the weight words), S: binding 2 (q8 scales, fp16 pairs; bound but unused otherwise)
 //   wunit(rb, u, sb)   the 4 weights k = 4u .. 4u + 3 of the row whose words start at rb and
 //                      whose q8 scales start at fp16 index sb, as a vec4 of fp32 values.
 //   wunit_raw / wunit_scale  the same split for q8 (q as floats, and the block's scale), so a
 //                      kernel can multiply a whole dot product by the scale once.
+//   wunit_words(a, b)  f16/bf16: the 4 weights held by two words already loaded;  bytes4(u): q8.
 #ifdef TEXEL
 layout(binding = 1) uniform usamplerBuffer W;
 layout(binding = 2) uniform usamplerBuffer S;

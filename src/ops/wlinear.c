@@ -97,7 +97,7 @@ static int record_rows(fv_graph *g, fv_dev *d, const wl_push *pc, fv_buf **bufs,
     fv_pipeline *pipe;
     FV_TRY(fv_pipeline_get(d, &desc, &pipe));
     uint32_t gx, gy;
-    fv_op_grid(d, fv_div_up(pc->N, desc.spec[0] * desc.spec[2] / (cols ? 1 : desc.spec[0])), &gx, &gy);
+    fv_op_grid(d, fv_div_up(pc->N, cols ? COLS_WG * COLS_NC : ROWS_NC), &gx, &gy); /* columns per workgroup */
     return fv_graph_dispatch(g, pipe, bufs, pc, gx, gy, fv_div_up(pc->M, mr));
 }
 
