@@ -37,5 +37,7 @@ void fv_bench_report(fv_bench_out *o, const char *name, const char *shape, doubl
 void fv_bench_print_peak(fv_bench_out *o, const fv_dev *d);
 
 int fv_bench_ops(fv_dev *d, FILE *f, int json, const char *filter);
+/* The low-bit linear-layer rows of `bench ops` (bench_wlinear.c). */
+int fv_bench_wlinear(fv_dev *d, fv_graph *g, fv_bench_out *o);
 
 #endif

@@ -330,6 +330,7 @@ int fv_bench_ops(fv_dev *d, FILE *f, int json, const char *filter) {
     FV_TRY(fv_graph_create(d, &c.g));
     int rc = 0;
     if (!rc && wanted(&c, "gemm")) rc = bench_gemm(&c);
+    if (!rc && wanted(&c, "wlinear")) rc = fv_bench_wlinear(d, c.g, &c.out);
     if (!rc && wanted(&c, "attn")) rc = bench_attention(&c);
     if (!rc && wanted(&c, "rmsnorm")) rc = bench_rmsnorm(&c);
     if (!rc && wanted(&c, "xent")) rc = bench_xent(&c);

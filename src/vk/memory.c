@@ -404,8 +404,8 @@ int fv_buf_fill_u32(fv_dev *d, fv_buf *b, uint32_t pattern) {
 int fv_buf_view(fv_dev *d, fv_buf *b, enum fv_texel_format fmt, VkBufferView *out) {
     static const VkFormat formats[FV_TEXEL_COUNT] = {VK_FORMAT_R32_SFLOAT, VK_FORMAT_R32G32B32A32_SFLOAT,
                                                      VK_FORMAT_R16_SFLOAT, VK_FORMAT_R16G16B16A16_SFLOAT,
-                                                     VK_FORMAT_R32_UINT};
-    static const uint32_t texel_bytes[FV_TEXEL_COUNT] = {4, 16, 2, 8, 4};
+                                                     VK_FORMAT_R32_UINT, VK_FORMAT_R32G32B32A32_UINT};
+    static const uint32_t texel_bytes[FV_TEXEL_COUNT] = {4, 16, 2, 8, 4, 16};
     if (b->views[fmt]) {
         *out = b->views[fmt];
         return 0;

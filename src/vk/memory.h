@@ -20,7 +20,8 @@ enum fv_mem_kind {
     FV_MEM_HOST,     /* host-visible, coherent: uploads, per-step inputs, readback */
 };
 
-enum fv_texel_format { FV_TEXEL_R32F, FV_TEXEL_RGBA32F, FV_TEXEL_R16F, FV_TEXEL_RGBA16F, FV_TEXEL_R32UI, FV_TEXEL_COUNT };
+enum fv_texel_format { FV_TEXEL_R32F, FV_TEXEL_RGBA32F, FV_TEXEL_R16F, FV_TEXEL_RGBA16F, FV_TEXEL_R32UI, FV_TEXEL_RGBA32UI,
+                       FV_TEXEL_COUNT };
 
 typedef struct fv_block fv_block;
 

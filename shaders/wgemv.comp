@@ -1,0 +1,174 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+// Few-row linear layer over a low-bit weight (decoding: M <= 16 tokens):
+//   y[m, n] = sum_k x[m, k] W[n, k]  (+ beta * y),  W stored f16 / bf16 / q8 (src/io/wpack.h).
+// Decoding reads every weight once per token, so the kernel streams W once: a workgroup owns NC
+// output columns and MR rows of x; its invocations stride along K one 4-weight unit (one q8 word,
+// two f16/bf16 words) at a time, so neighbouring invocations read neighbouring words, and each
+// unit is dequantized once in registers and used for all MR rows. The partial sums are reduced
+// over the workgroup with rowsum.glsl, which works at any subgroup size (one subgroup per
+// workgroup on CPU devices: no barrier). fp32 accumulation throughout; q8 multiplies a unit's
+// 4-term dot product by its block scale once.
+// COLS (CPU devices, where a workgroup is a coroutine and a gather costs the same whichever rows
+// it touches): each invocation owns NC columns instead (n0 + lid + c * WG) and walks all of K, 4
+// words of W (16 q8 or 8 f16/bf16 weights) per RGBA32UI texel, x one RGBA32F texel at a time at
+// one address for every lane, nothing reduced. On lavapipe (M = 1, K = 512, N = 1024) the K-split
+// layout ran at 0.26-0.28x the f32 GEMM's speed, COLS with one-word texels at 0.74-1.0x, COLS
+// with 4-word texels at 1.3-1.9x. The host takes it where the texel views are 4-word aligned.
+layout(local_size_x_id = 0) in;
+layout(constant_id = 0) const uint WG = 64;  // a power of two
+layout(constant_id = 1) const uint MR = 1;   // rows of x per workgroup (gl_WorkGroupID.z: row block)
+layout(constant_id = 2) const uint NC = 4;   // output columns per workgroup (COLS: per invocation)
+layout(constant_id = 3) const bool COLS = false;
+
+#include "load.glsl"
+FV_INPUT(0, x)
+#include "wload.glsl"
+layout(std430, binding = 3) buffer Yb { float y[]; };
+// wo: W's first word; rw: words per row; so: the first scale's fp16 index; nb: scales per row.
+layout(push_constant) uniform P { uint M, N, K, xo, ldx, yo, ldy, wo, rw, so, nb; float beta; } p;
+
+#include "rowsum.glsl"
+
+// x(m0 + m, k .. k + 3) for every m, 0 past K
+void load_x(out vec4 xv[MR], uint xb[MR], uint k) {
+    [[unroll]] for (uint m = 0; m < MR; m++) {
+        if (k + 4u <= p.K) {
+            xv[m] = vec4(FV_LD(x, xb[m] + k), FV_LD(x, xb[m] + k + 1u), FV_LD(x, xb[m] + k + 2u), FV_LD(x, xb[m] + k + 3u));
+        } else {
+            [[unroll]] for (uint j = 0; j < 4u; j++) xv[m][j] = k + j < p.K ? FV_LD(x, xb[m] + k + j) : 0.0;
+        }
+    }
+}
+
+// COLS loads: 4 words of W (texel: one RGBA32UI texel) and 4 floats of x (one RGBA32F texel); the
+// host binds those views and guarantees 4-word alignment (wlinear.c cols_ok).
+uvec4 wquad(uint i) {
+#ifdef TEXEL
+    return texelFetch(W, int(i >> 2));
+#else
+    return uvec4(Ww[i], Ww[i + 1u], Ww[i + 2u], Ww[i + 3u]);
+#endif
+}
+vec4 xquad(uint i) {
+#ifdef TEXEL
+    return texelFetch(x, int(i >> 2));
+#else
+    return vec4(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
+#endif
+}
+
+#ifdef W_Q8
+const uint QW = 32u;  // weights per step: one q8 block (8 words)
+#else
+const uint QW = 8u;   // one quad (4 words)
+#endif
+const uint NQ = QW / 4u * W_UNIT_WORDS / 4u;  // quads per step
+
+void main_cols() {
+    uint lid = gl_LocalInvocationID.x, m0 = gl_WorkGroupID.z * MR;
+    uint n0 = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * WG * NC + lid;
+    if (n0 >= p.N) return;
+    float acc[MR][NC];
+    uint xb[MR], rb[NC], sb[NC];
+    [[unroll]] for (uint m = 0; m < MR; m++) {
+        xb[m] = p.xo + min(m0 + m, p.M - 1u) * p.ldx;
+        [[unroll]] for (uint c = 0; c < NC; c++) acc[m][c] = 0.0;
+    }
+    [[unroll]] for (uint c = 0; c < NC; c++) {
+        uint n = min(n0 + c * WG, p.N - 1u);
+        rb[c] = p.wo + n * p.rw;
+        sb[c] = p.so + n * p.nb;
+    }
+    // one step per QW weights of every column (q8: a block, two quads; f16/bf16: one quad) at k;
+    // K % 4 == 0, and x quads past K read as 0 (only q8's padded last block reaches past K, and
+    // its q are 0). Within a step, x is loaded 4 values (one texel) at a time and used for every
+    // column at once, so only MR vec4 of x are live (not MR * QW / 4: spills at MR = 16).
+    for (uint qd = 0; qd < p.rw; qd += QW / 4u * W_UNIT_WORDS) {
+        uint k = qd / W_UNIT_WORDS * 4u;
+        uvec4 wq[NC][NQ];
+        [[unroll]] for (uint c = 0; c < NC; c++)
+            [[unroll]] for (uint j = 0; j < NQ; j++) wq[c][j] = wquad(rb[c] + qd + 4u * j);
+#ifdef W_Q8
+        float part[MR][NC];
+        [[unroll]] for (uint m = 0; m < MR; m++)
+            [[unroll]] for (uint c = 0; c < NC; c++) part[m][c] = 0.0;
+#endif
+        [[unroll]] for (uint i = 0; i < QW / 4u; i++) {
+            vec4 xv[MR];
+            [[unroll]] for (uint m = 0; m < MR; m++) xv[m] = k + 4u * i < p.K ? xquad(xb[m] + k + 4u * i) : vec4(0.0);
+            [[unroll]] for (uint c = 0; c < NC; c++) {
+#ifdef W_Q8
+                vec4 w = bytes4(wq[c][i / 4u][i % 4u]);
+                [[unroll]] for (uint m = 0; m < MR; m++) part[m][c] += dot(xv[m], w);
+#else
+                uint j = 2u * i;  // words j, j + 1 of the quad hold these 4 weights
+                vec4 w = wunit_words(wq[c][j / 4u][j % 4u], wq[c][j / 4u][j % 4u + 1u]);
+                [[unroll]] for (uint m = 0; m < MR; m++) acc[m][c] += dot(xv[m], w);
+#endif
+            }
+        }
+#ifdef W_Q8
+        [[unroll]] for (uint c = 0; c < NC; c++) {
+            float s = wunit_scale(sb[c], qd);  // block qd / 8 of the row
+            [[unroll]] for (uint m = 0; m < MR; m++) acc[m][c] += s * part[m][c];
+        }
+#endif
+    }
+    [[unroll]] for (uint c = 0; c < NC; c++) {
+        uint n = n0 + c * WG;
+        if (n >= p.N) break;
+        [[unroll]] for (uint m = 0; m < MR; m++) {
+            if (m0 + m >= p.M) break;
+            uint i = p.yo + (m0 + m) * p.ldy + n;
+            y[i] = p.beta != 0.0 ? acc[m][c] + p.beta * y[i] : acc[m][c];
+        }
+    }
+}
+
+void main() {
+    if (COLS) {
+        main_cols();
+        return;
+    }
+    uint n0 = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * NC, m0 = gl_WorkGroupID.z * MR;
+    if (n0 >= p.N) return;  // the whole workgroup: the grid's last row may overhang
+    uint lid = gl_LocalInvocationID.x, units = (p.K + 3u) / 4u;
+    float acc[MR][NC];
+    uint xb[MR], rb[NC], sb[NC];
+    [[unroll]] for (uint m = 0; m < MR; m++) {
+        xb[m] = p.xo + min(m0 + m, p.M - 1u) * p.ldx;  // rows past M: computed, never stored
+        [[unroll]] for (uint c = 0; c < NC; c++) acc[m][c] = 0.0;
+    }
+    [[unroll]] for (uint c = 0; c < NC; c++) {
+        uint n = min(n0 + c, p.N - 1u);
+        rb[c] = p.wo + n * p.rw;
+        sb[c] = p.so + n * p.nb;
+    }
+    for (uint u = lid; u < units; u += WG) {
+        uint k = 4u * u;
+        bool tail = k + 4u > p.K;  // the row's last unit when K % 4 != 0: x past K reads as 0
+        vec4 xv[MR];
+        load_x(xv, xb, k);
+        [[unroll]] for (uint c = 0; c < NC; c++) {
+#ifdef W_Q8
+            vec4 q = wunit_raw(rb[c], u);  // padding q are 0, and finite anyway
+            float s = wunit_scale(sb[c], u);
+            [[unroll]] for (uint m = 0; m < MR; m++) acc[m][c] += s * dot(xv[m], q);
+#else
+            vec4 w = wunit(rb[c], u, sb[c]);
+            if (tail) [[unroll]] for (uint j = 0; j < 4u; j++) w[j] = k + j < p.K ? w[j] : 0.0;
+            [[unroll]] for (uint m = 0; m < MR; m++) acc[m][c] += dot(xv[m], w);
+#endif
+        }
+    }
+    [[unroll]] for (uint m = 0; m < MR; m++)
+        [[unroll]] for (uint c = 0; c < NC; c++) {
+            float s = rowsum(acc[m][c]);
+            if (lid == 0u && m0 + m < p.M && n0 + c < p.N) {
+                uint i = p.yo + (m0 + m) * p.ldy + n0 + c;
+                y[i] = p.beta != 0.0 ? s + p.beta * y[i] : s;
+            }
+        }
+}

@@ -1,0 +1,225 @@
+/* Linear layers over f16 / bf16 / q8 weights (ops/wlinear.h): both kernels (few rows, tiled)
+ * against the double reference of ref/wlinear.h.
+ *  - Dequantization: x = rows of the identity, so y[i, n] = W(n, k_i) exactly as io/wpack.c
+ *    unpacks it (f16/bf16 widened, q8 = float(q) * scale rounded once); compared with ==
+ *    (bit-exact up to the sign of zero: the sums start at +0), on a ragged K (not a multiple of
+ *    4 or 32) and weights spread over 1e-3 .. 1e3 (fp16 subnormals among them).
+ *  - Products on odd shapes (M = 1, 3, 16, 17, 70; K and N odd, not multiples of 32) and T5
+ *    shapes, with offsets into every buffer, beta = 0 over NaN-filled y and beta = 1 accumulating,
+ *    on the three paths (the dequantizing one with a scratch of 7 rows: several chunks).
+ *    Tolerance as the fp32 GEMM's (op_gemm.c): rel err <= 1e-5 * max(1, sqrt(K/16)),
+ *    since the reference gets the dequantized weights and only the fp32 summation order differs.
+ *  - f32 weights (served by the fp32 GEMM) through the same entry point; bad input. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check/check.h"
+#include "ops/wlinear.h"
+#include "ref/wlinear.h"
+
+static const enum fv_wtype types[3] = {FV_WT_F16, FV_WT_BF16, FV_WT_Q8};
+static const char *path_name(enum fv_wlinear_path p) {
+    return p == FV_WL_ROWS ? "rows" : p == FV_WL_TILED ? "tiled" : "dequant";
+}
+
+/* The options for a path: DEQUANT gets a scratch of 7 rows of W at offset 5 (several chunks). */
+static int path_opts(fv_check *c, enum fv_wlinear_path path, uint32_t K, fv_wlinear_opts *o) {
+    *o = (fv_wlinear_opts){.path = path};
+    if (path != FV_WL_DEQUANT) return 0;
+    fv_buf *b = fv_check_upload(c, NULL, 5 + 7 * (size_t)K);
+    if (!b) return -1;
+    o->scratch = fv_tensor(b, 5);
+    o->scratch_floats = 7 * K;
+    return 0;
+}
+
+typedef struct {
+    uint32_t *data, *scales;
+    fv_weight w;
+} packed;
+
+/* Pack w [N, K] as type t and upload it at word offsets doff / soff (the words before are junk). */
+static int upload_weight(fv_check *c, enum fv_wtype t, const float *w, uint32_t N, uint32_t K, uint32_t doff,
+                         uint32_t soff, packed *out) {
+    uint64_t dw = fv_wpack_data_words(t, N, K), sw = fv_wpack_scale_words(t, N, K);
+    uint32_t *data = fv_check_alloc_u32(c, doff + dw), *sc = fv_check_alloc_u32(c, soff + sw + 1);
+    if (!data || !sc) return fv_err("out of host memory");
+    for (uint32_t i = 0; i < doff; i++) data[i] = 0x7fc00000u + i;
+    for (uint32_t i = 0; i < soff; i++) sc[i] = 0x7e007e00u;
+    FV_TRY(fv_wpack(t, w, N, K, data + doff, t == FV_WT_Q8 ? sc + soff : NULL, "check weight"));
+    fv_buf *bd = fv_check_upload_u32(c, data, doff + dw);
+    fv_buf *bs = t == FV_WT_Q8 ? fv_check_upload_u32(c, sc, soff + sw) : NULL;
+    if (!bd || (t == FV_WT_Q8 && !bs)) return -1;
+    out->data = data + doff;
+    out->scales = sc + soff;
+    out->w = (fv_weight){.type = t, .rows = N, .cols = K, .data = fv_tensor(bd, doff), .scales = fv_tensor(bs, soff)};
+    return 0;
+}
+
+/* Identity rows: y[i, n] must be W(n, k0 + i) for i < M. */
+static int dequant_case(fv_check *c, enum fv_wtype t, enum fv_wlinear_path path, uint32_t N, uint32_t K, uint32_t k0,
+                        uint32_t M) {
+    char what[48], shape[64];
+    snprintf(what, sizeof what, "wlinear %s dequant", fv_wtype_name(t));
+    snprintf(shape, sizeof shape, "%ux%u->%u %s", M, K, N, path_name(path));
+    float *w = fv_check_alloc(c, (size_t)N * K), *x = fv_check_alloc(c, (size_t)M * K);
+    float *deq = fv_check_alloc(c, (size_t)N * K);
+    if (!w || !x || !deq) return fv_check_fail(c, what, shape, "out of host memory");
+    for (size_t i = 0; i < (size_t)N * K; i++)
+        w[i] = (float)(fv_rng_normal(&c->rng) * pow(10.0, 6.0 * fv_rng_uniform_d(&c->rng) - 3.0));
+    for (uint32_t i = 0; i < M; i++) x[(size_t)i * K + k0 + i] = 1.0f;
+    packed p;
+    if (upload_weight(c, t, w, N, K, 3, 1, &p)) return fv_check_fail(c, what, shape, fv_last_error());
+    fv_wunpack(t, p.data, p.scales, N, K, deq);
+    fv_buf *bx = fv_check_upload(c, x, (size_t)M * K), *by = fv_check_upload(c, NULL, (size_t)M * N);
+    if (!bx || !by) return fv_check_fail(c, what, shape, fv_last_error());
+    fv_wlinear_opts o;
+    if (path_opts(c, path, K, &o) || fv_check_begin(c) ||
+        fv_linear_w(c->g, fv_tensor(bx, 0), &p.w, fv_tensor(by, 0), M, 0.0f, &o) || fv_check_run(c))
+        return fv_check_fail(c, what, shape, fv_last_error());
+    float *y = fv_check_download(c, by, (size_t)M * N);
+    if (!y) return fv_check_fail(c, what, shape, fv_last_error());
+    size_t wrong = 0;
+    for (uint32_t i = 0; i < M; i++)
+        for (uint32_t n = 0; n < N; n++)
+            if (!(y[(size_t)i * N + n] == deq[(size_t)n * K + k0 + i])) wrong++;
+    if (wrong) {
+        char why[128];
+        snprintf(why, sizeof why, "%zu of %zu values differ from the unpacked weight", wrong, (size_t)M * N);
+        return fv_check_fail(c, what, shape, why);
+    }
+    fv_check_pass(c, what, shape, "every value == the C unpacker's");
+    return 0;
+}
+
+typedef struct {
+    uint32_t M, K, N;
+    float beta;
+    uint32_t xo, yo, doff, soff;
+} pcase;
+
+static int product_case(fv_check *c, enum fv_wtype t, enum fv_wlinear_path path, pcase s) {
+    char what[48], shape[96];
+    snprintf(what, sizeof what, "wlinear %s", fv_wtype_name(t));
+    snprintf(shape, sizeof shape, "%ux%u->%u %s beta=%g off=%u/%u/%u/%u", s.M, s.K, s.N, path_name(path), s.beta, s.xo,
+             s.yo, s.doff, s.soff);
+    size_t nx = s.xo + (size_t)s.M * s.K, ny = s.yo + (size_t)s.M * s.N;
+    float *w = fv_check_rand(c, (size_t)s.N * s.K, -1, 1), *x = fv_check_rand(c, nx, -1, 1);
+    float *y0 = s.beta != 0 ? fv_check_rand(c, ny, -1, 1) : NULL, *ref = fv_check_alloc(c, (size_t)s.M * s.N);
+    if (!w || !x || !ref || (s.beta != 0 && !y0)) return fv_check_fail(c, what, shape, "out of host memory");
+    packed p;
+    if (upload_weight(c, t, w, s.N, s.K, s.doff, s.soff, &p)) return fv_check_fail(c, what, shape, fv_last_error());
+    fv_buf *bx = fv_check_upload(c, x, nx), *by = fv_check_upload(c, y0, ny);
+    if (!bx || !by) return fv_check_fail(c, what, shape, fv_last_error());
+    fv_wlinear_opts o;
+    if (path_opts(c, path, s.K, &o) || fv_check_begin(c) ||
+        fv_linear_w(c->g, fv_tensor(bx, s.xo), &p.w, fv_tensor(by, s.yo), s.M, s.beta, &o) || fv_check_run(c))
+        return fv_check_fail(c, what, shape, fv_last_error());
+    float *y = fv_check_download(c, by, ny);
+    if (!y) return fv_check_fail(c, what, shape, fv_last_error());
+    if (y0) memcpy(ref, y0 + s.yo, (size_t)s.M * s.N * 4);
+    fv_ref_linear_w(t, p.data, p.scales, s.N, s.K, x + s.xo, ref, s.M, s.beta);
+    for (uint32_t i = 0; i < s.yo; i++)
+        if (y0 ? memcmp(&y[i], &y0[i], 4) != 0 : !isnan(y[i])) return fv_check_fail(c, what, shape, "an element before y's offset was written");
+    return fv_check_compare(c, what, shape, y + s.yo, ref, (size_t)s.M * s.N, 1e-5 * fmax(1.0, sqrt(s.K / 16.0)));
+}
+
+/* f32 weights go to the fp32 GEMM through the same entry point. */
+static int f32_case(fv_check *c) {
+    pcase s = {5, 37, 29, 0, 0, 0, 0, 0};
+    const char *shape = "5x37->29";
+    float *w = fv_check_rand(c, (size_t)s.N * s.K, -1, 1), *x = fv_check_rand(c, (size_t)s.M * s.K, -1, 1);
+    float *ref = fv_check_alloc(c, (size_t)s.M * s.N);
+    fv_buf *bw = w ? fv_check_upload(c, w, (size_t)s.N * s.K) : NULL, *bx = x ? fv_check_upload(c, x, (size_t)s.M * s.K) : NULL;
+    fv_buf *by = fv_check_upload(c, NULL, (size_t)s.M * s.N);
+    if (!ref || !bw || !bx || !by) return fv_check_fail(c, "wlinear f32", shape, fv_last_error());
+    fv_weight wt = {.type = FV_WT_F32, .rows = s.N, .cols = s.K, .data = fv_tensor(bw, 0)};
+    if (fv_check_begin(c) || fv_linear_w(c->g, fv_tensor(bx, 0), &wt, fv_tensor(by, 0), s.M, 0.0f, NULL) || fv_check_run(c))
+        return fv_check_fail(c, "wlinear f32", shape, fv_last_error());
+    uint32_t *bitsw = fv_check_alloc_u32(c, (size_t)s.N * s.K);
+    if (!bitsw) return fv_check_fail(c, "wlinear f32", shape, "out of host memory");
+    memcpy(bitsw, w, (size_t)s.N * s.K * 4);
+    fv_ref_linear_w(FV_WT_F32, bitsw, NULL, s.N, s.K, x, ref, s.M, 0.0f);
+    return fv_check_compare(c, "wlinear f32", shape, fv_check_download(c, by, (size_t)s.M * s.N), ref,
+                            (size_t)s.M * s.N, 1e-5 * sqrt(s.K / 16.0));
+}
+
+static int bad_input(fv_check *c) {
+    float w[16 * 40];
+    for (int i = 0; i < 16 * 40; i++) w[i] = 0.5f;
+    packed q, h;
+    fv_buf *bx = fv_check_upload(c, NULL, 8 * 40), *by = fv_check_upload(c, NULL, 8 * 16);
+    fv_buf *bsc = fv_check_upload(c, NULL, 100);
+    if (!bx || !by || !bsc || upload_weight(c, FV_WT_Q8, w, 16, 40, 0, 0, &q) || upload_weight(c, FV_WT_F16, w, 16, 40, 0, 0, &h))
+        return fv_check_fail(c, "wlinear", "bad input", fv_last_error());
+    if (fv_check_begin(c)) return fv_check_fail(c, "wlinear", "bad input", fv_last_error());
+    fv_t x = fv_tensor(bx, 0), y = fv_tensor(by, 0);
+    int rcs[16], n = 0;
+    fv_weight t = q.w;
+    t.scales.buf = NULL; /* q8 without scales */
+    rcs[n++] = fv_linear_w(c->g, x, &t, y, 8, 0, NULL);
+    t = q.w;
+    t.scales.off = 1; /* scales run past their buffer */
+    rcs[n++] = fv_linear_w(c->g, x, &t, y, 8, 0, NULL);
+    t = h.w;
+    t.rows = 17; /* more rows than the data holds */
+    rcs[n++] = fv_linear_w(c->g, x, &t, y, 8, 0, NULL);
+    rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 9, 0, NULL);                      /* x too short */
+    rcs[n++] = fv_linear_w(c->g, fv_tensor(NULL, 0), &h.w, y, 8, 0, NULL);     /* null x */
+    rcs[n++] = fv_linear_w(c->g, x, &h.w, fv_tensor(bx, 0), 8, 0, NULL);       /* y over x */
+    rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 0, 0, NULL);                      /* no rows */
+    rcs[n++] = fv_linear_w(c->g, x, NULL, y, 8, 0, NULL);                      /* null weight */
+    t = h.w;
+    t.type = (enum fv_wtype)9;
+    rcs[n++] = fv_linear_w(c->g, x, &t, y, 8, 0, NULL);
+    t = h.w;
+    t.data.buf = NULL;
+    rcs[n++] = fv_linear_w(c->g, x, &t, y, 8, 0, NULL);
+    fv_wlinear_opts o = {.path = FV_WL_DEQUANT};
+    rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 8, 0, &o); /* dequant without scratch */
+    o.scratch = fv_tensor(bsc, 0);
+    o.scratch_floats = 39;
+    rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 8, 0, &o); /* scratch < a row */
+    o.scratch_floats = 101;
+    rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 8, 0, &o); /* scratch past its buffer */
+    o.scratch = fv_tensor(bx, 0);
+    o.scratch_floats = 80;
+    rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 8, 0, &o); /* scratch over x */
+    fv_graph_end(c->g);
+    return fv_check_rejected(c, "wlinear", rcs, n,
+                             "no scales, scales overrun, rows overrun, short x, null x, overlap, M=0, null weight, "
+                             "unknown type, null data, no scratch, scratch < a row, scratch overrun, scratch over x");
+}
+
+int fv_check_op_wlinear(fv_check *c) {
+    int bad = 0;
+    for (int i = 0; i < 3; i++) {
+        bad |= dequant_case(c, types[i], FV_WL_ROWS, 37, 45, 3, 10);
+        bad |= dequant_case(c, types[i], FV_WL_ROWS, 37, 45, 0, 45); /* three blocks of 16 rows */
+        bad |= dequant_case(c, types[i], FV_WL_TILED, 37, 45, 0, 45);
+        bad |= dequant_case(c, types[i], FV_WL_DEQUANT, 37, 45, 0, 45);
+    }
+    static const pcase odd[] = {
+        {1, 33, 17, 0, 0, 0, 0, 0},    {3, 45, 29, 1, 5, 3, 2, 3},   {16, 97, 61, 0, 1, 0, 1, 1},
+        {17, 65, 33, 1, 2, 7, 0, 0},   {70, 131, 75, 0, 3, 1, 5, 2}, {2, 1, 3, 0, 0, 0, 0, 0},
+        {1, 512, 1024, 0, 0, 0, 0, 0}, {5, 1024, 512, 1, 4, 4, 8, 4},
+    };
+    for (int i = 0; i < 3; i++)
+        for (size_t s = 0; s < sizeof odd / sizeof odd[0]; s++) {
+            bad |= product_case(c, types[i], FV_WL_ROWS, odd[s]);
+            bad |= product_case(c, types[i], FV_WL_TILED, odd[s]);
+            bad |= product_case(c, types[i], FV_WL_DEQUANT, odd[s]);
+        }
+    if (!c->quick) {
+        static const pcase big[] = {{64, 512, 384, 0, 0, 0, 0, 0}, {13, 2048, 1031, 1, 0, 0, 0, 0}, {300, 1024, 257, 0, 0, 0, 0, 0}};
+        for (int i = 0; i < 3; i++)
+            for (size_t s = 0; s < 3; s++) {
+                bad |= product_case(c, types[i], s == 1 ? FV_WL_ROWS : FV_WL_TILED, big[s]);
+                bad |= product_case(c, types[i], FV_WL_DEQUANT, big[s]);
+            }
+    }
+    bad |= f32_case(c);
+    bad |= bad_input(c);
+    return bad;
+}

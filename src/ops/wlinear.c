@@ -1,0 +1,184 @@
+/* Host side of the low-bit linear layer: validation, path and variant choice, push constants and
+ * workgroups for shaders/wgemv.comp and shaders/wgemm.comp (ops/wlinear.h). */
+#include "ops/wlinear.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ops/gemm.h"
+
+typedef struct {
+    uint32_t M, N, K, xo, ldx, yo, ldy, wo, rw, so, nb;
+    float beta;
+} wl_push;
+
+/* Few-rows kernel: columns per workgroup (K split over the invocations), or per invocation with
+ * COLS (CPU devices: invocations own columns, workgroups of COLS_WG). COLS_NC = 8 measured on
+ * lavapipe against 2 and 4 (interleaved runs, decode shapes): 8 fastest in 13 of 15 shapes, e.g.
+ * q8 1x1024->32128 7.0-9.1 ms vs 10.3-10.4 ms with 4 and 10.6 ms with 2. */
+enum { ROWS_NC = 4, COLS_NC = 8, COLS_WG = 32 };
+
+uint64_t fv_weight_bytes(enum fv_wtype t, uint32_t rows, uint32_t cols) {
+    return 4 * (fv_wpack_data_words(t, rows, cols) + fv_wpack_scale_words(t, rows, cols));
+}
+
+static int overlaps(fv_t a, uint64_t an, uint32_t ab, fv_t b, uint64_t bn, uint32_t bb) {
+    if (a.buf != b.buf) return 0;
+    uint64_t a0 = (uint64_t)a.off * ab, a1 = a0 + an * ab, b0 = (uint64_t)b.off * bb, b1 = b0 + bn * bb;
+    return a0 < b1 && b0 < a1;
+}
+
+static int validate(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t rows) {
+    if (!g || !w) return fv_err("linear_w: null graph or weight");
+    if ((unsigned)w->type > FV_WT_Q8) return fv_err("linear_w: unknown weight type %d", (int)w->type);
+    if (!x.buf || !y.buf || !w->data.buf)
+        return fv_err("linear_w: %s is a null buffer", !x.buf ? "x" : !y.buf ? "y" : "the weight's data");
+    if (w->type == FV_WT_Q8 && !w->scales.buf) return fv_err("linear_w: q8 weight without its scales buffer");
+    if (rows == 0 || w->rows == 0 || w->cols == 0)
+        return fv_err("linear_w: empty product %ux%u -> %u", rows, w->cols, w->rows);
+    uint64_t dw = fv_wpack_data_words(w->type, w->rows, w->cols), sw = fv_wpack_scale_words(w->type, w->rows, w->cols);
+    FV_TRY(fv_op_check("linear_w", "x", x, (uint64_t)rows * w->cols, 4));
+    FV_TRY(fv_op_check("linear_w", "y", y, (uint64_t)rows * w->rows, 4));
+    FV_TRY(fv_op_check("linear_w", "weight data", w->data, dw, 4));
+    if (sw) FV_TRY(fv_op_check("linear_w", "weight scales", w->scales, sw, 4));
+    uint64_t yn = (uint64_t)rows * w->rows;
+    if (overlaps(y, yn, 4, x, (uint64_t)rows * w->cols, 4) || overlaps(y, yn, 4, w->data, dw, 4) ||
+        (sw && overlaps(y, yn, 4, w->scales, sw, 4)))
+        return fv_err("linear_w: y overlaps an input in buffer '%s'", y.buf->what);
+    if ((uint64_t)w->data.off + dw > UINT32_MAX || 2ull * w->scales.off + 2 * sw > UINT32_MAX ||
+        (uint64_t)x.off + (uint64_t)rows * w->cols > UINT32_MAX || (uint64_t)y.off + yn > UINT32_MAX)
+        return fv_err("linear_w: an operand spans more than 2^32 elements");
+    return 0;
+}
+
+/* Texel views are usable when every buffer's words fit the device's texel-buffer limit. */
+static int use_texel(const fv_dev *d, fv_t x, const fv_weight *w) {
+    uint64_t lim = d->info.max_texel_buffer_elements;
+    fv_buf *b[3] = {x.buf, w->data.buf, w->type == FV_WT_Q8 ? w->scales.buf : w->data.buf};
+    if (!d->use_texel) return 0;
+    for (int i = 0; i < 3; i++)
+        if (b[i]->size / 4 > lim) return 0;
+    return 1;
+}
+
+static void shader_name(char *out, size_t n, const char *base, enum fv_wtype t, int texel) {
+    snprintf(out, n, "%s%s%s", base, t == FV_WT_BF16 ? "_bf16" : t == FV_WT_Q8 ? "_q8" : "", texel ? "_texel" : "");
+}
+
+static void bind_desc(fv_pipe_desc *desc, const char *name, int texel) {
+    fv_op_desc(desc, name, 4, 1u << 3, sizeof(wl_push));
+    if (texel) {
+        desc->bind_kind[0] = desc->bind_kind[1] = desc->bind_kind[2] = FV_BIND_TEXEL;
+        desc->bind_fmt[0] = FV_TEXEL_R32F;
+        desc->bind_fmt[1] = desc->bind_fmt[2] = FV_TEXEL_R32UI;
+    }
+}
+
+/* The COLS layout of wgemv.comp reads whole 4-word texels of W and 4-float texels of x: every
+ * row must start on a multiple of 4 words (elements of x), as T5's widths give. */
+static int cols_ok(const wl_push *pc) {
+    return pc->wo % 4 == 0 && pc->rw % 4 == 0 && pc->xo % 4 == 0 && pc->K % 4 == 0;
+}
+
+static int record_rows(fv_graph *g, fv_dev *d, const wl_push *pc, fv_buf **bufs, enum fv_wtype t, int texel) {
+    char name[48];
+    shader_name(name, sizeof name, "wgemv", t, texel);
+    uint32_t mr = pc->M < FV_WL_ROWS_MAX ? pc->M : FV_WL_ROWS_MAX;
+    fv_pipe_desc desc;
+    bind_desc(&desc, name, texel);
+    int cols = texel && cols_ok(pc);
+    if (cols) {
+        desc.bind_fmt[0] = FV_TEXEL_RGBA32F;
+        desc.bind_fmt[1] = FV_TEXEL_RGBA32UI;
+    }
+    desc.nspec = 4;
+    desc.spec[0] = cols ? COLS_WG : fv_op_row_threads(d, (pc->K + 3) / 4);
+    desc.spec[1] = mr;
+    desc.spec[2] = cols ? COLS_NC : ROWS_NC;
+    desc.spec[3] = (uint32_t)cols;
+    fv_pipeline *pipe;
+    FV_TRY(fv_pipeline_get(d, &desc, &pipe));
+    uint32_t gx, gy;
+    fv_op_grid(d, fv_div_up(pc->N, cols ? COLS_WG * COLS_NC : ROWS_NC), &gx, &gy); /* columns per workgroup */
+    return fv_graph_dispatch(g, pipe, bufs, pc, gx, gy, fv_div_up(pc->M, mr));
+}
+
+static int record_tiled(fv_graph *g, fv_dev *d, const wl_push *pc, fv_buf **bufs, enum fv_wtype t, int texel) {
+    char name[48];
+    shader_name(name, sizeof name, "wgemm", t, texel);
+    /* 64 x 64 tiles, 4 x 4 per invocation (256 invocations) where the limits allow, else 32 x 32
+     * with 64; BK = 32 (one q8 block) makes the shared use 16.6 KB / 8.4 KB. */
+    uint32_t BM = 64, TM = 4, BK = 32;
+    if (d->info.max_workgroup_invocations < 256 || d->max_shared < BK * (2 * BM + 2) * 4) BM = 32;
+    fv_pipe_desc desc;
+    bind_desc(&desc, name, texel);
+    desc.nspec = 5;
+    uint32_t spec[5] = {(BM / TM) * (BM / TM), BM, BM, TM, TM};
+    memcpy(desc.spec, spec, sizeof spec);
+    fv_pipeline *pipe;
+    FV_TRY(fv_pipeline_get(d, &desc, &pipe));
+    return fv_graph_dispatch(g, pipe, bufs, pc, fv_div_up(pc->N, BM), fv_div_up(pc->M, BM), 1);
+}
+
+static int record_dequant(fv_graph *g, fv_dev *d, const wl_push *pc, fv_buf **bufs, enum fv_wtype t, int texel,
+                          fv_t x, fv_t y, const fv_wlinear_opts *o) {
+    if (!o->scratch.buf) return fv_err("the dequantizing path needs a scratch buffer");
+    if (o->scratch_floats < pc->K)
+        return fv_err("scratch of %u floats holds no row of %u weights", o->scratch_floats, pc->K);
+    FV_TRY(fv_op_check("linear_w", "scratch", o->scratch, o->scratch_floats, 4));
+    uint64_t n = o->scratch_floats;
+    fv_t bf[4] = {x, {bufs[1], pc->wo}, {bufs[2], pc->so / 2}, y};
+    uint64_t len[4] = {(uint64_t)pc->M * pc->K, (uint64_t)pc->N * pc->rw, (pc->N * (uint64_t)pc->nb + 1) / 2,
+                       (uint64_t)pc->M * pc->N};
+    for (int i = 0; i < 4; i++)
+        if ((i != 2 || t == FV_WT_Q8) && overlaps(o->scratch, n, 4, bf[i], len[i], 4))
+            return fv_err("scratch overlaps %s in buffer '%s'", i == 0 ? "x" : i == 3 ? "y" : "the weight",
+                          o->scratch.buf->what);
+    char name[48];
+    shader_name(name, sizeof name, "wdequant", t, texel);
+    fv_pipe_desc desc;
+    fv_op_desc(&desc, name, 3, 1u << 0, 7 * 4);
+    if (texel) {
+        desc.bind_kind[1] = desc.bind_kind[2] = FV_BIND_TEXEL;
+        desc.bind_fmt[1] = desc.bind_fmt[2] = FV_TEXEL_R32UI;
+    }
+    desc.nspec = 1;
+    desc.spec[0] = 64;
+    fv_pipeline *pipe;
+    FV_TRY(fv_pipeline_get(d, &desc, &pipe));
+    uint32_t chunk = (uint32_t)(n / pc->K < pc->N ? n / pc->K : pc->N);
+    fv_buf *dq[3] = {o->scratch.buf, bufs[1], bufs[2]};
+    for (uint32_t n0 = 0; n0 < pc->N; n0 += chunk) {
+        uint32_t rows = pc->N - n0 < chunk ? pc->N - n0 : chunk;
+        uint32_t push[7] = {rows, pc->K, pc->wo + n0 * pc->rw, pc->rw, pc->so + n0 * pc->nb, pc->nb, o->scratch.off};
+        uint32_t gx, gy;
+        fv_op_grid(d, fv_div_up(rows * fv_div_up(pc->K, 4), 64), &gx, &gy);
+        FV_TRY(fv_graph_dispatch(g, pipe, dq, push, gx, gy, 1));
+        fv_gemm_desc gd = {.M = pc->M, .N = rows, .K = pc->K, .trans_b = 1, .ldc = pc->N, .alpha = 1.0f, .beta = pc->beta};
+        FV_TRY(fv_gemm(g, &gd, x, o->scratch, fv_tensor(y.buf, y.off + n0)));
+    }
+    return 0;
+}
+
+int fv_linear_w(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t rows, float beta,
+                const fv_wlinear_opts *opts) {
+    fv_wlinear_opts none = {0};
+    const fv_wlinear_opts *o = opts ? opts : &none;
+    if (validate(g, x, w, y, rows)) return fv_err_wrap("linear_w %s %ux%u -> %u", w ? fv_wtype_name(w->type) : "?", rows,
+                                                       w ? w->cols : 0, w ? w->rows : 0);
+    if (w->type == FV_WT_F32) return fv_linear(g, x, w->data, y, rows, w->cols, w->rows, beta);
+    fv_dev *d = fv_graph_dev(g);
+    wl_push pc = {rows, w->rows, w->cols, x.off, w->cols, y.off, w->rows, w->data.off,
+                  fv_wpack_row_words(w->type, w->cols), 2 * w->scales.off, fv_q8_blocks(w->cols), beta};
+    if (w->type != FV_WT_Q8) pc.so = pc.nb = 0;
+    int texel = use_texel(d, x, w);
+    fv_buf *bufs[4] = {x.buf, w->data.buf, w->type == FV_WT_Q8 ? w->scales.buf : w->data.buf, y.buf};
+    enum fv_wlinear_path path = o->path;
+    if (path == FV_WL_AUTO)
+        path = rows <= FV_WL_ROWS_MAX ? FV_WL_ROWS : o->scratch.buf ? FV_WL_DEQUANT : texel ? FV_WL_ROWS : FV_WL_TILED;
+    int rc = path == FV_WL_ROWS    ? record_rows(g, d, &pc, bufs, w->type, texel)
+             : path == FV_WL_TILED ? record_tiled(g, d, &pc, bufs, w->type, texel)
+                                   : record_dequant(g, d, &pc, bufs, w->type, texel, x, y, o);
+    if (rc) return fv_err_wrap("linear_w %s %ux%u -> %u", fv_wtype_name(w->type), rows, w->cols, w->rows);
+    return 0;
+}

@@ -1,0 +1,59 @@
+/* Linear layers over a weight of any storage type: y = x W^T with W [out, in] stored f32, f16,
+ * bf16 or q8 (io/wpack.h layouts). The model asks for "a linear layer over this weight"
+ * (fv_linear_w); which kernel serves it is decided here from the weight's type, the number of
+ * rows and the device:
+ *   f32                 the fp32 GEMM (ops/gemm.h fv_linear), unchanged;
+ *   f16 / bf16 / q8     shaders/wgemv.comp for few rows (decoding: W streamed once, dequantized
+ *                       in registers) or shaders/wgemm.comp (shared-memory tiles) for many.
+ * x and y are fp32 and every sum accumulates in fp32; the dequantizing kernels read the weight as
+ * 32-bit words, so they run on devices without 8- or 16-bit storage or arithmetic (FLANVK_DISABLE_F16
+ * does not affect them).
+ *
+ * Placement: on CPU devices the few-rows kernel reads W and x as 16-byte texels when W's data
+ * offset, x's offset and K are multiples of 4 (and a row is a multiple of 4 words: always for q8,
+ * K % 8 == 0 for f16/bf16), as T5's widths are; the model should keep weight offsets 4-word
+ * aligned. Other placements are correct but take the slower general layout. */
+#ifndef FV_OPS_WLINEAR_H
+#define FV_OPS_WLINEAR_H
+
+#include "io/wpack.h"
+#include "ops/op.h"
+
+typedef struct fv_weight {
+    enum fv_wtype type;
+    uint32_t rows, cols; /* N = out features, K = in features */
+    fv_t data;           /* f32: floats (offset in floats); else the words of io/wpack.h (offset in words) */
+    fv_t scales;         /* q8: the fp16 scale pairs (offset in 32-bit words); ignored otherwise */
+} fv_weight;
+
+/* Bytes of device memory a weight of this type and shape takes (data + scales). */
+uint64_t fv_weight_bytes(enum fv_wtype t, uint32_t rows, uint32_t cols);
+
+/* Which kernel serves a product. AUTO is what the model gets; the others exist for checks and
+ * `bench ops`, which compare the paths on one device.
+ *   ROWS     wgemv.comp: W streamed once per block of up to 16 rows (decoding);
+ *   TILED    wgemm.comp: shared-memory tiles (GPUs, many rows, no scratch);
+ *   DEQUANT  wdequant.comp into fp32 scratch, chunk of W rows by chunk, then the fp32 GEMM
+ *            writing the chunk's columns of y: many rows, where the extra pass (N K against
+ *            2 M N K) buys the tuned GEMM. Needs the scratch.
+ * AUTO: ROWS for at most 16 rows; else DEQUANT when a scratch is given; else ROWS on texel (CPU)
+ * devices, TILED elsewhere. */
+enum fv_wlinear_path { FV_WL_AUTO = 0, FV_WL_ROWS, FV_WL_TILED, FV_WL_DEQUANT };
+
+/* The largest row count the few-rows kernel takes in one workgroup (larger M runs in blocks). */
+#define FV_WL_ROWS_MAX 16u
+
+typedef struct fv_wlinear_opts {
+    enum fv_wlinear_path path;
+    fv_t scratch;            /* fp32 scratch for DEQUANT (buf NULL: none); must not overlap x, y, W */
+    uint32_t scratch_floats; /* its size: at least one row of W (K floats); more rows, fewer GEMMs */
+} fv_wlinear_opts;
+
+/* y[rows, N] = x[rows, K] W^T + beta * y   (x, y fp32 and packed; beta = 0: y is not read).
+ * Rejects, naming the argument: a null graph, weight or buffer; q8 without scales; an empty or
+ * unknown weight; operands that do not fit their buffers; y overlapping x or the weight; a
+ * DEQUANT path without a scratch that holds a row. opts NULL: AUTO without scratch. */
+int fv_linear_w(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t rows, float beta,
+                const fv_wlinear_opts *opts);
+
+#endif
