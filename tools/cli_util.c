@@ -256,6 +256,7 @@ cJSON *cli_device_json(const flanvk_device_info *d) {
     cJSON_AddStringToObject(o, "api_version", api);
     cJSON_AddStringToObject(o, "profile", d->profile);
     cJSON_AddNumberToObject(o, "subgroup_size", d->subgroup_size);
+    if (d->subgroup_size_used) cJSON_AddNumberToObject(o, "subgroup_size_used", d->subgroup_size_used);
     cJSON_AddNumberToObject(o, "max_shared_memory", d->max_shared_memory);
     cJSON_AddNumberToObject(o, "max_workgroup_invocations", d->max_workgroup_invocations);
     cJSON_AddNumberToObject(o, "max_storage_buffer_range", (double)d->max_storage_buffer_range);

@@ -50,6 +50,8 @@ typedef struct flanvk_device_info {
     char profile[32];              /* the profile applied, "none" if none */
     uint32_t subgroup_ops;         /* VkSubgroupFeatureFlags usable in compute shaders */
     int subgroup_size_control;     /* the subgroupSizeControl feature */
+    uint32_t subgroup_size_used;   /* the size kernels use, measured when the device is opened
+                                      (src/vk/subgroup.h); 0 in listings, which open no device */
     uint32_t max_push_constants, max_descriptor_sets;
     uint32_t max_storage_buffers_per_stage, max_texel_buffers_per_stage, max_resources_per_stage;
     uint64_t max_allocation_size;  /* maxMemoryAllocationSize (Vulkan 1.1 maintenance3) */

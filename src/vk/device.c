@@ -388,6 +388,7 @@ int fv_dev_open(int index, fv_dev **out) {
     if (!rc) rc = fv_mem_init(d);
     if (!rc) rc = fv_pipeline_cache_open(d);
     if (!rc) rc = fv_subgroup_probe(d);
+    if (!rc) d->info.subgroup_size_used = d->subgroup_size;
     if (rc) {
         fv_dev_close(d);
         return rc;

@@ -41,6 +41,8 @@ int main(void) {
            d->subgroup_size, d->subgroup_control, d->subgroup_fixed);
     CHECK(d->subgroup_measured > 0, "the probe ran");
     CHECK(d->subgroup_size == d->subgroup_measured, "flanvk uses the measured size");
+    CHECK(d->info.subgroup_size_used == d->subgroup_size, "the device info (test-ops --report) says %u",
+          d->info.subgroup_size_used);
     if (d->subgroup_measured != d->subgroup_reported)
         CHECK(!d->subgroup_control, "size control is not trusted when the driver misreports");
 
