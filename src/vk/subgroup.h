@@ -17,6 +17,16 @@
 
 #include "vk/device.h"
 
+/* What one workgroup of the probe kernel saw: the smallest and largest subgroup (invocations
+ * counted) and what gl_SubgroupSize claimed. */
+typedef struct {
+    uint32_t lo, hi, builtin;
+} fv_subgroup_seen;
+
+/* Run the probe kernel in one workgroup of wg (<= the device's limit) invocations; required: a
+ * subgroup size to ask for (fv_pipe_desc.subgroup), 0 for none. */
+int fv_subgroup_count(fv_dev *d, uint32_t wg, uint32_t required, fv_subgroup_seen *seen);
+
 /* Measure the subgroup size (after the pipeline cache is open); adjusts d->subgroup_size,
  * d->subgroup_control and d->subgroup_measured. */
 int fv_subgroup_probe(fv_dev *d);

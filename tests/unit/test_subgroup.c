@@ -7,29 +7,8 @@
 
 #include "support/unit.h"
 #include "vk/device.h"
-#include "vk/graph.h"
-#include "vk/memory.h"
 #include "vk/pipeline.h"
 #include "vk/subgroup.h"
-
-/* Run the probe shader in one workgroup of wg invocations, optionally requiring `sg`; returns the
- * largest subgroup it counted (0 on error). */
-static uint32_t lanes_seen(fv_dev *d, uint32_t wg, uint32_t sg) {
-    fv_pipe_desc desc = {.shader = "subgroup_probe", .nbind = 1, .write_mask = 1, .nspec = 1, .spec = {wg}, .subgroup = sg};
-    fv_pipeline *p;
-    fv_buf *b;
-    fv_graph *g;
-    uint32_t out[2 * 256], hi = 0;
-    if (wg > 256 || fv_pipeline_get(d, &desc, &p) || fv_buf_alloc(d, 8ull * wg, FV_MEM_DEVICE, "probe", &b)) return 0;
-    if (!fv_graph_create(d, &g)) {
-        if (!fv_graph_begin(g) && !fv_graph_dispatch(g, p, &b, NULL, 1, 1, 1) && !fv_graph_end(g) && !fv_graph_run(g) &&
-            !fv_buf_read(d, b, 0, out, 8ull * wg))
-            for (uint32_t i = 0; i < wg; i++) hi = out[2 * i] > hi ? out[2 * i] : hi;
-        fv_graph_destroy(g);
-    }
-    fv_buf_free(d, b);
-    return hi;
-}
 
 int main(void) {
     fv_dev *d;
@@ -51,8 +30,10 @@ int main(void) {
     uint32_t sg = d->subgroup_size;
     if (fv_subgroup_exact(d)) {
         for (uint32_t k = 1; k <= 4 && k * sg <= d->info.max_workgroup_invocations && k * sg <= 256; k *= 2) {
-            uint32_t got = lanes_seen(d, k * sg, sg);
-            CHECK(got == sg, "workgroup of %u, required %u: subgroups of %u", k * sg, sg, got);
+            fv_subgroup_seen seen;
+            int rc = fv_subgroup_count(d, k * sg, sg, &seen);
+            CHECK(!rc && seen.lo == sg && seen.hi == sg, "workgroup of %u, required %u: subgroups of %u..%u (%s)", k * sg,
+                  sg, seen.lo, seen.hi, rc ? fv_last_error() : "ran");
         }
     }
     /* ... and a kernel that asks for any other size is refused with an error naming it. */
