@@ -1,7 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 // Linear layer over a low-bit weight for many rows (encoder, prefill, batched decode):
-//   y[m, n] = sum_k x[m, k] W[n, k]  (+ beta * y),  W stored f16 / bf16 / q8 (src/io/wpack.h).
+//   y[m, n] = sum_k x[m, k] W[n, k]  (times alpha, + beta * y),  W stored f16 / bf16 / q8 (src/io/wpack.h).
 // The shared-memory tiling of gemm_tiled.comp with op(B) = W^T: a workgroup owns a BM x BN tile of
 // y; per slice of BK = 32 along K (one q8 block, so a slice has one scale per row) it stages x and
 // the dequantized W in shared memory (k-major, padded by one column against bank conflicts, zero
@@ -21,7 +21,7 @@ const uint BK = 32u;
 FV_INPUT(0, x)
 #include "wload.glsl"
 layout(std430, binding = 3) buffer Yb { float y[]; };
-layout(push_constant) uniform P { uint M, N, K, xo, ldx, yo, ldy, wo, rw, so, nb; float beta; } p;
+layout(push_constant) uniform P { uint M, N, K, xo, ldx, yo, ldy, wo, rw, so, nb; float beta, alpha; } p;
 
 shared float Xs[BK * (BM + 1)];
 shared float Ws[BK * (BN + 1)];
@@ -67,7 +67,7 @@ void main() {
             uint n = nb0 + tx + j * NT;
             if (n >= p.N) continue;
             uint idx = p.yo + m * p.ldy + n;
-            float v = acc[i * TN + j];
+            float v = p.alpha * acc[i * TN + j];
             if (p.beta != 0.0) v += p.beta * y[idx];
             y[idx] = v;
         }

@@ -2,7 +2,7 @@
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 // Few-row linear layer over a low-bit weight (decoding: M <= 16 tokens):
-//   y[m, n] = sum_k x[m, k] W[n, k]  (+ beta * y),  W stored f16 / bf16 / q8 (src/io/wpack.h).
+//   y[m, n] = sum_k x[m, k] W[n, k]  (times alpha, + beta * y),  W stored f16 / bf16 / q8 (src/io/wpack.h).
 // Decoding reads every weight once per token, so the kernel streams W once: a workgroup owns NC
 // output columns and MR rows of x; its invocations stride along K one 4-weight unit (one q8 word,
 // two f16/bf16 words) at a time, so neighbouring invocations read neighbouring words, and each
@@ -27,7 +27,7 @@ FV_INPUT(0, x)
 #include "wload.glsl"
 layout(std430, binding = 3) buffer Yb { float y[]; };
 // wo: W's first word; rw: words per row; so: the first scale's fp16 index; nb: scales per row.
-layout(push_constant) uniform P { uint M, N, K, xo, ldx, yo, ldy, wo, rw, so, nb; float beta; } p;
+layout(push_constant) uniform P { uint M, N, K, xo, ldx, yo, ldy, wo, rw, so, nb; float beta, alpha; } p;
 
 #include "rowsum.glsl"
 
@@ -122,7 +122,8 @@ void main_cols() {
         [[unroll]] for (uint m = 0; m < MR; m++) {
             if (m0 + m >= p.M) break;
             uint i = p.yo + (m0 + m) * p.ldy + n;
-            y[i] = p.beta != 0.0 ? acc[m][c] + p.beta * y[i] : acc[m][c];
+            float v = p.alpha * acc[m][c];
+            y[i] = p.beta != 0.0 ? v + p.beta * y[i] : v;
         }
     }
 }
@@ -165,7 +166,7 @@ void main() {
     }
     [[unroll]] for (uint m = 0; m < MR; m++)
         [[unroll]] for (uint c = 0; c < NC; c++) {
-            float s = rowsum(acc[m][c]);
+            float s = p.alpha * rowsum(acc[m][c]);
             if (lid == 0u && m0 + m < p.M && n0 + c < p.N) {
                 uint i = p.yo + (m0 + m) * p.ldy + n0 + c;
                 y[i] = p.beta != 0.0 ? s + p.beta * y[i] : s;

@@ -27,7 +27,7 @@ static int one(fv_dev *d, fv_graph *g, fv_bench_out *o, enum fv_wtype t, enum fv
     fv_weight w = {.type = t, .rows = N, .cols = K, .data = fv_tensor(bw, 0), .scales = fv_tensor(bs, 0)};
     fv_wlinear_opts opts = {.path = path, .scratch = fv_tensor(bscr, 0), .scratch_floats = bscr ? scratch_floats : 0};
     if (!rc) rc = fv_graph_begin(g);
-    if (!rc) rc = fv_linear_w(g, fv_tensor(bx, 0), &w, fv_tensor(by, 0), M, 0.0f, &opts);
+    if (!rc) rc = fv_linear_w(g, fv_tensor(bx, 0), &w, fv_tensor(by, 0), M, 1.0f, 0.0f, &opts);
     if (!rc) rc = fv_graph_end(g);
     double ms = 0, flop = 2.0 * M * N * K, bytes = 4.0 * (dw + sw) + 4.0 * M * (K + N);
     if (!rc) rc = fv_bench_graph_ms(g, 3, flop > 2e9 ? 1.0 : 0.3, &ms);

@@ -76,7 +76,7 @@ static int dequant_case(fv_check *c, enum fv_wtype t, enum fv_wlinear_path path,
     if (!bx || !by) return fv_check_fail(c, what, shape, fv_last_error());
     fv_wlinear_opts o;
     if (path_opts(c, path, K, &o) || fv_check_begin(c) ||
-        fv_linear_w(c->g, fv_tensor(bx, 0), &p.w, fv_tensor(by, 0), M, 0.0f, &o) || fv_check_run(c))
+        fv_linear_w(c->g, fv_tensor(bx, 0), &p.w, fv_tensor(by, 0), M, 1.0f, 0.0f, &o) || fv_check_run(c))
         return fv_check_fail(c, what, shape, fv_last_error());
     float *y = fv_check_download(c, by, (size_t)M * N);
     if (!y) return fv_check_fail(c, what, shape, fv_last_error());
@@ -97,37 +97,50 @@ typedef struct {
     uint32_t M, K, N;
     float beta;
     uint32_t xo, yo, doff, soff;
+    float alpha;  /* 0 read as 1 */
+    uint32_t ypad; /* y's row stride is N + ypad (a piece of a row-split LM head) */
 } pcase;
 
 static int product_case(fv_check *c, enum fv_wtype t, enum fv_wlinear_path path, pcase s) {
-    char what[48], shape[96];
+    char what[48], shape[128];
+    float alpha = s.alpha != 0 ? s.alpha : 1.0f;
+    uint32_t ldy = s.N + s.ypad;
     snprintf(what, sizeof what, "wlinear %s", fv_wtype_name(t));
-    snprintf(shape, sizeof shape, "%ux%u->%u %s beta=%g off=%u/%u/%u/%u", s.M, s.K, s.N, path_name(path), s.beta, s.xo,
-             s.yo, s.doff, s.soff);
-    size_t nx = s.xo + (size_t)s.M * s.K, ny = s.yo + (size_t)s.M * s.N;
+    snprintf(shape, sizeof shape, "%ux%u->%u %s alpha=%g beta=%g ldy=%u off=%u/%u/%u/%u", s.M, s.K, s.N, path_name(path),
+             alpha, s.beta, ldy, s.xo, s.yo, s.doff, s.soff);
+    size_t nx = s.xo + (size_t)s.M * s.K, ny = s.yo + (size_t)s.M * ldy, nout = (size_t)s.M * s.N;
     float *w = fv_check_rand(c, (size_t)s.N * s.K, -1, 1), *x = fv_check_rand(c, nx, -1, 1);
-    float *y0 = s.beta != 0 ? fv_check_rand(c, ny, -1, 1) : NULL, *ref = fv_check_alloc(c, (size_t)s.M * s.N);
-    if (!w || !x || !ref || (s.beta != 0 && !y0)) return fv_check_fail(c, what, shape, "out of host memory");
+    float *y0 = s.beta != 0 || s.ypad ? fv_check_rand(c, ny, -1, 1) : NULL, *ref = fv_check_alloc(c, nout);
+    float *got = fv_check_alloc(c, nout);
+    if (!w || !x || !ref || !got || ((s.beta != 0 || s.ypad) && !y0)) return fv_check_fail(c, what, shape, "out of host memory");
     packed p;
     if (upload_weight(c, t, w, s.N, s.K, s.doff, s.soff, &p)) return fv_check_fail(c, what, shape, fv_last_error());
     fv_buf *bx = fv_check_upload(c, x, nx), *by = fv_check_upload(c, y0, ny);
     if (!bx || !by) return fv_check_fail(c, what, shape, fv_last_error());
     fv_wlinear_opts o;
-    if (path_opts(c, path, s.K, &o) || fv_check_begin(c) ||
-        fv_linear_w(c->g, fv_tensor(bx, s.xo), &p.w, fv_tensor(by, s.yo), s.M, s.beta, &o) || fv_check_run(c))
+    if (path_opts(c, path, s.K, &o)) return fv_check_fail(c, what, shape, fv_last_error());
+    o.ldy = s.ypad ? ldy : 0;
+    if (fv_check_begin(c) || fv_linear_w(c->g, fv_tensor(bx, s.xo), &p.w, fv_tensor(by, s.yo), s.M, alpha, s.beta, &o) ||
+        fv_check_run(c))
         return fv_check_fail(c, what, shape, fv_last_error());
     float *y = fv_check_download(c, by, ny);
     if (!y) return fv_check_fail(c, what, shape, fv_last_error());
-    if (y0) memcpy(ref, y0 + s.yo, (size_t)s.M * s.N * 4);
-    fv_ref_linear_w(t, p.data, p.scales, s.N, s.K, x + s.xo, ref, s.M, s.beta);
+    for (uint32_t m = 0; m < s.M; m++) {
+        if (y0) memcpy(ref + (size_t)m * s.N, y0 + s.yo + (size_t)m * ldy, (size_t)s.N * 4);
+        memcpy(got + (size_t)m * s.N, y + s.yo + (size_t)m * ldy, (size_t)s.N * 4);
+        for (uint32_t j = s.N; m + 1 < s.M && j < ldy; j++) /* the gap between rows is untouched */
+            if (memcmp(&y[s.yo + (size_t)m * ldy + j], &y0[s.yo + (size_t)m * ldy + j], 4) != 0)
+                return fv_check_fail(c, what, shape, "an element between y's rows was written");
+    }
+    fv_ref_linear_w(t, p.data, p.scales, s.N, s.K, x + s.xo, ref, s.M, alpha, s.beta);
     for (uint32_t i = 0; i < s.yo; i++)
         if (y0 ? memcmp(&y[i], &y0[i], 4) != 0 : !isnan(y[i])) return fv_check_fail(c, what, shape, "an element before y's offset was written");
-    return fv_check_compare(c, what, shape, y + s.yo, ref, (size_t)s.M * s.N, 1e-5 * fmax(1.0, sqrt(s.K / 16.0)));
+    return fv_check_compare(c, what, shape, got, ref, nout, 1e-5 * fmax(1.0, sqrt(s.K / 16.0)));
 }
 
 /* f32 weights go to the fp32 GEMM through the same entry point. */
 static int f32_case(fv_check *c) {
-    pcase s = {5, 37, 29, 0, 0, 0, 0, 0};
+    pcase s = {5, 37, 29, 0, 0, 0, 0, 0, 0, 0};
     const char *shape = "5x37->29";
     float *w = fv_check_rand(c, (size_t)s.N * s.K, -1, 1), *x = fv_check_rand(c, (size_t)s.M * s.K, -1, 1);
     float *ref = fv_check_alloc(c, (size_t)s.M * s.N);
@@ -135,12 +148,12 @@ static int f32_case(fv_check *c) {
     fv_buf *by = fv_check_upload(c, NULL, (size_t)s.M * s.N);
     if (!ref || !bw || !bx || !by) return fv_check_fail(c, "wlinear f32", shape, fv_last_error());
     fv_weight wt = {.type = FV_WT_F32, .rows = s.N, .cols = s.K, .data = fv_tensor(bw, 0)};
-    if (fv_check_begin(c) || fv_linear_w(c->g, fv_tensor(bx, 0), &wt, fv_tensor(by, 0), s.M, 0.0f, NULL) || fv_check_run(c))
+    if (fv_check_begin(c) || fv_linear_w(c->g, fv_tensor(bx, 0), &wt, fv_tensor(by, 0), s.M, 1.0f, 0.0f, NULL) || fv_check_run(c))
         return fv_check_fail(c, "wlinear f32", shape, fv_last_error());
     uint32_t *bitsw = fv_check_alloc_u32(c, (size_t)s.N * s.K);
     if (!bitsw) return fv_check_fail(c, "wlinear f32", shape, "out of host memory");
     memcpy(bitsw, w, (size_t)s.N * s.K * 4);
-    fv_ref_linear_w(FV_WT_F32, bitsw, NULL, s.N, s.K, x, ref, s.M, 0.0f);
+    fv_ref_linear_w(FV_WT_F32, bitsw, NULL, s.N, s.K, x, ref, s.M, 1.0f, 0.0f);
     return fv_check_compare(c, "wlinear f32", shape, fv_check_download(c, by, (size_t)s.M * s.N), ref,
                             (size_t)s.M * s.N, 1e-5 * sqrt(s.K / 16.0));
 }
@@ -158,34 +171,34 @@ static int bad_input(fv_check *c) {
     int rcs[16], n = 0;
     fv_weight t = q.w;
     t.scales.buf = NULL; /* q8 without scales */
-    rcs[n++] = fv_linear_w(c->g, x, &t, y, 8, 0, NULL);
+    rcs[n++] = fv_linear_w(c->g, x, &t, y, 8, 1, 0, NULL);
     t = q.w;
     t.scales.off = 1; /* scales run past their buffer */
-    rcs[n++] = fv_linear_w(c->g, x, &t, y, 8, 0, NULL);
+    rcs[n++] = fv_linear_w(c->g, x, &t, y, 8, 1, 0, NULL);
     t = h.w;
     t.rows = 17; /* more rows than the data holds */
-    rcs[n++] = fv_linear_w(c->g, x, &t, y, 8, 0, NULL);
-    rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 9, 0, NULL);                      /* x too short */
-    rcs[n++] = fv_linear_w(c->g, fv_tensor(NULL, 0), &h.w, y, 8, 0, NULL);     /* null x */
-    rcs[n++] = fv_linear_w(c->g, x, &h.w, fv_tensor(bx, 0), 8, 0, NULL);       /* y over x */
-    rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 0, 0, NULL);                      /* no rows */
-    rcs[n++] = fv_linear_w(c->g, x, NULL, y, 8, 0, NULL);                      /* null weight */
+    rcs[n++] = fv_linear_w(c->g, x, &t, y, 8, 1, 0, NULL);
+    rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 9, 1, 0, NULL);                      /* x too short */
+    rcs[n++] = fv_linear_w(c->g, fv_tensor(NULL, 0), &h.w, y, 8, 1, 0, NULL);     /* null x */
+    rcs[n++] = fv_linear_w(c->g, x, &h.w, fv_tensor(bx, 0), 8, 1, 0, NULL);       /* y over x */
+    rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 0, 1, 0, NULL);                      /* no rows */
+    rcs[n++] = fv_linear_w(c->g, x, NULL, y, 8, 1, 0, NULL);                      /* null weight */
     t = h.w;
     t.type = (enum fv_wtype)9;
-    rcs[n++] = fv_linear_w(c->g, x, &t, y, 8, 0, NULL);
+    rcs[n++] = fv_linear_w(c->g, x, &t, y, 8, 1, 0, NULL);
     t = h.w;
     t.data.buf = NULL;
-    rcs[n++] = fv_linear_w(c->g, x, &t, y, 8, 0, NULL);
+    rcs[n++] = fv_linear_w(c->g, x, &t, y, 8, 1, 0, NULL);
     fv_wlinear_opts o = {.path = FV_WL_DEQUANT};
-    rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 8, 0, &o); /* dequant without scratch */
+    rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 8, 1, 0, &o); /* dequant without scratch */
     o.scratch = fv_tensor(bsc, 0);
     o.scratch_floats = 39;
-    rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 8, 0, &o); /* scratch < a row */
+    rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 8, 1, 0, &o); /* scratch < a row */
     o.scratch_floats = 101;
-    rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 8, 0, &o); /* scratch past its buffer */
+    rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 8, 1, 0, &o); /* scratch past its buffer */
     o.scratch = fv_tensor(bx, 0);
     o.scratch_floats = 80;
-    rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 8, 0, &o); /* scratch over x */
+    rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 8, 1, 0, &o); /* scratch over x */
     fv_graph_end(c->g);
     return fv_check_rejected(c, "wlinear", rcs, n,
                              "no scales, scales overrun, rows overrun, short x, null x, overlap, M=0, null weight, "
@@ -201,9 +214,10 @@ int fv_check_op_wlinear(fv_check *c) {
         bad |= dequant_case(c, types[i], FV_WL_DEQUANT, 37, 45, 0, 45);
     }
     static const pcase odd[] = {
-        {1, 33, 17, 0, 0, 0, 0, 0},    {3, 45, 29, 1, 5, 3, 2, 3},   {16, 97, 61, 0, 1, 0, 1, 1},
-        {17, 65, 33, 1, 2, 7, 0, 0},   {70, 131, 75, 0, 3, 1, 5, 2}, {2, 1, 3, 0, 0, 0, 0, 0},
-        {1, 512, 1024, 0, 0, 0, 0, 0}, {5, 1024, 512, 1, 4, 4, 8, 4},
+        {1, 33, 17, 0, 0, 0, 0, 0, 0, 0},    {3, 45, 29, 1, 5, 3, 2, 3, 0, 0},   {16, 97, 61, 0, 1, 0, 1, 1, 0, 0},
+        {17, 65, 33, 1, 2, 7, 0, 0, 0, 0},   {70, 131, 75, 0, 3, 1, 5, 2, 0, 0}, {2, 1, 3, 0, 0, 0, 0, 0, 0, 0},
+        {1, 512, 1024, 0, 0, 0, 0, 0, 0, 0}, {5, 1024, 512, 1, 4, 4, 8, 4, 0, 0},
+        {3, 45, 29, 0, 2, 0, 0, 0, 0.125f, 7}, {19, 64, 40, 1, 1, 4, 0, 2, -0.5f, 3}, /* scaled, strided y */
     };
     for (int i = 0; i < 3; i++)
         for (size_t s = 0; s < sizeof odd / sizeof odd[0]; s++) {
@@ -212,7 +226,7 @@ int fv_check_op_wlinear(fv_check *c) {
             bad |= product_case(c, types[i], FV_WL_DEQUANT, odd[s]);
         }
     if (!c->quick) {
-        static const pcase big[] = {{64, 512, 384, 0, 0, 0, 0, 0}, {13, 2048, 1031, 1, 0, 0, 0, 0}, {300, 1024, 257, 0, 0, 0, 0, 0}};
+        static const pcase big[] = {{64, 512, 384, 0, 0, 0, 0, 0, 0, 0}, {13, 2048, 1031, 1, 0, 0, 0, 0, 0, 0}, {300, 1024, 257, 0, 0, 0, 0, 0, 0, 0}};
         for (int i = 0; i < 3; i++)
             for (size_t s = 0; s < 3; s++) {
                 bad |= product_case(c, types[i], s == 1 ? FV_WL_ROWS : FV_WL_TILED, big[s]);

@@ -9,7 +9,7 @@
 
 typedef struct {
     uint32_t M, N, K, xo, ldx, yo, ldy, wo, rw, so, nb;
-    float beta;
+    float beta, alpha;
 } wl_push;
 
 /* Few-rows kernel: columns per workgroup (K split over the invocations), or per invocation with
@@ -28,7 +28,7 @@ static int overlaps(fv_t a, uint64_t an, uint32_t ab, fv_t b, uint64_t bn, uint3
     return a0 < b1 && b0 < a1;
 }
 
-static int validate(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t rows) {
+static int validate(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t rows, uint32_t ldy) {
     if (!g || !w) return fv_err("linear_w: null graph or weight");
     if ((unsigned)w->type > FV_WT_Q8) return fv_err("linear_w: unknown weight type %d", (int)w->type);
     if (!x.buf || !y.buf || !w->data.buf)
@@ -38,10 +38,11 @@ static int validate(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t ro
         return fv_err("linear_w: empty product %ux%u -> %u", rows, w->cols, w->rows);
     uint64_t dw = fv_wpack_data_words(w->type, w->rows, w->cols), sw = fv_wpack_scale_words(w->type, w->rows, w->cols);
     FV_TRY(fv_op_check("linear_w", "x", x, (uint64_t)rows * w->cols, 4));
-    FV_TRY(fv_op_check("linear_w", "y", y, (uint64_t)rows * w->rows, 4));
+    if (ldy < w->rows) return fv_err("linear_w: y's row stride %u is below its %u columns", ldy, w->rows);
+    uint64_t yn = (uint64_t)(rows - 1) * ldy + w->rows; /* y's span */
+    FV_TRY(fv_op_check("linear_w", "y", y, yn, 4));
     FV_TRY(fv_op_check("linear_w", "weight data", w->data, dw, 4));
     if (sw) FV_TRY(fv_op_check("linear_w", "weight scales", w->scales, sw, 4));
-    uint64_t yn = (uint64_t)rows * w->rows;
     if (overlaps(y, yn, 4, x, (uint64_t)rows * w->cols, 4) || overlaps(y, yn, 4, w->data, dw, 4) ||
         (sw && overlaps(y, yn, 4, w->scales, sw, 4)))
         return fv_err("linear_w: y overlaps an input in buffer '%s'", y.buf->what);
@@ -129,7 +130,7 @@ static int record_dequant(fv_graph *g, fv_dev *d, const wl_push *pc, fv_buf **bu
     uint64_t n = o->scratch_floats;
     fv_t bf[4] = {x, {bufs[1], pc->wo}, {bufs[2], pc->so / 2}, y};
     uint64_t len[4] = {(uint64_t)pc->M * pc->K, (uint64_t)pc->N * pc->rw, (pc->N * (uint64_t)pc->nb + 1) / 2,
-                       (uint64_t)pc->M * pc->N};
+                       (uint64_t)(pc->M - 1) * pc->ldy + pc->N};
     for (int i = 0; i < 4; i++)
         if ((i != 2 || t == FV_WT_Q8) && overlaps(o->scratch, n, 4, bf[i], len[i], 4))
             return fv_err("scratch overlaps %s in buffer '%s'", i == 0 ? "x" : i == 3 ? "y" : "the weight",
@@ -154,22 +155,28 @@ static int record_dequant(fv_graph *g, fv_dev *d, const wl_push *pc, fv_buf **bu
         uint32_t gx, gy;
         fv_op_grid(d, fv_div_up(rows * fv_div_up(pc->K, 4), 64), &gx, &gy);
         FV_TRY(fv_graph_dispatch(g, pipe, dq, push, gx, gy, 1));
-        fv_gemm_desc gd = {.M = pc->M, .N = rows, .K = pc->K, .trans_b = 1, .ldc = pc->N, .alpha = 1.0f, .beta = pc->beta};
+        fv_gemm_desc gd = {.M = pc->M, .N = rows, .K = pc->K, .trans_b = 1, .ldc = pc->ldy, .alpha = pc->alpha, .beta = pc->beta};
         FV_TRY(fv_gemm(g, &gd, x, o->scratch, fv_tensor(y.buf, y.off + n0)));
     }
     return 0;
 }
 
-int fv_linear_w(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t rows, float beta,
+int fv_linear_w(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t rows, float alpha, float beta,
                 const fv_wlinear_opts *opts) {
     fv_wlinear_opts none = {0};
     const fv_wlinear_opts *o = opts ? opts : &none;
-    if (validate(g, x, w, y, rows)) return fv_err_wrap("linear_w %s %ux%u -> %u", w ? fv_wtype_name(w->type) : "?", rows,
+    uint32_t ldy = o->ldy ? o->ldy : w ? w->rows : 0;
+    if (validate(g, x, w, y, rows, ldy)) return fv_err_wrap("linear_w %s %ux%u -> %u", w ? fv_wtype_name(w->type) : "?", rows,
                                                        w ? w->cols : 0, w ? w->rows : 0);
-    if (w->type == FV_WT_F32) return fv_linear(g, x, w->data, y, rows, w->cols, w->rows, beta);
+    if (w->type == FV_WT_F32) {
+        if (alpha == 1.0f && ldy == w->rows) return fv_linear(g, x, w->data, y, rows, w->cols, w->rows, beta);
+        fv_gemm_desc gd = {.M = rows, .N = w->rows, .K = w->cols, .trans_b = 1, .ldc = ldy, .alpha = alpha, .beta = beta};
+        if (fv_gemm(g, &gd, x, w->data, y)) return fv_err_wrap("linear_w f32 %ux%u -> %u", rows, w->cols, w->rows);
+        return 0;
+    }
     fv_dev *d = fv_graph_dev(g);
-    wl_push pc = {rows, w->rows, w->cols, x.off, w->cols, y.off, w->rows, w->data.off,
-                  fv_wpack_row_words(w->type, w->cols), 2 * w->scales.off, fv_q8_blocks(w->cols), beta};
+    wl_push pc = {rows, w->rows, w->cols, x.off, w->cols, y.off, ldy, w->data.off,
+                  fv_wpack_row_words(w->type, w->cols), 2 * w->scales.off, fv_q8_blocks(w->cols), beta, alpha};
     if (w->type != FV_WT_Q8) pc.so = pc.nb = 0;
     int texel = use_texel(d, x, w);
     fv_buf *bufs[4] = {x.buf, w->data.buf, w->type == FV_WT_Q8 ? w->scales.buf : w->data.buf, y.buf};

@@ -47,13 +47,16 @@ typedef struct fv_wlinear_opts {
     enum fv_wlinear_path path;
     fv_t scratch;            /* fp32 scratch for DEQUANT (buf NULL: none); must not overlap x, y, W */
     uint32_t scratch_floats; /* its size: at least one row of W (K floats); more rows, fewer GEMMs */
+    uint32_t ldy;            /* y's row stride in floats (0: N, packed); a row-split LM head writes
+                              * its piece's columns of the [rows, vocab] logits */
 } fv_wlinear_opts;
 
-/* y[rows, N] = x[rows, K] W^T + beta * y   (x, y fp32 and packed; beta = 0: y is not read).
+/* y[rows, N] = alpha * x[rows, K] W^T + beta * y   (x packed, y with stride opts->ldy; fp32;
+ * beta = 0: y is not read; alpha scales the tied LM head by d_model^-0.5).
  * Rejects, naming the argument: a null graph, weight or buffer; q8 without scales; an empty or
  * unknown weight; operands that do not fit their buffers; y overlapping x or the weight; a
  * DEQUANT path without a scratch that holds a row. opts NULL: AUTO without scratch. */
-int fv_linear_w(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t rows, float beta,
+int fv_linear_w(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t rows, float alpha, float beta,
                 const fv_wlinear_opts *opts);
 
 #endif

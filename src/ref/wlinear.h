@@ -6,10 +6,10 @@
 
 #include "io/wpack.h"
 
-/* y[rows, N] = x[rows, K] W^T + beta * y (beta = 0: y is not read), W [N, K] given as the packed
+/* y[rows, N] = alpha * x[rows, K] W^T + beta * y (beta = 0: y is not read), W [N, K] given as the packed
  * words of io/wpack.h (f32: the floats' bits) and dequantized exactly as fv_wunpack does; each
  * output is one double dot product rounded once to float. */
 void fv_ref_linear_w(enum fv_wtype t, const uint32_t *data, const uint32_t *scales, uint32_t N, uint32_t K,
-                     const float *x, float *y, uint32_t rows, float beta);
+                     const float *x, float *y, uint32_t rows, float alpha, float beta);
 
 #endif
