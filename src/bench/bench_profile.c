@@ -331,7 +331,7 @@ static int prof_row_kind(prof *p, const rowbufs *b, int kind, uint32_t rows, uin
     case K_COPY: FV_TRY(fv_graph_copy(p->g, b->x, 0, b->y, 0, (uint64_t)n * 4)); break;
     case K_DROP_ADD: FV_TRY(fv_dropout_add(p->g, X0(b->y), X0(b->x), X0(b->seed), n, 0x103u, rate)); break;
     case K_DROP: FV_TRY(fv_dropout(p->g, X0(b->x), X0(b->seed), X0(b->y), n, 0x102u, rate)); break;
-    case K_EMB: FV_TRY(fv_rowsplit_embedding(p->g, &m->shared, X0(b->ids), X0(b->y), rows)); break;
+    case K_EMB: FV_TRY(fv_t5_embed(p->g, m, X0(b->ids), X0(b->y), rows)); break;
     default: FV_TRY(fv_rowsplit_embedding_back(p->g, X0(b->ids), X0(b->x), dtable, rows)); break;
     }
     char shape[64];

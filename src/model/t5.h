@@ -11,7 +11,15 @@
  *
  * The vocabulary tables (shared embedding, untied lm_head) are row-split (ops/rowsplit.h): one
  * buffer when they fit the device's storage-buffer range, else pieces along the vocabulary; their
- * table entry names the split, and loading and saving read and write the whole HF tensor. */
+ * table entry names the split, and loading and saving read and write the whole HF tensor.
+ *
+ * Storage types (io/wpack.h, issue #12): for inference the blocks' linear weights may be held as
+ * f16, bf16 or q8 words (wtype) and the vocabulary tables as f16 or bf16 (vtype); layer norms,
+ * relative-position biases, activations and every sum stay fp32. A typed group is the same rows
+ * packed row by row (so q, k, v stay consecutive row ranges of the fused matrix), with q8's fp16
+ * scales in a buffer of their own (block->scales). The model never names a kernel: it asks
+ * fv_t5_linear for "the linear layer over this weight" and fv_t5_embed for a lookup. Training
+ * builds f32 models only (fv_t5_create / fv_t5_load). */
 #ifndef FV_MODEL_T5_H
 #define FV_MODEL_T5_H
 
@@ -19,8 +27,13 @@
 #include <stdint.h>
 
 #include "io/t5_config.h"
+#include "io/wpack.h"
 #include "ops/op.h"
 #include "ops/rowsplit.h"
+#include "ops/wlinear.h"
+
+/* The linear layers of a block (fv_t5_block_weight). */
+enum fv_t5_lin { FV_T5_QKV, FV_T5_O, FV_T5_CQ, FV_T5_CKV, FV_T5_CO, FV_T5_WI, FV_T5_WO, FV_T5_NLIN };
 
 typedef struct fv_t5_block {
     /* self-attention (encoder and decoder) */
@@ -36,14 +49,19 @@ typedef struct fv_t5_block {
     fv_buf *ln_ff;    /* [d] */
     fv_buf *wi;       /* [2*d_ff, d] gated (wi_0 then wi_1), [d_ff, d] otherwise */
     fv_buf *wo;       /* [d, d_ff] */
+    fv_buf *scales[FV_T5_NLIN]; /* q8: each linear's fp16 block scales; NULL otherwise */
 } fv_t5_block;
 
-/* One HF tensor: shape [rows, cols] (cols = 0: a vector of rows) at buf + off. */
+/* One HF tensor: shape [rows, cols] (cols = 0: a vector of rows) at buf + off 32-bit words:
+ * floats when type is f32, else packed rows (io/wpack.h) with q8 scales from fp16 index soff. */
 typedef struct fv_t5_param {
     char name[96];
     uint32_t rows, cols;
     fv_buf *buf;
     uint32_t off;
+    enum fv_wtype type;
+    fv_buf *scales;    /* q8 */
+    uint32_t soff;     /* q8: first scale, in fp16 elements */
     int matrix;        /* factored by Adafactor */
     const fv_rowsplit *split; /* the vocabulary tables: the tensor is these pieces (buf = piece 0, off 0) */
 } fv_t5_param;
@@ -62,10 +80,20 @@ typedef struct fv_t5 {
     fv_t5_param *params;
     size_t nparams;
     uint64_t nvalues;        /* parameter count */
+    enum fv_wtype wtype;     /* the blocks' linear weights */
+    enum fv_wtype vtype;     /* the vocabulary tables (shared, lm_head): f32, f16 or bf16; typed
+                              * tables are row splits of packed words (cols = words per row) */
+    uint64_t weight_bytes;   /* device bytes of every parameter (data and scales) */
+    fv_buf *wscratch;        /* fp32 scratch of the dequantizing many-row products (typed models) */
+    uint32_t wscratch_floats;
 } fv_t5;
 
-/* Allocate a model of this config on the device with uninitialised weights. */
+/* Allocate a model of this config on the device with uninitialised weights (fp32: trainable). */
 int fv_t5_create(fv_dev *d, const fv_t5_config *cfg, fv_t5 **out);
+/* The same with the linear weights stored as wtype (vocabulary tables: fv_t5_vocab_type). */
+int fv_t5_create_typed(fv_dev *d, const fv_t5_config *cfg, enum fv_wtype wtype, fv_t5 **out);
+/* The vocabulary tables' type for blocks of type wtype: q8 keeps them 16-bit (see README). */
+enum fv_wtype fv_t5_vocab_type(enum fv_wtype wtype);
 void fv_t5_free(fv_t5 *m);
 
 /* Load weights from a HF checkpoint (model.safetensors or a sharded index, or a directory).
@@ -73,14 +101,29 @@ void fv_t5_free(fv_t5 *m);
  * may be absent (they are shared.weight). progress(done, total, user) is called as it goes. */
 int fv_t5_load_weights(fv_t5 *m, const char *path, void (*progress)(uint64_t done, uint64_t total, void *user),
                        void *user);
-/* Load config.json and weights from a model directory. */
+/* Load config.json and weights from a model directory (fp32, whatever the file holds). */
 int fv_t5_load(fv_dev *d, const char *dir, fv_t5 **out, void (*progress)(uint64_t, uint64_t, void *), void *user);
+/* The same for inference with the linear weights stored as *wtype; *wtype < 0 (FV_T5_WTYPE_FILE):
+ * the checkpoint's own type, written back to *wtype. */
+#define FV_T5_WTYPE_FILE (-1)
+int fv_t5_load_typed(fv_dev *d, const char *dir, int *wtype, fv_t5 **out, void (*progress)(uint64_t, uint64_t, void *),
+                     void *user);
+/* The checkpoint's own storage type (that of its linear weights). */
+int fv_t5_file_wtype(const char *dir, enum fv_wtype *out);
 /* T5's initialisation (HF T5PreTrainedModel._init_weights, factor initializer_factor), seeded. */
 int fv_t5_init_weights(fv_t5 *m, uint64_t seed);
 /* Write model.safetensors (HF names, float32) into dir, atomically. */
 int fv_t5_save_weights(const fv_t5 *m, const char *dir);
 
 const fv_t5_param *fv_t5_find(const fv_t5 *m, const char *name);
+/* A block's linear weight as the ops see it (fv_linear_w). */
+fv_weight fv_t5_block_weight(const fv_t5 *m, const fv_t5_block *b, enum fv_t5_lin which);
+/* y[rows, out] = x[rows, in] W^T + beta * y over that weight, whatever its storage type (f32:
+ * the fp32 GEMM exactly as before; typed: ops/wlinear.h with the model's scratch). */
+int fv_t5_linear(fv_graph *g, const fv_t5 *m, const fv_t5_block *b, enum fv_t5_lin which, fv_t x, fv_t y,
+                 uint32_t rows, float beta);
+/* out[t, :] = shared[ids[t], :] (any vocabulary type). */
+int fv_t5_embed(fv_graph *g, const fv_t5 *m, fv_t ids, fv_t out, uint32_t ntok);
 /* Blocking copies of a whole table entry (HF tensor) between the device and rows*cols host floats,
  * whether it is a slice of a fused buffer or a row-split table (also for gradient tables). */
 int fv_t5_param_read(fv_dev *d, const fv_t5_param *p, float *dst);

@@ -40,12 +40,12 @@ static int alloc(fv_dev *d, uint64_t n, const char *what, fv_buf **out) {
 static int record_prefill(fv_t5_dec *s) {
     fv_t5 *m = s->m;
     const fv_t5_config *c = &m->cfg;
-    uint32_t D = (uint32_t)c->d_model, in = m->inner, ne = s->R * s->Te;
+    uint32_t ne = s->R * s->Te;
     fv_graph *g = s->prefill;
     FV_TRY(fv_graph_begin(g));
     FV_TRY(fv_t5_record_encoder(g, m, &s->enc, s->x, s->h, s->qkv, s->ao, s->p, s->ff, s->ffo, s->enc_out));
     for (int l = 0; l < c->num_decoder_layers; l++) {
-        FV_TRY(fv_linear(g, T(s->enc_out), T(m->dec[l].ckv), T(s->ckv[l]), ne, D, 2 * in, 0.0f));
+        FV_TRY(fv_t5_linear(g, m, &m->dec[l], FV_T5_CKV, T(s->enc_out), T(s->ckv[l]), ne, 0.0f));
         /* masked cache slots must hold finite values: P = 0 there, but 0 * NaN is NaN */
         FV_TRY(fv_graph_fill(g, s->kc[l], 0));
         FV_TRY(fv_graph_fill(g, s->vc[l], 0));
@@ -68,7 +68,7 @@ static int record_step(fv_t5_dec *s) {
                 FV_TRY(fv_graph_copy(g, s->tmp, 0, caches[k], 0, (uint64_t)R * s->tmax * in * 4));
             }
         }
-    FV_TRY(fv_rowsplit_embedding(g, &m->shared, T(s->ids), T(s->y), R));
+    FV_TRY(fv_t5_embed(g, m, T(s->ids), T(s->y), R));
     fv_attn_desc self = {
         .B = R, .Tq = 1, .Tk = s->tmax, .H = (uint32_t)c->num_heads, .dk = (uint32_t)c->d_kv,
         .q_stride = 3 * in, .k_stride = in, .v_stride = in, .o_stride = in, .use_bias = 1,
@@ -92,7 +92,7 @@ static int record_step(fv_t5_dec *s) {
     for (int l = 0; l < c->num_decoder_layers; l++) {
         const fv_t5_block *b = &m->dec[l];
         FV_TRY(fv_rmsnorm(g, T(s->y), T(b->ln_self), T(s->sh), R, D, eps));
-        FV_TRY(fv_linear(g, T(s->sh), T(b->qkv), T(s->sqkv), R, D, 3 * in, 0.0f));
+        FV_TRY(fv_t5_linear(g, m, b, FV_T5_QKV, T(s->sh), T(s->sqkv), R, 0.0f));
         if (s->fused) {
             FV_TRY(fv_attn_decode(g, &fself, T(s->sqkv), T(s->kc[l]), T(s->vc[l]), T(s->sao), none, T(s->stepbuf),
                                   fv_tensor(s->sqkv, in), fv_tensor(s->sqkv, 2 * in), T(m->dec_rel), T(m->dec_lut)));
@@ -104,16 +104,16 @@ static int record_step(fv_t5_dec *s) {
             FV_TRY(fv_attention(g, &self, T(s->sqkv), T(s->kc[l]), T(s->vc[l]), T(s->sao), T(s->ones), T(s->self_seg),
                                 T(s->pos_q), T(s->pos_k), T(m->dec_rel), T(m->dec_lut), T(s->sp)));
         }
-        FV_TRY(fv_linear(g, T(s->sao), T(b->o), T(s->y), R, in, D, 1.0f));
+        FV_TRY(fv_t5_linear(g, m, b, FV_T5_O, T(s->sao), T(s->y), R, 1.0f));
         FV_TRY(fv_rmsnorm(g, T(s->y), T(b->ln_cross), T(s->sh), R, D, eps));
-        FV_TRY(fv_linear(g, T(s->sh), T(b->cq), T(s->sq), R, D, in, 0.0f));
+        FV_TRY(fv_t5_linear(g, m, b, FV_T5_CQ, T(s->sh), T(s->sq), R, 0.0f));
         if (s->fused)
             FV_TRY(fv_attn_decode(g, &fcross, T(s->sq), fv_tensor(s->ckv[l], 0), fv_tensor(s->ckv[l], in), T(s->sao),
                                   T(s->enc.enc_seg), none, none, none, none, none));
         else
             FV_TRY(fv_attention(g, &cross, T(s->sq), fv_tensor(s->ckv[l], 0), fv_tensor(s->ckv[l], in), T(s->sao),
                                 T(s->ones), T(s->enc.enc_seg), none, none, none, none, T(s->sp)));
-        FV_TRY(fv_linear(g, T(s->sao), T(b->co), T(s->y), R, in, D, 1.0f));
+        FV_TRY(fv_t5_linear(g, m, b, FV_T5_CO, T(s->sao), T(s->y), R, 1.0f));
         FV_TRY(fv_t5_ffn(g, m, b, s->y, s->sh, s->sff, s->sffo, R));
     }
     FV_TRY(fv_rmsnorm(g, T(s->y), T(m->dec_final), T(s->sh), R, D, eps));

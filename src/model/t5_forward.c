@@ -81,13 +81,13 @@ int fv_t5_ffn(fv_graph *g, const fv_t5 *m, const fv_t5_block *b, fv_buf *x, fv_b
     float eps = (float)c->layer_norm_epsilon;
     FV_TRY(fv_rmsnorm(g, T(x), T(b->ln_ff), T(h), rows, D, eps));
     if (c->is_gated_act) {
-        FV_TRY(fv_linear(g, T(h), T(b->wi), T(ff), rows, D, 2 * F, 0.0f));
+        FV_TRY(fv_t5_linear(g, m, b, FV_T5_WI, T(h), T(ff), rows, 0.0f));
         FV_TRY(fv_gelu_gated(g, fv_tensor(ff, 0), fv_tensor(ff, F), 2 * F, T(ffo), rows, F));
     } else {
-        FV_TRY(fv_linear(g, T(h), T(b->wi), T(ff), rows, D, F, 0.0f));
+        FV_TRY(fv_t5_linear(g, m, b, FV_T5_WI, T(h), T(ff), rows, 0.0f));
         FV_TRY(fv_relu(g, T(ff), T(ffo), rows, F));
     }
-    return fv_linear(g, T(ffo), T(b->wo), T(x), rows, F, D, 1.0f);
+    return fv_t5_linear(g, m, b, FV_T5_WO, T(ffo), T(x), rows, 1.0f);
 }
 
 /* x += SelfAttention(RMSNorm(x)) over [B, Tn] tokens. */
@@ -96,7 +96,7 @@ static int self_attention(fv_graph *g, const fv_t5 *m, const fv_t5_block *b, int
     const fv_t5_config *c = &m->cfg;
     uint32_t D = (uint32_t)c->d_model, in = m->inner, rows = B * Tn;
     FV_TRY(fv_rmsnorm(g, T(x), T(b->ln_self), T(h), rows, D, (float)c->layer_norm_epsilon));
-    FV_TRY(fv_linear(g, T(h), T(b->qkv), T(qkv), rows, D, 3 * in, 0.0f));
+    FV_TRY(fv_t5_linear(g, m, b, FV_T5_QKV, T(h), T(qkv), rows, 0.0f));
     fv_attn_desc a = {
         .B = B, .Tq = Tn, .Tk = Tn, .H = (uint32_t)c->num_heads, .dk = (uint32_t)c->d_kv,
         .q_stride = 3 * in, .k_stride = 3 * in, .v_stride = 3 * in, .o_stride = in,
@@ -105,27 +105,20 @@ static int self_attention(fv_graph *g, const fv_t5 *m, const fv_t5_block *b, int
     };
     FV_TRY(fv_attention(g, &a, fv_tensor(qkv, 0), fv_tensor(qkv, in), fv_tensor(qkv, 2 * in), T(ao), T(seg), T(seg),
                         T(pos), T(pos), T(decoder ? m->dec_rel : m->enc_rel), T(decoder ? m->dec_lut : m->enc_lut), T(p)));
-    return fv_linear(g, T(ao), T(b->o), T(x), rows, in, D, 1.0f);
+    return fv_t5_linear(g, m, b, FV_T5_O, T(ao), T(x), rows, 1.0f);
 }
 
 int fv_t5_record_encoder(fv_graph *g, fv_t5 *m, const fv_t5_batch *in, fv_buf *x, fv_buf *h, fv_buf *qkv, fv_buf *ao,
                          fv_buf *p, fv_buf *ff, fv_buf *ffo, fv_buf *enc_out) {
     const fv_t5_config *c = &m->cfg;
     uint32_t D = (uint32_t)c->d_model, rows = in->B * in->Te;
-    FV_TRY(fv_rowsplit_embedding(g, &m->shared, T(in->enc_ids), T(x), rows));
+    FV_TRY(fv_t5_embed(g, m, T(in->enc_ids), T(x), rows));
     for (int l = 0; l < c->num_layers; l++) {
         const fv_t5_block *b = &m->enc[l];
         FV_TRY(self_attention(g, m, b, 0, x, h, qkv, ao, p, in->B, in->Te, in->enc_seg, in->enc_pos));
         FV_TRY(fv_t5_ffn(g, m, b, x, h, ff, ffo, rows));
     }
     return fv_rmsnorm(g, T(x), T(m->enc_final), T(enc_out), rows, D, (float)c->layer_norm_epsilon);
-}
-
-/* The decoder output projection: logits = h W^T, W = lm_head, or the shared embedding scaled by
- * d_model^-0.5 when tied (HF T5ForConditionalGeneration). */
-int fv_t5_logits(fv_graph *g, const fv_t5 *m, fv_t h, fv_t logits, uint32_t rows) {
-    float alpha = m->lm_head.n ? 1.0f : (float)(1.0 / sqrt((double)m->cfg.d_model));
-    return fv_rowsplit_linear(g, h, m->lm_head.n ? &m->lm_head : &m->shared, logits, rows, alpha);
 }
 
 int fv_t5_fwd_record(fv_graph *g, fv_t5_fwd *f) {
@@ -140,14 +133,14 @@ int fv_t5_fwd_record(fv_graph *g, fv_t5_fwd *f) {
     FV_TRY(fv_t5_record_encoder(g, m, &enc_rows, f->x, f->h, f->qkv, f->ao, f->p, f->ff, f->ffo, f->enc_out));
     uint64_t kv_bytes = (uint64_t)in->Te * 2 * inn * 4;
 
-    FV_TRY(fv_rowsplit_embedding(g, &m->shared, T(in->dec_ids), T(f->y), nd));
+    FV_TRY(fv_t5_embed(g, m, T(in->dec_ids), T(f->y), nd));
     for (int l = 0; l < c->num_decoder_layers; l++) {
         const fv_t5_block *b = &m->dec[l];
         FV_TRY(self_attention(g, m, b, 1, f->y, f->h, f->qkv, f->ao, f->p, in->B, in->Td, in->dec_seg, in->dec_pos));
         /* cross-attention: queries from the decoder, keys and values from the encoder output */
         FV_TRY(fv_rmsnorm(g, T(f->y), T(b->ln_cross), T(f->h), nd, D, eps));
-        FV_TRY(fv_linear(g, T(f->h), T(b->cq), T(f->q), nd, D, inn, 0.0f));
-        FV_TRY(fv_linear(g, T(f->enc_out), T(b->ckv), T(f->ckv), enc_rows.B * in->Te, D, 2 * inn, 0.0f));
+        FV_TRY(fv_t5_linear(g, m, b, FV_T5_CQ, T(f->h), T(f->q), nd, 0.0f));
+        FV_TRY(fv_t5_linear(g, m, b, FV_T5_CKV, T(f->enc_out), T(f->ckv), enc_rows.B * in->Te, 0.0f));
         for (uint32_t r = enc_rows.B; r < in->B; r++) FV_TRY(fv_graph_copy(g, f->ckv, 0, f->ckv, r * kv_bytes, kv_bytes));
         fv_attn_desc a = {
             .B = in->B, .Tq = in->Td, .Tk = in->Te, .H = (uint32_t)c->num_heads, .dk = (uint32_t)c->d_kv,
@@ -156,7 +149,7 @@ int fv_t5_fwd_record(fv_graph *g, fv_t5_fwd *f) {
         FV_TRY(fv_attention(g, &a, T(f->q), fv_tensor(f->ckv, 0), fv_tensor(f->ckv, inn), T(f->ao), T(in->dec_seg),
                             T(in->enc_seg), fv_tensor(NULL, 0), fv_tensor(NULL, 0), fv_tensor(NULL, 0),
                             fv_tensor(NULL, 0), T(f->p)));
-        FV_TRY(fv_linear(g, T(f->ao), T(b->co), T(f->y), nd, inn, D, 1.0f));
+        FV_TRY(fv_t5_linear(g, m, b, FV_T5_CO, T(f->ao), T(f->y), nd, 1.0f));
         FV_TRY(fv_t5_ffn(g, m, b, f->y, f->h, f->ff, f->ffo, nd));
     }
     FV_TRY(fv_rmsnorm(g, T(f->y), T(m->dec_final), T(f->h), nd, D, eps));

@@ -36,7 +36,33 @@ static int add_param(fv_t5 *m, size_t *cap, const char *name, uint32_t rows, uin
 }
 
 static int alloc(fv_t5 *m, uint64_t n, const char *what, fv_buf **out) {
+    m->weight_bytes += n * sizeof(float);
     return fv_buf_alloc(m->d, n * sizeof(float), FV_MEM_DEVICE, what, out);
+}
+
+/* A block's linear weight group [rows, cols] in the model's storage type (and its q8 scales). */
+static int alloc_lin(fv_t5 *m, fv_t5_block *b, enum fv_t5_lin which, uint32_t rows, uint32_t cols, const char *what,
+                     fv_buf **out) {
+    uint64_t dw = fv_wpack_data_words(m->wtype, rows, cols), sw = fv_wpack_scale_words(m->wtype, rows, cols);
+    m->weight_bytes += 4 * (dw + sw);
+    FV_TRY(fv_buf_alloc(m->d, dw * 4, FV_MEM_DEVICE, what, out));
+    if (!sw) return 0;
+    char name[112];
+    snprintf(name, sizeof name, "%s scales", what);
+    return fv_buf_alloc(m->d, sw * 4, FV_MEM_DEVICE, name, &b->scales[which]);
+}
+
+/* The table entry of rows row0 .. row0 + rows - 1 of a block's linear group. */
+static int add_lin_param(fv_t5 *m, size_t *cap, const char *name, uint32_t rows, uint32_t cols, const fv_t5_block *b,
+                         enum fv_t5_lin which, fv_buf *buf, uint32_t row0) {
+    FV_TRY(add_param(m, cap, name, rows, cols, buf, row0 * fv_wpack_row_words(m->wtype, cols)));
+    fv_t5_param *p = &m->params[m->nparams - 1];
+    p->type = m->wtype;
+    if (m->wtype == FV_WT_Q8) {
+        p->scales = b->scales[which];
+        p->soff = row0 * fv_q8_blocks(cols);
+    }
+    return 0;
 }
 
 /* Allocate one stack's blocks and register their tensors. */
@@ -55,18 +81,18 @@ static int build_stack(fv_t5 *m, size_t *cap, int decoder) {
         fv_t5_block *b = &blocks[i];
         snprintf(name, sizeof name, "%s.block.%u", stack, i);
         FV_TRY(alloc(m, d, name, &b->ln_self));
-        FV_TRY(alloc(m, 3ull * in * d, name, &b->qkv));
-        FV_TRY(alloc(m, (uint64_t)d * in, name, &b->o));
+        FV_TRY(alloc_lin(m, b, FV_T5_QKV, 3 * in, d, name, &b->qkv));
+        FV_TRY(alloc_lin(m, b, FV_T5_O, d, in, name, &b->o));
         FV_TRY(alloc(m, d, name, &b->ln_ff));
-        FV_TRY(alloc(m, (uint64_t)(c->is_gated_act ? 2 : 1) * ff * d, name, &b->wi));
-        FV_TRY(alloc(m, (uint64_t)d * ff, name, &b->wo));
+        FV_TRY(alloc_lin(m, b, FV_T5_WI, (c->is_gated_act ? 2 : 1) * ff, d, name, &b->wi));
+        FV_TRY(alloc_lin(m, b, FV_T5_WO, d, ff, name, &b->wo));
         static const char *qkv[] = {"q", "k", "v"};
         for (int j = 0; j < 3; j++) {
             snprintf(name, sizeof name, "%s.block.%u.layer.0.SelfAttention.%s.weight", stack, i, qkv[j]);
-            FV_TRY(add_param(m, cap, name, in, d, b->qkv, (uint32_t)j * in * d));
+            FV_TRY(add_lin_param(m, cap, name, in, d, b, FV_T5_QKV, b->qkv, (uint32_t)j * in));
         }
         snprintf(name, sizeof name, "%s.block.%u.layer.0.SelfAttention.o.weight", stack, i);
-        FV_TRY(add_param(m, cap, name, d, in, b->o, 0));
+        FV_TRY(add_lin_param(m, cap, name, d, in, b, FV_T5_O, b->o, 0));
         if (i == 0) {
             fv_buf **rel = decoder ? &m->dec_rel : &m->enc_rel;
             FV_TRY(alloc(m, (uint64_t)c->relative_attention_num_buckets * c->num_heads, "relative_attention_bias", rel));
@@ -78,31 +104,31 @@ static int build_stack(fv_t5 *m, size_t *cap, int decoder) {
         if (decoder) {
             snprintf(name, sizeof name, "%s.block.%u", stack, i);
             FV_TRY(alloc(m, d, name, &b->ln_cross));
-            FV_TRY(alloc(m, (uint64_t)in * d, name, &b->cq));
-            FV_TRY(alloc(m, 2ull * in * d, name, &b->ckv));
-            FV_TRY(alloc(m, (uint64_t)d * in, name, &b->co));
+            FV_TRY(alloc_lin(m, b, FV_T5_CQ, in, d, name, &b->cq));
+            FV_TRY(alloc_lin(m, b, FV_T5_CKV, 2 * in, d, name, &b->ckv));
+            FV_TRY(alloc_lin(m, b, FV_T5_CO, d, in, name, &b->co));
             snprintf(name, sizeof name, "%s.block.%u.layer.1.EncDecAttention.q.weight", stack, i);
-            FV_TRY(add_param(m, cap, name, in, d, b->cq, 0));
+            FV_TRY(add_lin_param(m, cap, name, in, d, b, FV_T5_CQ, b->cq, 0));
             snprintf(name, sizeof name, "%s.block.%u.layer.1.EncDecAttention.k.weight", stack, i);
-            FV_TRY(add_param(m, cap, name, in, d, b->ckv, 0));
+            FV_TRY(add_lin_param(m, cap, name, in, d, b, FV_T5_CKV, b->ckv, 0));
             snprintf(name, sizeof name, "%s.block.%u.layer.1.EncDecAttention.v.weight", stack, i);
-            FV_TRY(add_param(m, cap, name, in, d, b->ckv, in * d));
+            FV_TRY(add_lin_param(m, cap, name, in, d, b, FV_T5_CKV, b->ckv, in));
             snprintf(name, sizeof name, "%s.block.%u.layer.1.EncDecAttention.o.weight", stack, i);
-            FV_TRY(add_param(m, cap, name, d, in, b->co, 0));
+            FV_TRY(add_lin_param(m, cap, name, d, in, b, FV_T5_CO, b->co, 0));
             snprintf(name, sizeof name, "%s.block.%u.layer.1.layer_norm.weight", stack, i);
             FV_TRY(add_param(m, cap, name, d, 0, b->ln_cross, 0));
         }
         if (c->is_gated_act) {
             snprintf(name, sizeof name, "%s.block.%u.layer.%u.DenseReluDense.wi_0.weight", stack, i, ffl);
-            FV_TRY(add_param(m, cap, name, ff, d, b->wi, 0));
+            FV_TRY(add_lin_param(m, cap, name, ff, d, b, FV_T5_WI, b->wi, 0));
             snprintf(name, sizeof name, "%s.block.%u.layer.%u.DenseReluDense.wi_1.weight", stack, i, ffl);
-            FV_TRY(add_param(m, cap, name, ff, d, b->wi, ff * d));
+            FV_TRY(add_lin_param(m, cap, name, ff, d, b, FV_T5_WI, b->wi, ff));
         } else {
             snprintf(name, sizeof name, "%s.block.%u.layer.%u.DenseReluDense.wi.weight", stack, i, ffl);
-            FV_TRY(add_param(m, cap, name, ff, d, b->wi, 0));
+            FV_TRY(add_lin_param(m, cap, name, ff, d, b, FV_T5_WI, b->wi, 0));
         }
         snprintf(name, sizeof name, "%s.block.%u.layer.%u.DenseReluDense.wo.weight", stack, i, ffl);
-        FV_TRY(add_param(m, cap, name, d, ff, b->wo, 0));
+        FV_TRY(add_lin_param(m, cap, name, d, ff, b, FV_T5_WO, b->wo, 0));
         snprintf(name, sizeof name, "%s.block.%u.layer.%u.layer_norm.weight", stack, i, ffl);
         FV_TRY(add_param(m, cap, name, d, 0, b->ln_ff, 0));
     }
@@ -124,26 +150,50 @@ static int check_config(const fv_t5_config *c) {
     return 0;
 }
 
-int fv_t5_create(fv_dev *d, const fv_t5_config *cfg, fv_t5 **out) {
+enum fv_wtype fv_t5_vocab_type(enum fv_wtype wtype) { return wtype == FV_WT_Q8 ? FV_WT_F16 : wtype; }
+
+/* A vocabulary table [V, D] in the model's vocabulary type: a row split of packed rows. */
+static int alloc_vocab(fv_t5 *m, size_t *cap, const char *name, fv_rowsplit *t) {
+    uint32_t V = (uint32_t)m->cfg.vocab_size, D = (uint32_t)m->cfg.d_model, rw = fv_wpack_row_words(m->vtype, D);
+    m->weight_bytes += 4ull * V * rw;
+    FV_TRY(fv_rowsplit_alloc(m->d, V, rw, name, t));
+    FV_TRY(add_param(m, cap, name, V, D, t->piece[0], 0));
+    m->params[m->nparams - 1].split = t;
+    m->params[m->nparams - 1].type = m->vtype;
+    return 0;
+}
+
+/* fp32 scratch for the dequantizing many-row products: at least one row of the widest weight,
+ * at most 4 Mi floats (16 MiB; a larger weight runs in row chunks). */
+static int alloc_scratch(fv_t5 *m) {
+    const fv_t5_config *c = &m->cfg;
+    uint64_t K = (uint64_t)c->d_model, biggest = (uint64_t)c->vocab_size * c->d_model;
+    if (m->inner > K) K = m->inner;
+    if ((uint64_t)c->d_ff > K) K = (uint64_t)c->d_ff;
+    uint64_t n = 1u << 22;
+    if (n > biggest) n = biggest;
+    if (n < K) n = K;
+    m->wscratch_floats = (uint32_t)n;
+    return fv_buf_alloc(m->d, n * 4, FV_MEM_DEVICE, "weight dequantization scratch", &m->wscratch);
+}
+
+int fv_t5_create_typed(fv_dev *d, const fv_t5_config *cfg, enum fv_wtype wtype, fv_t5 **out) {
     *out = NULL;
     FV_TRY(check_config(cfg));
+    if ((unsigned)wtype > FV_WT_Q8) return fv_err("model: unknown weight storage type %d", (int)wtype);
     fv_t5 *m = calloc(1, sizeof *m);
     if (!m) return fv_err("out of host memory");
     m->d = d;
     m->cfg = *cfg;
     m->inner = (uint32_t)(cfg->num_heads * cfg->d_kv);
-    uint32_t V = (uint32_t)cfg->vocab_size, D = (uint32_t)cfg->d_model;
+    m->wtype = wtype;
+    m->vtype = fv_t5_vocab_type(wtype);
     size_t cap = 0;
-    int rc = fv_rowsplit_alloc(d, V, D, "shared.weight", &m->shared);
-    if (!rc) rc = add_param(m, &cap, "shared.weight", V, D, m->shared.piece[0], 0);
-    if (!rc) m->params[m->nparams - 1].split = &m->shared;
+    int rc = alloc_vocab(m, &cap, "shared.weight", &m->shared);
     if (!rc) rc = build_stack(m, &cap, 0);
     if (!rc) rc = build_stack(m, &cap, 1);
-    if (!rc && !cfg->tie_word_embeddings) {
-        rc = fv_rowsplit_alloc(d, V, D, "lm_head.weight", &m->lm_head);
-        if (!rc) rc = add_param(m, &cap, "lm_head.weight", V, D, m->lm_head.piece[0], 0);
-        if (!rc) m->params[m->nparams - 1].split = &m->lm_head;
-    }
+    if (!rc && !cfg->tie_word_embeddings) rc = alloc_vocab(m, &cap, "lm_head.weight", &m->lm_head);
+    if (!rc && (m->wtype != FV_WT_F32 || m->vtype != FV_WT_F32)) rc = alloc_scratch(m);
     uint32_t radius = (uint32_t)cfg->relative_attention_max_distance;
     if (radius < LUT_RADIUS_MIN) radius = LUT_RADIUS_MIN;
     m->lut_radius = radius;
@@ -158,10 +208,13 @@ int fv_t5_create(fv_dev *d, const fv_t5_config *cfg, fv_t5 **out) {
     return 0;
 }
 
+int fv_t5_create(fv_dev *d, const fv_t5_config *cfg, fv_t5 **out) { return fv_t5_create_typed(d, cfg, FV_WT_F32, out); }
+
 static void free_stack(fv_dev *d, fv_t5_block *b, int n) {
     for (int i = 0; b && i < n; i++) {
         fv_buf *all[] = {b[i].ln_self, b[i].qkv, b[i].o, b[i].ln_cross, b[i].cq, b[i].ckv, b[i].co, b[i].ln_ff, b[i].wi, b[i].wo};
         for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) fv_buf_free(d, all[k]);
+        for (int k = 0; k < FV_T5_NLIN; k++) fv_buf_free(d, b[i].scales[k]);
     }
     free(b);
 }
@@ -172,7 +225,7 @@ void fv_t5_free(fv_t5 *m) {
     free_stack(m->d, m->dec, m->cfg.num_decoder_layers);
     fv_rowsplit_free(m->d, &m->shared);
     fv_rowsplit_free(m->d, &m->lm_head);
-    fv_buf *all[] = {m->enc_rel, m->dec_rel, m->enc_final, m->dec_final, m->enc_lut, m->dec_lut};
+    fv_buf *all[] = {m->enc_rel, m->dec_rel, m->enc_final, m->dec_final, m->enc_lut, m->dec_lut, m->wscratch};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) fv_buf_free(m->d, all[k]);
     free(m->params);
     free(m);
@@ -186,12 +239,40 @@ const fv_t5_param *fv_t5_find(const fv_t5 *m, const char *name) {
 
 static uint64_t numel(const fv_t5_param *p) { return (uint64_t)p->rows * (p->cols ? p->cols : 1); }
 
+/* A typed entry's packed words: data (a slice of its group, or the pieces of a split table) and
+ * q8 scales (rows * blocks fp16 values from fp16 index soff). */
+static int typed_io(fv_dev *d, const fv_t5_param *p, uint32_t *data, uint32_t *scales, int write) {
+    uint64_t dw = fv_wpack_data_words(p->type, p->rows, p->cols);
+    uint64_t sbytes = p->type == FV_WT_Q8 ? 2ull * p->rows * fv_q8_blocks(p->cols) : 0;
+    if (p->split) FV_TRY(write ? fv_rowsplit_write(d, p->split, 0, (const float *)data, dw)
+                               : fv_rowsplit_read(d, p->split, 0, (float *)data, dw));
+    else FV_TRY(write ? fv_buf_write(d, p->buf, (uint64_t)p->off * 4, data, dw * 4)
+                      : fv_buf_read(d, p->buf, (uint64_t)p->off * 4, data, dw * 4));
+    if (sbytes) FV_TRY(write ? fv_buf_write(d, p->scales, 2ull * p->soff, scales, sbytes)
+                             : fv_buf_read(d, p->scales, 2ull * p->soff, scales, sbytes));
+    return 0;
+}
+
+static int typed_param(fv_dev *d, const fv_t5_param *p, float *vals, int write) {
+    uint64_t dw = fv_wpack_data_words(p->type, p->rows, p->cols), sw = fv_wpack_scale_words(p->type, p->rows, p->cols);
+    uint32_t *data = malloc(dw * 4), *sc = calloc(sw + 1, 4);
+    int rc = !data || !sc ? fv_err("out of host memory for '%s'", p->name) : 0;
+    if (!rc && write) rc = fv_wpack(p->type, vals, p->rows, p->cols, data, sw ? sc : NULL, p->name);
+    if (!rc) rc = typed_io(d, p, data, sc, write);
+    if (!rc && !write) fv_wunpack(p->type, data, sc, p->rows, p->cols, vals);
+    free(data);
+    free(sc);
+    return rc;
+}
+
 int fv_t5_param_read(fv_dev *d, const fv_t5_param *p, float *dst) {
+    if (p->type != FV_WT_F32) return typed_param(d, p, dst, 0);
     if (p->split) return fv_rowsplit_read(d, p->split, 0, dst, numel(p));
     return fv_buf_read(d, p->buf, (uint64_t)p->off * 4, dst, numel(p) * 4);
 }
 
 int fv_t5_param_write(fv_dev *d, const fv_t5_param *p, const float *src) {
+    if (p->type != FV_WT_F32) return typed_param(d, p, (float *)src, 1);
     if (p->split) return fv_rowsplit_write(d, p->split, 0, src, numel(p));
     return fv_buf_write(d, p->buf, (uint64_t)p->off * 4, src, numel(p) * 4);
 }
@@ -221,8 +302,9 @@ int fv_t5_load_weights(fv_t5 *m, const char *path, void (*progress)(uint64_t, ui
         }
         /* a table in several pieces is read whole, then written piece by piece */
         const fv_rowsplit *sp = p->split && p->split->n > 1 ? p->split : NULL;
+        int typed = p->type != FV_WT_F32;
         float *dst;
-        if (p->buf->host && !sp) {
+        if (p->buf->host && !sp && !typed) {
             dst = (float *)p->buf->host + p->off;
         } else {
             float *nt = realloc(tmp, n * sizeof *nt);
@@ -233,7 +315,8 @@ int fv_t5_load_weights(fv_t5 *m, const char *path, void (*progress)(uint64_t, ui
             dst = tmp = nt;
         }
         rc = fv_st_read_f32(st, name, dst, p->cols ? 2 : 1, shape);
-        if (!rc && sp) rc = fv_rowsplit_write(m->d, sp, 0, dst, n);
+        if (!rc && typed) rc = fv_t5_param_write(m->d, p, dst);
+        else if (!rc && sp) rc = fv_rowsplit_write(m->d, sp, 0, dst, n);
         else if (!rc && !p->buf->host) rc = fv_buf_write(m->d, p->buf, (uint64_t)p->off * 4, dst, n * 4);
         done += n * 4;
         if (progress) progress(done, total, user);
@@ -243,12 +326,38 @@ int fv_t5_load_weights(fv_t5 *m, const char *path, void (*progress)(uint64_t, ui
     return rc;
 }
 
+int fv_t5_file_wtype(const char *dir, enum fv_wtype *out) {
+    fv_safetensors *st;
+    FV_TRY(fv_st_open(&st, dir));
+    const char *probe = "encoder.block.0.layer.0.SelfAttention.q.weight";
+    const fv_st_tensor *t = fv_st_find(st, probe);
+    int rc = 0;
+    if (!t) rc = fv_err("%s: tensor '%s' is missing", fv_st_path(st), probe);
+    else if (t->dtype == FV_DT_F32) *out = FV_WT_F32;
+    else if (t->dtype == FV_DT_F16) *out = FV_WT_F16;
+    else if (t->dtype == FV_DT_BF16) *out = FV_WT_BF16;
+    else rc = fv_err("%s: tensor '%s' has dtype %s, which flanvk does not load", fv_st_path(st), probe, fv_dtype_name(t->dtype));
+    fv_st_close(st);
+    return rc;
+}
+
 int fv_t5_load(fv_dev *d, const char *dir, fv_t5 **out, void (*progress)(uint64_t, uint64_t, void *), void *user) {
+    int wtype = FV_WT_F32;
+    return fv_t5_load_typed(d, dir, &wtype, out, progress, user);
+}
+
+int fv_t5_load_typed(fv_dev *d, const char *dir, int *wtype, fv_t5 **out, void (*progress)(uint64_t, uint64_t, void *),
+                     void *user) {
     fv_t5_config cfg;
     *out = NULL;
     FV_TRY(fv_t5_config_load(&cfg, dir));
+    if (*wtype < 0) {
+        enum fv_wtype t;
+        FV_TRY(fv_t5_file_wtype(dir, &t));
+        *wtype = (int)t;
+    }
     fv_t5 *m;
-    FV_TRY(fv_t5_create(d, &cfg, &m));
+    FV_TRY(fv_t5_create_typed(d, &cfg, (enum fv_wtype)*wtype, &m));
     int rc = fv_t5_load_weights(m, dir, progress, user);
     if (rc) {
         fv_t5_free(m);

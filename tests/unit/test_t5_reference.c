@@ -2,7 +2,15 @@
  * tools/make_reference_vectors.py): deterministic weights written as a HF checkpoint and loaded by
  * the real loader; then encoder output, logits, per-token log-probabilities and the loss of a
  * padded batch (relative error <= 1e-4: fp32 against float64 truth, where an fp32 PyTorch run
- * itself differs by ~1e-6), and greedy and beam-search ids (identical). */
+ * itself differs by ~1e-6), and greedy and beam-search ids (identical).
+ *
+ * --weights f16|bf16|q8: the same model with its linear weights stored in that type (issue #12's
+ * fidelity check against the f32 truth). Tolerances (max relative error of every compared array)
+ * from the rounding of the weights: f16 (2^-11 per weight) 3e-3, bf16 (2^-8) 2e-2, q8 (half a
+ * scale step, ~1/254 of a block's largest weight) 3e-2; measured worst 1.4e-3, 1.0e-2 and 1.1e-2
+ * (small_gated's encoder rows). Generated ids: f16 and bf16 identical to the f32 truth; q8 changes
+ * an argmax where the reference's two best tokens are close (these are random weights, whose
+ * logits are nearly flat), so q8 requires >= 80% of the sequences identical and prints the rest. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +23,9 @@
 #include "support/fixture.h"
 
 static int passed, failed;
-static const double TOL = 1e-4;
+static double TOL = 1e-4;
+static int wtype = FV_WT_F32; /* --weights TYPE: the model's linear weights stored as TYPE */
+static const double TYPE_TOL[4] = {1e-4, 3e-3, 2e-2, 3e-2};
 
 static void report(const char *what, double err, double tol) {
     int ok = err <= tol;
@@ -26,6 +36,15 @@ static void report(const char *what, double err, double tol) {
 static void expect(int ok, const char *what, const char *detail) {
     printf("%-44s %s %s\n", what, detail, ok ? "OK" : "FAIL");
     ok ? passed++ : failed++;
+}
+
+/* Generated sequences: identical for f32, f16, bf16; for q8 counted (see the top comment). */
+static int gen_total, gen_same;
+static void expect_ids(int same, const char *what) {
+    gen_total++;
+    gen_same += same;
+    if (wtype != FV_WT_Q8) expect(same, what, "ids identical");
+    else printf("%-44s ids %s\n", what, same ? "identical" : "differ (q8: counted)");
 }
 
 static void fail_error(const char *what) {
@@ -82,7 +101,7 @@ static void check_generation(const char *name, fv_t5 *m, const fv_fixture *f, co
             size_t nref;
             uint32_t *ref = fv_fixture_ids(cJSON_GetArrayItem(greedy, (int)i), &nref);
             snprintf(what, sizeof what, "%s greedy (batch of %u) #%u", name, in->n, i);
-            expect(same_ids(&out[i], ref, nref), what, "ids identical");
+            expect_ids(same_ids(&out[i], ref, nref), what);
             free(ref);
             free(out[i].ids);
         }
@@ -103,7 +122,7 @@ static void check_generation(const char *name, fv_t5 *m, const fv_fixture *f, co
             }
             size_t nref;
             uint32_t *ref = fv_fixture_ids(cJSON_GetArrayItem(seqs, (int)i), &nref);
-            expect(same_ids(&one, ref, nref), what, "ids identical");
+            expect_ids(same_ids(&one, ref, nref), what);
             free(ref);
             free(one.ids);
         }
@@ -223,7 +242,8 @@ static void run_case(fv_dev *d, const char *name) {
         return;
     }
     fv_t5 *m = NULL;
-    if (fv_fixture_det_model(&f, d, dir) || fv_t5_load(d, dir, &m, NULL, NULL)) {
+    int wt = wtype;
+    if (fv_fixture_det_model(&f, d, dir) || fv_t5_load_typed(d, dir, &wt, &m, NULL, NULL)) {
         fail_error(name);
     } else {
         id_lists in = lists(cJSON_GetObjectItemCaseSensitive(f.json, "inputs"));
@@ -245,8 +265,25 @@ int main(int argc, char **argv) {
         return 1;
     }
     const char *cases[] = {"tiny_gated", "tiny_relu_tied", "tiny_gated_v40", "small_gated"};
+    const char *only = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--weights") && i + 1 < argc) {
+            enum fv_wtype t;
+            if (fv_wtype_parse(argv[++i], &t)) {
+                printf("%s\n", fv_last_error());
+                return 2;
+            }
+            wtype = (int)t;
+            TOL = TYPE_TOL[t];
+        } else only = argv[i];
+    }
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        if (argc < 2 || strstr(cases[i], argv[1])) run_case(d, cases[i]);
+        if (!only || strstr(cases[i], only)) run_case(d, cases[i]);
+    if (wtype == FV_WT_Q8 && gen_total) {
+        char detail[64];
+        snprintf(detail, sizeof detail, "%d of %d sequences identical (>= 80%%)", gen_same, gen_total);
+        expect(gen_same * 5 >= gen_total * 4, "q8 generated ids", detail);
+    }
     if (d->validation_messages) {
         printf("validation layer messages: %d FAIL\n", d->validation_messages);
         failed++;

@@ -1,0 +1,72 @@
+/* The model's weights as the ops see them: a block's linear layer, the embedding lookup and the
+ * LM head over weights of any storage type (model/t5.h). f32 models record exactly the dispatches
+ * they always did (fv_linear, fv_rowsplit_embedding, fv_rowsplit_linear); typed ones go through
+ * ops/wlinear.h and ops/wembedding.h with the model's fp32 scratch for many-row products. */
+#include <math.h>
+
+#include "model/t5.h"
+#include "model/t5_layers.h"
+#include "ops/gemm.h"
+#include "ops/wembedding.h"
+
+fv_weight fv_t5_block_weight(const fv_t5 *m, const fv_t5_block *b, enum fv_t5_lin which) {
+    const fv_t5_config *c = &m->cfg;
+    uint32_t D = (uint32_t)c->d_model, in = m->inner, F = (uint32_t)c->d_ff;
+    fv_buf *data = NULL;
+    uint32_t rows = 0, cols = D;
+    switch (which) {
+    case FV_T5_QKV: data = b->qkv, rows = 3 * in; break;
+    case FV_T5_O: data = b->o, rows = D, cols = in; break;
+    case FV_T5_CQ: data = b->cq, rows = in; break;
+    case FV_T5_CKV: data = b->ckv, rows = 2 * in; break;
+    case FV_T5_CO: data = b->co, rows = D, cols = in; break;
+    case FV_T5_WI: data = b->wi, rows = (c->is_gated_act ? 2 : 1) * F; break;
+    case FV_T5_WO: data = b->wo, rows = D, cols = F; break;
+    case FV_T5_NLIN: break;
+    }
+    return (fv_weight){.type = m->wtype, .rows = rows, .cols = cols, .data = fv_tensor(data, 0),
+                       .scales = fv_tensor(which < FV_T5_NLIN ? b->scales[which] : NULL, 0)};
+}
+
+static fv_wlinear_opts scratch_opts(const fv_t5 *m) {
+    return (fv_wlinear_opts){.scratch = fv_tensor(m->wscratch, 0), .scratch_floats = m->wscratch_floats};
+}
+
+int fv_t5_linear(fv_graph *g, const fv_t5 *m, const fv_t5_block *b, enum fv_t5_lin which, fv_t x, fv_t y,
+                 uint32_t rows, float beta) {
+    fv_weight w = fv_t5_block_weight(m, b, which);
+    if (m->wtype == FV_WT_F32) return fv_linear(g, x, w.data, y, rows, w.cols, w.rows, beta);
+    fv_wlinear_opts o = scratch_opts(m);
+    return fv_linear_w(g, x, &w, y, rows, 1.0f, beta, &o);
+}
+
+/* Piece i of a typed vocabulary table as a weight [count, d_model]. */
+static fv_weight vocab_piece(const fv_t5 *m, const fv_rowsplit *t, uint32_t i) {
+    return (fv_weight){.type = m->vtype, .rows = fv_rowsplit_count(t, i), .cols = (uint32_t)m->cfg.d_model,
+                       .data = fv_tensor(t->piece[i], 0)};
+}
+
+int fv_t5_embed(fv_graph *g, const fv_t5 *m, fv_t ids, fv_t out, uint32_t ntok) {
+    if (m->vtype == FV_WT_F32) return fv_rowsplit_embedding(g, &m->shared, ids, out, ntok);
+    for (uint32_t i = 0; i < m->shared.n; i++) {
+        fv_weight w = vocab_piece(m, &m->shared, i);
+        FV_TRY(fv_embedding_w(g, &w, fv_rowsplit_first(&m->shared, i), i > 0, ids, out, ntok));
+    }
+    return 0;
+}
+
+/* The decoder output projection: logits = h W^T, W = lm_head, or the shared embedding scaled by
+ * d_model^-0.5 when tied (HF T5ForConditionalGeneration). */
+int fv_t5_logits(fv_graph *g, const fv_t5 *m, fv_t h, fv_t logits, uint32_t rows) {
+    float alpha = m->lm_head.n ? 1.0f : (float)(1.0 / sqrt((double)m->cfg.d_model));
+    const fv_rowsplit *t = m->lm_head.n ? &m->lm_head : &m->shared;
+    if (m->vtype == FV_WT_F32) return fv_rowsplit_linear(g, h, t, logits, rows, alpha);
+    fv_wlinear_opts o = scratch_opts(m);
+    o.ldy = t->rows;
+    for (uint32_t i = 0; i < t->n; i++) {
+        fv_weight w = vocab_piece(m, t, i);
+        if (fv_linear_w(g, h, &w, fv_tensor(logits.buf, logits.off + fv_rowsplit_first(t, i)), rows, alpha, 0.0f, &o))
+            return fv_err_wrap("LM head piece %u of %u", i, t->n);
+    }
+    return 0;
+}
