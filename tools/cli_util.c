@@ -233,6 +233,16 @@ int cli_field_ids(const flanvk_model *m, const char *file, size_t lineno, const 
 }
 
 
+int cli_load_option(const char *a, const char *v, flanvk_load_opts *o) {
+    int w = !strcmp(a, "--weights"), kv = !strcmp(a, "--kv-cache");
+    if (!w && !kv) return 0;
+    if (!v) return cli_fail("%s needs a value: %s", a, w ? "f32, f16, bf16 or q8" : "f32 or f16"), -1;
+    if (w ? flanvk_check_weights_name(v) : flanvk_check_kv_cache_name(v)) return cli_lib_fail(NULL), -1;
+    if (w) o->weights = v;
+    else o->kv_cache = v;
+    return 1;
+}
+
 int cli_device_profile(const char *opt, const char *val) {
     if (!val) return cli_fail("%s needs a profile name: %s", opt, flanvk_profile_names());
     if (flanvk_set_profile(val)) return cli_lib_fail(NULL);

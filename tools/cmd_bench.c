@@ -4,18 +4,21 @@
 
 #include "cli.h"
 #include "flanvk/bench.h"
+#include "flanvk/model.h"
 
 static int usage(void) {
     printf("usage: flanvk bench ops [--op NAME] [--json] [--device N] [--profile NAME]\n"
-           "       flanvk bench generate (--model DIR | --config small) [--prompt-len N (128)] [--new-tokens N (64)]\n"
-           "                             [--batch-size B (1 and 16)] [--profile] [--json]\n"
+           "       flanvk bench generate (--model DIR | --config small|base|large|xl) [--prompt-len N (128)]\n"
+           "                             [--new-tokens N (64)] [--batch-size B (1 and 16)] [--weights LIST]\n"
+           "                             [--kv-cache f32|f16] [--profile] [--json]\n"
            "                             [--device N] [--device-profile NAME]\n"
            "       flanvk bench train (--model DIR | --config small) [--batch-size B (8)] [--seq-len-in L (512)]\n"
            "                          [--seq-len-out L2 (128)] [--optimizer adamw|adafactor] [--steps N (2)] [--profile]\n"
            "                          [--mixed-precision] [--json] [--device N] [--device-profile NAME]\n"
            "ops: each op at T5 shapes; GFLOP/s or GB/s and the percentage of the peak measured in the same run.\n"
            "generate: greedy generation with a fixed number of decode steps: encoder and decoder tokens/s,\n"
-           "  time to first token, peak device memory. --config small: flan-t5-small shapes, random weights.\n"
+           "  time to first token, peak device memory. --config NAME: flan-t5-NAME shapes, random weights, no file.\n"
+           "  --weights f32,f16,bf16,q8 (or all): each storage type in turn, one line each, with weights_bytes.\n"
            "train: one training step (fp32, packed rows): tokens/s, ms per piece, model FLOPs utilisation,\n"
            "  peak device memory. --mixed-precision: the step as `flanvk train --mixed-precision` runs it.\n"
            "--profile: also time each op kind of the step alone at the step's shapes (where the time goes).\n");
@@ -29,7 +32,7 @@ int cmd_bench(int argc, char **argv) {
         return cli_fail("bench: unknown benchmark '%s' (ops, generate, train)", kind);
     long device = -1, batch = 0, seq_in = 0, seq_out = 0, prompt_len = 0, new_tokens = 0, steps = 0;
     int json = 0, profile = 0, mixed = 0;
-    const char *filter = NULL, *model = NULL, *config = NULL, *optimizer = NULL;
+    const char *filter = NULL, *model = NULL, *config = NULL, *optimizer = NULL, *weights = NULL, *kv_cache = NULL;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int ok = 1;
@@ -49,6 +52,11 @@ int cmd_bench(int argc, char **argv) {
         else if (!strcmp(kind, "train") && !strcmp(a, "--steps")) ok = !cli_parse_int(a, v, 1, 1000, &steps), i++;
         else if (!strcmp(kind, "train") && !strcmp(a, "--optimizer") && v) optimizer = argv[++i];
         else if (!strcmp(kind, "train") && !strcmp(a, "--mixed-precision")) mixed = 1;
+        else if (!strcmp(kind, "generate") && !strcmp(a, "--weights") && v) weights = argv[++i];
+        else if (!strcmp(kind, "generate") && !strcmp(a, "--kv-cache") && v) {
+            kv_cache = argv[++i];
+            if (flanvk_check_kv_cache_name(kv_cache)) return cli_lib_fail(NULL);
+        }
         else return cli_fail("bench %s: unknown option '%s' (see flanvk bench --help)", kind, a);
         if (!ok) return 1;
     }
@@ -64,7 +72,8 @@ int cmd_bench(int argc, char **argv) {
         uint32_t b = (uint32_t)batch;
         flanvk_bench_generate_opts o = {.model_dir = model, .config = config, .prompt_len = (uint32_t)prompt_len,
                                         .new_tokens = (uint32_t)new_tokens, .batches = batch ? &b : NULL,
-                                        .nbatches = batch ? 1 : 0, .profile = profile};
+                                        .nbatches = batch ? 1 : 0, .profile = profile, .weights = weights,
+                                        .kv_cache = kv_cache};
         rc = flanvk_bench_generate(ctx, &o, stdout, json);
     } else {
         flanvk_bench_train_opts o = {.model_dir = model, .config = config, .batch_size = (uint32_t)batch,

@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_util.h"
 #include "flanvk/eval.h"
+#include "flanvk/model.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -23,6 +25,7 @@ static void usage(FILE *f) {
             "  --batch-size N           prompts generated together (default 16, reduced to fit the device)\n"
             "  --max-new-tokens N       (default: direct 32, CoT 256)\n"
             "  --report FILE.json       write every prompt, output, extracted answer and the scores\n"
+            CLI_LOAD_USAGE
             "  --device N, --profile NAME (a device profile, as FLANVK_PROFILE)\n");
 }
 
@@ -61,7 +64,11 @@ int cmd_eval(int argc, char **argv) {
         }
         if (!strncmp(a, "--", 2) && !val) return cli_fail("eval: %s needs a value", a);
         i++;
-        if (!strcmp(a, "--model")) p.model_dir = val;
+        flanvk_load_opts lo = {p.weights, p.kv_cache};
+        int r = cli_load_option(a, val, &lo);
+        if (r < 0) return 1;
+        if (r) p.weights = lo.weights, p.kv_cache = lo.kv_cache;
+        else if (!strcmp(a, "--model")) p.model_dir = val;
         else if (!strcmp(a, "--suite")) p.suite = val;
         else if (!strcmp(a, "--data")) p.data_dir = val;
         else if (!strcmp(a, "--report")) p.report_path = val;

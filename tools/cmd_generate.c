@@ -13,6 +13,7 @@ static void usage(FILE *f) {
             "  --max-new-tokens N   (20)        --num-beams K (1)          --length-penalty X (1.0)\n"
             "  --early-stopping [true|false|never]                        --batch-size B (16)\n"
             "  --sample  --temperature T (1.0)  --top-k K (0 = off)  --top-p P (1.0 = off)  --seed S (0)\n"
+            CLI_LOAD_USAGE
             "  --device N, --profile NAME (a device profile, as FLANVK_PROFILE)\n"
             "Input lines: {\"prompt\": TEXT} or {\"prompt_ids\": [ids as the encoder sees them, </s> included]},\n"
             "optional \"id\"; output lines keep them and add \"output\" (text, when the model has a tokenizer) and\n"
@@ -23,6 +24,7 @@ typedef struct {
     const char *model, *prompt, *input, *output;
     long device;
     flanvk_gen_params gen;
+    flanvk_load_opts load;
 } opts;
 
 static int parse(int argc, char **argv, opts *o) {
@@ -34,6 +36,9 @@ static int parse(int argc, char **argv, opts *o) {
         long n;
         double x;
 #define NEED_VALUE() do { if (!v) return cli_fail("generate: %s needs a value", a); i++; } while (0)
+        int lo = cli_load_option(a, v, &o->load);
+        if (lo < 0) return 1;
+        if (lo) { i++; continue; }
         if (!strcmp(a, "--help")) { usage(stdout); exit(0); }
         else if (!strcmp(a, "--model")) { NEED_VALUE(); o->model = v; }
         else if (!strcmp(a, "--prompt")) { NEED_VALUE(); o->prompt = v; }
@@ -91,7 +96,7 @@ int cmd_generate(int argc, char **argv) {
     cli_progress prog;
     cli_progress_start(&prog, "loading", 1);
     int rc = flanvk_open((int)o.device, &ctx) ? cli_lib_fail("generate") : 0;
-    if (!rc && flanvk_model_load(ctx, o.model, cli_progress_cb, &prog, &m)) rc = cli_lib_fail(NULL);
+    if (!rc && flanvk_model_load_with(ctx, o.model, &o.load, cli_progress_cb, &prog, &m)) rc = cli_lib_fail(NULL);
     cli_progress_end(&prog);
     uint32_t **ids = calloc(in.n ? in.n : 1, sizeof *ids), *lens = calloc(in.n ? in.n : 1, sizeof *lens);
     uint32_t **out = calloc(in.n ? in.n : 1, sizeof *out), *out_lens = calloc(in.n ? in.n : 1, sizeof *out_lens);

@@ -19,19 +19,28 @@ static void print_info(const char *dir, const flanvk_model_info *i) {
     printf("  parameters: %llu (%.1f M), stored as %s\n", (unsigned long long)i->parameters, i->parameters / 1e6,
            i->stored_dtype[0] ? i->stored_dtype : "?");
     double w = i->weight_bytes / 1048576.0;
-    printf("  device memory: weights %.1f MiB (fp32); training with AdamW about %.1f MiB + activations "
-           "(weights, gradients, two moments)\n", w, 4 * w);
+    printf("  device memory: weights %.1f MiB (%s)\n", w, i->weights);
+    if (!strcmp(i->weights, "f32"))
+        printf("  training with AdamW about %.1f MiB + activations (weights, gradients, two moments)\n", 4 * w);
 }
 
 int cmd_info(int argc, char **argv) {
     const char *model = NULL;
     long device = -1;
     int load = 0;
+    flanvk_load_opts lopts = {0};
     for (int i = 1; i < argc; i++) {
+        int lo = cli_load_option(argv[i], i + 1 < argc ? argv[i + 1] : NULL, &lopts);
+        if (lo < 0) return 1;
+        if (lo) {
+            i++;
+            continue;
+        }
         if (!strcmp(argv[i], "--help")) {
-            printf("usage: flanvk info --model DIR [--load [--device N] [--profile NAME]]\n"
-                   "Prints the config, parameter count and memory needed; --load also loads the weights onto the\n"
-                   "device (checking every tensor) and reports the device memory measured.\n");
+            printf("usage: flanvk info --model DIR [--weights TYPE] [--load [--kv-cache TYPE] [--device N] [--profile NAME]]\n"
+                   "Prints the config, parameter count and memory needed with the weights stored as TYPE (f32, f16,\n"
+                   "bf16, q8; default the checkpoint's own); --load also loads the weights onto the device (checking\n"
+                   "every tensor) and reports the device memory measured.\n");
             return 0;
         } else if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
         else if (!strcmp(argv[i], "--load")) load = 1;
@@ -45,7 +54,7 @@ int cmd_info(int argc, char **argv) {
     }
     if (!model) return cli_fail("info: --model DIR is required");
     flanvk_model_info info;
-    if (flanvk_model_inspect(model, &info)) return cli_lib_fail(NULL);
+    if (flanvk_model_inspect_as(model, lopts.weights, &info)) return cli_lib_fail(NULL);
     print_info(model, &info);
     if (!load) return 0;
     flanvk_ctx *ctx;
@@ -53,7 +62,7 @@ int cmd_info(int argc, char **argv) {
     flanvk_model *m;
     cli_progress prog;
     cli_progress_start(&prog, "loading", 1);
-    int rc = flanvk_model_load(ctx, model, cli_progress_cb, &prog, &m);
+    int rc = flanvk_model_load_with(ctx, model, &lopts, cli_progress_cb, &prog, &m);
     cli_progress_end(&prog);
     if (rc) {
         flanvk_close(ctx);
@@ -62,8 +71,10 @@ int cmd_info(int argc, char **argv) {
     flanvk_model_get_info(m, &info);
     uint64_t peak;
     uint64_t now = flanvk_device_memory(ctx, &peak);
-    printf("  loaded on %s: device memory %.1f MiB held, %.1f MiB peak; longest prompt per row %u tokens\n",
-           flanvk_device(ctx)->name, now / 1048576.0, peak / 1048576.0, info.max_input_tokens);
+    printf("  loaded on %s: weights %s (%.1f MiB), KV cache %s; device memory %.1f MiB held, %.1f MiB peak; "
+           "longest prompt per row %u tokens\n",
+           flanvk_device(ctx)->name, info.weights, info.weight_bytes / 1048576.0, info.kv_cache, now / 1048576.0,
+           peak / 1048576.0, info.max_input_tokens);
     flanvk_model_free(m);
     flanvk_close(ctx);
     return 0;

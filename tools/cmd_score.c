@@ -9,6 +9,7 @@
 
 static void usage(FILE *f) {
     fprintf(f, "usage: flanvk score --model DIR --input IN.jsonl [--output OUT.jsonl] [--batch-size B] [--device N] [--profile NAME]\n"
+               CLI_LOAD_USAGE
                "Each line: {\"inputs\": TEXT, \"targets\": TEXT} or {\"input_ids\": [...], \"target_ids\": [...]} (</s> included).\n"
                "Prints the same object plus \"logprob\" (sum of the target tokens' log-probabilities, </s> included)\n"
                "and \"num_tokens\" (the number of target tokens).\n");
@@ -17,8 +18,15 @@ static void usage(FILE *f) {
 int cmd_score(int argc, char **argv) {
     const char *model = NULL, *input = NULL, *output = NULL;
     long device = -1, batch = 16;
+    flanvk_load_opts load = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int lo = cli_load_option(a, v, &load);
+        if (lo < 0) return 1;
+        if (lo) {
+            i++;
+            continue;
+        }
         if (!strcmp(a, "--help")) {
             usage(stdout);
             return 0;
@@ -44,7 +52,7 @@ int cmd_score(int argc, char **argv) {
     cli_progress prog;
     cli_progress_start(&prog, "loading", 1);
     int rc = flanvk_open((int)device, &ctx) ? cli_lib_fail("score") : 0;
-    if (!rc && flanvk_model_load(ctx, model, cli_progress_cb, &prog, &m)) rc = cli_lib_fail(NULL);
+    if (!rc && flanvk_model_load_with(ctx, model, &load, cli_progress_cb, &prog, &m)) rc = cli_lib_fail(NULL);
     cli_progress_end(&prog);
     size_t n = in.n ? in.n : 1;
     uint32_t **x = calloc(n, sizeof *x), **y = calloc(n, sizeof *y), *xl = calloc(n, 4), *yl = calloc(n, 4);

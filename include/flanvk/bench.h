@@ -19,11 +19,16 @@ typedef struct flanvk_bench_generate_opts {
     const uint32_t *batches;  /* batch sizes; {1, 16} when nbatches = 0 */
     uint32_t nbatches;
     int profile;              /* also print the time per op kind of the decode step and prefill */
+    const char *weights;      /* storage types, comma-separated ("f32,q8", or "all" = f32,f16,bf16,q8), each
+                                 run in turn; NULL = the checkpoint's own (f32 for a --config model) */
+    const char *kv_cache;     /* "f32" / "f16"; NULL = the default (flanvk_load_opts) */
 } flanvk_bench_generate_opts;
 
 /* Greedy generation: encoder tokens/s, decoder tokens/s, time to first token, peak device memory.
- * JSON keys: batch, encoder_tokens_per_s, decoder_tokens_per_s, first_token_ms, peak_device_bytes,
- * max_submit_ms (the longest GPU time of one submission, FLANVK_MAX_SUBMIT_MS; 0 without timestamps). */
+ * JSON keys: model (directory or config name), weights, kv_cache, weights_bytes (device bytes of
+ * the parameters), batch, encoder_tokens_per_s, decoder_tokens_per_s, first_token_ms,
+ * peak_device_bytes (weights included), max_submit_ms (the longest GPU time of one submission,
+ * FLANVK_MAX_SUBMIT_MS; 0 without timestamps). */
 int flanvk_bench_generate(flanvk_ctx *ctx, const flanvk_bench_generate_opts *o, FILE *out, int json);
 
 typedef struct flanvk_bench_train_opts {

@@ -34,6 +34,8 @@ typedef struct flanvk_eval_params {
     uint32_t max_new_tokens;     /* 0 = suite default (direct 32, CoT 256) */
     const char *tasks;           /* comma-separated task / subject / language filter; NULL = all */
     const char *report_path;     /* write the JSON report here (atomically); NULL = none */
+    const char *weights;         /* storage type of the weights (flanvk_load_opts); NULL = the checkpoint's own */
+    const char *kv_cache;        /* "f32" / "f16"; NULL = the default (flanvk_load_opts) */
     flanvk_eval_progress_fn progress;
     void *user;
 } flanvk_eval_params;

@@ -25,17 +25,39 @@ typedef struct flanvk_model_info {
     double layer_norm_epsilon;
     int decoder_start_token_id, eos_token_id, pad_token_id;
     uint64_t parameters;        /* number of values */
-    uint64_t weight_bytes;      /* on the device (fp32) */
+    uint64_t weight_bytes;      /* on the device, in the storage type `weights` */
     char stored_dtype[8];       /* dtype of the checkpoint's tensors ("F32", "BF16", "mixed"), "" if not read */
+    char weights[8];            /* storage type of the linear weights on the device: "f32", "f16", "bf16", "q8"
+                                   (inspect: the checkpoint's own, or the one asked for) */
+    char kv_cache[8];           /* loaded models: the KV cache's type, "f32" or "f16"; "" otherwise */
     int has_tokenizer;
     uint32_t max_input_tokens;  /* longest prompt one row of a batch can take on the opened device, 0 if unknown */
 } flanvk_model_info;
 
+/* How a model is held on the device for inference (README "Low-bit weights").
+ * weights: storage type of the linear weights, "f32", "f16", "bf16" or "q8" (the embedding and LM
+ *          head are 16-bit when q8 is asked for; norms and biases stay fp32; every sum is fp32);
+ *          NULL or "": the checkpoint's own type (an fp32 checkpoint runs in fp32).
+ * kv_cache: "f32" or "f16"; NULL or "": f16 when the weights are not f32 and the device can hold
+ *          it, else f32. */
+typedef struct flanvk_load_opts {
+    const char *weights;
+    const char *kv_cache;
+} flanvk_load_opts;
+
 /* Load a model directory onto the context's device. progress may be NULL. */
 int flanvk_model_load(flanvk_ctx *ctx, const char *dir, flanvk_progress_fn progress, void *user, flanvk_model **out);
+/* The same with load options (NULL: defaults). */
+int flanvk_model_load_with(flanvk_ctx *ctx, const char *dir, const flanvk_load_opts *opts, flanvk_progress_fn progress,
+                           void *user, flanvk_model **out);
 void flanvk_model_free(flanvk_model *m);
 /* Read config.json and the checkpoint's header without a device (no weights are read). */
 int flanvk_model_inspect(const char *dir, flanvk_model_info *out);
+/* The same, with weight_bytes for the storage type `weights` (NULL: the checkpoint's own). */
+int flanvk_model_inspect_as(const char *dir, const char *weights, flanvk_model_info *out);
+/* Check a storage type or KV-cache type name: 0, or an error naming it and the choices. */
+int flanvk_check_weights_name(const char *weights);
+int flanvk_check_kv_cache_name(const char *kv_cache);
 void flanvk_model_get_info(const flanvk_model *m, flanvk_model_info *out);
 /* The model directory's tokenizer, or NULL when it has none (then only token ids can be used). */
 const flanvk_tokenizer *flanvk_model_tokenizer(const flanvk_model *m);

@@ -44,7 +44,14 @@ int flanvk_eval(flanvk_ctx *ctx, const flanvk_eval_params *p, flanvk_eval_result
     r.limit = p->limit;
     r.filter = p->tasks;
     int rc = fv_tokenizer_load(p->model_dir, &tok);
-    if (!rc) rc = fv_t5_load(ctx->dev, p->model_dir, &m, NULL, NULL);
+    int wt = FV_T5_WTYPE_FILE;
+    if (p->weights && *p->weights) {
+        enum fv_wtype t;
+        if (!rc) rc = fv_wtype_parse(p->weights, &t);
+        wt = (int)t;
+    }
+    if (!rc) rc = fv_t5_load_typed(ctx->dev, p->model_dir, &wt, &m, NULL, NULL);
+    if (!rc) rc = fv_t5_set_kv_cache(m, p->kv_cache && *p->kv_cache ? p->kv_cache : NULL);
     if (!rc) {
         r.tok = tok;
         /* the builder drops exemplars to the length one row can take (MMLU's 4 choice rows are

@@ -9,6 +9,7 @@
 #include "io/safetensors.h"
 #include "io/t5_config.h"
 #include "io/t5_tensors.h"
+#include "io/wpack.h"
 #include "model/t5.h"
 #include "model/t5_generate.h"
 #include "model/t5_score.h"
@@ -48,7 +49,28 @@ static void fill_info(const fv_t5_config *c, flanvk_model_info *o) {
     o->eos_token_id = c->eos_token_id;
     o->pad_token_id = c->pad_token_id;
     o->parameters = (uint64_t)fv_t5_param_count(c);
-    o->weight_bytes = o->parameters * 4;
+    o->weight_bytes = fv_t5_weight_bytes_of(c, FV_WT_F32);
+    snprintf(o->weights, sizeof o->weights, "f32");
+}
+
+int flanvk_check_weights_name(const char *weights) {
+    enum fv_wtype t;
+    return fv_wtype_parse(weights, &t);
+}
+
+int flanvk_check_kv_cache_name(const char *kv) {
+    if (kv && (!strcmp(kv, "f32") || !strcmp(kv, "f16"))) return 0;
+    return fv_err("unknown KV-cache type '%s' (expected f32 or f16)", kv ? kv : "(null)");
+}
+
+/* -1 (the checkpoint's own) for NULL or "", else the parsed type. */
+static int weights_arg(const char *weights, int *out) {
+    *out = FV_T5_WTYPE_FILE;
+    if (!weights || !*weights) return 0;
+    enum fv_wtype t;
+    FV_TRY(fv_wtype_parse(weights, &t));
+    *out = (int)t;
+    return 0;
 }
 
 static int has_tokenizer_files(const char *dir) {
@@ -70,10 +92,21 @@ static void stored_dtype(const fv_safetensors *st, char *out, size_t n) {
     snprintf(out, n, "%s", name);
 }
 
-int flanvk_model_inspect(const char *dir, flanvk_model_info *out) {
+int flanvk_model_inspect(const char *dir, flanvk_model_info *out) { return flanvk_model_inspect_as(dir, NULL, out); }
+
+int flanvk_model_inspect_as(const char *dir, const char *weights, flanvk_model_info *out) {
     fv_t5_config c;
+    int wt;
+    FV_TRY(weights_arg(weights, &wt));
     FV_TRY(fv_t5_config_load(&c, dir));
     fill_info(&c, out);
+    if (wt < 0) {
+        enum fv_wtype t;
+        FV_TRY(fv_t5_file_wtype(dir, &t));
+        wt = (int)t;
+    }
+    out->weight_bytes = fv_t5_weight_bytes_of(&c, (enum fv_wtype)wt);
+    snprintf(out->weights, sizeof out->weights, "%s", fv_wtype_name((enum fv_wtype)wt));
     fv_safetensors *st;
     FV_TRY(fv_st_open(&st, dir));
     int rc = fv_t5_check_tensors(&c, st, 0);
@@ -84,12 +117,22 @@ int flanvk_model_inspect(const char *dir, flanvk_model_info *out) {
 }
 
 int flanvk_model_load(flanvk_ctx *ctx, const char *dir, flanvk_progress_fn progress, void *user, flanvk_model **out) {
+    return flanvk_model_load_with(ctx, dir, NULL, progress, user, out);
+}
+
+int flanvk_model_load_with(flanvk_ctx *ctx, const char *dir, const flanvk_load_opts *opts, flanvk_progress_fn progress,
+                           void *user, flanvk_model **out) {
     *out = NULL;
+    int wt;
+    FV_TRY(weights_arg(opts ? opts->weights : NULL, &wt));
+    const char *kv = opts && opts->kv_cache && *opts->kv_cache ? opts->kv_cache : NULL;
+    if (kv) FV_TRY(flanvk_check_kv_cache_name(kv));
     flanvk_model *m = calloc(1, sizeof *m);
     if (!m) return fv_err("out of host memory");
     m->ctx = ctx;
     snprintf(m->dir, sizeof m->dir, "%s", dir);
-    int rc = fv_t5_load(ctx->dev, dir, &m->t5, progress, user);
+    int rc = fv_t5_load_typed(ctx->dev, dir, &wt, &m->t5, progress, user);
+    if (!rc) rc = fv_t5_set_kv_cache(m->t5, kv);
     if (!rc && has_tokenizer_files(dir)) rc = flanvk_tokenizer_load(dir, &m->tok);
     if (!rc) {
         fv_safetensors *st;
@@ -116,7 +159,9 @@ void flanvk_model_free(flanvk_model *m) {
 void flanvk_model_get_info(const flanvk_model *m, flanvk_model_info *out) {
     fill_info(&m->t5->cfg, out);
     out->parameters = m->t5->nvalues;
-    out->weight_bytes = m->t5->nvalues * 4;
+    out->weight_bytes = m->t5->weight_bytes;
+    snprintf(out->weights, sizeof out->weights, "%s", fv_wtype_name(m->t5->wtype));
+    snprintf(out->kv_cache, sizeof out->kv_cache, "%s", m->t5->kv_f16 ? "f16" : "f32");
     out->has_tokenizer = m->tok != NULL;
     snprintf(out->stored_dtype, sizeof out->stored_dtype, "%s", m->stored_dtype);
     out->max_input_tokens = max_tokens(m->t5->d, m->t5->cfg.num_heads);

@@ -11,6 +11,7 @@
  * cross-attention K|V projections of every decoder layer); first token = prefill + step 0 + its
  * argmax; decoder tokens/s = rows * (steps after the first) / their time, each step including the
  * upload of its inputs, the replay and the logits read-back. Best of BENCH_GEN_REPS runs. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +80,68 @@ static int run_batch(fv_t5 *m, uint32_t R, const fv_bench_gen_opts *o, fv_bench_
     return rc;
 }
 
+/* The storage types of a --weights list ("f32,q8", "all"); NULL: the checkpoint's own. */
+static int weight_list(const char *list, int *types, int *n) {
+    *n = 0;
+    if (!list || !*list) {
+        types[(*n)++] = FV_T5_WTYPE_FILE;
+        return 0;
+    }
+    if (!strcmp(list, "all")) {
+        for (int t = FV_WT_F32; t <= FV_WT_Q8; t++) types[(*n)++] = t;
+        return 0;
+    }
+    for (const char *p = list; *p;) {
+        char tok[16];
+        size_t k = strcspn(p, ",");
+        snprintf(tok, sizeof tok, "%.*s", (int)(k < 15 ? k : 15), p);
+        enum fv_wtype t;
+        if (*n == 8) return fv_err("bench generate: --weights lists more than 8 types");
+        FV_TRY(fv_wtype_parse(tok, &t));
+        types[(*n)++] = (int)t;
+        p += k + (p[k] == ',');
+    }
+    return *n ? 0 : fv_err("bench generate: --weights '%s' names no type", list);
+}
+
+static int bench_one(fv_dev *d, const fv_bench_gen_opts *opt, int wtype, const uint32_t *batches, uint32_t nb, FILE *f,
+                     int json) {
+    fv_mem_reset_peak(d);
+    fv_t5 *m = NULL;
+    FV_TRY(fv_bench_model_open_typed(d, opt->model_dir, opt->config, &wtype, &m));
+    int rc = fv_t5_set_kv_cache(m, opt->kv_cache);
+    const char *model = opt->model_dir ? opt->model_dir : opt->config, *kv = m->kv_f16 ? "f16" : "f32";
+    if (!rc && !json)
+        fprintf(f, "device: %s\nmodel: %s, %.1fM parameters, weights %s (%.1f MiB), KV cache %s; %u-token prompts, "
+                   "greedy, %u decode steps\n",
+                d->info.name, model, m->nvalues / 1e6, fv_wtype_name(m->wtype), m->weight_bytes / 1048576.0, kv,
+                opt->prompt_len, opt->new_tokens);
+    for (uint32_t i = 0; !rc && i < nb; i++) {
+        fv_bench_gen_result r;
+        rc = run_batch(m, batches[i], opt, &r);
+        if (rc) break;
+        if (json)
+            fprintf(f,
+                    "{\"model\": \"%s\", \"weights\": \"%s\", \"kv_cache\": \"%s\", \"weights_bytes\": %llu, "
+                    "\"batch\": %u, \"encoder_tokens_per_s\": %.2f, \"decoder_tokens_per_s\": %.2f, \"first_token_ms\": %.3f, "
+                    "\"peak_device_bytes\": %llu, \"max_submit_ms\": %.3f}\n",
+                    model, fv_wtype_name(m->wtype), kv, (unsigned long long)m->weight_bytes, r.batch,
+                    r.encoder_tokens_per_s, r.decoder_tokens_per_s, r.first_token_ms,
+                    (unsigned long long)r.peak_device_bytes, r.max_submit_ms);
+        else
+            fprintf(f,
+                    "%-4s batch %-3u encoder %9.1f tok/s  decoder %8.1f tok/s (%.1f ms/step)  first token %8.1f ms  "
+                    "peak device memory %.1f MiB  longest submission %.1f ms\n",
+                    fv_wtype_name(m->wtype), r.batch, r.encoder_tokens_per_s, r.decoder_tokens_per_s, r.ms_per_step,
+                    r.first_token_ms, r.peak_device_bytes / 1048576.0, r.max_submit_ms);
+        fflush(f);
+        if (opt->profile)
+            rc = fv_bench_profile_decode(m, r.batch, opt->prompt_len, opt->new_tokens + 1, r.ms_per_step, r.ms_prefill, f, json);
+    }
+    fv_t5_free(m);
+    return rc;
+}
+
 int fv_bench_generate(fv_dev *d, const fv_bench_gen_opts *o, FILE *f, int json) {
     fv_bench_gen_opts opt = *o;
     if (!opt.prompt_len) opt.prompt_len = 128;
@@ -86,32 +149,8 @@ int fv_bench_generate(fv_dev *d, const fv_bench_gen_opts *o, FILE *f, int json) 
     static const uint32_t default_batches[] = {1, 16};
     const uint32_t *batches = opt.nbatches ? opt.batches : default_batches;
     uint32_t nb = opt.nbatches ? opt.nbatches : 2;
-    fv_mem_reset_peak(d);
-    fv_t5 *m = NULL;
-    FV_TRY(fv_bench_model_open(d, opt.model_dir, opt.config, &m));
-    if (!json)
-        fprintf(f, "device: %s\nmodel: %s, %.1fM parameters, fp32; %u-token prompts, greedy, %u decode steps\n",
-                d->info.name, opt.model_dir ? opt.model_dir : opt.config, m->nvalues / 1e6, opt.prompt_len, opt.new_tokens);
-    int rc = 0;
-    for (uint32_t i = 0; !rc && i < nb; i++) {
-        fv_bench_gen_result r;
-        rc = run_batch(m, batches[i], &opt, &r);
-        if (rc) break;
-        if (json)
-            fprintf(f,
-                    "{\"batch\": %u, \"encoder_tokens_per_s\": %.2f, \"decoder_tokens_per_s\": %.2f, \"first_token_ms\": %.3f, "
-                    "\"peak_device_bytes\": %llu, \"max_submit_ms\": %.3f}\n",
-                    r.batch, r.encoder_tokens_per_s, r.decoder_tokens_per_s, r.first_token_ms,
-                    (unsigned long long)r.peak_device_bytes, r.max_submit_ms);
-        else
-            fprintf(f,
-                    "batch %-3u encoder %9.1f tok/s  decoder %8.1f tok/s (%.1f ms/step)  first token %8.1f ms  "
-                    "peak device memory %.1f MiB  longest submission %.1f ms\n",
-                    r.batch, r.encoder_tokens_per_s, r.decoder_tokens_per_s, r.ms_per_step, r.first_token_ms,
-                    r.peak_device_bytes / 1048576.0, r.max_submit_ms);
-        fflush(f);
-        if (opt.profile) rc = fv_bench_profile_decode(m, r.batch, opt.prompt_len, opt.new_tokens + 1, r.ms_per_step, r.ms_prefill, f, json);
-    }
-    fv_t5_free(m);
-    return rc;
+    int types[8], nt;
+    FV_TRY(weight_list(opt.weights, types, &nt));
+    for (int i = 0; i < nt; i++) FV_TRY(bench_one(d, &opt, types[i], batches, nb, f, json));
+    return 0;
 }

@@ -10,6 +10,10 @@
 
 /* Exactly one of model_dir and config. */
 int fv_bench_model_open(fv_dev *d, const char *model_dir, const char *config, fv_t5 **out);
+/* The same with the linear weights stored as *wtype (FV_T5_WTYPE_FILE: the checkpoint's own, f32
+ * for a config; written back). A config model gets uniform random weights of T5's init std, fast
+ * enough for flan-t5-xl shapes (2.85 B values) without a file. */
+int fv_bench_model_open_typed(fv_dev *d, const char *model_dir, const char *config, int *wtype, fv_t5 **out);
 
 /* The options are the public API's (include/flanvk/bench.h). */
 typedef flanvk_bench_generate_opts fv_bench_gen_opts;

@@ -85,6 +85,7 @@ typedef struct fv_t5 {
                               * tables are row splits of packed words (cols = words per row) */
     uint64_t weight_bytes;   /* device bytes of every parameter (data and scales) */
     fv_buf *wscratch;        /* fp32 scratch of the dequantizing many-row products (typed models) */
+    int kv_f16;              /* decode states hold their K/V caches in fp16 (set by the loader) */
     uint32_t wscratch_floats;
 } fv_t5;
 
@@ -94,6 +95,8 @@ int fv_t5_create(fv_dev *d, const fv_t5_config *cfg, fv_t5 **out);
 int fv_t5_create_typed(fv_dev *d, const fv_t5_config *cfg, enum fv_wtype wtype, fv_t5 **out);
 /* The vocabulary tables' type for blocks of type wtype: q8 keeps them 16-bit (see README). */
 enum fv_wtype fv_t5_vocab_type(enum fv_wtype wtype);
+/* Device bytes of a model's parameters with linear weights of type wtype (no device needed). */
+uint64_t fv_t5_weight_bytes_of(const fv_t5_config *cfg, enum fv_wtype wtype);
 void fv_t5_free(fv_t5 *m);
 
 /* Load weights from a HF checkpoint (model.safetensors or a sharded index, or a directory).
@@ -108,10 +111,17 @@ int fv_t5_load(fv_dev *d, const char *dir, fv_t5 **out, void (*progress)(uint64_
 #define FV_T5_WTYPE_FILE (-1)
 int fv_t5_load_typed(fv_dev *d, const char *dir, int *wtype, fv_t5 **out, void (*progress)(uint64_t, uint64_t, void *),
                      void *user);
+/* The KV cache's type for later decode states: "f32", "f16", or NULL for the default (f16 when
+ * the weights are not f32 and the device can hold fp16 caches). An explicit "f16" on a device
+ * that cannot is an error. */
+int fv_t5_set_kv_cache(fv_t5 *m, const char *kv);
 /* The checkpoint's own storage type (that of its linear weights). */
 int fv_t5_file_wtype(const char *dir, enum fv_wtype *out);
 /* T5's initialisation (HF T5PreTrainedModel._init_weights, factor initializer_factor), seeded. */
 int fv_t5_init_weights(fv_t5 *m, uint64_t seed);
+/* Random weights with T5's init std from a uniform distribution and a cheap generator: for
+ * benchmarks on large shapes (the normal sampler takes minutes for flan-t5-xl); not T5's init. */
+int fv_t5_init_weights_fast(fv_t5 *m, uint64_t seed);
 /* Write model.safetensors (HF names, float32) into dir, atomically. */
 int fv_t5_save_weights(const fv_t5 *m, const char *dir);
 

@@ -152,6 +152,18 @@ static int check_config(const fv_t5_config *c) {
 
 enum fv_wtype fv_t5_vocab_type(enum fv_wtype wtype) { return wtype == FV_WT_Q8 ? FV_WT_F16 : wtype; }
 
+uint64_t fv_t5_weight_bytes_of(const fv_t5_config *c, enum fv_wtype wtype) {
+    uint64_t D = (uint64_t)c->d_model, in = (uint64_t)c->num_heads * c->d_kv, F = (uint64_t)c->d_ff;
+    uint64_t V = (uint64_t)c->vocab_size, nb = (uint64_t)c->relative_attention_num_buckets * c->num_heads;
+    uint64_t vocab = V * fv_wpack_row_words(fv_t5_vocab_type(wtype), (uint32_t)D) * 4;
+#define LIN(rows, cols) fv_weight_bytes(wtype, (uint32_t)(rows), (uint32_t)(cols))
+    uint64_t enc = 2 * D * 4 + LIN(3 * in, D) + LIN(D, in) + LIN((c->is_gated_act ? 2 : 1) * F, D) + LIN(D, F);
+    uint64_t dec = enc + D * 4 + LIN(in, D) + LIN(2 * in, D) + LIN(D, in);
+#undef LIN
+    return vocab * (c->tie_word_embeddings ? 1 : 2) + enc * (uint64_t)c->num_layers +
+           dec * (uint64_t)c->num_decoder_layers + 2 * (nb + D) * 4;
+}
+
 /* A vocabulary table [V, D] in the model's vocabulary type: a row split of packed rows. */
 static int alloc_vocab(fv_t5 *m, size_t *cap, const char *name, fv_rowsplit *t) {
     uint32_t V = (uint32_t)m->cfg.vocab_size, D = (uint32_t)m->cfg.d_model, rw = fv_wpack_row_words(m->vtype, D);
@@ -404,6 +416,31 @@ int fv_t5_init_weights(fv_t5 *m, uint64_t seed) {
     return rc;
 }
 
+int fv_t5_init_weights_fast(fv_t5 *m, uint64_t seed) {
+    float *tmp = NULL;
+    int rc = 0;
+    uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (size_t i = 0; !rc && i < m->nparams; i++) {
+        const fv_t5_param *p = &m->params[i];
+        uint64_t n = numel(p);
+        float *nt = realloc(tmp, n * sizeof *nt);
+        if (!nt) {
+            rc = fv_err("out of host memory");
+            break;
+        }
+        tmp = nt;
+        double std = init_std(m, p);
+        float a = (float)(m->cfg.initializer_factor * sqrt(3.0) * (std < 0 ? 0 : std)), one = (float)m->cfg.initializer_factor;
+        for (uint64_t k = 0; k < n; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+            tmp[k] = std < 0 ? one : a * ((float)(x >> 40) * (1.0f / 8388608.0f) - 1.0f);
+        }
+        rc = fv_t5_param_write(m->d, p, tmp);
+    }
+    free(tmp);
+    return rc;
+}
+
 int fv_t5_save_weights(const fv_t5 *m, const char *dir) {
     fv_st_out *outs = calloc(m->nparams, sizeof *outs);
     int64_t *shapes = calloc(m->nparams * 2, sizeof *shapes);
@@ -431,4 +468,20 @@ int fv_t5_save_weights(const fv_t5 *m, const char *dir) {
     free(shapes);
     free(outs);
     return rc;
+}
+
+int fv_t5_set_kv_cache(fv_t5 *m, const char *kv) {
+    int can = 0; /* fp16 caches: set when the decode-attention ops learn them */
+    if (!kv) {
+        m->kv_f16 = can && m->wtype != FV_WT_F32;
+        return 0;
+    }
+    if (!strcmp(kv, "f32")) {
+        m->kv_f16 = 0;
+        return 0;
+    }
+    if (strcmp(kv, "f16")) return fv_err("unknown KV-cache type '%s' (expected f32 or f16)", kv);
+    if (!can) return fv_err("--kv-cache f16: this device cannot hold fp16 caches (no 16-bit storage)");
+    m->kv_f16 = 1;
+    return 0;
 }
