@@ -47,23 +47,28 @@ int fv_wfile_scales_name(char *out, size_t n, const char *name) {
     return 0;
 }
 
-int fv_wfile_check_meta(const fv_safetensors *st) {
+/* The metadata check, naming the tensor being read when there is one. */
+static int check_meta(const fv_safetensors *st, const char *tensor) {
+    char who[400] = "";
+    if (tensor) snprintf(who, sizeof who, " tensor '%s':", tensor);
     const char *w = fv_st_meta(st, FV_WFILE_META_WEIGHTS);
     enum fv_wtype t;
     if (w && fv_wtype_parse(w, &t))
-        return fv_err("%s: __metadata__ \"%s\" is \"%s\": unknown weight format (f32, f16, bf16 or q8 expected)",
-                      fv_st_path(st), FV_WFILE_META_WEIGHTS, w);
+        return fv_err("%s:%s __metadata__ \"%s\" is \"%s\": unknown weight format (f32, f16, bf16 or q8 expected)",
+                      fv_st_path(st), who, FV_WFILE_META_WEIGHTS, w);
     const char *q = fv_st_meta(st, FV_WFILE_META_Q8);
     if (q && strcmp(q, FV_WFILE_Q8_LAYOUT))
-        return fv_err("%s: __metadata__ \"%s\" is \"%s\": unknown q8 layout (this flanvk reads \"%s\")", fv_st_path(st),
-                      FV_WFILE_META_Q8, q, FV_WFILE_Q8_LAYOUT);
+        return fv_err("%s:%s __metadata__ \"%s\" is \"%s\": unknown q8 layout (this flanvk reads \"%s\")", fv_st_path(st),
+                      who, FV_WFILE_META_Q8, q, FV_WFILE_Q8_LAYOUT);
     return 0;
 }
+
+int fv_wfile_check_meta(const fv_safetensors *st) { return check_meta(st, NULL); }
 
 /* The scale companion of I8 tensor t, checked (metadata, dtype, shape); NULL after an error. */
 static const fv_st_tensor *q8_scales(const fv_safetensors *st, const fv_st_tensor *t) {
     const char *file = fv_st_file(st, t);
-    if (fv_wfile_check_meta(st)) return NULL;
+    if (check_meta(st, t->name)) return NULL;
     const char *w = fv_st_meta(st, FV_WFILE_META_WEIGHTS), *q = fv_st_meta(st, FV_WFILE_META_Q8);
     if (!w || strcmp(w, "q8") || !q) {
         fv_err("%s: tensor '%s' is I8 but __metadata__ lacks \"%s\": \"q8\" and \"%s\": \"%s\" (not a flanvk q8 file)",
