@@ -46,6 +46,15 @@ if [ "${CONVERT_NO_DEVICE:-0}" != 1 ]; then
   echo "f16 and bf16 outputs load on the device"
 fi
 
+# tokenizer files travel with the weights
+side="spiece.model tokenizer_config.json special_tokens_map.json generation_config.json"
+mkdir -p "$work/mt" && cp "$work/m/"* "$work/mt/" && cp "$here/../../assets/tokenizer/spiece.model" "$work/mt/"
+for f in tokenizer_config.json special_tokens_map.json generation_config.json; do echo "{\"file\": \"$f\"}" > "$work/mt/$f"; done
+"$FLANVK" convert --model "$work/mt" --out "$work/mt.q8" --weights q8 >/dev/null || fail "convert with tokenizer files"
+for f in $side; do cmp -s "$work/mt/$f" "$work/mt.q8/$f" || fail "$f not copied"; done
+[ ! -e "$work/mt.q8/tokenizer.json" ] || fail "tokenizer.json made up"
+echo "copied beside the weights: $side"
+
 # bad inputs: one line, naming the file, non-zero exit
 expect_fail() { # label, expected text, command...
   local label=$1 want=$2; shift 2
