@@ -26,7 +26,8 @@ typedef struct flanvk_model_info {
     int decoder_start_token_id, eos_token_id, pad_token_id;
     uint64_t parameters;        /* number of values */
     uint64_t weight_bytes;      /* on the device, in the storage type `weights` */
-    char stored_dtype[8];       /* dtype of the checkpoint's tensors ("F32", "BF16", "mixed"), "" if not read */
+    char stored_dtype[8];       /* dtype of the checkpoint's tensors ("F32", "BF16", ...); when they differ, the
+                                 * linear weights' ("F16", "q8" for a flanvk q8 file), "" if not read */
     char weights[8];            /* storage type of the linear weights on the device: "f32", "f16", "bf16", "q8"
                                    (inspect: the checkpoint's own, or the one asked for) */
     char kv_cache[8];           /* loaded models: the KV cache's type, "f32" or "f16"; "" otherwise */
@@ -61,6 +62,30 @@ int flanvk_check_kv_cache_name(const char *kv_cache);
 void flanvk_model_get_info(const flanvk_model *m, flanvk_model_info *out);
 /* The model directory's tokenizer, or NULL when it has none (then only token ids can be used). */
 const flanvk_tokenizer *flanvk_model_tokenizer(const flanvk_model *m);
+
+/* ---- conversion (host only, no device) ---- */
+
+/* The matrices stored in one weight type by a conversion, and how far they moved:
+ * relative error ||W - W'|| / ||W|| of each (W as read, W' as the kernels will read it). */
+typedef struct flanvk_convert_type_stats {
+    char type[8];              /* "f32", "f16", "bf16", "q8" */
+    uint32_t tensors;          /* 0: no matrix took this type */
+    double mean_rel_err, worst_rel_err;
+    char worst_tensor[112];
+} flanvk_convert_type_stats;
+
+typedef struct flanvk_convert_stats {
+    flanvk_convert_type_stats by_type[4]; /* f32, f16, bf16, q8 */
+    uint32_t tensors;                     /* tensors written (a q8 matrix's scales count as one) */
+    uint64_t bytes_out;                   /* bytes of tensor data in model.safetensors */
+} flanvk_convert_stats;
+
+/* Rewrite the model directory model_dir into out_dir with weights of type `weights` ("f32",
+ * "f16", "bf16" or "q8"; which tensors take it: README, "Weight formats"): config.json and the
+ * tokenizer files copied, model.safetensors written. out_dir must not exist or be empty; it is
+ * built as "<out_dir>.tmp.<pid>" and renamed at the end. progress (bytes written) and stats may be NULL. */
+int flanvk_model_convert(const char *model_dir, const char *out_dir, const char *weights, flanvk_progress_fn progress,
+                         void *user, flanvk_convert_stats *stats);
 
 typedef struct flanvk_gen_params {
     uint32_t max_new_tokens;   /* 20 */

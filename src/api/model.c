@@ -9,6 +9,7 @@
 #include "io/safetensors.h"
 #include "io/t5_config.h"
 #include "io/t5_tensors.h"
+#include "io/wfile.h"
 #include "io/wpack.h"
 #include "model/t5.h"
 #include "model/t5_generate.h"
@@ -85,7 +86,10 @@ static void stored_dtype(const fv_safetensors *st, char *out, size_t n) {
         const char *dn = fv_dtype_name(fv_st_at(st, i)->dtype);
         if (!*name) name = dn;
         else if (strcmp(name, dn)) {
-            name = "mixed";
+            /* norms kept in F32 beside 16-bit or q8 matrices: name the matrices' storage */
+            static const char *dt[4] = {"F32", "F16", "BF16", "q8"};
+            enum fv_wtype t;
+            name = fv_wfile_default_type(st, &t) ? "mixed" : dt[t];
             break;
         }
     }
@@ -109,8 +113,8 @@ int flanvk_model_inspect_as(const char *dir, const char *weights, flanvk_model_i
     snprintf(out->weights, sizeof out->weights, "%s", fv_wtype_name((enum fv_wtype)wt));
     fv_safetensors *st;
     FV_TRY(fv_st_open(&st, dir));
+    stored_dtype(st, out->stored_dtype, sizeof out->stored_dtype); /* first: the check's message is the one kept */
     int rc = fv_t5_check_tensors(&c, st, 0);
-    stored_dtype(st, out->stored_dtype, sizeof out->stored_dtype);
     fv_st_close(st);
     out->has_tokenizer = has_tokenizer_files(dir);
     return rc;

@@ -69,8 +69,9 @@ int fv_st_read_f16(const fv_safetensors *st, const char *name, uint16_t *dst, in
 int fv_st_tensor_f32(const fv_safetensors *st, const fv_st_tensor *t, float *dst);
 int fv_st_tensor_f16(const fv_safetensors *st, const fv_st_tensor *t, uint16_t *dst);
 
-/* Writer. data holds numel elements of src_dtype (F32, F16 or BF16); the file stores dtype
- * (F32, F16 or BF16; float32 sources are rounded to nearest even). */
+/* Writer. data holds numel elements of src_dtype; the file stores dtype: F32, F16 and BF16 convert
+ * into each other (float32 sources rounded to nearest even), and any dtype (I8 included) is
+ * written as it is when src_dtype == dtype. */
 typedef struct {
     const char *name;
     int ndim;
@@ -85,5 +86,23 @@ typedef struct {
  * laid out widest dtype first so every tensor is aligned to its element size, header padded with
  * spaces to a multiple of 8, as the safetensors library writes it. */
 int fv_st_write(const char *path, const fv_st_out *t, size_t n, const char *const *meta_kv);
+
+/* Streaming writer, for files larger than memory (model conversion): the header comes from the
+ * names, shapes and dtypes alone; then produce(user, i, sink) is called once per tensor i, in the
+ * order of the data (widest dtype first, as fv_st_write), and passes exactly that tensor's
+ * numel * size bytes to fv_st_sink_write in as many pieces as it likes. A non-zero return from
+ * produce (its message set) or a byte count that differs aborts the write; the file appears only
+ * complete (temp file + rename, as fv_st_write). */
+typedef struct {
+    const char *name;
+    int ndim;
+    const int64_t *shape;
+    fv_dtype dtype;
+} fv_st_entry;
+typedef struct fv_st_sink fv_st_sink;
+typedef int (*fv_st_produce_fn)(void *user, size_t i, fv_st_sink *sink);
+int fv_st_sink_write(fv_st_sink *s, const void *p, size_t n);
+int fv_st_write_stream(const char *path, const fv_st_entry *t, size_t n, const char *const *meta_kv,
+                       fv_st_produce_fn produce, void *user);
 
 #endif

@@ -5,6 +5,7 @@
 #include "io/t5_tensors.h"
 
 #include "base/error.h"
+#include "io/wfile.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -113,7 +114,7 @@ int fv_t5_check_tensors(const fv_t5_config *c, const fv_safetensors *st, int fla
     fv_t5_tensor_spec *s;
     size_t n;
     FV_TRY(fv_t5_tensor_specs(c, &s, &n));
-    int rc = 0;
+    int rc = fv_wfile_check_meta(st);
     for (size_t i = 0; i < n && !rc; i++) {
         const fv_st_tensor *t = fv_st_find(st, s[i].name);
         if (!t && i == 0 && fv_t5_embedding_name(st)) continue; /* shared.weight stored as an embed_tokens copy */
@@ -125,15 +126,21 @@ int fv_t5_check_tensors(const fv_t5_config *c, const fv_safetensors *st, int fla
             break;
         }
         rc = fv_st_check_shape(st, t, s[i].ndim, s[i].shape);
-        if (!rc && !fv_dtype_convertible(t->dtype))
-            rc = fv_err("%s: tensor '%s': unsupported dtype %s (F32, F16 or BF16 expected)", fv_st_file(st, t), t->name,
-                        fv_dtype_name(t->dtype));
+        if (!rc) rc = fv_wfile_check_tensor(st, t); /* dtype; for q8 (I8) also its scales and metadata */
     }
     if (!rc && (flags & FV_T5_CHECK_STRICT)) {
         for (size_t j = 0; j < fv_st_count(st) && !rc; j++) {
             const fv_st_tensor *t = fv_st_at(st, j);
             int known = 0;
-            for (size_t i = 0; i < n && !known; i++) known = strcmp(s[i].name, t->name) == 0;
+            for (size_t i = 0; i < n && !known; i++) {
+                known = strcmp(s[i].name, t->name) == 0;
+                /* the scales of a q8 tensor (checked with it above) */
+                size_t len = strlen(s[i].name);
+                if (!known && !strncmp(s[i].name, t->name, len) && !strcmp(t->name + len, FV_WFILE_SCALES_SUFFIX)) {
+                    const fv_st_tensor *w = fv_st_find(st, s[i].name);
+                    known = w && w->dtype == FV_DT_I8;
+                }
+            }
             if (!known) rc = fv_err("%s: tensor '%s' is not used by a T5 model with this config", fv_st_file(st, t), t->name);
         }
     }

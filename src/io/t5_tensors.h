@@ -33,7 +33,8 @@ const char *fv_t5_embedding_name(const fv_safetensors *st);
 
 enum { FV_T5_CHECK_STRICT = 1 }; /* also reject tensors the config does not use */
 
-/* Report the first missing tensor, wrong shape or unsupported dtype as one line naming the file. */
+/* Report the first missing tensor, wrong shape or unsupported dtype as one line naming the file.
+ * q8 tensors (I8) are accepted with their scales and metadata checked (io/wfile.h). */
 int fv_t5_check_tensors(const fv_t5_config *c, const fv_safetensors *st, int flags);
 
 #endif

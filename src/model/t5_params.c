@@ -8,6 +8,7 @@
 #include "base/file.h"
 #include "base/rng.h"
 #include "io/safetensors.h"
+#include "io/wfile.h"
 #include "model/t5.h"
 #include "ops/relpos.h"
 
@@ -150,7 +151,7 @@ static int check_config(const fv_t5_config *c) {
     return 0;
 }
 
-enum fv_wtype fv_t5_vocab_type(enum fv_wtype wtype) { return wtype == FV_WT_Q8 ? FV_WT_F16 : wtype; }
+enum fv_wtype fv_t5_vocab_type(enum fv_wtype wtype) { return fv_wfile_tensor_type("shared.weight", 2, wtype); }
 
 uint64_t fv_t5_weight_bytes_of(const fv_t5_config *c, enum fv_wtype wtype) {
     uint64_t D = (uint64_t)c->d_model, in = (uint64_t)c->num_heads * c->d_kv, F = (uint64_t)c->d_ff;
@@ -297,10 +298,27 @@ static const char *embedding_name(const fv_safetensors *st) {
     return names[0];
 }
 
+/* A typed entry straight from the file's words (io/wfile.h: raw copies where the file holds the
+ * type, else through fp32 and the packer). */
+static int load_typed(fv_dev *d, const fv_safetensors *st, const char *name, const fv_t5_param *p) {
+    uint64_t dw = fv_wpack_data_words(p->type, p->rows, p->cols), sw = fv_wpack_scale_words(p->type, p->rows, p->cols);
+    uint32_t *data = malloc(dw * 4), *sc = calloc(sw + 1, 4);
+    int rc = !data || !sc ? fv_err("out of host memory loading '%s'", p->name) : 0;
+    if (!rc) rc = fv_wfile_read(st, name, p->type, p->rows, p->cols, data, sw ? sc : NULL);
+    if (!rc) rc = typed_io(d, p, data, sc, 1);
+    free(data);
+    free(sc);
+    return rc;
+}
+
 int fv_t5_load_weights(fv_t5 *m, const char *path, void (*progress)(uint64_t, uint64_t, void *), void *user) {
     fv_safetensors *st;
     FV_TRY(fv_st_open(&st, path));
-    int rc = 0;
+    int rc = fv_wfile_check_meta(st);
+    if (rc) {
+        fv_st_close(st);
+        return rc;
+    }
     float *tmp = NULL;
     uint64_t done = 0, total = m->nvalues * 4;
     for (size_t i = 0; !rc && i < m->nparams; i++) {
@@ -326,10 +344,11 @@ int fv_t5_load_weights(fv_t5 *m, const char *path, void (*progress)(uint64_t, ui
             }
             dst = tmp = nt;
         }
-        rc = fv_st_read_f32(st, name, dst, p->cols ? 2 : 1, shape);
-        if (!rc && typed) rc = fv_t5_param_write(m->d, p, dst);
-        else if (!rc && sp) rc = fv_rowsplit_write(m->d, sp, 0, dst, n);
-        else if (!rc && !p->buf->host) rc = fv_buf_write(m->d, p->buf, (uint64_t)p->off * 4, dst, n * 4);
+        if (typed) rc = load_typed(m->d, st, name, p);
+        else rc = fv_wfile_read_f32(st, name, dst, p->cols ? 2 : 1, shape);
+        if (rc || typed) {
+        } else if (sp) rc = fv_rowsplit_write(m->d, sp, 0, dst, n);
+        else if (!p->buf->host) rc = fv_buf_write(m->d, p->buf, (uint64_t)p->off * 4, dst, n * 4);
         done += n * 4;
         if (progress) progress(done, total, user);
     }
@@ -341,14 +360,8 @@ int fv_t5_load_weights(fv_t5 *m, const char *path, void (*progress)(uint64_t, ui
 int fv_t5_file_wtype(const char *dir, enum fv_wtype *out) {
     fv_safetensors *st;
     FV_TRY(fv_st_open(&st, dir));
-    const char *probe = "encoder.block.0.layer.0.SelfAttention.q.weight";
-    const fv_st_tensor *t = fv_st_find(st, probe);
-    int rc = 0;
-    if (!t) rc = fv_err("%s: tensor '%s' is missing", fv_st_path(st), probe);
-    else if (t->dtype == FV_DT_F32) *out = FV_WT_F32;
-    else if (t->dtype == FV_DT_F16) *out = FV_WT_F16;
-    else if (t->dtype == FV_DT_BF16) *out = FV_WT_BF16;
-    else rc = fv_err("%s: tensor '%s' has dtype %s, which flanvk does not load", fv_st_path(st), probe, fv_dtype_name(t->dtype));
+    int rc = fv_wfile_check_meta(st);
+    if (!rc) rc = fv_wfile_default_type(st, out);
     fv_st_close(st);
     return rc;
 }
