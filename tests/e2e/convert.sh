@@ -40,10 +40,27 @@ done
 "$FLANVK" convert --model "$work/q8" --out "$work/q8.f32" --weights f32 >/dev/null || fail "q8 -> f32"
 echo "f16 -> f16 and q8 -> q8 byte-identical; q8 -> f32 dequantizes"
 if [ "${CONVERT_NO_DEVICE:-0}" != 1 ]; then
-  for w in f16 bf16; do
+  for w in f16 bf16 q8; do
     "$FLANVK" info --load --model "$work/$w" > "$work/load.log" 2>&1 || { cat "$work/load.log"; fail "info --load on $w"; }
+    grep -q "weights $w" "$work/load.log" || { cat "$work/load.log"; fail "info --load on the $w output: not held as $w"; }
   done
-  echo "f16 and bf16 outputs load on the device"
+  echo "f16, bf16 and q8 outputs load on the device in their own type"
+  # a converted directory and the source loaded with --weights hold the same words: the same
+  # greedy ids and the same log-probabilities, bit for bit
+  printf '{"prompt_ids": [5, 9, 17, 3, 1]}\n{"prompt_ids": [40, 2, 1]}\n' > "$work/prompts.jsonl"
+  printf '{"input_ids": [5, 9, 17, 3, 1], "target_ids": [7, 8, 1]}\n' > "$work/pairs.jsonl"
+  for w in f16 bf16 q8; do
+    "$FLANVK" generate --model "$work/$w" --input "$work/prompts.jsonl" --output "$work/g.$w.file" --max-new-tokens 6 2>/dev/null \
+      || fail "generate on the $w output"
+    "$FLANVK" generate --model "$work/m" --weights $w --input "$work/prompts.jsonl" --output "$work/g.$w.load" \
+      --max-new-tokens 6 2>/dev/null || fail "generate --weights $w"
+    cmp -s "$work/g.$w.file" "$work/g.$w.load" || fail "$w: converted file and --weights $w generate differently"
+    "$FLANVK" score --model "$work/$w" --input "$work/pairs.jsonl" --output "$work/s.$w.file" 2>/dev/null || fail "score $w file"
+    "$FLANVK" score --model "$work/m" --weights $w --input "$work/pairs.jsonl" --output "$work/s.$w.load" 2>/dev/null \
+      || fail "score --weights $w"
+    cmp -s "$work/s.$w.file" "$work/s.$w.load" || fail "$w: converted file and --weights $w score differently"
+  done
+  echo "generate and score: each converted directory == the source with --weights (f16, bf16, q8)"
 fi
 
 # tokenizer files travel with the weights
@@ -87,6 +104,14 @@ expect_fail "no metadata" "is I8 but __metadata__ lacks" "$FLANVK" info --model 
 d=$(bad wshape shape=$q:48,32)
 expect_fail "weight shape" "tensor '$q' has shape [48, 32], expected [32, 48]" "$FLANVK" info --model "$d"
 expect_fail "weights bogus" "--weights 'bogus' is not a weight type" "$FLANVK" convert --model "$work/m" --out "$work/o2" --weights bogus
+expect_fail "generate q4" "unknown weight type 'q4'" "$FLANVK" generate --model "$work/m" --weights q4 --prompt x
+expect_fail "info q4" "unknown weight type 'q4'" "$FLANVK" info --model "$work/m" --weights q4
+expect_fail "kv-cache f8" "unknown KV-cache type 'f8'" "$FLANVK" score --model "$work/m" --kv-cache f8 --input /dev/null
+if [ "${CONVERT_NO_DEVICE:-0}" != 1 ]; then
+  d=$(bad noscales2 drop=$q.scales)
+  expect_fail "load no scales" "$d/model.safetensors: tensor '$q' is q8 (I8) but its scales" \
+    "$FLANVK" generate --model "$d" --input "$work/prompts.jsonl"
+fi
 expect_fail "existing OUT" "$work/f16: already exists and is not an empty directory" "$FLANVK" convert --model "$work/m" --out "$work/f16" --weights q8
 # a weight beyond fp16's range fails mid-write: no OUT, no temporary directory
 mkdir -p "$work/huge" && cp "$work/m/config.json" "$work/huge/"
