@@ -172,7 +172,9 @@ static void describe(VkPhysicalDevice pd, uint32_t index, fv_device_info *info, 
     info->max_texel_buffer_elements = p->limits.maxTexelBufferElements;
     info->fp16 = f16.shaderFloat16;
     info->storage16 = s16.storageBuffer16BitAccess;
-    info->int8 = f16.shaderInt8;
+    /* FLANVK_DISABLE_INT8=1: the device looks like one without 8-bit arithmetic. flanvk's q8 kernels
+     * read int8 weights as 32-bit words and never need it; the switch lets the checks prove that. */
+    info->int8 = f16.shaderInt8 && !env_int("FLANVK_DISABLE_INT8", 0);
     info->subgroup_ops = (sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) ? sg.supportedOperations : 0;
     info->subgroup_size_control = sgcf.subgroupSizeControl;
     info->max_allocation_size = m3.maxMemoryAllocationSize;

@@ -3,7 +3,8 @@
  *
  * Device choice: FLANVK_DEVICE=N (or an explicit index) wins; otherwise discrete, then integrated,
  * then virtual, then CPU. Kill switches, because drivers sometimes misreport features:
- * FLANVK_DISABLE_F16=1 turns off 16-bit storage/arithmetic; FLANVK_TEXEL=0/1 forces the
+ * FLANVK_DISABLE_F16=1 turns off 16-bit storage/arithmetic; FLANVK_DISABLE_INT8=1 reports no
+ * 8-bit arithmetic (the q8 kernels use none); FLANVK_TEXEL=0/1 forces the
  * storage-buffer or the texel-buffer load path (default: texel on CPU devices, where
  * texelFetch compiles to one vector gather, storage buffers elsewhere).
  * FLANVK_VALIDATION=1 turns on the Khronos validation layer (2-4: more checks, vk/validation.h);
