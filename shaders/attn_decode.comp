@@ -25,7 +25,9 @@
 //
 // KV_F16 (variant): K and V (caches and cross K|V) hold IEEE fp16, four halves per vec4 slot:
 // read as RGBA16F texels (TEXEL) or as uvec2 words widened by unpackHalf2x16, so neither path
-// needs 16-bit storage. The append rounds k_new / v_new to nearest even (common/half.glsl) and
+// needs 16-bit storage. KV_W8 (TEXEL only; dk, offsets and strides multiples of 8 halves): one
+// RGBA32UI texel carries 8 halves, two vec4 slots, unpacked in the shader: half the gathers of
+// the RGBA16F views, which on lavapipe cost as much per texel as the fp32 ones. The append rounds k_new / v_new to nearest even (common/half.glsl) and
 // this step's own key and value enter the sums rounded too, so a step sees exactly the K/V that
 // the next steps will read back from the cache. Scores, softmax and sums stay fp32.
 layout(local_size_x_id = 0) in;
@@ -40,7 +42,10 @@ FV_IN4(0, Q)
 FV_IN4(3, NEW)
 #ifdef KV_F16
 #include "half.glsl"
-#ifdef TEXEL
+#if defined(TEXEL) && defined(KV_W8)
+layout(binding = 1) uniform usamplerBuffer K; // RGBA32UI views: 8 halves per texel
+layout(binding = 2) uniform usamplerBuffer V;
+#elif defined(TEXEL)
 FV_IN4(1, K) // RGBA16F views
 FV_IN4(2, V)
 #define LDKV(name, i) texelFetch(name, int(i))
@@ -127,8 +132,16 @@ void main() {
             if (!SELF) vis[u] = vis[u] && LDI(SEG, pc.sego + b * pc.Tk + jj[u]) != 0;
             uint kr = kb + jj[u] * pc.ks;
             float a = 0.0;
+#ifdef KV_W8
+            [[unroll]] for (uint d = 0; d < MAXD4; d += 2)
+                if (d < D4) {
+                    uvec4 w = texelFetch(K, int((kr + d) >> 1));
+                    a += dot(q[d], unpack4(w.xy)) + dot(q[d + 1], unpack4(w.zw));
+                }
+#else
             [[unroll]] for (uint d = 0; d < MAXD4; d++)
                 if (d < D4) a += dot(q[d], LDKV(K, kr + d));
+#endif
             if (SELF && bias) a += rel_bias(int(jj[u]) - int(step));
             s[u] = a;
             cm = max(cm, vis[u] ? a : LOWEST);
@@ -140,8 +153,17 @@ void main() {
             float p = vis[u] ? exp(s[u] - mn) : 0.0;
             l += p;
             uint vr = vb + jj[u] * pc.vs;
+#ifdef KV_W8
+            [[unroll]] for (uint d = 0; d < MAXD4; d += 2)
+                if (d < D4) {
+                    uvec4 w = texelFetch(V, int((vr + d) >> 1));
+                    acc[d] += p * unpack4(w.xy);
+                    acc[d + 1] += p * unpack4(w.zw);
+                }
+#else
             [[unroll]] for (uint d = 0; d < MAXD4; d++)
                 if (d < D4) acc[d] += p * LDKV(V, vr + d);
+#endif
         }
         m = mn;
     }
