@@ -22,6 +22,14 @@
 // read from the cache, so there is no hazard). Bias: table[lut[clamp(j - step, -L, L) + L]*H + h].
 // Otherwise (cross-attention): keys 0..Tk-1, key j visible iff SEG[sego + b*Tk + j] != 0.
 // A row with no visible key gets O = 0. All offsets and strides count vec4s (host checks %4).
+//
+// KV_F16 (variant): K and V (caches and cross K|V) hold IEEE fp16, four halves per vec4 slot:
+// read as RGBA16F texels (TEXEL) or as uvec2 words widened by unpackHalf2x16, so neither path
+// needs 16-bit storage. KV_W8 (TEXEL only; dk, offsets and strides multiples of 8 halves): one
+// RGBA32UI texel carries 8 halves, two vec4 slots, unpacked in the shader: half the gathers of
+// the RGBA16F views, which on lavapipe cost as much per texel as the fp32 ones. The append rounds k_new / v_new to nearest even (common/half.glsl) and
+// this step's own key and value enter the sums rounded too, so a step sees exactly the K/V that
+// the next steps will read back from the cache. Scores, softmax and sums stay fp32.
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint SG = 8;      // workgroup size = subgroup size
 layout(constant_id = 1) const bool SELF = false;
@@ -31,9 +39,37 @@ layout(constant_id = 1) const bool SELF = false;
 
 #include "vec4io.glsl"
 FV_IN4(0, Q)
+FV_IN4(3, NEW)
+#ifdef KV_F16
+#include "half.glsl"
+#if defined(TEXEL) && defined(KV_W8)
+layout(binding = 1) uniform usamplerBuffer K; // RGBA32UI views: 8 halves per texel
+layout(binding = 2) uniform usamplerBuffer V;
+#elif defined(TEXEL)
+FV_IN4(1, K) // RGBA16F views
+FV_IN4(2, V)
+#define LDKV(name, i) texelFetch(name, int(i))
+#else
+layout(std430, binding = 1) readonly buffer K_h { uvec2 K[]; };
+layout(std430, binding = 2) readonly buffer V_h { uvec2 V[]; };
+#define LDKV(name, i) unpack4(name[i])
+#endif
+#define KVWORD uvec2
+vec4 unpack4(uvec2 w) { return vec4(unpackHalf2x16(w.x), unpackHalf2x16(w.y)); }
+uvec2 pack4(vec4 x) {
+    uvec4 h = uvec4(to_half(floatBitsToUint(x.x)), to_half(floatBitsToUint(x.y)), to_half(floatBitsToUint(x.z)),
+                    to_half(floatBitsToUint(x.w)));
+    return uvec2(h.x | (h.y << 16), h.z | (h.w << 16));
+}
+#define RND4(x) unpack4(pack4(x))
+#else
 FV_IN4(1, K)
 FV_IN4(2, V)
-FV_IN4(3, NEW)
+#define LDKV(name, i) FV_LD4(name, i)
+#define KVWORD vec4
+#define pack4(x) (x)
+#define RND4(x) (x)
+#endif
 #ifdef TEXEL
 layout(binding = 4) uniform usamplerBuffer SEG;
 layout(binding = 5) uniform samplerBuffer TAB;
@@ -48,8 +84,8 @@ layout(std430, binding = 6) readonly buffer LUT_b { int LUT[]; };
 #define LDF(name, i) name[i]
 #endif
 layout(std430, binding = 7) readonly buffer STEP_b { uint STEP[]; };
-layout(std430, binding = 8) buffer KC_b { vec4 KC[]; };
-layout(std430, binding = 9) buffer VC_b { vec4 VC[]; };
+layout(std430, binding = 8) buffer KC_b { KVWORD KC[]; };
+layout(std430, binding = 9) buffer VC_b { KVWORD VC[]; };
 layout(std430, binding = 10) writeonly buffer O_b { vec4 O[]; };
 layout(push_constant) uniform P {
     uint B, H, D4, Tk;             // rows, heads, dk/4, keys (cross) or cache slots (self)
@@ -96,8 +132,16 @@ void main() {
             if (!SELF) vis[u] = vis[u] && LDI(SEG, pc.sego + b * pc.Tk + jj[u]) != 0;
             uint kr = kb + jj[u] * pc.ks;
             float a = 0.0;
+#ifdef KV_W8
+            [[unroll]] for (uint d = 0; d < MAXD4; d += 2)
+                if (d < D4) {
+                    uvec4 w = texelFetch(K, int((kr + d) >> 1));
+                    a += dot(q[d], unpack4(w.xy)) + dot(q[d + 1], unpack4(w.zw));
+                }
+#else
             [[unroll]] for (uint d = 0; d < MAXD4; d++)
-                if (d < D4) a += dot(q[d], FV_LD4(K, kr + d));
+                if (d < D4) a += dot(q[d], LDKV(K, kr + d));
+#endif
             if (SELF && bias) a += rel_bias(int(jj[u]) - int(step));
             s[u] = a;
             cm = max(cm, vis[u] ? a : LOWEST);
@@ -109,8 +153,17 @@ void main() {
             float p = vis[u] ? exp(s[u] - mn) : 0.0;
             l += p;
             uint vr = vb + jj[u] * pc.vs;
+#ifdef KV_W8
+            [[unroll]] for (uint d = 0; d < MAXD4; d += 2)
+                if (d < D4) {
+                    uvec4 w = texelFetch(V, int((vr + d) >> 1));
+                    acc[d] += p * unpack4(w.xy);
+                    acc[d + 1] += p * unpack4(w.zw);
+                }
+#else
             [[unroll]] for (uint d = 0; d < MAXD4; d++)
-                if (d < D4) acc[d] += p * FV_LD4(V, vr + d);
+                if (d < D4) acc[d] += p * LDKV(V, vr + d);
+#endif
         }
         m = mn;
     }
@@ -118,17 +171,17 @@ void main() {
     if (SELF && step < pc.Tk) { // this step's own key and value: lane 0 takes it, all lanes append it
         uint nk = pc.nko + b * pc.ns + h * D4, nv = pc.nvo + b * pc.ns + h * D4;
         for (uint d = lane; d < D4; d += SG) {
-            KC[kb + step * pc.ks + d] = FV_LD4(NEW, nk + d);
-            VC[vb + step * pc.vs + d] = FV_LD4(NEW, nv + d);
+            KC[kb + step * pc.ks + d] = pack4(FV_LD4(NEW, nk + d));
+            VC[vb + step * pc.vs + d] = pack4(FV_LD4(NEW, nv + d));
         }
         float a = bias ? rel_bias(0) : 0.0;
         [[unroll]] for (uint d = 0; d < MAXD4; d++)
-            if (d < D4) a += dot(q[d], FV_LD4(NEW, nk + d));
+            if (d < D4) a += dot(q[d], RND4(FV_LD4(NEW, nk + d)));
         bool mine = lane == 0u;
         float mn = mine ? max(m, a) : m, alpha = exp(m - mn), p = mine ? exp(a - mn) : 0.0;
         l = l * alpha + p;
         [[unroll]] for (uint d = 0; d < MAXD4; d++)
-            if (d < D4) acc[d] = acc[d] * alpha + p * FV_LD4(NEW, nv + d);
+            if (d < D4) acc[d] = acc[d] * alpha + p * RND4(FV_LD4(NEW, nv + d));
         m = mn;
     }
 

@@ -39,5 +39,7 @@ void fv_bench_print_peak(fv_bench_out *o, const fv_dev *d);
 int fv_bench_ops(fv_dev *d, FILE *f, int json, const char *filter);
 /* The low-bit linear-layer rows of `bench ops` (bench_wlinear.c). */
 int fv_bench_wlinear(fv_dev *d, fv_graph *g, fv_bench_out *o);
+/* Decode-step attention with fp32 and fp16 K/V (bench_attn_decode.c). */
+int fv_bench_attn_decode(fv_dev *d, fv_graph *g, fv_bench_out *o);
 
 #endif

@@ -332,6 +332,7 @@ int fv_bench_ops(fv_dev *d, FILE *f, int json, const char *filter) {
     if (!rc && wanted(&c, "gemm")) rc = bench_gemm(&c);
     if (!rc && wanted(&c, "wlinear")) rc = fv_bench_wlinear(d, c.g, &c.out);
     if (!rc && wanted(&c, "attn")) rc = bench_attention(&c);
+    if (!rc && wanted(&c, "attn_decode")) rc = fv_bench_attn_decode(d, c.g, &c.out);
     if (!rc && wanted(&c, "rmsnorm")) rc = bench_rmsnorm(&c);
     if (!rc && wanted(&c, "xent")) rc = bench_xent(&c);
     if (!rc) rc = bench_rest(&c);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ref/cast.h"
+
 static int keep(void ***arr, size_t *n, size_t *cap, void *p) {
     if (!p) return -1;
     if (*n == *cap) {
@@ -60,6 +62,30 @@ fv_buf *fv_check_upload_u32(fv_check *c, const uint32_t *data, size_t n) { retur
 float *fv_check_download(fv_check *c, fv_buf *b, size_t n) {
     float *p = fv_check_alloc(c, n);
     if (p && fv_buf_read(c->d, b, 0, p, n * sizeof *p)) return NULL;
+    return p;
+}
+
+fv_buf *fv_check_upload_f16(fv_check *c, const float *data, size_t n) {
+    fv_buf *b = fv_check_upload(c, NULL, (n + 1) / 2);
+    float *nans = data ? NULL : fv_check_alloc(c, n);
+    for (size_t i = 0; nans && i < n; i++) nans[i] = NAN;
+    if (!b || (!data && !nans) || fv_check_write_f16(c, b, data ? data : nans, n)) return NULL;
+    return b;
+}
+
+int fv_check_write_f16(fv_check *c, fv_buf *b, const float *x, size_t n) {
+    size_t w = (n + 1) / 2; /* whole 32-bit words: the odd tail half is 0 */
+    uint16_t *h = (uint16_t *)fv_check_alloc(c, w);
+    if (!h) return -1;
+    h[2 * w - 1] = 0;
+    fv_ref_cast_f16(x, h, n);
+    return fv_buf_write(c->d, b, 0, h, w * 4);
+}
+
+float *fv_check_download_f16(fv_check *c, fv_buf *b, size_t n) {
+    const uint16_t *h = (const uint16_t *)fv_check_download(c, b, (n + 1) / 2);
+    float *p = h ? fv_check_alloc(c, n) : NULL;
+    for (size_t i = 0; p && i < n; i++) p[i] = fv_ref_f16_value(h[i]);
     return p;
 }
 

@@ -62,6 +62,13 @@ fv_buf *fv_check_upload_u32(fv_check *c, const uint32_t *data, size_t n);
 /* Read n floats back into a new host array (NULL on failure, with the error recorded). */
 float *fv_check_download(fv_check *c, fv_buf *b, size_t n);
 
+/* fp16 data (an fp16 KV cache): a buffer of n halves (with data: its values rounded to fp16 by
+ * ref/cast.h; NULL: NaNs), writing n rounded values at element 0, reading n halves back as
+ * their float values. */
+fv_buf *fv_check_upload_f16(fv_check *c, const float *data, size_t n);
+int fv_check_write_f16(fv_check *c, fv_buf *b, const float *x, size_t n);
+float *fv_check_download_f16(fv_check *c, fv_buf *b, size_t n);
+
 /* Record nothing else: begin + callback records + end + run, reporting Vulkan/op errors. */
 int fv_check_begin(fv_check *c);
 int fv_check_run(fv_check *c);

@@ -4,7 +4,11 @@
  * below `step` hold random values and the slots from `step` on hold NaN, so a kernel that reads
  * a slot it must not (or forgets to append this step's k/v) fails; the caches are compared too.
  * Cross-attention: random padding masks, one row with every key masked (O = 0). Odd shapes,
- * strided fused-QKV inputs, batch > 1. Tolerance 1e-4 relative, as the attention check. */
+ * strided fused-QKV inputs, batch > 1. Tolerance 1e-4 relative, as the attention check.
+ * fp16 K/V (kv_f16): the same cases with fp16 caches (slots past `step` hold fp16 NaN) against
+ * the reference reading K/V rounded to fp16 (ref/attention.h), so the tolerance stays 1e-4 (only
+ * fp32 summation order differs); the appended cache slots must equal the reference's rounding
+ * bit for bit (compared as values, tolerance 0). Self cases run with and without the bias. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,12 +17,25 @@
 #include "ops/attn_decode.h"
 #include "ops/relpos.h"
 #include "ref/attention.h"
+#include "ref/cast.h"
 
 enum { NB = 32, LR = 160, MAXD = 128 };
 
-static int self_case(fv_check *c, uint32_t B, uint32_t Tmax, uint32_t H, uint32_t dk) {
+/* K/V buffers of n elements, fp32 or fp16 */
+static fv_buf *kv_buf(fv_check *c, const float *x, size_t n, int f16) {
+    return f16 ? fv_check_upload_f16(c, x, n) : fv_check_upload(c, x, n);
+}
+static int kv_write(fv_check *c, fv_buf *b, const float *x, size_t n, int f16) {
+    return f16 ? fv_check_write_f16(c, b, x, n) : fv_buf_write(c->d, b, 0, x, n * 4);
+}
+static float *kv_read(fv_check *c, fv_buf *b, size_t n, int f16) {
+    return f16 ? fv_check_download_f16(c, b, n) : fv_check_download(c, b, n);
+}
+
+static int self_case(fv_check *c, uint32_t B, uint32_t Tmax, uint32_t H, uint32_t dk, int f16, int use_bias) {
     char shape[96];
-    snprintf(shape, sizeof shape, "self B%u Tmax%u H%u dk%u", B, Tmax, H, dk);
+    snprintf(shape, sizeof shape, "self%s%s B%u Tmax%u H%u dk%u", f16 ? " f16" : "", use_bias ? "" : " nobias", B, Tmax,
+             H, dk);
     uint32_t hd = H * dk, ns = 3 * hd + 4; /* fused QKV rows with a gap */
     size_t nqkv = (size_t)B * ns, ncache = (size_t)B * Tmax * hd;
     float *qkv = fv_check_alloc(c, nqkv), *k = fv_check_alloc(c, ncache), *v = fv_check_alloc(c, ncache);
@@ -30,21 +47,21 @@ static int self_case(fv_check *c, uint32_t B, uint32_t Tmax, uint32_t H, uint32_
     if (!qkv || !k || !v || !kref || !vref || !tab || !o || !sq || !sk || !pq || !pk || !lut || !stepv ||
         fv_relpos_lut_fill((int32_t *)lut, LR, 0, NB, MAXD))
         return fv_check_fail(c, "attn_decode", shape, "setup failed");
-    fv_buf *bqkv = fv_check_upload(c, NULL, nqkv), *bk = fv_check_upload(c, NULL, ncache);
-    fv_buf *bv = fv_check_upload(c, NULL, ncache), *bo = fv_check_upload(c, NULL, (size_t)B * hd);
+    fv_buf *bqkv = fv_check_upload(c, NULL, nqkv), *bk = kv_buf(c, NULL, ncache, f16);
+    fv_buf *bv = kv_buf(c, NULL, ncache, f16), *bo = fv_check_upload(c, NULL, (size_t)B * hd);
     fv_buf *btab = fv_check_upload(c, tab, NB * H), *blut = fv_check_upload_u32(c, lut, 2 * LR + 1);
     fv_buf *bstep = fv_check_upload_u32(c, stepv, 1);
     if (!bqkv || !bk || !bv || !bo || !btab || !blut || !bstep) return fv_check_fail(c, "attn_decode", shape, fv_last_error());
     fv_attn_dec_desc a = {.B = B, .H = H, .dk = dk, .Tk = Tmax, .q_stride = ns, .new_stride = ns, .self = 1,
-                          .use_bias = 1, .num_buckets = NB, .lut_radius = LR};
+                          .use_bias = use_bias, .num_buckets = NB, .lut_radius = LR, .kv_f16 = f16};
     if (fv_check_begin(c) ||
         fv_attn_decode(c->g, &a, fv_tensor(bqkv, 0), fv_tensor(bk, 0), fv_tensor(bv, 0), fv_tensor(bo, 0),
                        fv_tensor(NULL, 0), fv_tensor(bstep, 0), fv_tensor(bqkv, hd), fv_tensor(bqkv, 2 * hd),
-                       fv_tensor(btab, 0), fv_tensor(blut, 0)) ||
+                       use_bias ? fv_tensor(btab, 0) : fv_tensor(NULL, 0), use_bias ? fv_tensor(blut, 0) : fv_tensor(NULL, 0)) ||
         fv_graph_end(c->g))
         return fv_check_fail(c, "attn_decode", shape, fv_last_error());
-    fv_attn_desc r = {.B = B, .Tq = 1, .Tk = Tmax, .H = H, .dk = dk, .q_stride = ns, .use_bias = 1, .num_buckets = NB,
-                      .lut_radius = LR};
+    fv_attn_desc r = {.B = B, .Tq = 1, .Tk = Tmax, .H = H, .dk = dk, .q_stride = ns, .use_bias = use_bias,
+                      .num_buckets = NB, .lut_radius = LR, .kv_f16 = f16};
     const uint32_t steps[] = {0, 1, Tmax / 2, Tmax - 1, Tmax /* past the end: no append */};
     int bad = 0;
     for (int s = 0; s < 5; s++) {
@@ -69,7 +86,7 @@ static int self_case(fv_check *c, uint32_t B, uint32_t Tmax, uint32_t H, uint32_
             }
         }
         if (fv_buf_write(c->d, bstep, 0, stepv, 4) || fv_buf_write(c->d, bqkv, 0, qkv, nqkv * 4) ||
-            fv_buf_write(c->d, bk, 0, k, ncache * 4) || fv_buf_write(c->d, bv, 0, v, ncache * 4) || fv_graph_run(c->g))
+            kv_write(c, bk, k, ncache, f16) || kv_write(c, bv, v, ncache, f16) || fv_graph_run(c->g))
             return fv_check_fail(c, "attn_decode", shape, fv_last_error());
         if (fv_ref_attention(&r, qkv, kref, vref, o, (int32_t *)sq, (int32_t *)sk, (int32_t *)pq, (int32_t *)pk, tab,
                              (int32_t *)lut, NULL))
@@ -79,7 +96,7 @@ static int self_case(fv_check *c, uint32_t B, uint32_t Tmax, uint32_t H, uint32_
         bad |= fv_check_compare(c, what, shape, fv_check_download(c, bo, (size_t)B * hd), o, (size_t)B * hd, 1e-4);
         /* the caches: slots 0..step (the rest stays NaN and is not compared) */
         uint32_t upto = step < Tmax ? step + 1 : Tmax;
-        float *gk = fv_check_download(c, bk, ncache), *gv = fv_check_download(c, bv, ncache);
+        float *gk = kv_read(c, bk, ncache, f16), *gv = kv_read(c, bv, ncache, f16);
         float *ck = fv_check_alloc(c, (size_t)B * upto * hd), *cv = fv_check_alloc(c, (size_t)B * upto * hd);
         float *rk = fv_check_alloc(c, (size_t)B * upto * hd), *rv = fv_check_alloc(c, (size_t)B * upto * hd);
         if (!gk || !gv || !ck || !cv || !rk || !rv) return fv_check_fail(c, "attn_decode", shape, "download failed");
@@ -90,6 +107,10 @@ static int self_case(fv_check *c, uint32_t B, uint32_t Tmax, uint32_t H, uint32_
             memcpy(rk + to, kref + from, n * 4);
             memcpy(rv + to, vref + from, n * 4);
         }
+        for (size_t i = 0; f16 && i < (size_t)B * upto * hd; i++) { /* what an fp16 cache must hold */
+            rk[i] = fv_ref_round_f16(rk[i]);
+            rv[i] = fv_ref_round_f16(rv[i]);
+        }
         snprintf(what, sizeof what, "attn_decode self step %u K cache", step);
         bad |= fv_check_compare(c, what, shape, ck, rk, (size_t)B * upto * hd, 0);
         snprintf(what, sizeof what, "attn_decode self step %u V cache", step);
@@ -98,9 +119,9 @@ static int self_case(fv_check *c, uint32_t B, uint32_t Tmax, uint32_t H, uint32_
     return bad;
 }
 
-static int cross_case(fv_check *c, uint32_t B, uint32_t Tk, uint32_t H, uint32_t dk) {
+static int cross_case(fv_check *c, uint32_t B, uint32_t Tk, uint32_t H, uint32_t dk, int f16) {
     char shape[96];
-    snprintf(shape, sizeof shape, "cross B%u Tk%u H%u dk%u", B, Tk, H, dk);
+    snprintf(shape, sizeof shape, "cross%s B%u Tk%u H%u dk%u", f16 ? " f16" : "", B, Tk, H, dk);
     uint32_t hd = H * dk, kvs = 2 * hd;
     size_t nkv = (size_t)B * Tk * kvs;
     float *q = fv_check_rand(c, (size_t)B * hd, -1, 1), *kv = fv_check_rand(c, nkv, -1, 1);
@@ -112,19 +133,20 @@ static int cross_case(fv_check *c, uint32_t B, uint32_t Tk, uint32_t H, uint32_t
         uint32_t len = b == 0 ? Tk : 1 + (uint32_t)fv_rng_below(&c->rng, Tk); /* padded prompts */
         for (uint32_t j = 0; j < Tk; j++) sk[b * Tk + j] = b == 1 ? 0 : j < len; /* row 1: nothing visible */
     }
-    fv_buf *bq = fv_check_upload(c, q, (size_t)B * hd), *bkv = fv_check_upload(c, kv, nkv);
+    fv_buf *bq = fv_check_upload(c, q, (size_t)B * hd), *bkv = kv_buf(c, kv, nkv, f16);
     fv_buf *bo = fv_check_upload(c, NULL, (size_t)B * hd), *bsk = fv_check_upload_u32(c, sk, (size_t)B * Tk);
-    fv_attn_dec_desc a = {.B = B, .H = H, .dk = dk, .Tk = Tk, .k_stride = kvs, .v_stride = kvs};
+    fv_attn_dec_desc a = {.B = B, .H = H, .dk = dk, .Tk = Tk, .k_stride = kvs, .v_stride = kvs, .kv_f16 = f16};
     fv_t none = fv_tensor(NULL, 0);
     if (!bq || !bkv || !bo || !bsk || fv_check_begin(c) ||
         fv_attn_decode(c->g, &a, fv_tensor(bq, 0), fv_tensor(bkv, 0), fv_tensor(bkv, hd), fv_tensor(bo, 0),
                        fv_tensor(bsk, 0), none, none, none, none, none) ||
         fv_check_run(c))
         return fv_check_fail(c, "attn_decode", shape, fv_last_error());
-    fv_attn_desc r = {.B = B, .Tq = 1, .Tk = Tk, .H = H, .dk = dk, .k_stride = kvs, .v_stride = kvs, .pad_mask_only = 1};
+    fv_attn_desc r = {.B = B, .Tq = 1, .Tk = Tk, .H = H, .dk = dk, .k_stride = kvs, .v_stride = kvs, .pad_mask_only = 1,
+                      .kv_f16 = f16};
     if (fv_ref_attention(&r, q, kv, kv + hd, o, (int32_t *)sq, (int32_t *)sk, NULL, NULL, NULL, NULL, NULL))
         return fv_check_fail(c, "attn_decode", shape, "reference out of memory");
-    return fv_check_compare(c, "attn_decode cross O", shape, fv_check_download(c, bo, (size_t)B * hd), o, (size_t)B * hd,
+    return fv_check_compare(c, f16 ? "attn_decode cross f16 O" : "attn_decode cross O", shape, fv_check_download(c, bo, (size_t)B * hd), o, (size_t)B * hd,
                             1e-4);
 }
 
@@ -167,14 +189,23 @@ int fv_check_op_attn_decode(fv_check *c) {
         return 0;
     }
     int bad = 0;
-    bad |= self_case(c, 1, 7, 1, 16);
-    bad |= self_case(c, 3, 33, 6, 64);
-    bad |= self_case(c, 2, c->quick ? 77 : 1001, 12, 64);
-    bad |= self_case(c, 5, 19, 3, 16);
-    bad |= cross_case(c, 1, 1, 1, 16);
-    bad |= cross_case(c, 3, 37, 6, 64);
-    bad |= cross_case(c, 2, c->quick ? 129 : 1030, 8, 64);
-    bad |= cross_case(c, 4, 65, 12, 16);
+    bad |= self_case(c, 1, 7, 1, 16, 0, 1);
+    bad |= self_case(c, 3, 33, 6, 64, 0, 1);
+    bad |= self_case(c, 2, c->quick ? 77 : 1001, 12, 64, 0, 1);
+    bad |= self_case(c, 5, 19, 3, 16, 0, 1);
+    bad |= cross_case(c, 1, 1, 1, 16, 0);
+    bad |= cross_case(c, 3, 37, 6, 64, 0);
+    bad |= cross_case(c, 2, c->quick ? 129 : 1030, 8, 64, 0);
+    bad |= cross_case(c, 4, 65, 12, 16, 0);
+    /* fp16 K/V: the kernel needs no 16-bit storage, so these run wherever the op does */
+    bad |= self_case(c, 1, 7, 1, 16, 1, 1);
+    bad |= self_case(c, 3, 33, 6, 64, 1, 0);
+    bad |= self_case(c, 2, c->quick ? 77 : 301, 5, 64, 1, 1);
+    bad |= self_case(c, 5, 19, 3, 20, 1, 0);
+    bad |= cross_case(c, 1, 1, 1, 16, 1);
+    bad |= cross_case(c, 3, 37, 6, 64, 1);
+    bad |= cross_case(c, 2, c->quick ? 129 : 517, 8, 64, 1);
+    bad |= cross_case(c, 4, 65, 3, 28, 1);
     bad |= bad_input(c);
     return bad;
 }

@@ -31,12 +31,18 @@ static int check_desc(const char *op, const fv_attn_desc *a) {
     return 0;
 }
 
-/* A [B, T, H, dk] tensor with token stride s needs (B*T - 1)*s + H*dk elements. */
-static int check_tokens(const char *op, const char *arg, const fv_attn_desc *a, fv_t t, uint32_t T, uint32_t s) {
+/* A [B, T, H, dk] tensor with token stride s needs (B*T - 1)*s + H*dk elements of `bytes`. */
+static int check_tokens_b(const char *op, const char *arg, const fv_attn_desc *a, fv_t t, uint32_t T, uint32_t s,
+                          uint32_t bytes) {
     uint64_t n = ((uint64_t)a->B * T - 1) * fv_attn_stride(a, s) + (uint64_t)a->H * a->dk;
     if (n >= (1ull << 32)) return fv_err("%s: %s spans more than 2^32 elements", op, arg);
-    return fv_op_check(op, arg, t, n, 4);
+    return fv_op_check(op, arg, t, n, bytes);
 }
+static int check_tokens(const char *op, const char *arg, const fv_attn_desc *a, fv_t t, uint32_t T, uint32_t s) {
+    return check_tokens_b(op, arg, a, t, T, s, 4);
+}
+
+int fv_attn_kv_f16_supported(const fv_dev *d) { return d && d->fp16; }
 
 static int check_bias_inputs(const char *op, const fv_attn_desc *a, fv_t pos_q, fv_t pos_k, fv_t lut) {
     FV_TRY(fv_op_check(op, "pos_q", pos_q, (uint64_t)a->B * a->Tq, 4));
@@ -134,14 +140,20 @@ int fv_attn_softmax_back(fv_graph *g, const fv_attn_desc *a, fv_t p, fv_t dp, fv
 
 /* One [B, H] batch of products over the attention layout. Operands are either score-shaped
  * ([B, H, Tq, Tk], row stride Tk) or token-shaped ([B, T, H, dk], row stride s). */
-typedef struct { fv_t t; uint32_t ld, so, si; } operand;
+typedef struct { fv_t t; uint32_t ld, so, si; enum fv_dtype dt; } operand;
 
 static operand scores(const fv_attn_desc *a, fv_t t) {
-    return (operand){t, a->Tk, a->H * a->Tq * a->Tk, a->Tq * a->Tk};
+    return (operand){t, a->Tk, a->H * a->Tq * a->Tk, a->Tq * a->Tk, FV_F32};
 }
 static operand tokens(const fv_attn_desc *a, fv_t t, uint32_t T, uint32_t s) {
     s = fv_attn_stride(a, s);
-    return (operand){t, s, T * s, a->dk};
+    return (operand){t, s, T * s, a->dk, FV_F32};
+}
+/* K or V in the forward: fp16 with kv_f16 */
+static operand kv_tokens(const fv_attn_desc *a, fv_t t, uint32_t s) {
+    operand r = tokens(a, t, a->Tk, s);
+    r.dt = a->kv_f16 ? FV_F16 : FV_F32;
+    return r;
 }
 
 /* kr: K ranges of op(A)'s 16-row blocks per batch row b (null buffer: none), see ops/gemm.h. */
@@ -150,7 +162,7 @@ static int bgemm(fv_graph *g, const fv_attn_desc *a, const char *what, uint32_t 
     fv_gemm_desc p = {.M = M, .N = N, .K = K, .trans_a = ta, .trans_b = tb, .lda = A.ld, .ldb = B.ld, .ldc = C.ld,
                       .batch = a->B * a->H, .batch_inner = a->H, .stride_a_outer = A.so, .stride_a_inner = A.si,
                       .stride_b_outer = B.so, .stride_b_inner = B.si, .stride_c_outer = C.so, .stride_c_inner = C.si,
-                      .alpha = 1.0f, .beta = 0.0f, .krange = kr};
+                      .alpha = 1.0f, .beta = 0.0f, .dtype_a = A.dt, .dtype_b = B.dt, .krange = kr};
     if (fv_gemm(g, &p, A.t, B.t, C.t)) return fv_err_wrap("attention %s", what);
     return 0;
 }
@@ -201,9 +213,13 @@ int fv_attention_drop(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v
     const char *op = "attention";
     int on;
     FV_TRY(check_desc(op, a));
+    uint32_t kvb = a->kv_f16 ? 2 : 4;
+    if (a->kv_f16 && !fv_attn_kv_f16_supported(fv_graph_dev(g)))
+        return fv_err("%s: fp16 K/V need 16-bit storage, which device '%s' lacks or has disabled (FLANVK_DISABLE_F16)",
+                      op, fv_graph_dev(g)->info.name);
     FV_TRY(check_tokens(op, "q", a, q, a->Tq, a->q_stride));
-    FV_TRY(check_tokens(op, "k", a, k, a->Tk, a->k_stride));
-    FV_TRY(check_tokens(op, "v", a, v, a->Tk, a->v_stride));
+    FV_TRY(check_tokens_b(op, "k", a, k, a->Tk, a->k_stride, kvb));
+    FV_TRY(check_tokens_b(op, "v", a, v, a->Tk, a->v_stride, kvb));
     FV_TRY(check_tokens(op, "o", a, o, a->Tq, a->o_stride));
     FV_TRY(fv_op_check(op, "p_scratch", p_scratch, (uint64_t)a->B * a->H * a->Tq * a->Tk, 4));
     if (p_scratch.buf == q.buf || p_scratch.buf == k.buf || p_scratch.buf == v.buf || p_scratch.buf == o.buf)
@@ -219,7 +235,7 @@ int fv_attention_drop(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v
     FV_TRY(check_ranges(op, a, ranges, outs, 3, &kr, &qr));
     operand P = scores(a, p_scratch);
     fv_dev *d = fv_graph_dev(g);
-    int fused = fv_attn_fused_ok(d, a);
+    int fused = fv_attn_fused_ok(d, a) && !a->kv_f16; /* the fused score kernel reads fp32 K only */
     if (fused) { /* P, and the dropped P in the same kernel */
         FV_TRY(check_mask_inputs(op, a, seg_q, seg_k, pos_q, pos_k, bias_table, bucket_lut));
         FV_TRY(fv_attn_fwd_fused(g, a, q, k, seg_q, seg_k, pos_q, pos_k, bias_table, bucket_lut, p_scratch, ranges,
@@ -227,7 +243,7 @@ int fv_attention_drop(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v
         if (on) P = scores(a, drop->pd_scratch);
     } else {
         FV_TRY(bgemm(g, a, "S = Q K^T", a->Tq, a->Tk, a->dk, 0, 1, tokens(a, q, a->Tq, a->q_stride),
-                     tokens(a, k, a->Tk, a->k_stride), P, (fv_t){NULL, 0}));
+                     kv_tokens(a, k, a->k_stride), P, (fv_t){NULL, 0}));
         FV_TRY(fv_attn_softmax(g, a, p_scratch, seg_q, seg_k, pos_q, pos_k, bias_table, bucket_lut));
     }
     if (on && !fused) {
@@ -235,7 +251,7 @@ int fv_attention_drop(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, fv_t v
         FV_TRY(fv_dropout(g, p_scratch, drop->seed, drop->pd_scratch, ns, drop->salt, drop->rate));
         P = scores(a, drop->pd_scratch);
     }
-    return bgemm(g, a, "O = P V", a->Tq, a->dk, a->Tk, 0, 0, P, tokens(a, v, a->Tk, a->v_stride),
+    return bgemm(g, a, "O = P V", a->Tq, a->dk, a->Tk, 0, 0, P, kv_tokens(a, v, a->v_stride),
                  tokens(a, o, a->Tq, a->o_stride), kr);
 }
 
@@ -252,6 +268,7 @@ int fv_attention_back_drop(fv_graph *g, const fv_attn_desc *a, fv_t q, fv_t k, f
     const char *op = "attention_back";
     int on;
     FV_TRY(check_desc(op, a));
+    if (a->kv_f16) return fv_err("%s: fp16 K/V (kv_f16) is forward-only (decoding); train with fp32 K and V", op);
     FV_TRY(check_tokens(op, "q", a, q, a->Tq, a->q_stride));
     FV_TRY(check_tokens(op, "k", a, k, a->Tk, a->k_stride));
     FV_TRY(check_tokens(op, "v", a, v, a->Tk, a->v_stride));

@@ -20,6 +20,11 @@
  * decoder (causal-bucket) LUT. Masked slots must hold finite values (zero the cache once): P = 0
  * there, but 0 * NaN is NaN in O = P V.
  *
+ * fp16 K/V (a->kv_f16, forward only): K and V are read as IEEE fp16 (their offsets and token
+ * strides count fp16 elements), e.g. a decode step's KV caches filled by fv_kv_append_f16 and
+ * fv_cast_f16; Q, O, P and all sums stay fp32 (the products are fv_gemm with an fp16 B). Needs
+ * fv_attn_kv_f16_supported; the backward rejects kv_f16.
+ *
  * Scratch: p_scratch holds P [B, H, Tq, Tk] (fp32); keep it for the backward. All of these record
  * into the graph and return 0 or an error naming the op and the problem.
  *
@@ -44,6 +49,12 @@
 
 #include "ops/attn_desc.h"
 #include "ops/op.h"
+
+/* 1 if a decode step may keep its K/V caches in fp16 on this device: the device has 16-bit
+ * storage and it is not disabled (fv_dev.fp16; FLANVK_DISABLE_F16=1 turns it off). That covers
+ * fv_attention with kv_f16, fv_kv_append_f16 and fv_cast_f16; fv_attn_decode with kv_f16 needs
+ * no more than fv_attn_decode_ok, but its caches are filled by the others. */
+int fv_attn_kv_f16_supported(const fv_dev *d);
 
 /* O = softmax(Q K^T + bias + mask) V, overwriting O and p_scratch. Without use_bias, pos_q,
  * pos_k, bias_table and bucket_lut may be null buffers. */

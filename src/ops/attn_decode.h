@@ -16,7 +16,16 @@
  *
  * Strides (elements per token, 0 = H*dk), offsets and dk must be multiples of 4, dk <= 64, and the
  * device must have subgroup arithmetic: fv_attn_decode_ok says whether the op serves a call (the
- * caller keeps the GEMM path for the rest). FLANVK_DISABLE_ATTN_DECODE=1 turns it off. */
+ * caller keeps the GEMM path for the rest). FLANVK_DISABLE_ATTN_DECODE=1 turns it off.
+ *
+ * fp16 K/V (kv_f16 = 1): K and V (the self caches, or the cross K|V buffer) hold IEEE fp16;
+ * their offsets and k_stride / v_stride count fp16 elements (same multiple-of-4 rules). The self
+ * op rounds k_new / v_new (fp32) to fp16, to nearest even, as fv_cast_f16, both into the cache
+ * and for this step's own score and value, so every step attends over exactly what the cache
+ * holds. Q, O, k_new / v_new and the bias stay fp32; scores, softmax and sums are fp32. The
+ * kernel reads halves through RGBA16F texels or unpackHalf2x16 of 32-bit words, so it needs no
+ * 16-bit storage; a decode step that also needs the fallback path, the cross-cache cast and
+ * the fp16 appends asks fv_attn_kv_f16_supported (ops/attention.h). */
 #ifndef FV_OPS_ATTN_DECODE_H
 #define FV_OPS_ATTN_DECODE_H
 
@@ -29,6 +38,7 @@ typedef struct fv_attn_dec_desc {
     int use_bias;         /* self only */
     uint32_t num_buckets; /* with use_bias */
     uint32_t lut_radius;  /* with use_bias */
+    int kv_f16;           /* K and V stored as fp16 (see above); 0 = fp32 */
 } fv_attn_dec_desc;
 
 /* Why this device cannot run the op at all (NULL: it can); the decode step then keeps the general

@@ -19,6 +19,7 @@ typedef struct fv_attn_desc {
     int use_bias;         /* add table[bucket(pos_k[j] - pos_q[i]) * H + h] */
     uint32_t num_buckets; /* rows of the bias table (with use_bias) */
     uint32_t lut_radius;  /* L of the bucket LUT (with use_bias) */
+    int kv_f16;           /* forward only: K and V stored as fp16 (offsets, strides in fp16 elements) */
 } fv_attn_desc;
 
 /* Token strides with the 0 = packed default applied. */

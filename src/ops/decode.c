@@ -10,23 +10,37 @@ static int pipe(fv_graph *g, const char *shader, uint32_t nbind, uint32_t write_
     return fv_pipeline_get(fv_graph_dev(g), &desc, p);
 }
 
-int fv_kv_append(fv_graph *g, fv_t src, fv_t step, fv_t cache, uint32_t batch, uint32_t width, uint32_t src_stride,
-                 uint32_t row_stride, uint32_t batch_stride, uint32_t tmax) {
-    const char *op = "kv_append";
+static int kv_append(fv_graph *g, fv_t src, fv_t step, fv_t cache, uint32_t batch, uint32_t width, uint32_t src_stride,
+                     uint32_t row_stride, uint32_t batch_stride, uint32_t tmax, int f16) {
+    const char *op = f16 ? "kv_append_f16" : "kv_append";
     if (batch == 0 || width == 0) return 0;
+    fv_dev *d = fv_graph_dev(g);
+    if (f16 && !d->fp16)
+        return fv_err("%s: an fp16 cache needs 16-bit storage, which device '%s' lacks or has disabled", op, d->info.name);
     if (src_stride < width || row_stride < width || batch_stride < (uint64_t)row_stride * (tmax ? tmax - 1 : 0) + width)
         return fv_err("%s: strides (src %u, row %u, batch %u) too small for width %u x %u rows", op, src_stride, row_stride,
                       batch_stride, width, tmax);
     FV_TRY(fv_op_check(op, "src", src, (uint64_t)(batch - 1) * src_stride + width, 4));
     FV_TRY(fv_op_check(op, "step", step, 1, 4));
-    FV_TRY(fv_op_check(op, "cache", cache, (uint64_t)(batch - 1) * batch_stride + (uint64_t)(tmax - 1) * row_stride + width, 4));
+    FV_TRY(fv_op_check(op, "cache", cache, (uint64_t)(batch - 1) * batch_stride + (uint64_t)(tmax - 1) * row_stride + width,
+                       f16 ? 2 : 4));
     if (step.off) return fv_err("%s: the step buffer must start at element 0", op);
     struct { uint32_t batch, width, src_stride, row_stride, batch_stride, so, co, tmax; } pc = {
         batch, width, src_stride, row_stride, batch_stride, src.off, cache.off, tmax};
     fv_pipeline *p;
-    FV_TRY(pipe(g, "kv_append", 3, 1u << 2, sizeof pc, 64, &p));
+    FV_TRY(pipe(g, f16 ? "kv_append_f16" : "kv_append", 3, 1u << 2, sizeof pc, 64, &p));
     fv_buf *b[] = {src.buf, step.buf, cache.buf};
     return fv_graph_dispatch(g, p, b, &pc, fv_div_up(width, 64), batch, 1);
+}
+
+int fv_kv_append(fv_graph *g, fv_t src, fv_t step, fv_t cache, uint32_t batch, uint32_t width, uint32_t src_stride,
+                 uint32_t row_stride, uint32_t batch_stride, uint32_t tmax) {
+    return kv_append(g, src, step, cache, batch, width, src_stride, row_stride, batch_stride, tmax, 0);
+}
+
+int fv_kv_append_f16(fv_graph *g, fv_t src, fv_t step, fv_t cache, uint32_t batch, uint32_t width,
+                     uint32_t src_stride, uint32_t row_stride, uint32_t batch_stride, uint32_t tmax) {
+    return kv_append(g, src, step, cache, batch, width, src_stride, row_stride, batch_stride, tmax, 1);
 }
 
 int fv_argmax(fv_graph *g, fv_t x, fv_t out, uint32_t rows, uint32_t cols, uint32_t stride) {

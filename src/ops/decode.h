@@ -11,11 +11,19 @@
  * >= tmax writes nothing. */
 int fv_kv_append(fv_graph *g, fv_t src, fv_t step, fv_t cache, uint32_t batch, uint32_t width, uint32_t src_stride,
                  uint32_t row_stride, uint32_t batch_stride, uint32_t tmax);
+/* The same into an fp16 cache (cache offset and strides count fp16 elements; src stays fp32),
+ * each value rounded to nearest even as fv_cast_f16 rounds it. Needs 16-bit storage
+ * (fv_attn_kv_f16_supported, ops/attention.h). */
+int fv_kv_append_f16(fv_graph *g, fv_t src, fv_t step, fv_t cache, uint32_t batch, uint32_t width,
+                     uint32_t src_stride, uint32_t row_stride, uint32_t batch_stride, uint32_t tmax);
 
 /* out[r] = argmax_j x[r * stride + j], j < cols (first index on ties). out is uint32. */
 int fv_argmax(fv_graph *g, fv_t x, fv_t out, uint32_t rows, uint32_t cols, uint32_t stride);
 
-/* dst[i, :] = src[idx[i], :], rows of width floats; an index >= src_rows gives a zero row. */
+/* dst[i, :] = src[idx[i], :], rows of width 32-bit words; an index >= src_rows gives a zero row.
+ * The words are copied as bits (no float arithmetic), so any 32-bit data moves unchanged: rows of
+ * fp16 data (an fp16 KV cache) are reordered by passing offsets and width in words, i.e. the
+ * fp16 counts halved (they must be even). */
 int fv_gather_rows(fv_graph *g, fv_t src, fv_t idx, fv_t dst, uint32_t rows, uint32_t width, uint32_t src_rows);
 
 #endif

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "ref/cast.h"
 #include "ref/dropout.h"
 #include "ref/relpos.h"
 
@@ -40,6 +41,9 @@ static const float *tok(const fv_attn_desc *a, const float *x, uint32_t stride, 
     return x + (b * T + t) * fv_attn_stride(a, stride) + h * a->dk;
 }
 
+/* A K or V element as the forward reads it: through fp16 with kv_f16 (the K/V storage type). */
+static double kv(const fv_attn_desc *a, float x) { return a->kv_f16 ? fv_ref_round_f16(x) : x; }
+
 /* P of row (b, h, i) in double. */
 static void row_probs(const ctx *c, const float *q, const float *k, size_t b, size_t h, size_t i, double *s) {
     const fv_attn_desc *a = c->a;
@@ -47,7 +51,7 @@ static void row_probs(const ctx *c, const float *q, const float *k, size_t b, si
     for (size_t j = 0; j < a->Tk; j++) {
         const float *kj = tok(a, k, a->k_stride, a->Tk, b, j, h);
         double acc = 0;
-        for (size_t d = 0; d < a->dk; d++) acc += (double)qi[d] * kj[d];
+        for (size_t d = 0; d < a->dk; d++) acc += (double)qi[d] * kv(a, kj[d]);
         s[j] = acc;
     }
     row_softmax(c, b, h, i, s);
@@ -82,7 +86,7 @@ int fv_ref_attention_drop(const fv_attn_desc *a, const float *q, const float *k,
                 float *oi = (float *)tok(a, o, a->o_stride, a->Tq, b, i, h);
                 for (size_t d = 0; d < a->dk; d++) {
                     double acc = 0;
-                    for (size_t j = 0; j < a->Tk; j++) acc += s[j] * tok(a, v, a->v_stride, a->Tk, b, j, h)[d];
+                    for (size_t j = 0; j < a->Tk; j++) acc += s[j] * kv(a, tok(a, v, a->v_stride, a->Tk, b, j, h)[d]);
                     oi[d] = (float)acc;
                 }
             }
@@ -101,6 +105,7 @@ int fv_ref_attention_back_drop(const fv_attn_desc *a, const float *q, const floa
                                const float *dout, const int32_t *seg_q, const int32_t *seg_k, const int32_t *pos_q,
                                const int32_t *pos_k, const float *table, const int32_t *lut, float *dq, float *dk,
                                float *dv, float *dtable, const fv_ref_attn_drop *drop) {
+    if (a->kv_f16) return -1; /* forward only, as ops/attention.h */
     ctx c = {a, seg_q, seg_k, pos_q, pos_k, lut, table};
     size_t hd = (size_t)a->H * a->dk, nq = a->B * a->Tq * hd, nk = a->B * a->Tk * hd;
     double *s = malloc(a->Tk * sizeof *s), *dp = malloc(a->Tk * sizeof *dp);

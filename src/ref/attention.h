@@ -7,7 +7,11 @@
  * e = ((b*H + h)*Tq + i)*Tk + j of P is kept iff the dropout hash of (seed, salt, e) passes
  * (ref/dropout.h) and then scaled by 1 / (1 - rate); O = dropped(P) V. p still receives the
  * undropped P. drop NULL or rate 0: none. The mask is a fixed function of (seed, salt), so
- * finite differences of the forward check the backward with the mask held fixed. */
+ * finite differences of the forward check the backward with the mask held fixed.
+ *
+ * With a->kv_f16 the forward reads every K and V element rounded through fp16 (ref/cast.h,
+ * nearest even): k and v still hold fp32 values, the reference rounds them as an fp16 cache
+ * would store them. The backward returns -1 for kv_f16 (forward only, as the op). */
 #ifndef FV_REF_ATTENTION_H
 #define FV_REF_ATTENTION_H
 

@@ -28,3 +28,13 @@ uint16_t fv_ref_f16_bits(float x) {
 void fv_ref_cast_f16(const float *x, uint16_t *y, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] = fv_ref_f16_bits(x[i]);
 }
+
+float fv_ref_f16_value(uint16_t h) {
+    int e = (h >> 10) & 0x1f, m = h & 0x3ff;
+    double s = (h & 0x8000u) ? -1.0 : 1.0;
+    if (e == 31) return m ? (float)NAN * (float)s : (float)(s * INFINITY);
+    if (e == 0) return (float)(s * ldexp(m, -24)); /* subnormal: m units of 2^-24 */
+    return (float)(s * ldexp(1024 + m, e - 25));
+}
+
+float fv_ref_round_f16(float x) { return fv_ref_f16_value(fv_ref_f16_bits(x)); }

@@ -10,5 +10,9 @@
 
 uint16_t fv_ref_f16_bits(float x);
 void fv_ref_cast_f16(const float *x, uint16_t *y, size_t n);
+/* The value of fp16 bits h (exact in float), and x rounded through fp16 (fv_ref_f16_bits, back):
+ * what an fp16 KV cache gives back for x. */
+float fv_ref_f16_value(uint16_t h);
+float fv_ref_round_f16(float x);
 
 #endif

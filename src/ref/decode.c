@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "ref/cast.h"
 #include "ref/hash.h"
 
 void fv_ref_kv_append(const float *src, uint32_t step, float *cache, size_t batch, size_t width, size_t src_stride,
@@ -10,6 +11,13 @@ void fv_ref_kv_append(const float *src, uint32_t step, float *cache, size_t batc
     if (step >= tmax) return;
     for (size_t b = 0; b < batch; b++)
         memcpy(cache + b * batch_stride + step * row_stride, src + b * src_stride, width * sizeof *src);
+}
+
+void fv_ref_kv_append_f16(const float *src, uint32_t step, uint16_t *cache, size_t batch, size_t width,
+                          size_t src_stride, size_t row_stride, size_t batch_stride, size_t tmax) {
+    if (step >= tmax) return;
+    for (size_t b = 0; b < batch; b++)
+        fv_ref_cast_f16(src + b * src_stride, cache + b * batch_stride + step * row_stride, width);
 }
 
 void fv_ref_argmax(const float *x, uint32_t *out, size_t rows, size_t cols, size_t stride) {
