@@ -8,6 +8,7 @@
 #include "model/t5_layers.h"
 #include "ops/attention.h"
 #include "ops/attn_decode.h"
+#include "ops/cast.h"
 #include "ops/decode.h"
 #include "ops/embedding.h"
 #include "ops/gemm.h"
@@ -21,6 +22,8 @@ struct fv_t5_dec {
     fv_t5_batch enc;               /* encoder inputs (R x Te) */
     fv_buf *x, *h, *qkv, *ao, *p, *ff, *ffo, *enc_out;   /* prefill activations */
     fv_buf **kc, **vc, **ckv;      /* per decoder layer: self K and V caches [R, tmax, inner], cross K|V [R, Te, 2 inner] */
+    int kv16;                      /* the caches hold fp16 (model kv_f16): offsets count halves */
+    fv_buf *ckv32;                 /* kv16: one layer's fp32 cross K|V before its cast */
     fv_buf *tmp;                   /* cache reordering */
     /* step inputs, written by the host each step */
     fv_buf *ids, *stepbuf, *pos_q, *pos_k, *ones, *self_seg, *parent;
@@ -45,7 +48,12 @@ static int record_prefill(fv_t5_dec *s) {
     FV_TRY(fv_graph_begin(g));
     FV_TRY(fv_t5_record_encoder(g, m, &s->enc, s->x, s->h, s->qkv, s->ao, s->p, s->ff, s->ffo, s->enc_out));
     for (int l = 0; l < c->num_decoder_layers; l++) {
-        FV_TRY(fv_t5_linear(g, m, &m->dec[l], FV_T5_CKV, T(s->enc_out), T(s->ckv[l]), ne, 0.0f));
+        if (s->kv16) {
+            FV_TRY(fv_t5_linear(g, m, &m->dec[l], FV_T5_CKV, T(s->enc_out), T(s->ckv32), ne, 0.0f));
+            FV_TRY(fv_cast_f16(g, T(s->ckv32), T(s->ckv[l]), ne * 2 * m->inner));
+        } else {
+            FV_TRY(fv_t5_linear(g, m, &m->dec[l], FV_T5_CKV, T(s->enc_out), T(s->ckv[l]), ne, 0.0f));
+        }
         /* masked cache slots must hold finite values: P = 0 there, but 0 * NaN is NaN */
         FV_TRY(fv_graph_fill(g, s->kc[l], 0));
         FV_TRY(fv_graph_fill(g, s->vc[l], 0));
@@ -63,26 +71,28 @@ static int record_step(fv_t5_dec *s) {
     if (s->beams) /* each row continues the cache of its parent row */
         for (int l = 0; l < c->num_decoder_layers; l++) {
             fv_buf *caches[2] = {s->kc[l], s->vc[l]};
+            uint32_t words = s->kv16 ? s->tmax * in / 2 : s->tmax * in; /* inner is even */
             for (int k = 0; k < 2; k++) {
-                FV_TRY(fv_gather_rows(g, T(caches[k]), T(s->parent), T(s->tmp), R, s->tmax * in, R));
-                FV_TRY(fv_graph_copy(g, s->tmp, 0, caches[k], 0, (uint64_t)R * s->tmax * in * 4));
+                FV_TRY(fv_gather_rows(g, T(caches[k]), T(s->parent), T(s->tmp), R, words, R));
+                FV_TRY(fv_graph_copy(g, s->tmp, 0, caches[k], 0, (uint64_t)R * words * 4));
             }
         }
     FV_TRY(fv_t5_embed(g, m, T(s->ids), T(s->y), R));
     fv_attn_desc self = {
         .B = R, .Tq = 1, .Tk = s->tmax, .H = (uint32_t)c->num_heads, .dk = (uint32_t)c->d_kv,
         .q_stride = 3 * in, .k_stride = in, .v_stride = in, .o_stride = in, .use_bias = 1,
-        .num_buckets = (uint32_t)c->relative_attention_num_buckets, .lut_radius = m->lut_radius,
+        .num_buckets = (uint32_t)c->relative_attention_num_buckets, .lut_radius = m->lut_radius, .kv_f16 = s->kv16,
     };
     fv_attn_desc cross = {
         .B = R, .Tq = 1, .Tk = s->Te, .H = (uint32_t)c->num_heads, .dk = (uint32_t)c->d_kv,
-        .q_stride = in, .k_stride = 2 * in, .v_stride = 2 * in, .o_stride = in, .pad_mask_only = 1,
+        .q_stride = in, .k_stride = 2 * in, .v_stride = 2 * in, .o_stride = in, .pad_mask_only = 1, .kv_f16 = s->kv16,
     };
     fv_attn_dec_desc fself = {
         .B = R, .H = self.H, .dk = self.dk, .Tk = s->tmax, .q_stride = 3 * in, .new_stride = 3 * in, .self = 1,
-        .use_bias = 1, .num_buckets = self.num_buckets, .lut_radius = self.lut_radius,
+        .use_bias = 1, .num_buckets = self.num_buckets, .lut_radius = self.lut_radius, .kv_f16 = s->kv16,
     };
-    fv_attn_dec_desc fcross = {.B = R, .H = cross.H, .dk = cross.dk, .Tk = s->Te, .k_stride = 2 * in, .v_stride = 2 * in};
+    fv_attn_dec_desc fcross = {.B = R, .H = cross.H, .dk = cross.dk, .Tk = s->Te, .k_stride = 2 * in, .v_stride = 2 * in,
+                               .kv_f16 = s->kv16};
     fv_t none = fv_tensor(NULL, 0);
     fv_dev *d = fv_graph_dev(g);
     s->fused = c->num_decoder_layers > 0 && fv_attn_decode_ok(d, &fself, T(s->sqkv), T(s->kc[0]), T(s->vc[0]), T(s->sao), fv_tensor(s->sqkv, in),
@@ -97,10 +107,11 @@ static int record_step(fv_t5_dec *s) {
             FV_TRY(fv_attn_decode(g, &fself, T(s->sqkv), T(s->kc[l]), T(s->vc[l]), T(s->sao), none, T(s->stepbuf),
                                   fv_tensor(s->sqkv, in), fv_tensor(s->sqkv, 2 * in), T(m->dec_rel), T(m->dec_lut)));
         } else {
-            FV_TRY(fv_kv_append(g, fv_tensor(s->sqkv, in), T(s->stepbuf), T(s->kc[l]), R, in, 3 * in, in, s->tmax * in,
-                                s->tmax));
-            FV_TRY(fv_kv_append(g, fv_tensor(s->sqkv, 2 * in), T(s->stepbuf), T(s->vc[l]), R, in, 3 * in, in,
-                                s->tmax * in, s->tmax));
+            int (*append)(fv_graph *, fv_t, fv_t, fv_t, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t) =
+                s->kv16 ? fv_kv_append_f16 : fv_kv_append;
+            FV_TRY(append(g, fv_tensor(s->sqkv, in), T(s->stepbuf), T(s->kc[l]), R, in, 3 * in, in, s->tmax * in, s->tmax));
+            FV_TRY(append(g, fv_tensor(s->sqkv, 2 * in), T(s->stepbuf), T(s->vc[l]), R, in, 3 * in, in, s->tmax * in,
+                          s->tmax));
             FV_TRY(fv_attention(g, &self, T(s->sqkv), T(s->kc[l]), T(s->vc[l]), T(s->sao), T(s->ones), T(s->self_seg),
                                 T(s->pos_q), T(s->pos_k), T(m->dec_rel), T(m->dec_lut), T(s->sp)));
         }
@@ -148,6 +159,8 @@ int fv_t5_dec_create(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, int beams
     s->tmax = tmax;
     s->beams = beams != 0;
     s->enc = (fv_t5_batch){.B = R, .Te = Te, .Td = 1};
+    s->kv16 = m->kv_f16 != 0;
+    uint64_t kvw = s->kv16 ? 2 : 1; /* cache elements per 32-bit word */
     int L = c->num_decoder_layers;
     uint64_t D = (uint64_t)c->d_model, in = m->inner, H = (uint64_t)c->num_heads, ne = (uint64_t)R * Te;
     uint64_t F = (uint64_t)c->d_ff, FF = (c->is_gated_act ? 2 : 1) * F;
@@ -164,10 +177,11 @@ int fv_t5_dec_create(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, int beams
          alloc(d, ne * FF, "feed-forward", &s->ff) || alloc(d, ne * F, "feed-forward activation", &s->ffo) ||
          alloc(d, ne * D, "encoder output", &s->enc_out);
     for (int l = 0; !rc && l < L; l++)
-        rc = alloc(d, (uint64_t)R * tmax * in, "self-attention K cache", &s->kc[l]) ||
-             alloc(d, (uint64_t)R * tmax * in, "self-attention V cache", &s->vc[l]) ||
-             alloc(d, ne * 2 * in, "cross-attention K|V", &s->ckv[l]);
-    rc = rc || (beams && alloc(d, (uint64_t)R * tmax * in, "cache reorder", &s->tmp)) ||
+        rc = alloc(d, (uint64_t)R * tmax * in / kvw, "self-attention K cache", &s->kc[l]) ||
+             alloc(d, (uint64_t)R * tmax * in / kvw, "self-attention V cache", &s->vc[l]) ||
+             alloc(d, ne * 2 * in / kvw, "cross-attention K|V", &s->ckv[l]);
+    rc = rc || (s->kv16 && alloc(d, ne * 2 * in, "cross-attention K|V (fp32, before the cast)", &s->ckv32)) ||
+         (beams && alloc(d, (uint64_t)R * tmax * in / kvw, "cache reorder", &s->tmp)) ||
          alloc(d, R, "tokens", &s->ids) || alloc(d, 1, "step", &s->stepbuf) || alloc(d, R, "query positions", &s->pos_q) ||
          alloc(d, (uint64_t)R * tmax, "key positions", &s->pos_k) || alloc(d, R, "ones", &s->ones) ||
          alloc(d, (uint64_t)R * tmax, "self mask", &s->self_seg) || alloc(d, R, "parents", &s->parent) ||
@@ -205,7 +219,7 @@ void fv_t5_dec_free(fv_t5_dec *s) {
     }
     fv_buf *all[] = {s->enc.enc_ids, s->enc.enc_seg, s->enc.enc_pos, s->x, s->h, s->qkv, s->ao, s->p, s->ff, s->ffo,
                      s->enc_out, s->tmp, s->ids, s->stepbuf, s->pos_q, s->pos_k, s->ones, s->self_seg, s->parent, s->y,
-                     s->sh, s->sqkv, s->sao, s->sq, s->sp, s->sff, s->sffo};
+                     s->sh, s->sqkv, s->sao, s->sq, s->sp, s->sff, s->sffo, s->ckv32};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) fv_buf_free(d, all[i]);
     fv_rowsplit_free(d, &s->logits);
     free(s->kc);

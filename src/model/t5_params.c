@@ -10,6 +10,7 @@
 #include "io/safetensors.h"
 #include "io/wfile.h"
 #include "model/t5.h"
+#include "ops/attention.h"
 #include "ops/relpos.h"
 
 /* The LUT covers relative positions up to this distance; beyond max_distance every bucket
@@ -484,7 +485,7 @@ int fv_t5_save_weights(const fv_t5 *m, const char *dir) {
 }
 
 int fv_t5_set_kv_cache(fv_t5 *m, const char *kv) {
-    int can = 0; /* fp16 caches: set when the decode-attention ops learn them */
+    int can = fv_attn_kv_f16_supported(m->d);
     if (!kv) {
         m->kv_f16 = can && m->wtype != FV_WT_F32;
         return 0;

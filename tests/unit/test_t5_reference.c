@@ -10,7 +10,9 @@
  * scale step, ~1/254 of a block's largest weight) 3e-2; measured worst 1.4e-3, 1.0e-2 and 1.1e-2
  * (small_gated's encoder rows). Generated ids: f16 and bf16 identical to the f32 truth; q8 changes
  * an argmax where the reference's two best tokens are close (these are random weights, whose
- * logits are nearly flat), so q8 requires >= 80% of the sequences identical and prints the rest. */
+ * logits are nearly flat), so q8 requires >= 80% of the sequences identical and prints the rest.
+ * The KV cache is f16 with 16-bit weights where the device allows (--kv-cache f32|f16 forces it):
+ * generation then also reads fp16 keys and values. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,7 @@
 static int passed, failed;
 static double TOL = 1e-4;
 static int wtype = FV_WT_F32; /* --weights TYPE: the model's linear weights stored as TYPE */
+static const char *kv_cache;  /* --kv-cache f32|f16 (NULL: the default for the weights and device) */
 static const double TYPE_TOL[4] = {1e-4, 3e-3, 2e-2, 3e-2};
 
 static void report(const char *what, double err, double tol) {
@@ -243,7 +246,8 @@ static void run_case(fv_dev *d, const char *name) {
     }
     fv_t5 *m = NULL;
     int wt = wtype;
-    if (fv_fixture_det_model(&f, d, dir) || fv_t5_load_typed(d, dir, &wt, &m, NULL, NULL)) {
+    if (fv_fixture_det_model(&f, d, dir) || fv_t5_load_typed(d, dir, &wt, &m, NULL, NULL) ||
+        fv_t5_set_kv_cache(m, kv_cache)) {
         fail_error(name);
     } else {
         id_lists in = lists(cJSON_GetObjectItemCaseSensitive(f.json, "inputs"));
@@ -275,10 +279,23 @@ int main(int argc, char **argv) {
             }
             wtype = (int)t;
             TOL = TYPE_TOL[t];
+        } else if (!strcmp(argv[i], "--kv-cache") && i + 1 < argc) {
+            kv_cache = argv[++i];
         } else only = argv[i];
     }
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         if (!only || strstr(cases[i], only)) run_case(d, cases[i]);
+    if (wtype != FV_WT_F32 || kv_cache) {
+        fv_t5 *probe = NULL;
+        fv_t5_config pc;
+        int kv16 = -1;
+        if (!fv_t5_config_preset(&pc, "tiny") && !fv_t5_create_typed(d, &pc, (enum fv_wtype)wtype, &probe) &&
+            !fv_t5_set_kv_cache(probe, kv_cache))
+            kv16 = probe->kv_f16;
+        fv_t5_free(probe);
+        printf("weights %s, KV cache %s, decode attention %s\n", fv_wtype_name((enum fv_wtype)wtype),
+               kv16 < 0 ? "?" : kv16 ? "f16" : "f32", getenv("FLANVK_DISABLE_ATTN_DECODE") ? "general (fallback)" : "fused where available");
+    }
     if (wtype == FV_WT_Q8 && gen_total) {
         char detail[64];
         snprintf(detail, sizeof detail, "%d of %d sequences identical (>= 80%%)", gen_same, gen_total);
