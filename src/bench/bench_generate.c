@@ -106,6 +106,7 @@ static int weight_list(const char *list, int *types, int *n) {
 
 static int bench_one(fv_dev *d, const fv_bench_gen_opts *opt, int wtype, const uint32_t *batches, uint32_t nb, FILE *f,
                      int json) {
+    fv_mem_trim(d); /* the previous type's blocks: each type's peak is its own */
     fv_mem_reset_peak(d);
     fv_t5 *m = NULL;
     FV_TRY(fv_bench_model_open_typed(d, opt->model_dir, opt->config, &wtype, &m));

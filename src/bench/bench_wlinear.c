@@ -52,7 +52,8 @@ static int one(fv_dev *d, fv_graph *g, fv_bench_out *o, enum fv_wtype t, enum fv
 int fv_bench_wlinear(fv_dev *d, fv_graph *g, fv_bench_out *o) {
     /* decoding: flan-t5-small/base/large widths and the LM head; batched decode; encoder */
     static const uint32_t shapes[][3] = {{1, 512, 1024}, {1, 1024, 1024}, {1, 512, 32128}, {1, 1024, 32128},
-                                         {8, 1024, 1024}, {512, 512, 1024}, {512, 1024, 1024}};
+                                         {8, 1024, 1024}, {512, 512, 1024}, {512, 1024, 1024},
+                                         {128, 768, 2304}, {128, 2048, 768}}; /* base: qkv, wo of a 128-token prompt */
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         uint32_t M = shapes[s][0], K = shapes[s][1], N = shapes[s][2];
         double f32_ms = 0, ms = 0;

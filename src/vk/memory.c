@@ -428,6 +428,13 @@ int fv_buf_view(fv_dev *d, fv_buf *b, enum fv_texel_format fmt, VkBufferView *ou
 
 uint64_t fv_mem_in_use(const fv_dev *d) { return d->mem->in_use; }
 uint64_t fv_mem_peak(const fv_dev *d) { return d->mem->peak; }
+
+void fv_mem_trim(fv_dev *d) {
+    for (fv_block *b = d->mem->blocks, *next; b; b = next) {
+        next = b->next;
+        if (b->live == 0) drop_block(d, b);
+    }
+}
 void fv_mem_reset_peak(fv_dev *d) { d->mem->peak = d->mem->in_use; }
 
 void fv_mem_counters(const fv_dev *d, fv_mem_counts *out) {

@@ -55,6 +55,9 @@ int fv_buf_view(fv_dev *d, fv_buf *b, enum fv_texel_format fmt, VkBufferView *ou
 /* Bytes of device memory held now and at most (blocks, not just live buffers). */
 uint64_t fv_mem_in_use(const fv_dev *d);
 uint64_t fv_mem_peak(const fv_dev *d);
+/* Give back every block no buffer lives in (blocks are otherwise kept for reuse), so that a later
+ * peak counts only what is allocated after it: `bench generate` between weight types. */
+void fv_mem_trim(fv_dev *d);
 void fv_mem_reset_peak(fv_dev *d);
 
 /* What the allocator did, for tests: flushes and invalidates of non-coherent memory, staged
