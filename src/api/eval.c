@@ -69,7 +69,12 @@ int flanvk_eval(flanvk_ctx *ctx, const flanvk_eval_params *p, flanvk_eval_result
     }
     if (!rc) rc = fv_eval_aggregate(&r, out);
     if (!rc) out->seconds = now() - t0;
-    if (!rc && p->report_path) rc = fv_eval_report_write(&r, out, p, p->report_path);
+    if (!rc && p->report_path) {
+        flanvk_eval_params used = *p; /* the report names the storage the model ran with */
+        used.weights = fv_wtype_name(m->wtype);
+        used.kv_cache = m->kv_f16 ? "f16" : "f32";
+        rc = fv_eval_report_write(&r, out, &used, p->report_path);
+    }
     if (rc) flanvk_eval_result_free(out);
     fv_eval_run_free(&r);
     fv_t5_free(m);

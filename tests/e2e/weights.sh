@@ -24,6 +24,7 @@ for w in f32 f16 bf16 q8; do
   "$FLANVK" eval --model "$work/m" --suite mmlu --data "$root/assets/eval/mmlu" --mode direct --weights $w \
     --report "$work/mmlu_$w.json" > /dev/null 2> "$work/err" || { cat "$work/err"; fail "eval --weights $w"; }
 done
+grep -q '"weights":[[:space:]]*"q8"' "$work/mmlu_q8.json" || fail "the q8 eval report does not name its weights"
 python3 "$root/tools/eval_agreement.py" "$work/mmlu_f32.json" "$work/mmlu_f16.json" "$work/mmlu_bf16.json" \
   "$work/mmlu_q8.json" --min 99 --min 99 --min 97 || fail "MMLU agreement"
 f32=$("$FLANVK" info --model "$work/m" | sed -n 's/.*weights \([0-9.]*\) MiB (f32).*/\1/p')
