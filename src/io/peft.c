@@ -230,12 +230,22 @@ int fv_peft_config_parse(fv_peft_config *c, const char *json, size_t len, const 
                               sizeof c->base_model_name_or_path, file);
     if (!rc) rc = parse_targets(c, root, file);
     /* options that change what the tensors mean or which exist: refused rather than misread */
-    static const char *const refused[] = {"use_dora",      "lora_bias",      "rank_pattern",    "alpha_pattern",
-                                          "layers_to_transform", "layers_pattern", "exclude_modules", "modules_to_save",
-                                          "layer_replication",   "target_parameters", "trainable_token_indices"};
+    static const char *const refused[] = {
+        "use_dora",         "lora_bias",         "rank_pattern",       "alpha_pattern",           "layers_to_transform",
+        "layers_pattern",   "exclude_modules",   "modules_to_save",    "layer_replication",       "target_parameters",
+        "trainable_token_indices", "use_qalora", "use_bdlora",         "alora_invocation_tokens", "arrow_config",
+        "velora_config",    "kasa_config",       "monteclora_config"};
     for (size_t i = 0; !rc && i < sizeof refused / sizeof *refused; i++)
         if (!unset(cJSON_GetObjectItemCaseSensitive(root, refused[i])))
             rc = fv_err("%s: '%s' is set: flanvk does not support it (plain LoRA only)", file, refused[i]);
+    /* PiSSA, OLoRA, CorDA and LoftQ initialisations change the base weights too: such an adapter
+     * only fits its residual base (PEFT rewrites the config to `true` when it converts one back) */
+    const cJSON *init = cJSON_GetObjectItemCaseSensitive(root, "init_lora_weights");
+    static const char *const residual[] = {"pissa", "olora", "corda", "loftq"};
+    for (size_t i = 0; !rc && cJSON_IsString(init) && i < sizeof residual / sizeof *residual; i++)
+        if (!strncmp(init->valuestring, residual[i], strlen(residual[i])))
+            rc = fv_err("%s: init_lora_weights is \"%s\": such an adapter fits a modified base model, not the original",
+                        file, init->valuestring);
     cJSON_Delete(root);
     return rc;
 }

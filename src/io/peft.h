@@ -23,7 +23,10 @@
  * What is refused because this reader would otherwise misread the adapter: peft_type other than
  * LORA, bias other than "none", fan_in_fan_out true, use_dora, lora_bias, non-empty rank_pattern or
  * alpha_pattern, layers_to_transform, layers_pattern, exclude_modules, modules_to_save,
- * layer_replication, and tensors other than lora_A/lora_B weights. Every error is one line naming the
+ * layer_replication, target_parameters, trainable_token_indices and the newer variants (use_qalora,
+ * use_bdlora, alora_invocation_tokens, arrow/velora/kasa/monteclora configs), init_lora_weights
+ * "pissa*", "olora", "corda" or "loftq" (the base was changed too), and tensors other than
+ * lora_A/lora_B weights. Other keys (PEFT versions add some) are ignored, as PEFT ignores unknown ones. Every error is one line naming the
  * file (and tensor or key) and the problem. */
 #ifndef FV_IO_PEFT_H
 #define FV_IO_PEFT_H

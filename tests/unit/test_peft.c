@@ -290,6 +290,9 @@ static void test_bad(void) {
     expect_bad("dora", variant("dora", "\"use_dora\": false", "\"use_dora\": true", NULL, NULL, NULL, 0), &m, "'use_dora' is set");
     expect_bad("rank_pattern", variant("rp", "\"rank_pattern\": {}", "\"rank_pattern\": {\"q\": 2}", NULL, NULL, NULL, 0), &m,
                "'rank_pattern' is set");
+    expect_bad("pissa", variant("pissa", "\"init_lora_weights\": true", "\"init_lora_weights\": \"pissa_niter_4\"", NULL, NULL,
+                                NULL, 0),
+               &m, "init_lora_weights is \"pissa_niter_4\"");
     expect_bad("bias", variant("bias", "\"bias\": \"none\"", "\"bias\": \"all\"", NULL, NULL, NULL, 0), &m, "bias is \"all\"");
     expect_bad("fan_in_fan_out", variant("fifo", "\"fan_in_fan_out\": false", "\"fan_in_fan_out\": true", NULL, NULL, NULL, 0), &m,
                "fan_in_fan_out is true");
@@ -335,7 +338,27 @@ static void test_bad(void) {
     printf("target_modules \"all-linear\": every linear layer (36 of the tiny model)\n");
 }
 
+/* PEFT_KEEP="MODEL:OUT": write a flanvk adapter for MODEL's config (r 4, alpha 8, dropout 0.05,
+ * targets q,v,wo, PEFT's init for A, random B so it is not the identity) into OUT and exit: the
+ * manual check against PEFT itself (README, "LoRA adapters") loads it with PeftModel.from_pretrained. */
+static int keep(const char *spec) {
+    char model[512];
+    const char *colon = strchr(spec, ':');
+    if (!colon || (size_t)(colon - spec) >= sizeof model) return printf("PEFT_KEEP=MODEL:OUT\n"), 1;
+    snprintf(model, sizeof model, "%.*s", (int)(colon - spec), spec);
+    fv_t5_config m;
+    if (fv_t5_config_load(&m, model)) return printf("%s\n", fv_last_error()), 1;
+    fv_peft_adapter a;
+    make_adapter(&a, &m, colon + 1);
+    snprintf(a.cfg.base_model_name_or_path, sizeof a.cfg.base_model_name_or_path, "%s", model);
+    int rc = fv_peft_save(&a, colon + 1);
+    printf("wrote %s: %zu modules (%s)\n", colon + 1, a.n_mods, rc ? fv_last_error() : "ok");
+    fv_peft_free(&a);
+    return rc != 0 || failed;
+}
+
 int main(void) {
+    if (getenv("PEFT_KEEP")) return keep(getenv("PEFT_KEEP"));
     const char *tmp = getenv("TMPDIR");
     snprintf(dir, sizeof dir, "%s/flanvk_peft_XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
     if (!mkdtemp(dir)) {
