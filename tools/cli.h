@@ -29,6 +29,7 @@ int cmd_generate(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_mix(int argc, char **argv);
 int cmd_eval(int argc, char **argv);

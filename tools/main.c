@@ -15,6 +15,7 @@ static const cli_command commands[] = {
     {"score", cmd_score, "log-probability of targets given inputs (rank classification)"},
     {"info", cmd_info, "a model's config, parameter count and memory"},
     {"convert", cmd_convert, "rewrite a model with f16, bf16 or q8 (int8) weights"},
+    {"merge", cmd_merge, "fold a PEFT LoRA adapter into its base model (full checkpoint out)"},
     {"eval", cmd_eval, "evaluate on MMLU, BBH, MGSM or JSONL (direct or chain-of-thought)"},
     {"tokenize", cmd_tokenize, "text lines on stdin -> T5 token ids (--decode: ids -> text)"},
     {"bench", cmd_bench, "measure speed: bench ops"},

@@ -36,6 +36,7 @@ typedef struct {
 
 typedef struct {
     const fv_safetensors *st;
+    const fv_convert_hook *hook;
     job *jobs;
     fv_convert_stats *stats;
     void (*progress)(uint64_t, uint64_t, void *);
@@ -55,19 +56,21 @@ static uint64_t out_bytes(const job *j) {
 }
 
 /* ||W - W'|| / ||W|| with W' unpacked 64 rows at a time (an even row count keeps the q8 scale
- * array of a chunk word-aligned). */
-static int rel_error(const ctx *c, const job *j, const uint32_t *data, const uint32_t *scales, double *out) {
+ * array of a chunk word-aligned). W is `truth` when given (a hook's result), else read again. */
+static int rel_error(const ctx *c, const job *j, const uint32_t *data, const uint32_t *scales, const float *truth,
+                     double *out) {
     uint32_t N = j->N, K = j->K;
-    float *w = malloc((size_t)N * K * sizeof *w), *u = malloc((size_t)64 * K * sizeof *u);
-    int rc = (!w || !u) ? fv_err("%s: tensor '%s': out of memory", fv_st_path(c->st), j->src) : 0;
-    if (!rc) rc = fv_wfile_read_f32(c->st, j->src, w, -1, NULL);
+    float *w = truth ? NULL : malloc((size_t)N * K * sizeof *w), *u = malloc((size_t)64 * K * sizeof *u);
+    int rc = ((!truth && !w) || !u) ? fv_err("%s: tensor '%s': out of memory", fv_st_path(c->st), j->src) : 0;
+    if (!rc && !truth) rc = fv_wfile_read_f32(c->st, j->src, w, -1, NULL);
+    const float *W = truth ? truth : w;
     double num = 0, den = 0;
     for (uint32_t r0 = 0; !rc && r0 < N; r0 += 64) {
         uint32_t rows = N - r0 < 64 ? N - r0 : 64;
         const uint32_t *sc = scales ? scales + (uint64_t)r0 * fv_q8_blocks(K) / 2 : NULL;
         fv_wunpack(j->wt, data + (uint64_t)r0 * fv_wpack_row_words(j->wt, K), sc, rows, K, u);
         for (uint64_t i = 0; i < (uint64_t)rows * K; i++) {
-            double a = w[(uint64_t)r0 * K + i], d = a - u[i];
+            double a = W[(uint64_t)r0 * K + i], d = a - u[i];
             num += d * d;
             den += a * a;
         }
@@ -87,6 +90,19 @@ static void record(ctx *c, const job *j, double e) {
         snprintf(s->worst_tensor, sizeof s->worst_tensor, "%s", j->src);
     }
     fv_info("convert: %s as %s: relative error %.3e", j->src, fv_wtype_name(j->wt), e);
+}
+
+/* The packed words of a matrix the hook changes: read as fp32, adjusted, packed; *truth keeps the
+ * adjusted fp32 matrix for the error (the caller frees it). */
+static int read_adjusted(const ctx *c, const job *j, uint32_t *data, uint32_t *scales, float **truth) {
+    float *w = malloc((size_t)j->N * j->K * sizeof *w);
+    *truth = w;
+    if (!w) return fv_err("%s: tensor '%s': out of memory", fv_st_path(c->st), j->src);
+    FV_TRY(fv_wfile_read_f32(c->st, j->src, w, -1, NULL));
+    FV_TRY(c->hook->adjust(c->hook->user, j->src, w, j->N, j->K));
+    char what[400];
+    snprintf(what, sizeof what, "%s: tensor '%s' (adjusted) as %s", fv_st_path(c->st), j->src, fv_wtype_name(j->wt));
+    return fv_wpack(j->wt, w, j->N, j->K, data, scales, what);
 }
 
 /* Write `rows` rows of `bytes` bytes from padded rows of `row_words` words. */
@@ -109,12 +125,15 @@ static int produce(void *user, size_t i, fv_st_sink *sink) {
         uint64_t dw = fv_wpack_data_words(j->wt, N, K), sw = fv_wpack_scale_words(j->wt, N, K);
         uint32_t *data = malloc(dw * 4), *scales = sw ? malloc(sw * 4) : NULL;
         if (!data || (sw && !scales)) rc = fv_err("%s: tensor '%s': out of memory", fv_st_path(c->st), j->src);
-        if (!rc) rc = fv_wfile_read(c->st, j->src, j->wt, N, K, data, scales);
+        float *truth = NULL;
+        if (!rc && c->hook && c->hook->wants(c->hook->user, j->src)) rc = read_adjusted(c, j, data, scales, &truth);
+        else if (!rc) rc = fv_wfile_read(c->st, j->src, j->wt, N, K, data, scales);
         if (!rc && j->scales) rc = fv_st_sink_write(sink, scales, (size_t)N * fv_q8_blocks(K) * 2);
         else if (!rc) rc = put_rows(sink, data, N, (size_t)K * fv_dtype_size(out_dtype(j)), fv_wpack_row_words(j->wt, K));
         /* the error once per matrix: on its scales entry for q8, else on its data */
         double e;
-        if (!rc && (j->wt != FV_WT_Q8 || j->scales) && !(rc = rel_error(c, j, data, scales, &e))) record(c, j, e);
+        if (!rc && (j->wt != FV_WT_Q8 || j->scales) && !(rc = rel_error(c, j, data, scales, truth, &e))) record(c, j, e);
+        free(truth);
         free(data);
         free(scales);
     }
@@ -210,13 +229,19 @@ static int occupied(const char *path) {
 
 int fv_convert(const char *model_dir, const char *out_dir, enum fv_wtype type,
                void (*progress)(uint64_t done, uint64_t total, void *user), void *user, fv_convert_stats *stats) {
+    return fv_convert_with(model_dir, out_dir, type, NULL, "convert", progress, user, stats);
+}
+
+int fv_convert_with(const char *model_dir, const char *out_dir, enum fv_wtype type, const fv_convert_hook *hook,
+                    const char *label, void (*progress)(uint64_t done, uint64_t total, void *user), void *user,
+                    fv_convert_stats *stats) {
     memset(stats, 0, sizeof *stats);
-    if ((unsigned)type > FV_WT_Q8) return fv_err("convert: unknown weight type %d", (int)type);
+    if ((unsigned)type > FV_WT_Q8) return fv_err("%s: unknown weight type %d", label, (int)type);
     char out[1024], tmp[1100], path[1200];
-    if (!out_dir || !out_dir[0] || strlen(out_dir) >= sizeof out) return fv_err("convert: bad output directory");
+    if (!out_dir || !out_dir[0] || strlen(out_dir) >= sizeof out) return fv_err("%s: bad output directory", label);
     snprintf(out, sizeof out, "%s", out_dir);
     for (size_t l = strlen(out); l > 1 && out[l - 1] == '/'; l--) out[l - 1] = 0;
-    if (occupied(out)) return fv_err("%s: already exists and is not an empty directory (convert does not overwrite)", out);
+    if (occupied(out)) return fv_err("%s: already exists and is not an empty directory (%s does not overwrite)", out, label);
     fv_t5_config cfg;
     FV_TRY(fv_t5_config_load(&cfg, model_dir));
     fv_safetensors *st;
@@ -231,7 +256,7 @@ int fv_convert(const char *model_dir, const char *out_dir, enum fv_wtype type,
     if (!rc) rc = copy_side_files(model_dir, tmp);
     if (!rc) {
         fv_st_entry *e = calloc(n + 1, sizeof *e);
-        ctx c = {st, jobs, stats, progress, user, 0, 0};
+        ctx c = {st, hook, jobs, stats, progress, user, 0, 0};
         for (size_t i = 0; i < n; i++) c.total += out_bytes(&jobs[i]);
         for (size_t i = 0; e && i < n; i++) e[i] = (fv_st_entry){jobs[i].name, jobs[i].ndim, jobs[i].shape, out_dtype(&jobs[i])};
         const char *meta[] = {FV_WFILE_META_WEIGHTS, fv_wtype_name(type), type == FV_WT_Q8 ? FV_WFILE_META_Q8 : NULL,

@@ -28,4 +28,19 @@ typedef struct {
 int fv_convert(const char *model_dir, const char *out_dir, enum fv_wtype type,
                void (*progress)(uint64_t done, uint64_t total, void *user), void *user, fv_convert_stats *stats);
 
+/* A change to some matrices on their way through (`flanvk merge` adds a LoRA delta): for every 2-D
+ * source tensor for which wants(user, name) is 1, the matrix is read as fp32 (whatever its stored
+ * dtype), adjust(user, name, w, N, K) modifies w [N, K] in place, and the result is stored in the
+ * output type as any fp32 source would be; the relative errors are then against the adjusted w. */
+typedef struct {
+    int (*wants)(void *user, const char *name);
+    int (*adjust)(void *user, const char *name, float *w, uint32_t N, uint32_t K);
+    void *user;
+} fv_convert_hook;
+
+/* fv_convert with a hook (NULL: none) and a label for messages ("convert", "merge"). */
+int fv_convert_with(const char *model_dir, const char *out_dir, enum fv_wtype type, const fv_convert_hook *hook,
+                    const char *label, void (*progress)(uint64_t done, uint64_t total, void *user), void *user,
+                    fv_convert_stats *stats);
+
 #endif
