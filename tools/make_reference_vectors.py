@@ -2,10 +2,11 @@
 """Regenerate tests/fixtures/reference/ (T5 reference vectors for the C tests) from tools/t5_reference.py.
 
 Run from the repository root with Debian's python (torch + numpy):
-    /usr/bin/python3 tools/make_reference_vectors.py [outdir]
+    /usr/bin/python3 tools/make_reference_vectors.py [--only CASE[,CASE...]] [outdir]
 Deterministic: single-threaded float64 torch, fixed numpy seeds, weights from the name-hash generator, so the
 same bytes come out on every run. Also self-checks the reference (padded loss = per-example token mean,
-packed = unpacked loss and gradients, beam(1) = greedy, float32 vs float64 agreement of generated ids).
+packed = unpacked loss and gradients, beam(1) = greedy, float32 vs float64 agreement of generated ids; LoRA:
+merged = unmerged logits, adapter gradients = central differences, B = 0 = the base model).
 Format: see tests/fixtures/reference/README.md.
 """
 import json
@@ -315,6 +316,157 @@ def case_train(name, cfg, p0, bt, labels, steps=20):
     return c
 
 
+# ----------------------------------------------------------------------------------------------
+# LoRA (issue 13): adapters with PEFT semantics on the frozen det model, packed batch of packed_grads.
+
+LORA_R, LORA_ALPHA = 4, 8
+
+
+def lora_opts():
+    """The train_steps optimizers and hyperparameters, applied to the adapter tensors only."""
+    return {
+        "adamw": (lambda ps: torch.optim.AdamW(ps, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01),
+                  {"lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.01, "schedule": "constant",
+                   "applies_to": "every lora_A / lora_B tensor (base frozen)"}),
+        "adafactor": (lambda ps: R.Adafactor(ps, lr=1e-3, scale_parameter=False, relative_step=False,
+                                             warmup_init=False, beta1=None, clip_threshold=1.0),
+                      {"lr": 1e-3, "eps": [1e-30, 1e-3], "clip_threshold": 1.0, "decay_rate": -0.8, "beta1": None,
+                       "weight_decay": 0.0, "scale_parameter": False, "relative_step": False,
+                       "warmup_init": False, "schedule": "constant",
+                       "applies_to": "every lora_A / lora_B tensor (base frozen)"}),
+    }
+
+
+def lora_logits(p, ad, cfg, bt):
+    lp = R.with_lora(p, ad, LORA_R, LORA_ALPHA)
+    return R.decode(lp, cfg, bt, R.encode(lp, cfg, bt))
+
+
+def lora_loss(p, ad, cfg, bt, labels):
+    return R.lm_loss(lora_logits(p, ad, cfg, bt), labels)
+
+
+def lora_grads(p, ad, cfg, bt, labels):
+    q = {k: v.clone().requires_grad_(True) for k, v in ad.items()}
+    loss = lora_loss(p, q, cfg, bt, labels)
+    loss.backward()
+    return float(loss), {k: v.grad for k, v in q.items()}
+
+
+def case_lora(name, cfg, targets, p, bt, labels, packed_case, steps=20, step1_arrays=True):
+    tl = R.lora_target_list(targets)
+    ad = R.lora_det_params(cfg, tl, LORA_R, F64)
+    keys = list(ad)
+    c = Case(name, cfg, f"LoRA r {LORA_R}, alpha {LORA_ALPHA}, targets {targets}, dropout 0, det adapter on the "
+                        "frozen det model; packed batch of packed_grads")
+    c.put("lora", {"peft_type": "LORA", "task_type": "SEQ_2_SEQ_LM", "r": LORA_R, "lora_alpha": LORA_ALPHA,
+                   "scaling": LORA_ALPHA / LORA_R, "lora_dropout": 0.0, "targets_arg": targets,
+                   "target_modules": tl, "bias": "none", "fan_in_fan_out": False, "adapter": "det",
+                   "modules": R.lora_modules(cfg, tl), "keys": keys,
+                   "shapes": {k: list(v.shape) for k, v in ad.items()}})
+    for key in ("layout", "encoder_input_ids", "encoder_segment_ids", "encoder_positions", "decoder_target_ids",
+                "decoder_input_ids", "decoder_segment_ids", "decoder_positions"):
+        c.put(key, packed_case.meta[key])
+    for k in keys:
+        c.array("adapter." + k, f32(ad[k]))
+
+    # forward before training, merged model, B = 0 model
+    with torch.no_grad():
+        logits = lora_logits(p, ad, cfg, bt)
+        loss = float(R.lm_loss(logits, labels))
+        base_logits = R.decode(p, cfg, bt, R.encode(p, cfg, bt))
+        base_loss = float(R.lm_loss(base_logits, labels))
+        pm = R.merge_lora(p, ad, LORA_R, LORA_ALPHA)
+        merged = R.decode(pm, cfg, bt, R.encode(pm, cfg, bt))
+        zero_b = {k: (torch.zeros_like(v) if ".lora_B." in k else v) for k, v in ad.items()}
+        zb_logits = lora_logits(p, zero_b, cfg, bt)
+    mdiff = float((merged - logits).abs().max())
+    check(mdiff < 1e-10, f"{name}: merged (W + s BA) logits = unmerged logits in float64 (max abs diff {mdiff:.1e})")
+    check(torch.equal(zb_logits, base_logits), f"{name}: adapter with B = 0 gives exactly the base model's logits")
+    check(abs(loss - base_loss) > 1e-3, f"{name}: the adapter changes the loss ({base_loss:.6f} -> {loss:.6f})")
+    init = R.lora_peft_init(cfg, tl, LORA_R, seed=0, dtype=F64)
+    check(all(float(v.abs().max()) <= (1.0 / v.shape[1] ** 0.5 if ".lora_A." in k else 0.0) for k, v in init.items()),
+          f"{name}: PEFT-style fresh init has |A| <= 1/sqrt(in) and B = 0")
+    used = set(bt.dec_ids.flatten().tolist()) | set(labels.clamp(min=0).flatten().tolist())
+    extra = np.random.default_rng(9).choice(cfg.vocab_size, 48, replace=False).tolist()
+    cols = sorted(used | set(extra))
+    c.put("loss", loss)
+    c.put("base_loss", base_loss)
+    c.put("logit_columns", cols)
+    c.array("logits.columns", f32(logits[..., cols]))
+    c.array("logsumexp", f32(torch.logsumexp(logits, -1)))
+    c.array("target_logprob", f32(torch.log_softmax(logits, -1).gather(-1, labels.clamp(min=0)[..., None])[..., 0]))
+    c.array("merged_logits.columns", f32(merged[..., cols]))
+    c.put("merged_max_abs_logit_diff_vs_unmerged", mdiff)
+
+    # gradients of the adapter (step 1), finite differences, fp32 run
+    loss_g, g = lora_grads(p, ad, cfg, bt, labels)
+    check(abs(loss_g - loss) < 1e-12, f"{name}: loss with autograd = no-grad loss")
+    for k in keys:
+        c.array("grad." + k, f32(g[k]))
+    fd = []
+    h = 1e-5
+    rng = np.random.default_rng(10)
+    picks = [keys[0], keys[1], keys[len(keys) // 2], keys[-2], keys[-1]]
+    worst = 0.0
+    with torch.no_grad():
+        for k in picks:
+            for idx in (int(g[k].abs().argmax()), int(rng.integers(g[k].numel()))):
+                plus = {kk: v.clone() for kk, v in ad.items()}
+                minus = {kk: v.clone() for kk, v in ad.items()}
+                plus[k].view(-1)[idx] += h
+                minus[k].view(-1)[idx] -= h
+                num = (float(lora_loss(p, plus, cfg, bt, labels)) - float(lora_loss(p, minus, cfg, bt, labels))) / (2 * h)
+                ana = float(g[k].view(-1)[idx])
+                err = abs(num - ana) / max(abs(ana), 1e-3 * float(g[k].abs().max()))
+                worst = max(worst, err)
+                fd.append({"key": k, "index": idx, "autograd": ana, "central_difference": num, "h": h})
+    check(worst < 1e-6, f"{name}: adapter gradients = central differences on {len(fd)} entries "
+                        f"(max rel diff {worst:.1e})")
+    c.put("finite_difference_check", fd)
+    p32 = {k: v.float() for k, v in p.items()}
+    ad32 = {k: v.float() for k, v in ad.items()}
+    loss32, g32 = lora_grads(p32, ad32, cfg, bt, labels)
+    with torch.no_grad():
+        l32 = lora_logits(p32, ad32, cfg, bt)
+    c.put("fp32_run", {"loss": loss32, "max_abs_logit_diff_vs_fp64": float((l32.double() - logits).abs().max()),
+                       "max_rel_grad_diff_vs_fp64": max(float((g32[k].double() - g[k]).abs().max() /
+                                                              g[k].abs().max()) for k in keys)})
+
+    # 20-step trajectories, adapters only
+    for oname, (make, hp) in lora_opts().items():
+        res = {"hyperparameters": hp}
+        for dt in (F64, torch.float32):
+            pb = p if dt == F64 else p32
+            q = {k: v.clone().to(dt).requires_grad_(True) for k, v in ad.items()}
+            opt = make([q[k] for k in keys])
+            losses = []
+            for s in range(steps):
+                opt.zero_grad()
+                l_ = lora_loss(pb, q, cfg, bt, labels)
+                l_.backward()
+                losses.append(float(l_))
+                opt.step()
+                if s == 0 and dt == F64 and step1_arrays:
+                    for k in keys:
+                        c.array(f"{oname}.after_step1.{k}", f32(q[k]))
+            with torch.no_grad():
+                final = float(lora_loss(pb, q, cfg, bt, labels))
+            if dt == F64:
+                res["losses"] = losses
+                res["loss_after_last_step"] = final
+                for k in keys:
+                    c.array(f"{oname}.after_step{steps}.{k}", f32(q[k]))
+            else:
+                res["fp32_run_losses"] = losses
+        check(abs(res["losses"][0] - loss) < 1e-12, f"{name} {oname}: first loss = the forward loss")
+        check(res["losses"][-1] < res["losses"][0], f"{name} {oname}: loss falls {res['losses'][0]:.6f} -> "
+              f"{res['losses'][-1]:.6f}")
+        c.put(oname, res)
+    c.put("steps", steps)
+    return c
+
+
 def case_buckets(name, cfg):
     """Relative-position bucket ids for rel = key_pos - query_pos in [-300, 300] (JSON only)."""
     c = Case(name, cfg, "relative position buckets: index j holds rel = j - 300")
@@ -326,32 +478,47 @@ def case_buckets(name, cfg):
 
 
 def main():
-    outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "tests",
-                                                                "fixtures", "reference")
+    args = sys.argv[1:]
+    only = None
+    if "--only" in args:   # --only NAME[,NAME...]: write just these cases (the batch cases are still computed)
+        j = args.index("--only")
+        only = set(args[j + 1].split(","))
+        del args[j:j + 2]
+    outdir = args[0] if args else os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "reference")
     os.makedirs(outdir, exist_ok=True)
     t0 = time.time()
     total = 0
+
+    def save(c):
+        nonlocal total
+        if only is None or c.name in only:
+            total += c.save(outdir)
+            print(f"{c.name}: done ({time.time() - t0:.1f}s)")
+
     cases = [
-        lambda: case_buckets("buckets", tiny()),
-        lambda: case_forward("tiny_gated", tiny(), "T5 v1.1 tiny: gated-gelu, untied; padded batch of 3", 1, 1),
-        lambda: case_forward("tiny_relu_tied", tiny(feed_forward_proj="relu", tie_word_embeddings=True),
-                             "original T5 tiny: relu, tied (decoder output * d_model^-0.5 before shared)", 2, 1,
-                             gen=True, beams=False),
-        lambda: case_forward("tiny_gated_v40", tiny(vocab_size=40),
-                             "tiny gated with vocab 40 so eos competes: beam-search bookkeeping", 7, 0),
-        lambda: case_small("small_gated"),
+        ("buckets", lambda: case_buckets("buckets", tiny())),
+        ("tiny_gated", lambda: case_forward("tiny_gated", tiny(), "T5 v1.1 tiny: gated-gelu, untied; padded batch of 3",
+                                            1, 1)),
+        ("tiny_relu_tied", lambda: case_forward("tiny_relu_tied", tiny(feed_forward_proj="relu", tie_word_embeddings=True),
+                                                "original T5 tiny: relu, tied (decoder output * d_model^-0.5 before "
+                                                "shared)", 2, 1, gen=True, beams=False)),
+        ("tiny_gated_v40", lambda: case_forward("tiny_gated_v40", tiny(vocab_size=40),
+                                                "tiny gated with vocab 40 so eos competes: beam-search bookkeeping", 7,
+                                                0)),
+        ("small_gated", lambda: case_small("small_gated")),
     ]
-    for make in cases:
-        c = make()
-        total += c.save(outdir)
-        print(f"{c.name}: done ({time.time() - t0:.1f}s)")
+    for name, make in cases:
+        if only is None or name in only:
+            save(make())
     cfg = tiny()
-    c, p, bt, labels = case_packed("packed_grads", cfg)
-    total += c.save(outdir)
-    print(f"packed_grads: done ({time.time() - t0:.1f}s)")
-    c = case_train("train_steps", cfg, p, bt, labels)
-    total += c.save(outdir)
-    print(f"train_steps: done ({time.time() - t0:.1f}s); {total} bytes of .bin")
+    packed, p, bt, labels = case_packed("packed_grads", cfg)
+    save(packed)
+    if only is None or "train_steps" in only:
+        save(case_train("train_steps", cfg, p, bt, labels))
+    for lname, targets, step1 in (("lora_qv", "q,v", True), ("lora_all", "all", False)):
+        if only is None or lname in only:
+            save(case_lora(lname, cfg, targets, p, bt, labels, packed, step1_arrays=step1))
+    print(f"all cases done ({time.time() - t0:.1f}s); {total} bytes of .bin")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ same code runs in float64 (the "truth" for fixtures) and float32.
 Pieces:
   * deterministic weights shared with C (tests/support/det_weights.c): det_uniform / det_scale / det_params
   * HF-style random init (T5PreTrainedModel._init_weights, initializer_factor 1.0): hf_init_params
+  * LoRA with PEFT semantics (targets, PEFT key names, det adapters, merge): lora_* / with_lora / merge_lora
   * forward: RMSNorm, unscaled attention, relative position buckets, gated-GELU or ReLU FF, tied/untied head,
     padded (HF attention_mask) or packed (T5X segment ids + positions) batches; lm_loss
   * generation: greedy and beam search with HF generate semantics (BeamSearchScorer, transformers 4.36..4.47)
@@ -192,6 +193,133 @@ def det_params(cfg, dtype=torch.float64):
 
 
 # ----------------------------------------------------------------------------------------------
+# LoRA (Hu et al. 2021) with PEFT's semantics for T5 (written from PEFT's documented behaviour; peft is not
+# a dependency). For a targeted linear module with frozen weight W [out, in]:
+#     y = W x + scaling * B (A (dropout(x))),   A = lora_A.weight [r, in], B = lora_B.weight [out, r],
+#     scaling = lora_alpha / r (no rsLoRA), dropout on the adapter branch's input only (identity when p = 0).
+# Merged: W' = W + scaling * (B @ A). Targets are T5's short module names; PEFT matches a list of names when the
+# module path equals a name or ends with "." + name, so "wi" does not select "wi_0". PEFT's fresh init:
+# A kaiming_uniform_(a = sqrt(5)) = U(-1/sqrt(in), 1/sqrt(in)), B zeros. Adapter tensors are keyed with PEFT's
+# safetensors names, "base_model.model.<module path>.lora_A.weight" / ".lora_B.weight".
+
+LORA_MODULES = ("q", "k", "v", "o", "wi", "wi_0", "wi_1", "wo")
+LORA_DEFAULT_TARGETS = ("q", "v")
+
+
+def lora_target_list(spec):
+    """"all" | "q,v" | ["q", "v"] -> list of short names (validated; "all" = every linear module of the blocks,
+    never lm_head, the embeddings or the relative attention bias)."""
+    if spec is None:
+        return list(LORA_DEFAULT_TARGETS)
+    if isinstance(spec, str):
+        if spec == "all":
+            return list(LORA_MODULES)
+        spec = [t for t in spec.split(",") if t]
+    for t in spec:
+        if t not in LORA_MODULES:
+            raise ValueError(f"unknown LoRA target {t!r}")
+    return list(spec)
+
+
+def lora_modules(cfg, targets):
+    """Module paths (HF names without ".weight") carrying an adapter, in checkpoint order."""
+    tl = lora_target_list(targets)
+    out = []
+    for name in param_shapes(cfg):
+        parts = name.split(".")
+        if parts[-1] == "weight" and len(parts) > 2 and parts[-2] in tl and parts[0] in ("encoder", "decoder"):
+            out.append(name[:-len(".weight")])
+    return out
+
+
+def lora_key(module, which):
+    """PEFT's adapter_model.safetensors key; which = "A" or "B"."""
+    return f"base_model.model.{module}.lora_{which}.weight"
+
+
+def lora_shapes(cfg, targets, r):
+    shapes = param_shapes(cfg)
+    out = {}
+    for m in lora_modules(cfg, targets):
+        n_out, n_in = shapes[m + ".weight"]
+        out[lora_key(m, "A")] = (r, n_in)
+        out[lora_key(m, "B")] = (n_out, r)
+    return out
+
+
+def lora_det_scale(key, shape):
+    """Deterministic adapter values = det_uniform over the PEFT key name times this float32 scale:
+    A [r, in]: 1/sqrt(in), PEFT's Kaiming-uniform bound; B [out, r]: 0.25/sqrt(r). B is non-zero so that
+    gradients of A and the merge are exercised. For the tiny config (r 4, alpha 8) std(scaling * B A) is about
+    0.17 x std(W) for k, v, wi_* and 0.67 x for q. The 0.25 is needed: with 1/sqrt(r) and every module adapted, 20 Adafactor steps grow fp32 rounding about 2x per step (torch fp32 vs fp64 loss
+    1.2e-4 relative at step 18), so no fp32 implementation could meet a 1e-4 per-step tolerance."""
+    if ".lora_A." in key:
+        return np.float32(1.0 / math.sqrt(shape[1]))
+    return np.float32(0.25 / math.sqrt(shape[1]))
+
+
+def lora_det_params(cfg, targets, r, dtype=torch.float64):
+    out = {}
+    for k, shape in lora_shapes(cfg, targets, r).items():
+        w = (det_uniform(k, int(np.prod(shape))) * lora_det_scale(k, shape)).astype(np.float32).reshape(shape)
+        out[k] = torch.from_numpy(w).to(dtype)
+    return out
+
+
+def lora_peft_init(cfg, targets, r, seed=0, dtype=torch.float32):
+    """PEFT's fresh adapter: A ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming_uniform_ with a = sqrt(5): gain
+    sqrt(2 / (1 + a^2)) = sqrt(1/3), bound = sqrt(3) * gain / sqrt(fan_in)), B = 0. The random stream is
+    torch's, not PEFT's; only the distribution is the same."""
+    g = torch.Generator().manual_seed(seed)
+    out = {}
+    for k, shape in lora_shapes(cfg, targets, r).items():
+        if ".lora_A." in k:
+            bound = 1.0 / math.sqrt(shape[1])
+            out[k] = ((torch.rand(shape, generator=g, dtype=torch.float64) * 2 - 1) * bound).to(dtype)
+        else:
+            out[k] = torch.zeros(shape, dtype=dtype)
+    return out
+
+
+class LoraParams(dict):
+    """The base parameters (a plain {name: tensor} dict) plus an adapter; linear() applies the adapter to the
+    modules that have one. A dict comprehension over it gives the plain base dict back."""
+
+    def __init__(self, base, adapter, r, alpha, dropout=0.0, generator=None):
+        super().__init__(base)
+        self.scaling = alpha / r
+        self.dropout = dropout
+        self.generator = generator
+        self.lora = {}
+        for k, v in adapter.items():
+            module, which = k[len("base_model.model."):].rsplit(".lora_", 1)
+            self.lora.setdefault(module, [None, None])["AB".index(which[0])] = v
+        for m, (a, b) in self.lora.items():
+            if a is None or b is None or a.shape[0] != r or b.shape[1] != r:
+                raise ValueError(f"adapter for {m}: lora_A/lora_B missing or rank != {r}")
+
+
+def with_lora(base, adapter, r, alpha, dropout=0.0, generator=None):
+    return LoraParams(base, adapter, r, alpha, dropout, generator)
+
+
+def merge_lora(base, adapter, r, alpha):
+    """Plain parameter dict with W + (alpha / r) * (B @ A) for every adapted module (PEFT merge_and_unload)."""
+    lp = LoraParams(base, adapter, r, alpha)
+    out = dict(base)
+    for m, (a, b) in lp.lora.items():
+        out[m + ".weight"] = base[m + ".weight"] + (b @ a) * lp.scaling
+    return out
+
+
+def _lora_dropout(x, p, generator):
+    if p == 0.0:
+        return x
+    keep = (torch.rand(x.shape, generator=generator, dtype=torch.float64) >= p).to(x.dtype)
+    return x * keep / (1.0 - p)
+
+
+# ----------------------------------------------------------------------------------------------
 # Forward pass.
 
 def rms_norm(x, w, eps):
@@ -231,26 +359,37 @@ def position_bias(table, qpos, kpos, bidirectional, cfg):
     return table[b].permute(0, 3, 1, 2)
 
 
+def linear(p, module, x):
+    """Bias-free linear layer x @ W^T of HF module path `module`; with a LoraParams p and an adapter on this
+    module, + scaling * B(A(dropout(x))) (PEFT's order: lora_B(lora_A(x)) * scaling)."""
+    y = x @ p[module + ".weight"].T
+    ab = getattr(p, "lora", {}).get(module)
+    if ab is not None:
+        a, b = ab
+        y = y + ((_lora_dropout(x, p.dropout, p.generator) @ a.T) @ b.T) * p.scaling
+    return y
+
+
 def attention(p, prefix, x, kv, bias, cfg):
     """Multi-head attention without 1/sqrt(d) scaling. bias [B or 1, H, Q, K] already holds the mask."""
     B, Q, _ = x.shape
     K = kv.shape[1]
     H, dk = cfg.num_heads, cfg.d_kv
-    q = (x @ p[prefix + ".q.weight"].T).view(B, Q, H, dk).transpose(1, 2)
-    k = (kv @ p[prefix + ".k.weight"].T).view(B, K, H, dk).transpose(1, 2)
-    v = (kv @ p[prefix + ".v.weight"].T).view(B, K, H, dk).transpose(1, 2)
+    q = linear(p, prefix + ".q", x).view(B, Q, H, dk).transpose(1, 2)
+    k = linear(p, prefix + ".k", kv).view(B, K, H, dk).transpose(1, 2)
+    v = linear(p, prefix + ".v", kv).view(B, K, H, dk).transpose(1, 2)
     scores = q @ k.transpose(-1, -2) + bias
     w = torch.softmax(scores, dim=-1)
     o = (w @ v).transpose(1, 2).reshape(B, Q, H * dk)
-    return o @ p[prefix + ".o.weight"].T
+    return linear(p, prefix + ".o", o)
 
 
 def feed_forward(p, prefix, x, cfg):
     if cfg.gated:
-        h = gelu_new(x @ p[prefix + ".wi_0.weight"].T) * (x @ p[prefix + ".wi_1.weight"].T)
+        h = gelu_new(linear(p, prefix + ".wi_0", x)) * linear(p, prefix + ".wi_1", x)
     else:
-        h = torch.relu(x @ p[prefix + ".wi.weight"].T)
-    return h @ p[prefix + ".wo.weight"].T
+        h = torch.relu(linear(p, prefix + ".wi", x))
+    return linear(p, prefix + ".wo", h)
 
 
 def mask_bias(allowed, dtype):
