@@ -234,6 +234,11 @@ int cli_field_ids(const flanvk_model *m, const char *file, size_t lineno, const 
 
 
 int cli_load_option(const char *a, const char *v, flanvk_load_opts *o) {
+    if (!strcmp(a, "--adapter")) {
+        if (!v) return cli_fail("--adapter needs a PEFT adapter directory"), -1;
+        o->adapter = v;
+        return 1;
+    }
     int w = !strcmp(a, "--weights"), kv = !strcmp(a, "--kv-cache");
     if (!w && !kv) return 0;
     if (!v) return cli_fail("%s needs a value: %s", a, w ? "f32, f16, bf16 or q8" : "f32 or f16"), -1;

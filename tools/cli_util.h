@@ -42,13 +42,14 @@ void cli_out_abort(cli_out *o);
 int cli_out_json(cli_out *o, const cJSON *obj);
 
 struct flanvk_load_opts;
-/* The model load options every inference command takes: --weights TYPE (f32|f16|bf16|q8) and
- * --kv-cache TYPE (f32|f16). 1: `a` was one of them and its value is stored in o (the caller skips
+/* The model load options every inference command takes: --weights TYPE (f32|f16|bf16|q8),
+ * --kv-cache TYPE (f32|f16) and --adapter DIR (a PEFT LoRA adapter, applied unmerged). 1: `a` was one of them and its value is stored in o (the caller skips
  * the value); 0: `a` is neither; -1: a missing or unknown value (message printed). */
 int cli_load_option(const char *a, const char *v, struct flanvk_load_opts *o);
 /* The usage line for them. */
 #define CLI_LOAD_USAGE                                                                                     \
-    "  --weights f32|f16|bf16|q8 (the checkpoint's own type)   --kv-cache f32|f16 (f16 with 16/8-bit weights)\n"
+    "  --weights f32|f16|bf16|q8 (the checkpoint's own type)   --kv-cache f32|f16 (f16 with 16/8-bit weights)\n" \
+    "  --adapter DIR (a PEFT LoRA adapter, applied unmerged)\n"
 
 struct flanvk_device_info;
 /* A device as `flanvk devices --json` and `test-ops --report` print it (after the device

@@ -64,10 +64,10 @@ int cmd_eval(int argc, char **argv) {
         }
         if (!strncmp(a, "--", 2) && !val) return cli_fail("eval: %s needs a value", a);
         i++;
-        flanvk_load_opts lo = {p.weights, p.kv_cache};
+        flanvk_load_opts lo = {p.weights, p.kv_cache, p.adapter};
         int r = cli_load_option(a, val, &lo);
         if (r < 0) return 1;
-        if (r) p.weights = lo.weights, p.kv_cache = lo.kv_cache;
+        if (r) p.weights = lo.weights, p.kv_cache = lo.kv_cache, p.adapter = lo.adapter;
         else if (!strcmp(a, "--model")) p.model_dir = val;
         else if (!strcmp(a, "--suite")) p.suite = val;
         else if (!strcmp(a, "--data")) p.data_dir = val;

@@ -36,6 +36,7 @@ typedef struct flanvk_eval_params {
     const char *report_path;     /* write the JSON report here (atomically); NULL = none */
     const char *weights;         /* storage type of the weights (flanvk_load_opts); NULL = the checkpoint's own */
     const char *kv_cache;        /* "f32" / "f16"; NULL = the default (flanvk_load_opts) */
+    const char *adapter;         /* a PEFT LoRA adapter directory applied unmerged; NULL = none */
     flanvk_eval_progress_fn progress;
     void *user;
 } flanvk_eval_params;

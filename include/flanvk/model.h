@@ -44,6 +44,7 @@ typedef struct flanvk_model_info {
 typedef struct flanvk_load_opts {
     const char *weights;
     const char *kv_cache;
+    const char *adapter;   /* a PEFT LoRA adapter directory applied unmerged (README "LoRA adapters"); NULL: none */
 } flanvk_load_opts;
 
 /* Load a model directory onto the context's device. progress may be NULL. */

@@ -9,6 +9,7 @@
 #include "eval/suite.h"
 #include "io/tokenizer.h"
 #include "model/t5.h"
+#include "model/t5_lora.h"
 
 void flanvk_eval_params_default(flanvk_eval_params *p) {
     memset(p, 0, sizeof *p);
@@ -52,6 +53,7 @@ int flanvk_eval(flanvk_ctx *ctx, const flanvk_eval_params *p, flanvk_eval_result
     }
     if (!rc) rc = fv_t5_load_typed(ctx->dev, p->model_dir, &wt, &m, NULL, NULL);
     if (!rc) rc = fv_t5_set_kv_cache(m, p->kv_cache && *p->kv_cache ? p->kv_cache : NULL);
+    if (!rc && p->adapter && *p->adapter) rc = fv_t5_lora_attach(m, p->adapter, p->model_dir);
     if (!rc) {
         r.tok = tok;
         /* the builder drops exemplars to the length one row can take (MMLU's 4 choice rows are

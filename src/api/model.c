@@ -12,6 +12,7 @@
 #include "io/wfile.h"
 #include "io/wpack.h"
 #include "model/t5.h"
+#include "model/t5_lora.h"
 #include "model/t5_generate.h"
 #include "model/t5_score.h"
 
@@ -137,6 +138,7 @@ int flanvk_model_load_with(flanvk_ctx *ctx, const char *dir, const flanvk_load_o
     snprintf(m->dir, sizeof m->dir, "%s", dir);
     int rc = fv_t5_load_typed(ctx->dev, dir, &wt, &m->t5, progress, user);
     if (!rc) rc = fv_t5_set_kv_cache(m->t5, kv);
+    if (!rc && opts && opts->adapter && *opts->adapter) rc = fv_t5_lora_attach(m->t5, opts->adapter, dir);
     if (!rc && has_tokenizer_files(dir)) rc = flanvk_tokenizer_load(dir, &m->tok);
     if (!rc) {
         fv_safetensors *st;

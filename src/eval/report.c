@@ -69,6 +69,7 @@ int fv_eval_report_write(const fv_eval_run *r, const flanvk_eval_result *res, co
     cJSON_AddStringToObject(o, "model", p->model_dir ? p->model_dir : "");
     cJSON_AddStringToObject(o, "weights", p->weights ? p->weights : "");
     cJSON_AddStringToObject(o, "kv_cache", p->kv_cache ? p->kv_cache : "");
+    cJSON_AddStringToObject(o, "adapter", p->adapter ? p->adapter : "");
     cJSON_AddStringToObject(o, "data", p->data_dir ? p->data_dir : "");
     cJSON_AddStringToObject(o, "tasks_filter", p->tasks ? p->tasks : "");
     cJSON_AddNumberToObject(o, "shots", r->n ? r->items[0].shots : 0);

@@ -58,6 +58,8 @@ static int adjust(void *user, const char *name, float *w, uint32_t N, uint32_t K
 
 int fv_merge(const char *model_dir, const char *adapter_dir, const char *out_dir, int type,
              void (*progress)(uint64_t done, uint64_t total, void *user), void *user, fv_merge_stats *stats) {
+    fv_merge_stats none;
+    if (!stats) stats = &none; /* the figures are optional */
     memset(stats, 0, sizeof *stats);
     if (!model_dir || !adapter_dir || !out_dir) return fv_err("merge: model, adapter and output directories are required");
     fv_t5_config cfg;

@@ -20,7 +20,7 @@ typedef struct {
     double max_abs_delta;   /* largest |s * (B A)[o, i]| added */
 } fv_merge_stats;
 
-/* type < 0: the base checkpoint's own storage type (io/wfile.h fv_wfile_default_type). The adapter
+/* stats may be NULL. type < 0: the base checkpoint's own storage type (io/wfile.h fv_wfile_default_type). The adapter
  * is checked against the base's config.json before anything is written (io/peft.h fv_peft_load). */
 int fv_merge(const char *model_dir, const char *adapter_dir, const char *out_dir, int type,
              void (*progress)(uint64_t done, uint64_t total, void *user), void *user, fv_merge_stats *stats);

@@ -66,6 +66,8 @@ typedef struct fv_t5_param {
     const fv_rowsplit *split; /* the vocabulary tables: the tensor is these pieces (buf = piece 0, off 0) */
 } fv_t5_param;
 
+typedef struct fv_t5_lora fv_t5_lora;
+
 typedef struct fv_t5 {
     fv_dev *d;
     fv_t5_config cfg;
@@ -86,6 +88,7 @@ typedef struct fv_t5 {
     uint64_t weight_bytes;   /* device bytes of every parameter (data and scales) */
     fv_buf *wscratch;        /* fp32 scratch of the dequantizing many-row products (typed models) */
     int kv_f16;              /* decode states hold their K/V caches in fp16 (set by the loader) */
+    struct fv_t5_lora *lora; /* an attached LoRA adapter (model/t5_lora.h), or NULL */
     uint32_t wscratch_floats;
 } fv_t5;
 

@@ -10,6 +10,7 @@
 #include "io/safetensors.h"
 #include "io/wfile.h"
 #include "model/t5.h"
+#include "model/t5_lora.h"
 #include "ops/attention.h"
 #include "ops/relpos.h"
 
@@ -235,6 +236,7 @@ static void free_stack(fv_dev *d, fv_t5_block *b, int n) {
 
 void fv_t5_free(fv_t5 *m) {
     if (!m) return;
+    fv_t5_lora_detach(m);
     free_stack(m->d, m->enc, m->cfg.num_layers);
     free_stack(m->d, m->dec, m->cfg.num_decoder_layers);
     fv_rowsplit_free(m->d, &m->shared);
