@@ -47,6 +47,21 @@ if [ "${MERGE_NO_DEVICE:-0}" != 1 ]; then
   "$FLANVK" score --model "$work/m" --input "$work/pairs.jsonl" --output "$work/s.base" 2>/dev/null || fail "score the base"
   cmp -s "$work/s.merged" "$work/s.base" && fail "the merged model scores as the base does"
   echo "the merged model loads and scores on the device (differently from the base)"
+  # --adapter applies the same adapter unmerged: the same greedy ids and log-probs (within fp32
+  # rounding of the two orders: log-probs to 6 significant digits)
+  printf '{"prompt_ids": [5, 9, 17, 3, 1]}\n{"prompt_ids": [40, 2, 1]}\n' > "$work/prompts.jsonl"
+  "$FLANVK" generate --model "$work/a.f32" --input "$work/prompts.jsonl" --output "$work/g.merged" --max-new-tokens 6 \
+    2>/dev/null || fail "generate with the merge"
+  "$FLANVK" generate --model "$work/m" --adapter "$work/a" --input "$work/prompts.jsonl" --output "$work/g.adapter" \
+    --max-new-tokens 6 2>/dev/null || fail "generate --adapter"
+  cmp -s "$work/g.merged" "$work/g.adapter" || fail "generate --adapter differs from generate on the merge"
+  "$FLANVK" score --model "$work/m" --adapter "$work/a" --input "$work/pairs.jsonl" --output "$work/s.adapter" 2>/dev/null \
+    || fail "score --adapter"
+  lp() { sed -n 's/.*"logprob": *\([-0-9.e]*\).*/\1/p' "$1"; }
+  awk -v a="$(lp "$work/s.merged")" -v b="$(lp "$work/s.adapter")" \
+    'BEGIN { d = a - b; if (d < 0) d = -d; if (d > 1e-5 * (a < 0 ? -a : a)) { print "log-probs " a " vs " b; exit 1 } }' \
+    || fail "score --adapter differs from score on the merge"
+  echo "generate and score --adapter (unmerged) == the merged model"
 fi
 
 # bad inputs: one line naming the file, non-zero exit, no OUT
@@ -102,5 +117,6 @@ expect_fail "existing OUT" "$work/a.f32: already exists and is not an empty dire
 expect_fail "weights bogus" "--weights 'q4' is not a weight type" "$FLANVK" merge --model "$work/m" --adapter "$work/a" --out "$work/o" --weights q4
 expect_fail "no --adapter" "--adapter DIR is required" "$FLANVK" merge --model "$work/m" --out "$work/o"
 expect_fail "check, bad" "names no linear layer" "$FLANVK" merge --model "$work/m" --adapter "$work/bad_wi" --check
+expect_fail "adapter, bad" "names no linear layer" "$FLANVK" generate --model "$work/m" --adapter "$work/bad_wi" --prompt x
 [ ! -e "$work/o" ] || fail "a refused merge created OUT"
 echo "bad inputs: one line each, non-zero exit; refused merges leave no OUT"
