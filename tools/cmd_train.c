@@ -78,7 +78,10 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--accum")) INT(accum, 1, 65536);
         else if (!strcmp(a, "--save-every")) INT(save_every, 0, 100000000);
         else if (!strcmp(a, "--eval-data")) STR(eval_data);
-        else if (!strcmp(a, "--eval-every")) INT(eval_every, 1, 100000000);
+        else if (!strcmp(a, "--eval-every")) {
+            if (v && !strcmp(v, "0")) return cli_fail("train: --eval-every must be at least 1 (evaluate every N steps)");
+            INT(eval_every, 1, 100000000);
+        }
         else if (!strcmp(a, "--eval-batches")) INT(eval_batches, 1, 100000000);
         else if (!strcmp(a, "--early-stop")) INT(early_stop, 1, 100000000);
         else if (!strcmp(a, "--keep-best")) p.keep_best = 1;
