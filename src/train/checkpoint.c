@@ -258,6 +258,28 @@ int fv_checkpoint_save(const char *dir, const fv_t5 *m, fv_optimizer *o, const f
     return rc;
 }
 
+int fv_checkpoint_copy(const char *from, const char *to) {
+    char staging[1100];
+    snprintf(staging, sizeof staging, "%s.staging-%ld", to, (long)getpid());
+    fv_rmdir_files(staging);
+    FV_TRY(fv_mkdirs(staging));
+    DIR *dd = opendir(from);
+    struct dirent *e;
+    struct stat sb;
+    char a[2400], b[2400];
+    int rc = dd ? 0 : fv_err("%s: cannot open the directory", from);
+    while (!rc && (e = readdir(dd))) {
+        snprintf(a, sizeof a, "%s/%s", from, e->d_name);
+        if (stat(a, &sb) != 0 || !S_ISREG(sb.st_mode)) continue;
+        snprintf(b, sizeof b, "%s/%s", staging, e->d_name);
+        rc = copy_file(a, b);
+    }
+    if (dd) closedir(dd);
+    if (!rc && rename(staging, to) != 0) rc = fv_err("%s: cannot rename into place: %s", to, strerror(errno));
+    if (rc) fv_rmdir_files(staging);
+    return rc;
+}
+
 /* ---- resume ------------------------------------------------------------------------------------ */
 
 typedef struct {

@@ -46,6 +46,10 @@ typedef struct fv_train_history {
 int fv_checkpoint_save(const char *dir, const fv_t5 *m, fv_optimizer *o, const fv_train_state *st,
                        const char *tokenizer_dir, const fv_train_history *hist, const void *png, size_t png_size);
 
+/* Copy the checkpoint directory `from` (its files) to `to`, which must not exist yet, through a
+ * staging directory renamed into place (a run resumed from A into B takes A/best along). */
+int fv_checkpoint_copy(const char *from, const char *to);
+
 /* Load the optimizer state and training state saved in dir (the weights are loaded with
  * fv_t5_load). hist receives the histories (checkpoints from before eval-loss keeping have none:
  * no best, no evaluations). */

@@ -258,6 +258,14 @@ static int setup(run *r) {
         FV_TRY(fv_checkpoint_load_state(c->resume, r->opt, &r->st, &r->hist));
         r->caploss = r->hist.nloss;
         r->capeval = r->hist.neval;
+        /* into another directory: the best checkpoint so far comes along, so OUT/best is there
+         * even if no later evaluation improves on it */
+        char from[1024], to[1024];
+        if (c->keep_best && r->st.best_step && !fv_path_join(from, sizeof from, c->resume, "best") &&
+            !fv_path_join(to, sizeof to, c->out, "best") && fv_file_exists(from) && !fv_file_exists(to)) {
+            FV_TRY(fv_mkdirs(c->out));
+            FV_TRY(fv_checkpoint_copy(from, to));
+        }
         if (r->st.step > c->steps)
             return fv_err("%s: already at step %u, past --steps %u", c->resume, r->st.step, c->steps);
     }
