@@ -120,22 +120,39 @@ static const unsigned char light[4][3] = {{165, 195, 238}, {248, 200, 160}, {170
 static const unsigned char evalc[3] = {205, 30, 30}, lrc[3] = {120, 120, 120}, ink[3] = {25, 25, 25},
                            gridc[3] = {230, 230, 230}, white[3] = {255, 255, 255}, boxc[3] = {150, 150, 150};
 
+/* The smoothed curve is a centred moving average over about a fifteenth of the run's steps (the
+ * skipped ones left out): unlike an exponential average it does not lag behind the raw curve. */
 static void draw_run(canvas *c, const frame *f, const fv_plot_run *r, int k) {
     const unsigned char *lc = light[k % 4], *dc = dark[k % 4];
-    /* the moving average spans about a tenth of the run (at least 2 steps) */
-    double alpha = r->n > 20 ? 10.0 / r->n : 0.5;
+    int half = r->n / 30 > 1 ? (int)(r->n / 30) : 1;
+    double *pre = malloc((r->n + 1) * sizeof *pre);
+    uint32_t *cnt = malloc((r->n + 1) * sizeof *cnt);
+    if (pre && cnt) {
+        pre[0] = 0, cnt[0] = 0;
+        for (uint32_t i = 0; i < r->n; i++) {
+            int ok = isfinite(r->loss[i]);
+            pre[i + 1] = pre[i] + (ok ? r->loss[i] : 0);
+            cnt[i + 1] = cnt[i] + (uint32_t)ok;
+        }
+    }
     for (int pass = 0; pass < 2; pass++) {
-        double ema = 0;
+        if (pass && (!pre || !cnt)) break;
         int have = 0, px = 0, py = 0;
         for (uint32_t i = 0; i < r->n; i++) {
             if (!isfinite(r->loss[i])) continue;
-            ema = have ? (1 - alpha) * ema + alpha * r->loss[i] : r->loss[i];
-            int x = px_x(f, step_of(r, i)), y = px_y(f, &f->ys, pass ? ema : r->loss[i]);
+            double v = r->loss[i];
+            if (pass) {
+                uint32_t a = i >= (uint32_t)half ? i - (uint32_t)half : 0, b = i + (uint32_t)half + 1 < r->n ? i + (uint32_t)half + 1 : r->n;
+                v = (pre[b] - pre[a]) / (cnt[b] - cnt[a]);
+            }
+            int x = px_x(f, step_of(r, i)), y = px_y(f, &f->ys, v);
             if (have) line(c, px, py, x, y, pass ? 2 : 1, pass ? dc : lc);
             else dot(c, x, y, pass ? dc : lc);
             px = x, py = y, have = 1;
         }
     }
+    free(pre);
+    free(cnt);
     const unsigned char *ec = k ? dc : evalc;
     for (uint32_t i = 0; i < r->neval; i++) {
         if (!isfinite(r->eval[2 * i + 1])) continue;
@@ -261,7 +278,7 @@ int fv_plot_png(const char *title, const fv_plot_run *runs, uint32_t nruns, void
     if (any_lr) line(&c, f.x1, f.y0, f.x1, f.y1, 1, lrc);
     text(&c, (f.x0 + f.x1) / 2 - text_width("step", 2) / 2, H - 24, "step", 2, ink, 0);
     text(&c, 8, (f.y0 + f.y1) / 2 + text_width("loss", 2) / 2, "loss", 2, ink, 1);
-    if (any_lr) text(&c, W - 18, (f.y0 + f.y1) / 2 + text_width("learning rate", 1) / 2, "learning rate", 1, lrc, 1);
+    if (any_lr) text(&c, W - 22, (f.y0 + f.y1) / 2 + text_width("learning rate", 2) / 2, "learning rate", 2, lrc, 1);
     if (title) text(&c, W / 2 - text_width(title, 2) / 2, 14, title, 2, ink, 0);
     /* legend */
     entry e[4 * 4 + 1];

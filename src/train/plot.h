@@ -1,6 +1,6 @@
 /* A picture of a training run that reads on its own: PNG bytes (stb_image_write) with a title line,
  * a loss axis (left) and a step axis with tick values and titles, the per-step training loss (light)
- * and its moving average (dark), the eval losses as points, the learning-rate schedule as a thin
+ * and its centred moving average (dark), the eval losses as points, the learning-rate schedule as a thin
  * curve on its own axis (right) and a legend. Several runs (flanvk plot --log A --log B) share the
  * axes, each in its own colour and labelled. Text is stb_easy_font's segment font, drawn as
  * rectangles scaled up by whole pixels, so no font file ships. */
