@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/log.h"
 #include "model/t5_forward.h"
 #include "model/t5_score.h"
 #include "train/train_data.h"
@@ -58,6 +59,9 @@ int fv_evaluator_create(fv_t5 *m, const char *path, uint32_t batch, uint32_t max
         free(e);
         return fv_err_wrap("--eval-data %s", path);
     }
+    if (e->data.truncated)
+        fv_warn("--eval-data %s: %llu examples cut to %u input / %u target tokens (their loss is of the cut part)", path,
+                (unsigned long long)e->data.truncated, e->data.L, e->data.L2);
     /* the batch is the training batch size unless one row's activations would not fit a buffer */
     e->B = fv_t5_fwd_fit_rows(m, batch ? batch : 1, e->data.L, e->data.L2);
     uint64_t all = (e->data.rows + e->B - 1) / e->B;

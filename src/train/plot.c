@@ -29,8 +29,12 @@
 
 enum { W = FV_PLOT_W, H = FV_PLOT_H };
 
-typedef unsigned char rgb[3];
-typedef struct { unsigned char *px; } canvas;
+typedef struct { float x, y, z; unsigned char c[4]; } font_vertex;
+enum { MAX_QUADS = 1200 };
+typedef struct {
+    unsigned char *px;
+    font_vertex *font; /* stb_easy_font's quads of one string */
+} canvas;
 
 static void dot(canvas *c, int x, int y, const unsigned char *col) {
     if (x < 0 || y < 0 || x >= W || y >= H) return;
@@ -57,16 +61,14 @@ static void line(canvas *c, int x0, int y0, int x1, int y1, int t, const unsigne
 
 /* ---- text: stb_easy_font quads, scaled by s; rot draws it reading upwards (a left axis title) ---- */
 
-typedef struct { float x, y, z; unsigned char c[4]; } font_vertex;
-
 static int text_width(const char *s, int scale) { return stb_easy_font_width((char *)s) * scale; }
 
 /* (x, y): top-left of the text box (for rot: its bottom-left, the text going up from there). */
 static void text(canvas *c, int x, int y, const char *s, int scale, const unsigned char *col, int rot) {
-    static font_vertex v[4 * 1200];
+    font_vertex *v = c->font;
     char buf[256];
     snprintf(buf, sizeof buf, "%s", s);
-    int quads = stb_easy_font_print(0, 0, buf, NULL, v, (int)sizeof v);
+    int quads = stb_easy_font_print(0, 0, buf, NULL, v, (int)(4 * MAX_QUADS * sizeof *v));
     for (int q = 0; q < quads; q++) {
         const font_vertex *k = v + 4 * q;
         int u0 = (int)k[0].x * scale, v0 = (int)k[0].y * scale, u1 = (int)k[2].x * scale, v1 = (int)k[2].y * scale;
@@ -220,8 +222,12 @@ static void to_memory(void *ctx, void *data, int size) {
 int fv_plot_png(const char *title, const fv_plot_run *runs, uint32_t nruns, void **png, size_t *size) {
     *png = NULL;
     *size = 0;
-    canvas c = {malloc((size_t)W * H * 3)};
-    if (!c.px) return fv_err("out of host memory");
+    canvas c = {malloc((size_t)W * H * 3), malloc(4 * MAX_QUADS * sizeof(font_vertex))};
+    if (!c.px || !c.font) {
+        free(c.px);
+        free(c.font);
+        return fv_err("out of host memory");
+    }
     memset(c.px, 255, (size_t)W * H * 3);
     /* data ranges */
     double smin = INFINITY, smax = -INFINITY, lmin = INFINITY, lmax = -INFINITY, rmax = 0;
@@ -302,6 +308,7 @@ int fv_plot_png(const char *title, const fv_plot_run *runs, uint32_t nruns, void
     sink s = {0};
     int ok = stbi_write_png_to_func(to_memory, &s, W, H, 3, c.px, W * 3);
     free(c.px);
+    free(c.font);
     if (!ok || s.failed) {
         free(s.data);
         return fv_err("cannot encode the loss plot as PNG");
