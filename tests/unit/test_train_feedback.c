@@ -121,13 +121,17 @@ static long ink(const unsigned char *px, int w, int x0, int y0, int x1, int y1) 
     return n;
 }
 
-/* Distinct runs of rows holding ink in a column strip: one per tick label. */
+/* Distinct runs of rows holding ink in a column strip (gaps under 6 rows, inside a glyph of the
+ * 2x font, do not split one): one per tick label. */
 static int bands(const unsigned char *px, int w, int x0, int x1, int y0, int y1) {
-    int n = 0, in = 0;
+    int n = 0, gap = 1000;
     for (int y = y0; y < y1; y++) {
-        int has = ink(px, w, x0, y, x1, y + 1) > 0;
-        if (has && !in) n++;
-        in = has;
+        if (ink(px, w, x0, y, x1, y + 1) > 0) {
+            if (gap >= 6) n++;
+            gap = 0;
+        } else {
+            gap++;
+        }
     }
     return n;
 }
