@@ -33,5 +33,6 @@ int cmd_merge(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_mix(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 #endif

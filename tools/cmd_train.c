@@ -21,6 +21,10 @@ static void usage(FILE *f) {
             "  [--grad-checkpointing] (recompute each block in the backward: less memory, ~1/3 more compute)\n"
             "  [--mixed-precision] (fp16 copies of the projection weights in the matmuls; fp32 master weights,\n"
             "   optimizer state and feed-forward output; needs fp16 storage, else fp32 with a warning)\n"
+            "  [--eval-data FILE] [--eval-every N (--save-every, else steps/10)] [--eval-batches K (all)]\n"
+            "   (held-out loss every N steps and at the end, dropout off; column eval_loss of --log)\n"
+            "  [--keep-best] (also keep the checkpoint of the lowest eval loss as OUT/best)\n"
+            "  [--early-stop PATIENCE] (stop after PATIENCE evaluations without a lower eval loss)\n"
             "  [--device N] [--profile NAME]\n"
             "--data: a .pack file from flanvk mix, or a .jsonl file of {\"inputs\", \"targets\"} (text) or\n"
             "{\"input_ids\", \"target_ids\"} lines, packed on the fly. --steps is the total: a resumed run continues to it.\n");
@@ -28,7 +32,13 @@ static void usage(FILE *f) {
 
 static void progress(const flanvk_train_progress *p, void *user) {
     (void)user;
-    if (!isatty(2)) return;
+    int tty = isatty(2);
+    if (p->evaluated) {
+        /* its own line: on a terminal the bar's line is cleared first and redrawn below it */
+        fprintf(stderr, "%sstep %u: eval loss %.4f (best %.4f at step %u)\n", tty ? "\r\033[K" : "", p->step,
+                p->eval_loss, p->best_eval_loss, p->best_step);
+    }
+    if (!tty) return;
     int width = 24, fill = (int)(width * (double)p->step / (p->steps ? p->steps : 1));
     char bar[32];
     for (int i = 0; i < width; i++) bar[i] = i < fill ? '=' : (i == fill ? '>' : ' ');
@@ -36,7 +46,7 @@ static void progress(const flanvk_train_progress *p, void *user) {
     long left = (long)p->seconds_left;
     fprintf(stderr, "\r[%s] step %u/%u loss %.4f lr %.2e %.0f tok/s %ld:%02ld left%s ", bar, p->step, p->steps, p->loss,
             p->lr, p->tokens_per_s, left / 60, left % 60, p->skipped ? " (skipped)" : "");
-    if (p->step == p->steps) fputc('\n', stderr);
+    if (p->step == p->steps || p->stopped_early) fputc('\n', stderr);
 }
 
 int cmd_train(int argc, char **argv) {
@@ -67,6 +77,14 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--warmup")) INT(warmup, 0, 100000000);
         else if (!strcmp(a, "--accum")) INT(accum, 1, 65536);
         else if (!strcmp(a, "--save-every")) INT(save_every, 0, 100000000);
+        else if (!strcmp(a, "--eval-data")) STR(eval_data);
+        else if (!strcmp(a, "--eval-every")) {
+            if (v && !strcmp(v, "0")) return cli_fail("train: --eval-every must be at least 1 (evaluate every N steps)");
+            INT(eval_every, 1, 100000000);
+        }
+        else if (!strcmp(a, "--eval-batches")) INT(eval_batches, 1, 100000000);
+        else if (!strcmp(a, "--early-stop")) INT(early_stop, 1, 100000000);
+        else if (!strcmp(a, "--keep-best")) p.keep_best = 1;
         else if (!strcmp(a, "--seed")) { if (cli_parse_int(a, v, 0, 0x7fffffffL, &n)) return 1; p.seed = (uint64_t)n; i++; }
         else if (!strcmp(a, "--device")) { if (cli_parse_int(a, v, 0, 63, &device)) return 1; i++; }
         else if (!strcmp(a, "--profile") || !strcmp(a, "--device-profile")) { if (cli_device_profile(a, v)) return 1; i++; }
@@ -93,6 +111,8 @@ int cmd_train(int argc, char **argv) {
     if (!(p.lr > 0) && !p.relative_step) return cli_fail("train: --lr must be > 0");
     if (p.dropout >= 1) return cli_fail("train: --dropout must be below 1");
     if (p.clip < 0) return cli_fail("train: --clip must be >= 0");
+    if (!p.eval_data && (p.eval_every || p.eval_batches || p.keep_best || p.early_stop))
+        return cli_fail("train: --eval-every, --eval-batches, --keep-best and --early-stop need --eval-data");
     /* A fresh model has no tokenizer of its own: use the repository's T5 tokenizer when present. */
     if (!tok && !p.model && !p.resume) tok = cli_default_tokenizer();
     p.tokenizer = tok;
@@ -102,9 +122,16 @@ int cmd_train(int argc, char **argv) {
     flanvk_train_result r;
     int rc = flanvk_train(ctx, &p, &r);
     if (rc) cli_lib_fail("train");
-    else
+    else {
         printf("trained %u steps (%u skipped): loss %.4f -> %.4f; peak device memory %.1f MiB; checkpoint in %s\n",
                r.steps_done, r.skipped, r.first_loss, r.last_loss, r.peak_device_bytes / 1048576.0, p.out);
+        if (r.evals)
+            printf("eval loss %.4f (last of %u evaluations); best %.4f at step %u%s%s%s\n", r.last_eval_loss, r.evals,
+                   r.best_eval_loss, r.best_step, p.keep_best ? ", kept in " : "", p.keep_best ? p.out : "",
+                   p.keep_best ? "/best" : "");
+        if (r.stopped_early)
+            printf("stopped early: %u evaluations without a lower eval loss (--early-stop %u)\n", p.early_stop, p.early_stop);
+    }
     flanvk_close(ctx);
     return rc ? 1 : 0;
 }

@@ -13,6 +13,7 @@ static const cli_command commands[] = {
     {"train", cmd_train, "finetune a T5 on packed data (Hugging Face checkpoints out)"},
     {"generate", cmd_generate, "answers from a model: --prompt TEXT or --input/--output JSONL"},
     {"score", cmd_score, "log-probability of targets given inputs (rank classification)"},
+    {"plot", cmd_plot, "draw training logs (train --log CSV) as a loss plot PNG"},
     {"info", cmd_info, "a model's config, parameter count and memory"},
     {"convert", cmd_convert, "rewrite a model with f16, bf16 or q8 (int8) weights"},
     {"merge", cmd_merge, "fold a PEFT LoRA adapter into its base model (full checkpoint out)"},

@@ -15,6 +15,11 @@ typedef struct flanvk_train_progress {
     uint32_t step, steps;
     double loss, lr, grad_norm, tokens_per_s, seconds_left;
     int skipped;               /* this step was skipped (non-finite loss or gradient norm) */
+    int evaluated;             /* this step ran an evaluation of eval_data (after its update): */
+    double eval_loss;          /*   mean loss over its target tokens, dropout off */
+    double best_eval_loss;     /*   the lowest so far, this one included */
+    uint32_t best_step;        /*   and its step */
+    int stopped_early;         /* early_stop evaluations without improvement: the run ends at this step */
 } flanvk_train_progress;
 
 typedef struct flanvk_train_params {
@@ -44,6 +49,11 @@ typedef struct flanvk_train_params {
                                   which overflows fp16); needs 16-bit storage, else fp32 with a warning */
     uint64_t seed;
     uint32_t save_every;       /* 0: only at the end */
+    const char *eval_data;     /* held-out .pack / .jsonl (as data): its mean target-token loss is logged */
+    uint32_t eval_every;       /* evaluate every N steps and at the end; 0: save_every if set, else steps / 10 */
+    uint32_t eval_batches;     /* evaluate only the first K batches of eval_data (0: all) */
+    int keep_best;             /* also keep the checkpoint of the lowest eval loss, as OUT/best */
+    uint32_t early_stop;       /* stop after this many evaluations without a lower eval loss (0: never) */
     void (*progress)(const flanvk_train_progress *p, void *user);
     void *user;
 } flanvk_train_params;
@@ -52,10 +62,20 @@ typedef struct flanvk_train_result {
     uint32_t steps_done, skipped;
     double first_loss, last_loss;
     uint64_t peak_device_bytes;
+    uint32_t evals;            /* evaluations of eval_data in this run */
+    double last_eval_loss;     /* NaN without any */
+    double best_eval_loss;     /* the lowest of the whole run (a resumed one: since its start); NaN without */
+    uint32_t best_step;        /* its step (the checkpoint OUT/best with keep_best) */
+    int stopped_early;         /* ended by early_stop before steps */
 } flanvk_train_result;
 
 void flanvk_train_params_default(flanvk_train_params *p);
 int flanvk_train(flanvk_ctx *ctx, const flanvk_train_params *p, flanvk_train_result *out);
+
+/* Draw the loss plot of one or more training logs (the CSV of flanvk_train_params.log_csv:
+ * step,loss,lr,grad_norm,tokens_per_s[,eval_loss]) as a PNG at out_png (written to a temporary name,
+ * then renamed). Several logs share the axes, each labelled with its file name. Needs no device. */
+int flanvk_plot_logs(const char *const *csv, uint32_t n, const char *out_png);
 
 #ifdef __cplusplus
 }

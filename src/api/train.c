@@ -4,6 +4,7 @@
 #include "api/context.h"
 #include "base/file.h"
 #include "flanvk/train.h"
+#include "train/plot_log.h"
 #include "train/trainer.h"
 
 void flanvk_train_params_default(flanvk_train_params *p) {
@@ -22,7 +23,8 @@ void flanvk_train_params_default(flanvk_train_params *p) {
 
 static void forward_progress(const fv_train_progress *p, void *user) {
     const flanvk_train_params *params = user;
-    flanvk_train_progress q = {p->step, p->steps, p->loss, p->lr, p->grad_norm, p->tokens_per_s, p->seconds_left, p->skipped};
+    flanvk_train_progress q = {p->step, p->steps, p->loss, p->lr, p->grad_norm, p->tokens_per_s, p->seconds_left, p->skipped,
+                               p->evaluated, p->eval_loss, p->best_eval_loss, p->best_step, p->stopped_early};
     params->progress(&q, params->user);
 }
 
@@ -55,6 +57,12 @@ int flanvk_train(flanvk_ctx *ctx, const flanvk_train_params *p, flanvk_train_res
     c.grad_checkpointing = p->grad_checkpointing;
     c.mixed_precision = p->mixed_precision;
     c.seed = p->seed;
+    c.eval_data = p->eval_data;
+    c.eval_every = p->eval_every;
+    c.eval_batches = p->eval_batches;
+    c.keep_best = p->keep_best;
+    c.early_stop = p->early_stop;
+    if (!p->model && !p->resume && p->config) c.model_name = p->config;
     if (!p->optimizer || !strcmp(p->optimizer, "adamw")) {
         c.opt.kind = FV_OPT_ADAMW;
         c.opt.adamw = fv_adamw_defaults();
@@ -92,5 +100,12 @@ int flanvk_train(flanvk_ctx *ctx, const flanvk_train_params *p, flanvk_train_res
     out->first_loss = r.first_loss;
     out->last_loss = r.last_loss;
     out->peak_device_bytes = r.peak_device_bytes;
+    out->evals = r.evals;
+    out->last_eval_loss = r.last_eval_loss;
+    out->best_eval_loss = r.best_eval_loss;
+    out->best_step = r.best_step;
+    out->stopped_early = r.stopped_early;
     return rc;
 }
+
+int flanvk_plot_logs(const char *const *csv, uint32_t n, const char *out_png) { return fv_plot_logs(csv, n, out_png); }

@@ -7,7 +7,7 @@
 #include "model/t5_forward.h"
 #include "model/t5_score.h"
 
-static uint32_t fit_batch(const fv_t5 *m, uint32_t want, uint32_t Te, uint32_t Td) {
+uint32_t fv_t5_fwd_fit_rows(const fv_t5 *m, uint32_t want, uint32_t Te, uint32_t Td) {
     uint64_t tt = (uint64_t)Te * Te;
     if ((uint64_t)Td * Td > tt) tt = (uint64_t)Td * Td;
     if ((uint64_t)Td * Te > tt) tt = (uint64_t)Td * Te;
@@ -89,7 +89,7 @@ int fv_t5_score(fv_t5 *m, const uint32_t *const *inputs, const uint32_t *in_lens
             Te = in_lens[i + k] > Te ? in_lens[i + k] : Te;
             Td = tgt_lens[i + k] > Td ? tgt_lens[i + k] : Td;
         }
-        B = fit_batch(m, B, Te, Td);
+        B = fv_t5_fwd_fit_rows(m, B, Te, Td);
         FV_TRY(run_batch(m, inputs + i, in_lens + i, targets + i, tgt_lens + i, B, 0, logprob + i));
         i += B;
     }
@@ -109,7 +109,7 @@ int fv_t5_score_shared(fv_t5 *m, const uint32_t *input, uint32_t in_len, const u
     }
     uint32_t Td = 1;
     for (uint32_t i = 0; i < n; i++) Td = tgt_lens[i] > Td ? tgt_lens[i] : Td;
-    uint32_t B = fit_batch(m, n, in_len, Td);
+    uint32_t B = fv_t5_fwd_fit_rows(m, n, in_len, Td);
     for (uint32_t i = 0; !rc && i < n; i += B)
         rc = run_batch(m, inputs + i, lens + i, targets + i, tgt_lens + i, n - i < B ? n - i : B, 1, logprob + i);
     free(inputs);

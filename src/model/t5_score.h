@@ -17,4 +17,8 @@ int fv_t5_score(fv_t5 *m, const uint32_t *const *inputs, const uint32_t *in_lens
 int fv_t5_score_shared(fv_t5 *m, const uint32_t *input, uint32_t in_len, const uint32_t *const *targets,
                        const uint32_t *tgt_lens, uint32_t n, double *logprob);
 
+/* The most rows (at most want) of Te encoder / Td decoder tokens whose teacher-forced forward
+ * (model/t5_forward.h) keeps every activation within one storage buffer. */
+uint32_t fv_t5_fwd_fit_rows(const fv_t5 *m, uint32_t want, uint32_t Te, uint32_t Td);
+
 #endif

@@ -79,11 +79,12 @@ static void collect_free(collect *c) {
     free(c->data);
 }
 
-static int write_state(const char *path, fv_optimizer *o, const fv_train_state *st, const float *losses, uint32_t nloss,
+static int write_state(const char *path, fv_optimizer *o, const fv_train_state *st, const fv_train_history *h,
                        fv_dev *d) {
     collect c = {.d = d};
     int rc = fv_optimizer_each_state(o, collect_state, &c);
-    if (!rc) rc = add_tensor(&c, "loss_history", losses, nloss);
+    if (!rc) rc = add_tensor(&c, "loss_history", h->loss, h->nloss);
+    if (!rc && h->neval) rc = add_tensor(&c, "eval_history", h->eval, 2 * h->neval);
     for (size_t i = 0; i < c.n; i++) c.outs[i].shape = &c.shapes[i];
     char step[32], pos[32], skipped[32], rng[4][24];
     snprintf(step, sizeof step, "%u", st->step);
@@ -92,8 +93,14 @@ static int write_state(const char *path, fv_optimizer *o, const fv_train_state *
     for (int i = 0; i < 4; i++) snprintf(rng[i], sizeof rng[i], "%016" PRIx64, st->rng.s[i]);
     char rngs[100];
     snprintf(rngs, sizeof rngs, "%s%s%s%s", rng[0], rng[1], rng[2], rng[3]);
+    /* %.17g: the best eval loss comes back bit for bit, so a resumed run compares as the first would */
+    char best[40], best_step[16], since[16];
+    snprintf(best, sizeof best, "%.17g", st->best_step ? st->best_eval : 0.0);
+    snprintf(best_step, sizeof best_step, "%u", st->best_step);
+    snprintf(since, sizeof since, "%u", st->since_best);
     const char *meta[] = {"flanvk_step", step, "flanvk_data_pos", pos, "flanvk_rng", rngs, "flanvk_skipped", skipped,
-                          "flanvk_optimizer", fv_optimizer_name(o), NULL};
+                          "flanvk_optimizer", fv_optimizer_name(o), "flanvk_best_eval_loss", best,
+                          "flanvk_best_eval_step", best_step, "flanvk_evals_since_best", since, NULL};
     if (!rc) rc = fv_st_write(path, c.outs, c.n, meta);
     collect_free(&c);
     return rc;
@@ -130,7 +137,7 @@ static int write_png(const char *path, const void *png, size_t n) {
 }
 
 static int fill_dir(const char *dir, const fv_t5 *m, fv_optimizer *o, const fv_train_state *st, const char *tokdir,
-                    const float *losses, uint32_t nloss, const void *png, size_t png_size) {
+                    const fv_train_history *hist, const void *png, size_t png_size) {
     char path[1024], from[1024];
     FV_TRY(fv_path_join(path, sizeof path, dir, "config.json"));
     FV_TRY(fv_t5_config_save(&m->cfg, path));
@@ -146,12 +153,56 @@ static int fill_dir(const char *dir, const fv_t5 *m, fv_optimizer *o, const fv_t
         FV_TRY(write_png(path, png, png_size));
     }
     FV_TRY(fv_path_join(path, sizeof path, dir, STATE_FILE));
-    FV_TRY(write_state(path, o, st, losses, nloss, m->d));
+    FV_TRY(write_state(path, o, st, hist, m->d));
     return fv_t5_save_weights(m, dir);
 }
 
+/* Each subdirectory of target (OUT/best) gets a twin in staging whose files are hard links to its
+ * own: after the swap it is there whole, with no window in which it is missing. A file system
+ * without hard links leaves it to the move-back after the swap. */
+static void link_subdirs(const char *target, const char *staging) {
+    DIR *dd = opendir(target);
+    struct dirent *e;
+    char a[2400], b[2400], fa[3000], fb[3000];
+    while (dd && (e = readdir(dd))) {
+        if (e->d_name[0] == '.' || strstr(e->d_name, ".staging-")) continue; /* a killed save's leftovers */
+        struct stat sb;
+        snprintf(a, sizeof a, "%s/%s", target, e->d_name);
+        if (stat(a, &sb) != 0 || !S_ISDIR(sb.st_mode)) continue;
+        snprintf(b, sizeof b, "%s/%s", staging, e->d_name);
+        if (mkdir(b, 0755) != 0) continue;
+        DIR *sd = opendir(a);
+        struct dirent *f;
+        int ok = sd != NULL;
+        while (ok && (f = readdir(sd))) {
+            if (!strcmp(f->d_name, ".") || !strcmp(f->d_name, "..")) continue;
+            snprintf(fa, sizeof fa, "%s/%s", a, f->d_name);
+            snprintf(fb, sizeof fb, "%s/%s", b, f->d_name);
+            if (link(fa, fb) != 0) ok = 0;
+        }
+        if (sd) closedir(sd);
+        if (!ok) fv_rmdir_files(b);
+    }
+    if (dd) closedir(dd);
+}
+
+/* Remove a checkpoint directory and its subdirectories (one level: OUT/best holds only files). */
+static void drop_dir(const char *dir) {
+    DIR *dd = opendir(dir);
+    struct dirent *e;
+    char p[2400];
+    struct stat sb;
+    while (dd && (e = readdir(dd))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) fv_rmdir_files(p);
+    }
+    if (dd) closedir(dd);
+    fv_rmdir_files(dir);
+}
+
 int fv_checkpoint_save(const char *dir, const fv_t5 *m, fv_optimizer *o, const fv_train_state *st,
-                       const char *tokenizer_dir, const float *losses, uint32_t nloss, const void *png, size_t png_size) {
+                       const char *tokenizer_dir, const fv_train_history *hist, const void *png, size_t png_size) {
     char staging[1024];
     size_t len = strlen(dir);
     while (len > 1 && dir[len - 1] == '/') len--;
@@ -159,7 +210,7 @@ int fv_checkpoint_save(const char *dir, const fv_t5 *m, fv_optimizer *o, const f
     snprintf(staging, sizeof staging, "%.*s.staging-%ld", (int)len, dir, (long)getpid());
     fv_rmdir_files(staging);
     FV_TRY(fv_mkdirs(staging));
-    int rc = fill_dir(staging, m, o, st, tokenizer_dir, losses, nloss, png, png_size);
+    int rc = fill_dir(staging, m, o, st, tokenizer_dir, hist, png, png_size);
     if (rc) {
         fv_rmdir_files(staging);
         return fv_err_wrap("saving checkpoint %s", dir);
@@ -176,6 +227,7 @@ int fv_checkpoint_save(const char *dir, const fv_t5 *m, fv_optimizer *o, const f
         fv_rmdir_files(staging);
         return fv_err("%s: exists and is not a directory", target);
     }
+    link_subdirs(target, staging);
     if (renameat2(AT_FDCWD, staging, AT_FDCWD, target, RENAME_EXCHANGE) == 0) {
         /* the old checkpoint now sits in staging, with any files of the user's that were beside
          * ours: move those back before dropping it */
@@ -190,7 +242,7 @@ int fv_checkpoint_save(const char *dir, const fv_t5 *m, fv_optimizer *o, const f
             if (rename(a, b) != 0) fprintf(stderr, "flanvk: warning: could not keep %s: %s\n", a, strerror(errno));
         }
         if (dd) closedir(dd);
-        fv_rmdir_files(staging);
+        drop_dir(staging);
         return 0;
     }
     /* No exchange on this file system: rename file by file, the training state first and the model
@@ -202,7 +254,29 @@ int fv_checkpoint_save(const char *dir, const fv_t5 *m, fv_optimizer *o, const f
         snprintf(b, sizeof b, "%s/%s", target, files[i]);
         if (fv_file_exists(a) && rename(a, b) != 0) rc = fv_err("%s: cannot rename into place: %s", b, strerror(errno));
     }
+    drop_dir(staging);
+    return rc;
+}
+
+int fv_checkpoint_copy(const char *from, const char *to) {
+    char staging[1100];
+    snprintf(staging, sizeof staging, "%s.staging-%ld", to, (long)getpid());
     fv_rmdir_files(staging);
+    FV_TRY(fv_mkdirs(staging));
+    DIR *dd = opendir(from);
+    struct dirent *e;
+    struct stat sb;
+    char a[2400], b[2400];
+    int rc = dd ? 0 : fv_err("%s: cannot open the directory", from);
+    while (!rc && (e = readdir(dd))) {
+        snprintf(a, sizeof a, "%s/%s", from, e->d_name);
+        if (stat(a, &sb) != 0 || !S_ISREG(sb.st_mode)) continue;
+        snprintf(b, sizeof b, "%s/%s", staging, e->d_name);
+        rc = copy_file(a, b);
+    }
+    if (dd) closedir(dd);
+    if (!rc && rename(staging, to) != 0) rc = fv_err("%s: cannot rename into place: %s", to, strerror(errno));
+    if (rc) fv_rmdir_files(staging);
     return rc;
 }
 
@@ -236,10 +310,19 @@ static int meta_u64(const fv_safetensors *st, const char *key, uint64_t *out) {
     return 0;
 }
 
-int fv_checkpoint_load_state(const char *dir, fv_optimizer *o, fv_train_state *st, float **losses, uint32_t *nloss) {
+static int tensor_copy(const fv_safetensors *sf, const char *name, float **out, uint32_t *n) {
+    const fv_st_tensor *t = fv_st_find(sf, name);
+    if (!t || !t->numel) return 0;
+    *out = malloc(t->numel * sizeof **out);
+    if (!*out) return fv_err("out of host memory");
+    FV_TRY(fv_st_tensor_f32(sf, t, *out));
+    *n = (uint32_t)t->numel;
+    return 0;
+}
+
+int fv_checkpoint_load_state(const char *dir, fv_optimizer *o, fv_train_state *st, fv_train_history *hist) {
     char path[1024];
-    *losses = NULL;
-    *nloss = 0;
+    memset(hist, 0, sizeof *hist);
     FV_TRY(fv_path_join(path, sizeof path, dir, STATE_FILE));
     if (!fv_file_exists(path)) return fv_err("%s: no training state to resume from (not a flanvk checkpoint)", dir);
     fv_safetensors *sf;
@@ -263,11 +346,17 @@ int fv_checkpoint_load_state(const char *dir, fv_optimizer *o, fv_train_state *s
     st->skipped = (uint32_t)skipped;
     restore r = {sf, fv_optimizer_dev(o)};
     if (!rc) rc = fv_optimizer_each_state(o, restore_state, &r);
-    const fv_st_tensor *lh = rc ? NULL : fv_st_find(sf, "loss_history");
-    if (lh && lh->numel) {
-        *losses = malloc(lh->numel * sizeof **losses);
-        if (!*losses) rc = fv_err("out of host memory");
-        else if (!(rc = fv_st_tensor_f32(sf, lh, *losses))) *nloss = (uint32_t)lh->numel;
+    if (!rc) rc = tensor_copy(sf, "loss_history", &hist->loss, &hist->nloss);
+    uint32_t ne = 0;
+    if (!rc) rc = tensor_copy(sf, "eval_history", &hist->eval, &ne);
+    hist->neval = ne / 2;
+    /* eval bookkeeping: absent in checkpoints from before it (nothing evaluated yet) */
+    const char *best = fv_st_meta(sf, "flanvk_best_eval_loss"), *bs = fv_st_meta(sf, "flanvk_best_eval_step"),
+               *since = fv_st_meta(sf, "flanvk_evals_since_best");
+    if (!rc && best && bs && since) {
+        st->best_eval = strtod(best, NULL);
+        st->best_step = (uint32_t)strtoul(bs, NULL, 10);
+        st->since_best = (uint32_t)strtoul(since, NULL, 10);
     }
     fv_st_close(sf);
     return rc;

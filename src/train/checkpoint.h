@@ -1,7 +1,11 @@
 /* Training checkpoints. A checkpoint directory is a Hugging Face model directory (config.json,
  * model.safetensors with HF names, the tokenizer files) plus training_state.safetensors: the
- * optimizer's state tensors, the loss history, and in its metadata the step, the data position,
- * the RNG state and the optimizer's name.
+ * optimizer's state tensors, the loss history, the eval-loss history, and in its metadata the
+ * step, the data position, the RNG state, the optimizer's name and the eval bookkeeping (best eval
+ * loss and its step, evaluations since it: what --keep-best and --early-stop continue from).
+ *
+ * Subdirectories of a checkpoint (OUT/best of --keep-best) are carried into each new save by hard
+ * links made in the staging directory before the swap, so they are never absent either.
  *
  * Saving is atomic as a whole: everything is written into a staging directory beside the target
  * and then swapped in with one renameat2(RENAME_EXCHANGE), so kill -9 at any moment leaves either
@@ -22,16 +26,33 @@ typedef struct fv_train_state {
     uint64_t data_pos;     /* next example/row of the data */
     fv_rng rng;            /* dropout seeds etc. */
     uint32_t skipped;      /* steps skipped for a non-finite loss or gradient norm */
+    /* --eval-data: the lowest eval loss so far and its step (0: none yet), and how many
+     * evaluations since then did not improve on it (--early-stop's count) */
+    double best_eval;
+    uint32_t best_step, since_best;
 } fv_train_state;
 
+/* Histories saved with the state: the training loss of steps 1..nloss, and the eval losses as
+ * neval (step, loss) pairs. The arrays are malloc'd by fv_checkpoint_load_state. */
+typedef struct fv_train_history {
+    float *loss;
+    uint32_t nloss;
+    float *eval; /* [2 * neval]: step, loss */
+    uint32_t neval;
+} fv_train_history;
+
 /* Save model + optimizer + state into dir. tokenizer_dir (may be NULL) holds spiece.model and/or
- * tokenizer.json to copy; losses[0..nloss) is the loss history; png (may be NULL) is a picture of
- * it to store as loss.png. */
+ * tokenizer.json to copy; png (may be NULL) is a picture of the histories to store as loss.png. */
 int fv_checkpoint_save(const char *dir, const fv_t5 *m, fv_optimizer *o, const fv_train_state *st,
-                       const char *tokenizer_dir, const float *losses, uint32_t nloss, const void *png, size_t png_size);
+                       const char *tokenizer_dir, const fv_train_history *hist, const void *png, size_t png_size);
+
+/* Copy the checkpoint directory `from` (its files) to `to`, which must not exist yet, through a
+ * staging directory renamed into place (a run resumed from A into B takes A/best along). */
+int fv_checkpoint_copy(const char *from, const char *to);
 
 /* Load the optimizer state and training state saved in dir (the weights are loaded with
- * fv_t5_load). *losses (malloc'd) receives the loss history. */
-int fv_checkpoint_load_state(const char *dir, fv_optimizer *o, fv_train_state *st, float **losses, uint32_t *nloss);
+ * fv_t5_load). hist receives the histories (checkpoints from before eval-loss keeping have none:
+ * no best, no evaluations). */
+int fv_checkpoint_load_state(const char *dir, fv_optimizer *o, fv_train_state *st, fv_train_history *hist);
 
 #endif

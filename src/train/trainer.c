@@ -12,6 +12,7 @@
 #include "model/t5_train_step.h"
 #include "ops/gradnorm.h"
 #include "train/checkpoint.h"
+#include "train/evaluator.h"
 #include "train/plot.h"
 #include "train/train_data.h"
 
@@ -31,8 +32,10 @@ typedef struct {
     const char *tok_dir;
     fv_train_data data;
     fv_train_state st;
-    float *losses;
-    uint32_t nloss, caploss;
+    fv_train_history hist; /* loss and eval histories (the checkpoint's and the plot's) */
+    uint32_t caploss, capeval;
+    fv_evaluator *ev;
+    uint32_t eval_every;
     /* host batch arrays */
     fv_t5_host_arrays hb;  /* the batch as the host builds it */
     /* micro-batches: B rows each, accum of them per step (more than --accum when a batch of
@@ -112,23 +115,96 @@ static int record(run *r) {
 }
 
 static int push_loss(run *r, float loss) {
-    if (r->nloss == r->caploss) {
-        r->caploss = r->caploss ? 2 * r->caploss : 256;
-        float *n = realloc(r->losses, r->caploss * sizeof *n);
+    fv_train_history *h = &r->hist;
+    if (h->nloss >= r->caploss) {
+        r->caploss = h->nloss >= 128 ? 2 * h->nloss : 256;
+        float *n = realloc(h->loss, r->caploss * sizeof *n);
         if (!n) return fv_err("out of host memory");
-        r->losses = n;
+        h->loss = n;
     }
-    r->losses[r->nloss++] = loss;
+    h->loss[h->nloss++] = loss;
     return 0;
 }
 
-static int save(run *r) {
+static int push_eval(run *r, uint32_t step, float loss) {
+    fv_train_history *h = &r->hist;
+    if (h->neval >= r->capeval) {
+        r->capeval = h->neval >= 32 ? 2 * h->neval : 64;
+        float *n = realloc(h->eval, 2 * r->capeval * sizeof *n);
+        if (!n) return fv_err("out of host memory");
+        h->eval = n;
+    }
+    h->eval[2 * h->neval] = (float)step;
+    h->eval[2 * h->neval + 1] = loss;
+    h->neval++;
+    return 0;
+}
+
+static const char *base_name(const char *path) {
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/') n--;
+    const char *s = path + n;
+    while (s > path && s[-1] != '/') s--;
+    return s;
+}
+
+/* The plot's title: model, optimizer, learning rate and schedule, batch x lengths. */
+static void title(const run *r, char *out, size_t n) {
+    const fv_train_cfg *c = r->cfg;
+    char model[64];
+    const char *dir = c->resume ? c->resume : c->model_dir;
+    if (c->model_name) snprintf(model, sizeof model, "%s", c->model_name);
+    else if (dir) snprintf(model, sizeof model, "%.*s", (int)strcspn(base_name(dir), "/"), base_name(dir));
+    else snprintf(model, sizeof model, "T5 d_model %d", r->m->cfg.d_model);
+    char accum[32] = "";
+    if (r->accum > 1) snprintf(accum, sizeof accum, " (%u x %u)", r->accum, r->B);
+    snprintf(out, n, "%s  %s lr %g %s  batch %u%s x %u+%u tokens", model, fv_optimizer_name(r->opt), c->sched.lr,
+             fv_schedule_name(c->sched.kind), c->batch_size, accum, r->data.L, r->data.L2);
+}
+
+static int save_to(run *r, const char *dir) {
+    const fv_train_cfg *c = r->cfg;
+    fv_schedule sched = c->sched;
+    sched.total = c->steps;
+    float *lr = malloc((r->hist.nloss ? r->hist.nloss : 1) * sizeof *lr);
+    if (!lr) return fv_err("out of host memory");
+    for (uint32_t i = 0; i < r->hist.nloss; i++) lr[i] = (float)fv_schedule_lr(&sched, i + 1);
+    char t[200];
+    title(r, t, sizeof t);
+    fv_plot_run pr = {NULL, NULL, r->hist.loss, lr, r->hist.nloss, r->hist.eval, r->hist.neval};
     void *png = NULL;
     size_t png_size = 0;
-    if (fv_plot_loss_png(r->losses, r->nloss, &png, &png_size)) fv_warn("loss plot: %s", fv_last_error());
-    int rc = fv_checkpoint_save(r->cfg->out, r->m, r->opt, &r->st, r->tok_dir, r->losses, r->nloss, png, png_size);
+    if (fv_plot_png(t, &pr, 1, &png, &png_size)) fv_warn("loss plot: %s", fv_last_error());
+    free(lr);
+    int rc = fv_checkpoint_save(dir, r->m, r->opt, &r->st, r->tok_dir, &r->hist, png, png_size);
     free(png);
     return rc;
+}
+
+static int save(run *r) { return save_to(r, r->cfg->out); }
+
+static int save_best(run *r) {
+    char dir[1024];
+    FV_TRY(fv_path_join(dir, sizeof dir, r->cfg->out, "best"));
+    return save_to(r, dir);
+}
+
+/* The held-out loss on the weights as they are now (after this step's update); updates the
+ * best-so-far and the count of evaluations without improvement. */
+static int evaluate(run *r, uint32_t step, double *loss, int *improved) {
+    double sum;
+    uint64_t count;
+    FV_TRY(fv_evaluator_run(r->ev, &sum, &count));
+    *loss = count ? sum / (double)count : NAN;
+    *improved = isfinite(*loss) && (!r->st.best_step || *loss < r->st.best_eval);
+    if (*improved) {
+        r->st.best_eval = *loss;
+        r->st.best_step = step;
+        r->st.since_best = 0;
+    } else {
+        r->st.since_best++;
+    }
+    return push_eval(r, step, (float)*loss);
 }
 
 static int setup(run *r) {
@@ -179,20 +255,36 @@ static int setup(run *r) {
     FV_TRY(fv_t5_host_arrays_alloc(&r->hb, r->B, r->data.L, r->data.L2));
     fv_rng_seed(&r->st.rng, c->seed ^ 0x5eedull);
     if (c->resume) {
-        float *h = NULL;
-        uint32_t nh = 0;
-        FV_TRY(fv_checkpoint_load_state(c->resume, r->opt, &r->st, &h, &nh));
-        for (uint32_t i = 0; i < nh; i++) FV_TRY(push_loss(r, h[i]));
-        free(h);
+        FV_TRY(fv_checkpoint_load_state(c->resume, r->opt, &r->st, &r->hist));
+        r->caploss = r->hist.nloss;
+        r->capeval = r->hist.neval;
+        /* into another directory: the best checkpoint so far comes along, so OUT/best is there
+         * even if no later evaluation improves on it */
+        char from[1024], to[1024];
+        if (c->keep_best && r->st.best_step && !fv_path_join(from, sizeof from, c->resume, "best") &&
+            !fv_path_join(to, sizeof to, c->out, "best") && fv_file_exists(from) && !fv_file_exists(to)) {
+            FV_TRY(fv_mkdirs(c->out));
+            FV_TRY(fv_checkpoint_copy(from, to));
+        }
         if (r->st.step > c->steps)
             return fv_err("%s: already at step %u, past --steps %u", c->resume, r->st.step, c->steps);
+    }
+    if (c->eval_data) {
+        /* checked whole now: a bad eval file stops the run before its first step */
+        FV_TRY(fv_evaluator_create(r->m, c->eval_data, c->batch_size, c->eval_batches, r->tok, &r->ev));
+        r->eval_every = c->eval_every ? c->eval_every : c->save_every ? c->save_every : (c->steps >= 10 ? c->steps / 10 : 1);
+        uint64_t rows, targets;
+        uint32_t batches;
+        fv_evaluator_size(r->ev, &rows, &batches, &targets);
+        fv_info("eval: %s, %llu rows in %u batches, %llu target tokens, every %u steps", c->eval_data,
+                (unsigned long long)rows, batches, (unsigned long long)targets, r->eval_every);
     }
     FV_TRY(record(r));
     if (c->log_csv) {
         int fresh = !c->resume || !fv_file_exists(c->log_csv);
         r->csv = fopen(c->log_csv, fresh ? "w" : "a");
         if (!r->csv) return fv_err("%s: cannot open the log for writing", c->log_csv);
-        if (fresh) fprintf(r->csv, "step,loss,lr,grad_norm,tokens_per_s\n");
+        if (fresh) fprintf(r->csv, "step,loss,lr,grad_norm,tokens_per_s,eval_loss\n");
     }
     return 0;
 }
@@ -249,17 +341,37 @@ static int train_loop(run *r, fv_train_result *res) {
         if (res->steps_done == 0) res->first_loss = loss;
         res->steps_done++;
         res->last_loss = loss;
-        double dt = fv_bench_now() - t0, elapsed = fv_bench_now() - t_start;
+        double dt = fv_bench_now() - t0;
         double tps = dt > 0 ? tokens / dt : 0;
+        /* the eval runs on this step's updated weights, outside the step's timing */
+        double eval_loss = NAN;
+        int evaluated = r->ev && (step % r->eval_every == 0 || step == c->steps), improved = 0, stop = 0;
+        if (evaluated) {
+            FV_TRY(evaluate(r, step, &eval_loss, &improved));
+            res->evals++;
+            res->last_eval_loss = eval_loss;
+            stop = c->early_stop && r->st.since_best >= c->early_stop;
+        }
+        double elapsed = fv_bench_now() - t_start;
         if (r->csv) {
-            fprintf(r->csv, "%u,%.6f,%.8g,%.6f,%.1f\n", step, loss, lr, (double)norm, tps);
+            fprintf(r->csv, "%u,%.6f,%.8g,%.6f,%.1f,", step, loss, lr, (double)norm, tps);
+            if (evaluated) fprintf(r->csv, "%.9g", eval_loss);
+            fputc('\n', r->csv);
             fflush(r->csv);
         }
         if (c->progress) {
             uint32_t done = step - first_step;
             fv_train_progress p = {step, c->steps, loss, lr, norm, tps,
-                                   done ? elapsed / done * (c->steps - step) : 0, skip};
+                                   done ? elapsed / done * (c->steps - step) : 0, skip,
+                                   evaluated, eval_loss, r->st.best_eval, r->st.best_step, stop};
             c->progress(&p, c->user);
+        }
+        if (improved && c->keep_best) FV_TRY(save_best(r));
+        if (stop) {
+            res->stopped_early = 1;
+            fv_info("early stop at step %u: no lower eval loss in %u evaluations (best %.6f at step %u)", step,
+                    r->st.since_best, r->st.best_eval, r->st.best_step);
+            break;
         }
         if (c->save_every && step % c->save_every == 0 && step < c->steps) FV_TRY(save(r));
     }
@@ -271,13 +383,19 @@ int fv_train(fv_dev *d, const fv_train_cfg *cfg, fv_train_result *res) {
     if (!cfg->data || !cfg->out) return fv_err("train: --data and --out are required");
     if (!cfg->steps) return fv_err("train: --steps must be at least 1");
     if (!cfg->batch_size) return fv_err("train: --batch-size must be at least 1");
+    if (!cfg->eval_data && (cfg->keep_best || cfg->early_stop || cfg->eval_every || cfg->eval_batches))
+        return fv_err("train: --eval-every, --eval-batches, --keep-best and --early-stop need --eval-data");
     run r = {.d = d, .cfg = cfg};
     fv_mem_reset_peak(d);
     int rc = setup(&r);
     if (!rc) rc = train_loop(&r, res);
     res->skipped = r.st.skipped;
+    res->best_eval_loss = r.st.best_step ? r.st.best_eval : NAN;
+    res->best_step = r.st.best_step;
+    if (!res->evals) res->last_eval_loss = NAN;
     res->peak_device_bytes = fv_mem_peak(d);
     if (r.csv) fclose(r.csv);
+    fv_evaluator_free(r.ev);
     fv_graph_destroy(r.g_first);
     fv_graph_destroy(r.g_accum);
     fv_graph_destroy(r.g_update);
@@ -290,7 +408,8 @@ int fv_train(fv_dev *d, const fv_train_cfg *cfg, fv_train_result *res) {
     fv_train_data_close(&r.data);
     fv_tokenizer_free(r.tok);
     fv_t5_free(r.m);
-    free(r.losses);
+    free(r.hist.loss);
+    free(r.hist.eval);
     fv_t5_host_arrays_free(&r.hb);
     return rc;
 }

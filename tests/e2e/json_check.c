@@ -2,6 +2,7 @@
  *   json_check report FILE KEY...   FILE is valid JSON, holds no null anywhere, and has every KEY
  *   json_check lines FILE KEY...    the same for every line of a JSONL file (at least one line)
  *   json_check outputs FILE         every JSONL line's "output" (trimmed) equals its "expect"
+ *   json_check mean_loss FILE       prints -sum(logprob) / sum(num_tokens) of flanvk score's output
  * Prints what it found and exits non-zero on a failure. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -74,6 +75,21 @@ int main(int argc, char **argv) {
             if (!cJSON_GetObjectItemCaseSensitive(j, argv[i])) printf("%s: no key '%s'\n", argv[2], argv[i]), bad = 1;
         if (!bad) printf("%s: valid JSON, no nulls, %d keys present\n", argv[2], argc - 3);
         cJSON_Delete(j);
+    } else if (!strcmp(argv[1], "mean_loss")) {
+        double lp = 0, tokens = 0;
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+            cJSON *j = cJSON_Parse(line);
+            const cJSON *l = cJSON_GetObjectItemCaseSensitive(j, "logprob"), *t = cJSON_GetObjectItemCaseSensitive(j, "num_tokens");
+            if (cJSON_IsNumber(l) && cJSON_IsNumber(t)) lp += l->valuedouble, tokens += t->valuedouble;
+            else bad = 1;
+            cJSON_Delete(j);
+        }
+        if (bad || !tokens) {
+            printf("%s: lines without logprob / num_tokens\n", argv[2]);
+            bad = 1;
+        } else {
+            printf("%.12g\n", -lp / tokens);
+        }
     } else {
         int n = 0, ok = 0;
         for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
