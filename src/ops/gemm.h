@@ -60,7 +60,7 @@ int fv_gemm_wb_supported(const fv_dev *d);
 
 /* Record one batched GEMM. M, N, K >= 1; ld >= the contiguous dimension; C must not overlap A or B.
  * Rejects (with a message naming the argument) null buffers, operands that do not fit their
- * buffers, fp16 on a device without it. Path: texel buffers when dev->use_texel and the device
+ * buffers, fp16 on a device without it, a low-bit B off the texel path or not trans_b or batched. Path: texel buffers when dev->use_texel and the device
  * has subgroup shuffles (shaders/gemm.comp), else the shared-memory tiled kernel
  * (shaders/gemm_tiled.comp); both give the same results up to fp32 summation order. */
 int fv_gemm(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c);

@@ -4,7 +4,9 @@
  * rows and the device:
  *   f32                 the fp32 GEMM (ops/gemm.h fv_linear), unchanged;
  *   f16 / bf16 / q8     shaders/wgemv.comp for few rows (decoding: W streamed once, dequantized
- *                       in registers) or shaders/wgemm.comp (shared-memory tiles) for many.
+ *                       in registers); for many, on CPU devices the texel GEMM reading W's words
+ *                       (shaders/gemm.comp -DBW_*), elsewhere shaders/wgemm.comp (shared-memory
+ *                       tiles) or dequantize + fp32 GEMM.
  * x and y are fp32 and every sum accumulates in fp32; the dequantizing kernels read the weight as
  * 32-bit words, so they run on devices without 8- or 16-bit storage or arithmetic (FLANVK_DISABLE_F16
  * does not affect them).
