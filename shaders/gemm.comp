@@ -27,8 +27,9 @@
 // io/wpack.h weight [N, K] (row stride ldb and offset bo in words) through a uint view, widened in
 // registers as io/wpack.c fv_wunpack does (q8: float(q) * scale, one fp32 rounding), so a
 // many-row product over 16- or 8-bit weights is one pass reading 1/2 or ~1/4 of fp32's bytes.
-// f16 goes this way too: RGBA16F texel fetches measured slower on lavapipe than RGBA32UI +
-// unpackHalf2x16, and the words need no 16-bit storage feature.
+// f16 goes this way too rather than through the RGBA16F view of dtype_b = FV_F16: that view was
+// measured 0.5-0.64x of RGBA32UI + unpackHalf2x16 in isolation, and no faster in this GEMM (mixed
+// results under load); the words need no 16-bit storage feature and take the padded rows of any K.
 // SoA execution makes the vector-component "transposes" below free.
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 64;    // a multiple of SG
