@@ -23,6 +23,13 @@
 //    array first (128 values: all spilled), and an accumulator row (TN values) is loaded and
 //    stored once per step while b[][] serves as memory operands (measured 3-8% faster).
 // The storage format of A and B (fp32 or fp16) is the view's format: one SPIR-V serves both.
+// Low-bit weights as B (-DBW_F16, -DBW_BF16, -DBW_Q8; TB only): B is the 32-bit words of an
+// io/wpack.h weight [N, K] (row stride ldb and offset bo in words) through a uint view, widened in
+// registers as io/wpack.c fv_wunpack does (q8: float(q) * scale, one fp32 rounding), so a
+// many-row product over 16- or 8-bit weights is one pass reading 1/2 or ~1/4 of fp32's bytes.
+// f16 goes this way too rather than through the RGBA16F view of dtype_b = FV_F16: that view was
+// measured 0.5-0.64x of RGBA32UI + unpackHalf2x16 in isolation, and no faster in this GEMM (mixed
+// results under load); the words need no 16-bit storage feature and take the padded rows of any K.
 // SoA execution makes the vector-component "transposes" below free.
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 64;    // a multiple of SG
@@ -44,8 +51,21 @@ layout(constant_id = 6) const bool KR = false; // K ranges per 16-row block (src
 #define KU 8
 #endif
 
+#if defined(BW_F16) || defined(BW_BF16) || defined(BW_Q8)
+#define BW 1
+#endif
+
 layout(binding = 0) uniform samplerBuffer A;
+#ifdef BW
+// VB: RGBA32UI, one texel = 8 f16/bf16 weights = one K step (bo, ldb multiples of 4 words); else
+// R32UI. q8 always reads R32UI words (two per step) plus its fp16 scale pairs from S.
+layout(binding = 1) uniform usamplerBuffer B;
+#ifdef BW_Q8
+layout(binding = 4) uniform usamplerBuffer S;
+#endif
+#else
 layout(binding = 1) uniform samplerBuffer B;
+#endif
 layout(std430, binding = 2) buffer Cb { float c[]; };
 // With KR: pairs [lo, hi) of K per (outer batch, 16-row block); op(A) is 0 outside them.
 layout(std430, binding = 3) readonly buffer KRb { uint kr[]; };
@@ -53,6 +73,7 @@ layout(push_constant) uniform P {
     uint M, N, K, lda, ldb, ldc, ao, bo, co, inner, sao, sai, sbo, sbi, sco, sci;
     float alpha, beta;
     uint ro, rblocks;
+    uint so, nb;  // BW_Q8: fp16 index of the first scale, scales per row (ceil(K / 32))
 } p;
 
 const uint R = (TM + SG - 1) / SG;  // rows of the block each lane fetches (!TA or !VA)
@@ -99,6 +120,66 @@ void load_a(uint k, bool tail) {
     }
 }
 
+#ifdef BW
+// The 4 signed bytes of a word as floats (arithmetic shifts: cheaper than bitfieldExtract on lavapipe).
+vec4 bytes4(uint u) {
+    int v = int(u);
+    return vec4((v << 24) >> 24, (v << 16) >> 24, (v << 8) >> 24, v >> 24);
+}
+vec4 halves4(uint a, uint c) {
+#ifdef BW_BF16
+    return vec4(uintBitsToFloat(a << 16), uintBitsToFloat(a & 0xffff0000u), uintBitsToFloat(c << 16),
+                uintBitsToFloat(c & 0xffff0000u));
+#else
+    return vec4(unpackHalf2x16(a), unpackHalf2x16(c));
+#endif
+}
+
+// b[j][i] = W(n0 + i, k + j) from the weight's words. A step never leaves a q8 scale block (KU
+// divides 32; K-split passes start on multiples of 32). In the tail step words are clamped to the
+// row's last one holding k < K (the rest of the row's padding is zeros, but the next row is not).
+void load_b(uint k, bool tail) {
+#ifdef BW_Q8
+    const uint per = 4;  // weights per word
+#else
+    const uint per = 2;
+#endif
+    uint wlast = (p.K - 1) / per;
+    [[unroll]] for (uint i = 0; i < TN; i++) {
+        uint n = min(n0 + i, p.N - 1), row = bbase + n * p.ldb;
+        vec4 w[KU / 4];
+#ifdef BW_Q8
+        // The scale is fetched every step: loading it once per 4 steps (a block loop in main, or a
+        // conditional load) measured 5-15% slower, and reading the words as RGBA32UI texels (one
+        // per two steps) no faster: the widening arithmetic, not the gathers, bounds q8 here.
+        uint si = p.so + n * p.nb + k / 32;
+        float s = unpackHalf2x16(texelFetch(S, int(si >> 1)).x)[si & 1u];
+        [[unroll]] for (uint q = 0; q < KU / 4; q++) {
+            uint wi = tail ? min(k / 4 + q, wlast) : k / 4 + q;
+            w[q] = bytes4(texelFetch(B, int(row + wi)).x) * s;
+        }
+#else
+        if (VB) {
+            [[unroll]] for (uint q = 0; q < KU / 8; q++) {
+                uvec4 t = texelFetch(B, int((row + k / 2 + 4 * q) >> 2));
+                w[2 * q] = halves4(t.x, t.y);
+                w[2 * q + 1] = halves4(t.z, t.w);
+            }
+        } else {
+            [[unroll]] for (uint q = 0; q < KU / 4; q++) {
+                uint wi = k / 2 + 2 * q;
+                uint a = texelFetch(B, int(row + (tail ? min(wi, wlast) : wi))).x;
+                uint c = texelFetch(B, int(row + (tail ? min(wi + 1, wlast) : wi + 1))).x;
+                w[q] = halves4(a, c);
+            }
+        }
+#endif
+        [[unroll]] for (uint q = 0; q < KU / 4; q++)
+            [[unroll]] for (uint e = 0; e < 4; e++)
+                b[4 * q + e][i] = tail && k + 4 * q + e >= p.K ? 0.0 : w[q][e];
+    }
+}
+#else
 // b[j][i] = B(k + j, n0 + i), same conventions; each lane reads its own columns.
 void load_b(uint k, bool tail) {
     if (TB) {
@@ -132,6 +213,7 @@ void load_b(uint k, bool tail) {
         }
     }
 }
+#endif
 
 void kstep(uint k, bool tail) {
     load_a(k, tail);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bench/bench.h"
+#include "ops/gemm.h"
 #include "ops/wlinear.h"
 
 static int one(fv_dev *d, fv_graph *g, fv_bench_out *o, enum fv_wtype t, enum fv_wlinear_path path, uint32_t M,
@@ -37,6 +38,7 @@ static int one(fv_dev *d, fv_graph *g, fv_bench_out *o, enum fv_wtype t, enum fv
                  t == FV_WT_F32                    ? "gemm"
                  : path == FV_WL_ROWS || path == 0 ? "rows"
                  : path == FV_WL_TILED             ? "tiled"
+                 : path == FV_WL_GEMM              ? "gemm"
                                                    : "dequant", f32_ms > 0 ? f32_ms / ms : 1.0);
         fv_bench_report(o, "wlinear", shape, ms, M > FV_WL_ROWS_MAX ? flop / (ms * 1e6) : 0, bytes / (ms * 1e6));
         *ms_out = ms;
@@ -65,6 +67,7 @@ int fv_bench_wlinear(fv_dev *d, fv_graph *g, fv_bench_out *o) {
             }
             /* many rows: every path (the tiled one only where it is not the slow fallback: it
              * ran 25-50x slower than f32 on lavapipe, whose barriers are coroutine switches) */
+            if (fv_gemm_wb_supported(d)) FV_TRY(one(d, g, o, (enum fv_wtype)t, FV_WL_GEMM, M, K, N, f32_ms, &ms));
             FV_TRY(one(d, g, o, (enum fv_wtype)t, FV_WL_DEQUANT, M, K, N, f32_ms, &ms));
             FV_TRY(one(d, g, o, (enum fv_wtype)t, FV_WL_ROWS, M, K, N, f32_ms, &ms));
             if (!d->use_texel) FV_TRY(one(d, g, o, (enum fv_wtype)t, FV_WL_TILED, M, K, N, f32_ms, &ms));

@@ -1,5 +1,6 @@
-/* Linear layers over f16 / bf16 / q8 weights (ops/wlinear.h): both kernels (few rows, tiled)
- * against the double reference of ref/wlinear.h.
+/* Linear layers over f16 / bf16 / q8 weights (ops/wlinear.h): every path (few rows, tiled,
+ * dequantize + GEMM, and on texel devices the GEMM reading the weight's words) against the
+ * double reference of ref/wlinear.h.
  *  - Dequantization: x = rows of the identity, so y[i, n] = W(n, k_i) exactly as io/wpack.c
  *    unpacks it (f16/bf16 widened, q8 = float(q) * scale rounded once); compared with ==
  *    (bit-exact up to the sign of zero: the sums start at +0), on a ragged K (not a multiple of
@@ -15,12 +16,13 @@
 #include <string.h>
 
 #include "check/check.h"
+#include "ops/gemm.h"
 #include "ops/wlinear.h"
 #include "ref/wlinear.h"
 
 static const enum fv_wtype types[3] = {FV_WT_F16, FV_WT_BF16, FV_WT_Q8};
 static const char *path_name(enum fv_wlinear_path p) {
-    return p == FV_WL_ROWS ? "rows" : p == FV_WL_TILED ? "tiled" : "dequant";
+    return p == FV_WL_ROWS ? "rows" : p == FV_WL_TILED ? "tiled" : p == FV_WL_GEMM ? "gemm" : "dequant";
 }
 
 /* The options for a path: DEQUANT gets a scratch of 7 rows of W at offset 5 (several chunks). */
@@ -199,19 +201,27 @@ static int bad_input(fv_check *c) {
     o.scratch = fv_tensor(bx, 0);
     o.scratch_floats = 80;
     rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 8, 1, 0, &o); /* scratch over x */
+    int gemm = fv_gemm_wb_supported(c->d);
+    o = (fv_wlinear_opts){.path = FV_WL_GEMM};
+    if (!gemm) rcs[n++] = fv_linear_w(c->g, x, &h.w, y, 8, 1, 0, &o); /* the GEMM path off the texel path */
     fv_graph_end(c->g);
     return fv_check_rejected(c, "wlinear", rcs, n,
-                             "no scales, scales overrun, rows overrun, short x, null x, overlap, M=0, null weight, "
-                             "unknown type, null data, no scratch, scratch < a row, scratch overrun, scratch over x");
+                             gemm ? "no scales, scales overrun, rows overrun, short x, null x, overlap, M=0, null weight, "
+                                    "unknown type, null data, no scratch, scratch < a row, scratch overrun, scratch over x"
+                                  : "no scales, scales overrun, rows overrun, short x, null x, overlap, M=0, null weight, "
+                                    "unknown type, null data, no scratch, scratch < a row, scratch overrun, scratch over x, "
+                                    "gemm path without texel GEMM");
 }
 
 int fv_check_op_wlinear(fv_check *c) {
-    int bad = 0;
+    int bad = 0, gemm = fv_gemm_wb_supported(c->d); /* FV_WL_GEMM runs here (else it is rejected) */
     for (int i = 0; i < 3; i++) {
         bad |= dequant_case(c, types[i], FV_WL_ROWS, 37, 45, 3, 10);
         bad |= dequant_case(c, types[i], FV_WL_ROWS, 37, 45, 0, 45); /* three blocks of 16 rows */
         bad |= dequant_case(c, types[i], FV_WL_TILED, 37, 45, 0, 45);
         bad |= dequant_case(c, types[i], FV_WL_DEQUANT, 37, 45, 0, 45);
+        if (gemm) bad |= dequant_case(c, types[i], FV_WL_GEMM, 37, 45, 0, 45);
+        if (gemm) bad |= dequant_case(c, types[i], FV_WL_GEMM, 70, 64, 0, 64); /* whole texels of words */
     }
     static const pcase odd[] = {
         {1, 33, 17, 0, 0, 0, 0, 0, 0, 0},    {3, 45, 29, 1, 5, 3, 2, 3, 0, 0},   {16, 97, 61, 0, 1, 0, 1, 1, 0, 0},
@@ -224,13 +234,19 @@ int fv_check_op_wlinear(fv_check *c) {
             bad |= product_case(c, types[i], FV_WL_ROWS, odd[s]);
             bad |= product_case(c, types[i], FV_WL_TILED, odd[s]);
             bad |= product_case(c, types[i], FV_WL_DEQUANT, odd[s]);
+            if (gemm) bad |= product_case(c, types[i], FV_WL_GEMM, odd[s]);
         }
+    /* the GEMM path's K passes (K > 2048: passes of ~1024 starting on q8 blocks), aligned or not */
+    static const pcase longk[] = {{18, 2100, 37, 0, 0, 0, 0, 0, 0, 0}, {33, 4104, 24, 1, 1, 3, 4, 3, 0.5f, 2}};
+    for (int i = 0; gemm && i < 3; i++)
+        for (size_t s = 0; s < 2; s++) bad |= product_case(c, types[i], FV_WL_GEMM, longk[s]);
     if (!c->quick) {
         static const pcase big[] = {{64, 512, 384, 0, 0, 0, 0, 0, 0, 0}, {13, 2048, 1031, 1, 0, 0, 0, 0, 0, 0}, {300, 1024, 257, 0, 0, 0, 0, 0, 0, 0}};
         for (int i = 0; i < 3; i++)
             for (size_t s = 0; s < 3; s++) {
                 bad |= product_case(c, types[i], s == 1 ? FV_WL_ROWS : FV_WL_TILED, big[s]);
                 bad |= product_case(c, types[i], FV_WL_DEQUANT, big[s]);
+                if (gemm && s != 1) bad |= product_case(c, types[i], FV_WL_GEMM, big[s]);
             }
     }
     bad |= f32_case(c);

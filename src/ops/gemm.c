@@ -9,6 +9,7 @@ typedef struct {
     uint32_t M, N, K, lda, ldb, ldc, ao, bo, co, inner, sao, sai, sbo, sbi, sco, sci;
     float alpha, beta;
     uint32_t ro, rblocks; /* K ranges (spec constant KR): element offset, row blocks per outer batch */
+    uint32_t so, nb;      /* q8 B: fp16 index of the first scale, scales per row */
 } gemm_push;
 
 /* Texel path (shaders/gemm.comp): each invocation computes a TM x TN block of C; a workgroup
@@ -16,8 +17,17 @@ typedef struct {
  * 4 x 8 ("gemm_m4") when M <= 4 and 1 x 8 ("gemm_m1") for one row waste fewer rows for a few tokens. */
 enum { TEX_TN = 8, TEX_WG = 32, TEX_KSPLIT_MIN = 2048, TEX_KSPLIT = 1024 };
 
-/* TM = 1 has no 4-row texels along M, so a transposed A keeps "m4". */
-static uint32_t texel_tm(const fv_gemm_desc *p) { return p->M == 1 && !p->trans_a ? 1 : p->M <= 4 ? 4 : 16; }
+/* TM = 1 has no 4-row texels along M, so a transposed A keeps "m4". A low-bit B has only the
+ * 16-row kernel (its few-row products go to shaders/wgemv.comp). */
+static uint32_t texel_tm(const fv_gemm_desc *p) {
+    return p->wtype_b != FV_WT_F32 ? 16 : p->M == 1 && !p->trans_a ? 1 : p->M <= 4 ? 4 : 16;
+}
+
+/* Columns of B as stored (trans_b: K) in B's units: 32-bit words for a low-bit B. */
+static uint32_t b_cols(const fv_gemm_desc *p) {
+    if (p->wtype_b != FV_WT_F32) return fv_wpack_row_words(p->wtype_b, p->K);
+    return p->trans_b ? p->K : p->N;
+}
 
 /* One operand: stored rows x cols (row stride ld), batched. Element range it touches: [lo, hi). */
 static int extent(const char *arg, uint32_t off, uint32_t rows, uint32_t cols, uint32_t ld, uint32_t batch,
@@ -69,6 +79,10 @@ static int texel_pipeline(fv_dev *d, const fv_gemm_desc *p, const gemm_push *pc,
      * fetching its own row, which the shuffles then spread. */
     int va = vec4_ok(pc->ao, pc->lda, pc->sao, pc->sai, !p->trans_a, p->K);
     int vb = vec4_ok(pc->bo, pc->ldb, pc->sbo, pc->sbi, p->trans_b != 0, p->K);
+    /* a low-bit B: f16/bf16 read a step's 8 weights as one RGBA32UI texel of words when rows
+     * start on 4 words (K-split passes move bo by multiples of 16 words); q8 reads single words */
+    enum fv_wtype wt = p->wtype_b;
+    if (wt != FV_WT_F32) vb = wt != FV_WT_Q8 && pc->bo % 4 == 0 && pc->ldb % 4 == 0;
     /* Workgroup: 32 invocations (or one subgroup if larger) = 256 columns. Rows are shared only
      * within a subgroup, so the size only trades idle lanes at the right edge (N = 768 fills
      * three groups exactly) against per-workgroup overhead. Measured equal or better than 64
@@ -95,11 +109,22 @@ static int texel_pipeline(fv_dev *d, const fv_gemm_desc *p, const gemm_push *pc,
     }
     fv_pipe_desc desc;
     /* binding 3 (the K ranges) is declared by every variant: bound to A's buffer when unused */
-    fv_op_desc(&desc, texel_tm(p) == 1 ? "gemm_m1" : texel_tm(p) == 4 ? "gemm_m4" : "gemm", 4, 1u << 2, sizeof(gemm_push));
+    const char *name = wt == FV_WT_F16    ? "gemm_bh"
+                       : wt == FV_WT_BF16 ? "gemm_bbf16"
+                       : wt == FV_WT_Q8   ? "gemm_bq8"
+                       : texel_tm(p) == 1 ? "gemm_m1"
+                       : texel_tm(p) == 4 ? "gemm_m4"
+                                          : "gemm";
+    fv_op_desc(&desc, name, wt == FV_WT_Q8 ? 5 : 4, 1u << 2, sizeof(gemm_push));
     desc.bind_kind[0] = desc.bind_kind[1] = FV_BIND_TEXEL;
     int ha = p->dtype_a == FV_F16, hb = p->dtype_b == FV_F16;
     desc.bind_fmt[0] = va ? (ha ? FV_TEXEL_RGBA16F : FV_TEXEL_RGBA32F) : (ha ? FV_TEXEL_R16F : FV_TEXEL_R32F);
     desc.bind_fmt[1] = vb ? (hb ? FV_TEXEL_RGBA16F : FV_TEXEL_RGBA32F) : (hb ? FV_TEXEL_R16F : FV_TEXEL_R32F);
+    if (wt != FV_WT_F32) desc.bind_fmt[1] = vb ? FV_TEXEL_RGBA32UI : FV_TEXEL_R32UI;
+    if (wt == FV_WT_Q8) {
+        desc.bind_kind[4] = FV_BIND_TEXEL;
+        desc.bind_fmt[4] = FV_TEXEL_R32UI;
+    }
     desc.nspec = 7;
     uint32_t spec[7] = {n, sg, p->trans_a != 0, p->trans_b != 0, (uint32_t)va, (uint32_t)vb, (uint32_t)kr};
     memcpy(desc.spec, spec, sizeof spec);
@@ -112,6 +137,8 @@ static int texel_path(const fv_dev *d) {
     return d->use_texel && fv_op_has_subgroup(d, VK_SUBGROUP_FEATURE_SHUFFLE_BIT) && fv_subgroup_exact(d);
 }
 
+int fv_gemm_wb_supported(const fv_dev *d) { return texel_path(d); }
+
 int fv_gemm_krange_used(const fv_dev *d, const fv_gemm_desc *p) {
     return texel_path(d) && p->K <= TEX_KSPLIT_MIN && texel_tm(p) == 16;
 }
@@ -123,21 +150,42 @@ static int gemm_one(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c) 
     if ((p->dtype_a != FV_F32 && p->dtype_a != FV_F16) || (p->dtype_b != FV_F32 && p->dtype_b != FV_F16))
         return fv_err("gemm: unknown dtype");
     fv_dev *d = fv_graph_dev(g);
-    if ((p->dtype_a == FV_F16 || p->dtype_b == FV_F16) && !d->fp16)
+    int wb = p->wtype_b != FV_WT_F32;
+    if ((p->dtype_a == FV_F16 || (!wb && p->dtype_b == FV_F16)) && !d->fp16)
         return fv_err("gemm: fp16 operands need 16-bit storage, which device '%s' lacks or has disabled", d->info.name);
+    if (wb) {
+        if ((unsigned)p->wtype_b > FV_WT_Q8) return fv_err("gemm: unknown weight type %d for B", (int)p->wtype_b);
+        if (!texel_path(d))
+            return fv_err("gemm: a %s B needs the texel path, which device '%s' does not take", fv_wtype_name(p->wtype_b),
+                          d->info.name);
+        if (!p->trans_b) return fv_err("gemm: a %s B must be trans_b (stored N x K)", fv_wtype_name(p->wtype_b));
+        if ((p->batch ? p->batch : 1) != 1) return fv_err("gemm: a %s B takes no batches", fv_wtype_name(p->wtype_b));
+        if (p->wtype_b == FV_WT_Q8 && !p->scales_b.buf) return fv_err("gemm: q8 B without its scales buffer");
+    }
 
     uint32_t batch = p->batch ? p->batch : 1, inner = p->batch_inner ? p->batch_inner : 1;
     uint32_t ar = p->trans_a ? p->K : p->M, ac = p->trans_a ? p->M : p->K;
-    uint32_t br = p->trans_b ? p->N : p->K, bc = p->trans_b ? p->K : p->N;
+    uint32_t br = p->trans_b ? p->N : p->K, bc = b_cols(p);
     gemm_push pc = {p->M, p->N, p->K, p->lda ? p->lda : ac, p->ldb ? p->ldb : bc, p->ldc ? p->ldc : p->N,
                     a.off, b.off, c.off, inner, p->stride_a_outer, p->stride_a_inner, p->stride_b_outer,
-                    p->stride_b_inner, p->stride_c_outer, p->stride_c_inner, p->alpha, p->beta, 0, 0};
+                    p->stride_b_inner, p->stride_c_outer, p->stride_c_inner, p->alpha, p->beta, 0, 0, 0, 0};
     uint64_t alo = 0, ahi = 0, blo = 0, bhi = 0, clo = 0, chi = 0;
     FV_TRY(extent("A", a.off, ar, ac, pc.lda, batch, inner, pc.sao, pc.sai, &alo, &ahi));
     FV_TRY(extent("B", b.off, br, bc, pc.ldb, batch, inner, pc.sbo, pc.sbi, &blo, &bhi));
     FV_TRY(extent("C", c.off, p->M, p->N, pc.ldc, batch, inner, pc.sco, pc.sci, &clo, &chi));
     FV_TRY(check_fits("A", a, ahi, p->dtype_a == FV_F16 ? 2 : 4));
-    FV_TRY(check_fits("B", b, bhi, p->dtype_b == FV_F16 ? 2 : 4));
+    FV_TRY(check_fits("B", b, bhi, !wb && p->dtype_b == FV_F16 ? 2 : 4));
+    if (p->wtype_b == FV_WT_Q8) {
+        /* scales of rows 0 .. N - 1, packed */
+        uint64_t sw = fv_wpack_scale_words(FV_WT_Q8, p->N, p->K), slo = p->scales_b.off, shi = slo + sw;
+        FV_TRY(fv_op_check("gemm", "B scales", p->scales_b, sw, 4));
+        if (p->scales_b.buf == c.buf && clo < shi && slo < chi)
+            return fv_err("gemm: C overlaps B's scales in buffer '%s'", c.buf->what);
+        if (2 * shi > UINT32_MAX)
+            return fv_err("gemm: B's scales span more than 2^32 halves");
+        pc.so = 2 * p->scales_b.off;
+        pc.nb = fv_q8_blocks(p->K);
+    }
     FV_TRY(check_fits("C", c, chi, 4));
     if ((c.buf == a.buf && clo < ahi && alo < chi) || (c.buf == b.buf && clo < bhi && blo < chi))
         return fv_err("gemm: C overlaps %s in buffer '%s'", c.buf == a.buf ? "A" : "B", c.buf->what);
@@ -150,21 +198,24 @@ static int gemm_one(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c) 
     }
 
     fv_pipeline *pipe;
-    fv_buf *bufs[4] = {a.buf, b.buf, c.buf, p->krange.buf ? p->krange.buf : a.buf};
+    fv_buf *bufs[5] = {a.buf, b.buf, c.buf, p->krange.buf ? p->krange.buf : a.buf,
+                       p->wtype_b == FV_WT_Q8 ? p->scales_b.buf : a.buf};
     if (texel_path(d)) { /* rows of A shared by shuffles */
         /* Long K (the LM head's input gradient, K = vocab; weight gradients, K = tokens): one pass
          * streams a whole K-long slab of B per block of rows, far beyond the caches. Passes of
          * ~1024 along K, accumulating into C, keep each slab cached across the row blocks
          * (measured 1.2-1.6x for K = 4096 and 32128; no gain at 2048). The chunk stays a
-         * multiple of 8 so texel alignment holds. */
-        uint32_t nk = p->K > TEX_KSPLIT_MIN ? fv_div_up(p->K, TEX_KSPLIT) : 1;
-        uint32_t kc = nk > 1 ? (fv_div_up(p->K, nk) + 7) & ~7u : p->K;
+         * multiple of 8 so texel alignment holds; of 32 for a low-bit B, so that a pass starts on
+         * a q8 scale block and on a 16-word boundary of f16/bf16 words. */
+        uint32_t nk = p->K > TEX_KSPLIT_MIN ? fv_div_up(p->K, TEX_KSPLIT) : 1, ka = wb ? 31 : 7;
+        uint32_t kc = nk > 1 ? (fv_div_up(p->K, nk) + ka) & ~ka : p->K;
         for (uint32_t k0 = 0; k0 < p->K; k0 += kc) {
             fv_gemm_desc q = *p;
             gemm_push qc = pc;
             q.K = qc.K = p->K - k0 < kc ? p->K - k0 : kc;
             qc.ao += p->trans_a ? k0 * qc.lda : k0;
-            qc.bo += p->trans_b ? k0 : k0 * qc.ldb;
+            qc.bo += !p->trans_b ? k0 * qc.ldb : wb ? k0 / (p->wtype_b == FV_WT_Q8 ? 4 : 2) : k0;
+            if (p->wtype_b == FV_WT_Q8) qc.so += k0 / FV_Q8_BLOCK; /* nb stays the whole row's */
             if (k0) qc.beta = 1.0f;
             uint32_t wg;
             int kr = p->krange.buf && fv_gemm_krange_used(d, p); /* (then nk == 1) */
@@ -202,7 +253,7 @@ int fv_gemm(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c) {
     if (flops <= cap) return gemm_one(g, p, a, b, c);
     fv_gemm_desc q = *p;
     q.lda = p->lda ? p->lda : p->trans_a ? p->M : p->K;
-    q.ldb = p->ldb ? p->ldb : p->trans_b ? p->K : p->N;
+    q.ldb = p->ldb ? p->ldb : b_cols(p);
     q.ldc = p->ldc ? p->ldc : p->N;
     if (p->M > p->N && !p->krange.buf && p->M >= 32) {
         double rows = cap / (flops / p->M);
@@ -221,6 +272,8 @@ int fv_gemm(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c) {
         q.N = p->N - n0 < w ? p->N - n0 : w;
         uint64_t bo = b.off + (uint64_t)n0 * (p->trans_b ? q.ldb : 1), co = (uint64_t)c.off + n0;
         if (bo > UINT32_MAX || co > UINT32_MAX) return fv_err("gemm: B or C spans more than 2^32 elements");
+        if (p->wtype_b == FV_WT_Q8) /* n0 is a multiple of 8: whole words of scale pairs */
+            q.scales_b = fv_tensor(p->scales_b.buf, p->scales_b.off + n0 * fv_q8_blocks(p->K) / 2);
         FV_TRY(gemm_one(g, &q, a, fv_tensor(b.buf, (uint32_t)bo), fv_tensor(c.buf, (uint32_t)co)));
     }
     return 0;

@@ -15,6 +15,7 @@
 #ifndef FV_OPS_GEMM_H
 #define FV_OPS_GEMM_H
 
+#include "io/wpack.h"
 #include "ops/op.h"
 
 enum fv_dtype { FV_F32 = 0, FV_F16 = 1 };
@@ -38,6 +39,14 @@ typedef struct fv_gemm_desc {
      * the texel path's 16-row kernel ("gemm") uses them, and only when K <= 2048 (one pass); the
      * M <= 4 kernels, the K-split passes and the tiled path ignore them (correct anyway). */
     fv_t krange;
+    /* Low-bit B (wtype_b != FV_WT_F32; 0 = off, dtype_b then applies): B is the 32-bit words of
+     * a weight W [N, K] of that type in the io/wpack.h layout, op(B) = W^T, so trans_b must be
+     * set; b.off and ldb count 32-bit words (ldb 0: fv_wpack_row_words(wtype_b, K)). q8 reads
+     * its fp16 scales [N, ceil(K / 32)] from scales_b (offset in words, its rows packed). The
+     * values are exactly io/wpack.c fv_wunpack's. Texel path only (fv_gemm_wb_supported), one
+     * batch; elsewhere fv_gemm rejects it with a message. */
+    enum fv_wtype wtype_b;
+    fv_t scales_b;
 } fv_gemm_desc;
 
 #define FV_GEMM_KRANGE_ROWS 16u
@@ -46,9 +55,12 @@ typedef struct fv_gemm_desc {
  * rather than ignoring them: callers that leave op(A) unwritten outside the ranges need it. */
 int fv_gemm_krange_used(const fv_dev *d, const fv_gemm_desc *p);
 
+/* Whether fv_gemm on device d takes a low-bit B (fv_gemm_desc.wtype_b): the texel path. */
+int fv_gemm_wb_supported(const fv_dev *d);
+
 /* Record one batched GEMM. M, N, K >= 1; ld >= the contiguous dimension; C must not overlap A or B.
  * Rejects (with a message naming the argument) null buffers, operands that do not fit their
- * buffers, fp16 on a device without it. Path: texel buffers when dev->use_texel and the device
+ * buffers, fp16 on a device without it, a low-bit B off the texel path or not trans_b or batched. Path: texel buffers when dev->use_texel and the device
  * has subgroup shuffles (shaders/gemm.comp), else the shared-memory tiled kernel
  * (shaders/gemm_tiled.comp); both give the same results up to fp32 summation order. */
 int fv_gemm(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c);

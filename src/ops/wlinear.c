@@ -161,6 +161,13 @@ static int record_dequant(fv_graph *g, fv_dev *d, const wl_push *pc, fv_buf **bu
     return 0;
 }
 
+/* Many rows on texel devices: the fp32 texel GEMM with W's words as B, widened in registers. */
+static int record_gemm(fv_graph *g, const wl_push *pc, fv_t x, const fv_weight *w, fv_t y) {
+    fv_gemm_desc gd = {.M = pc->M, .N = pc->N, .K = pc->K, .trans_b = 1, .ldb = pc->rw, .ldc = pc->ldy,
+                       .alpha = pc->alpha, .beta = pc->beta, .wtype_b = w->type, .scales_b = w->scales};
+    return fv_gemm(g, &gd, x, w->data, y);
+}
+
 int fv_linear_w(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t rows, float alpha, float beta,
                 const fv_wlinear_opts *opts) {
     fv_wlinear_opts none = {0};
@@ -182,10 +189,15 @@ int fv_linear_w(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t rows, 
     fv_buf *bufs[4] = {x.buf, w->data.buf, w->type == FV_WT_Q8 ? w->scales.buf : w->data.buf, y.buf};
     enum fv_wlinear_path path = o->path;
     if (path == FV_WL_AUTO)
-        path = rows <= FV_WL_ROWS_MAX ? FV_WL_ROWS : o->scratch.buf ? FV_WL_DEQUANT : texel ? FV_WL_ROWS : FV_WL_TILED;
-    int rc = path == FV_WL_ROWS    ? record_rows(g, d, &pc, bufs, w->type, texel)
-             : path == FV_WL_TILED ? record_tiled(g, d, &pc, bufs, w->type, texel)
-                                   : record_dequant(g, d, &pc, bufs, w->type, texel, x, y, o);
+        path = rows <= FV_WL_ROWS_MAX                   ? FV_WL_ROWS
+               : texel && fv_gemm_wb_supported(d) ? FV_WL_GEMM
+               : o->scratch.buf                         ? FV_WL_DEQUANT
+               : texel                                  ? FV_WL_ROWS
+                                                        : FV_WL_TILED;
+    int rc = path == FV_WL_ROWS      ? record_rows(g, d, &pc, bufs, w->type, texel)
+             : path == FV_WL_TILED   ? record_tiled(g, d, &pc, bufs, w->type, texel)
+             : path == FV_WL_GEMM    ? record_gemm(g, &pc, x, w, y)
+                                     : record_dequant(g, d, &pc, bufs, w->type, texel, x, y, o);
     if (rc) return fv_err_wrap("linear_w %s %ux%u -> %u", fv_wtype_name(w->type), rows, w->cols, w->rows);
     return 0;
 }

@@ -4,7 +4,9 @@
  * rows and the device:
  *   f32                 the fp32 GEMM (ops/gemm.h fv_linear), unchanged;
  *   f16 / bf16 / q8     shaders/wgemv.comp for few rows (decoding: W streamed once, dequantized
- *                       in registers) or shaders/wgemm.comp (shared-memory tiles) for many.
+ *                       in registers); for many, on CPU devices the texel GEMM reading W's words
+ *                       (shaders/gemm.comp -DBW_*), elsewhere shaders/wgemm.comp (shared-memory
+ *                       tiles) or dequantize + fp32 GEMM.
  * x and y are fp32 and every sum accumulates in fp32; the dequantizing kernels read the weight as
  * 32-bit words, so they run on devices without 8- or 16-bit storage or arithmetic (FLANVK_DISABLE_F16
  * does not affect them).
@@ -36,9 +38,12 @@ uint64_t fv_weight_bytes(enum fv_wtype t, uint32_t rows, uint32_t cols);
  *   DEQUANT  wdequant.comp into fp32 scratch, chunk of W rows by chunk, then the fp32 GEMM
  *            writing the chunk's columns of y: many rows, where the extra pass (N K against
  *            2 M N K) buys the tuned GEMM. Needs the scratch.
- * AUTO: ROWS for at most 16 rows; else DEQUANT when a scratch is given; else ROWS on texel (CPU)
- * devices, TILED elsewhere. */
-enum fv_wlinear_path { FV_WL_AUTO = 0, FV_WL_ROWS, FV_WL_TILED, FV_WL_DEQUANT };
+ *   GEMM     the texel GEMM reading W's words directly (ops/gemm.h fv_gemm_desc.wtype_b,
+ *            shaders/gemm.comp -DBW_*): one pass, no scratch. Texel (CPU) devices only; an
+ *            explicit request elsewhere is an error (fv_gemm_wb_supported says where it runs).
+ * AUTO: ROWS for at most 16 rows; else GEMM on texel devices (W's buffers within the texel
+ * limit); else DEQUANT when a scratch is given; else ROWS on texel devices, TILED elsewhere. */
+enum fv_wlinear_path { FV_WL_AUTO = 0, FV_WL_ROWS, FV_WL_TILED, FV_WL_DEQUANT, FV_WL_GEMM };
 
 /* The largest row count the few-rows kernel takes in one workgroup (larger M runs in blocks). */
 #define FV_WL_ROWS_MAX 16u
