@@ -86,7 +86,8 @@ typedef struct fv_t5 {
     enum fv_wtype vtype;     /* the vocabulary tables (shared, lm_head): f32, f16 or bf16; typed
                               * tables are row splits of packed words (cols = words per row) */
     uint64_t weight_bytes;   /* device bytes of every parameter (data and scales) */
-    fv_buf *wscratch;        /* fp32 scratch of the dequantizing many-row products (typed models) */
+    fv_buf *wscratch;        /* fp32 scratch of the dequantizing many-row products (typed models on
+                              * devices whose GEMM cannot read low-bit weights; else NULL) */
     int kv_f16;              /* decode states hold their K/V caches in fp16 (set by the loader) */
     struct fv_t5_lora *lora; /* an attached LoRA adapter (model/t5_lora.h), or NULL */
     uint32_t wscratch_floats;

@@ -12,6 +12,7 @@
 #include "model/t5.h"
 #include "model/t5_lora.h"
 #include "ops/attention.h"
+#include "ops/gemm.h"
 #include "ops/relpos.h"
 
 /* The LUT covers relative positions up to this distance; beyond max_distance every bucket
@@ -208,7 +209,8 @@ int fv_t5_create_typed(fv_dev *d, const fv_t5_config *cfg, enum fv_wtype wtype, 
     if (!rc) rc = build_stack(m, &cap, 0);
     if (!rc) rc = build_stack(m, &cap, 1);
     if (!rc && !cfg->tie_word_embeddings) rc = alloc_vocab(m, &cap, "lm_head.weight", &m->lm_head);
-    if (!rc && (m->wtype != FV_WT_F32 || m->vtype != FV_WT_F32)) rc = alloc_scratch(m);
+    /* the scratch serves the dequantizing path; texel devices read low-bit weights in the GEMM */
+    if (!rc && (m->wtype != FV_WT_F32 || m->vtype != FV_WT_F32) && !fv_gemm_wb_supported(d)) rc = alloc_scratch(m);
     uint32_t radius = (uint32_t)cfg->relative_attention_max_distance;
     if (radius < LUT_RADIUS_MIN) radius = LUT_RADIUS_MIN;
     m->lut_radius = radius;
