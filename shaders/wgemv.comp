@@ -21,6 +21,7 @@ layout(constant_id = 0) const uint WG = 64;  // a power of two
 layout(constant_id = 1) const uint MR = 1;   // rows of x per workgroup (gl_WorkGroupID.z: row block)
 layout(constant_id = 2) const uint NC = 4;   // output columns per workgroup (COLS: per invocation)
 layout(constant_id = 3) const bool COLS = false;
+layout(constant_id = 4) const uint NQ = 2;    // COLS: 4-word texels per column per step (q8: even)
 
 #include "load.glsl"
 FV_INPUT(0, x)
@@ -59,12 +60,53 @@ vec4 xquad(uint i) {
 #endif
 }
 
+// COLS: weights per 4-weight unit's words (q8: one word; f16/bf16: two), units per quad (texel)
+const uint UPQ = 4u / W_UNIT_WORDS;
+
+// One COLS step: quads qd .. qd + 4 NQ - 1 (words) of every column's row, i.e. NQ * UPQ units of
+// 4 weights from k = qd / W_UNIT_WORDS * 4. `last`: the row's final, partial step: quads at or
+// past rw read as 0 words (weight 0) and x past K as 0, so nothing past either is used.
+void cols_step(inout float acc[MR][NC], uint xb[MR], uint rb[NC], uint sb[NC], uint qd, bool last) {
+    uint k = qd / W_UNIT_WORDS * 4u;
+    uvec4 wq[NC][NQ];
+    [[unroll]] for (uint c = 0; c < NC; c++)
+        [[unroll]] for (uint j = 0; j < NQ; j++)
+            wq[c][j] = !last || qd + 4u * j < p.rw ? wquad(rb[c] + qd + 4u * j) : uvec4(0u);
 #ifdef W_Q8
-const uint QW = 32u;  // weights per step: one q8 block (8 words)
-#else
-const uint QW = 8u;   // one quad (4 words)
+    float part[MR][NC];  // one q8 block's dot products, scaled once (8 units)
 #endif
-const uint NQ = QW / 4u * W_UNIT_WORDS / 4u;  // quads per step
+    [[unroll]] for (uint i = 0; i < NQ * UPQ; i++) {
+#ifdef W_Q8
+        if (i % 8u == 0u)
+            [[unroll]] for (uint m = 0; m < MR; m++)
+                [[unroll]] for (uint c = 0; c < NC; c++) part[m][c] = 0.0;
+#endif
+        // x is loaded one texel at a time and used for every column at once, so only MR vec4 of
+        // x are live (not MR * units: spills at MR = 16); only q8's padded last block and `last`
+        // steps reach past K, with weights 0
+        vec4 xv[MR];
+        bool in_k = k + 4u * i < p.K;
+        [[unroll]] for (uint m = 0; m < MR; m++) xv[m] = in_k ? xquad(xb[m] + k + 4u * i) : vec4(0.0);
+        [[unroll]] for (uint c = 0; c < NC; c++) {
+#ifdef W_Q8
+            vec4 w = bytes4(wq[c][i / 4u][i % 4u]);
+            [[unroll]] for (uint m = 0; m < MR; m++) part[m][c] += dot(xv[m], w);
+#else
+            uint j = 2u * i;  // words j, j + 1 of the step hold these 4 weights
+            vec4 w = wunit_words(wq[c][j / 4u][j % 4u], wq[c][j / 4u][j % 4u + 1u]);
+            [[unroll]] for (uint m = 0; m < MR; m++) acc[m][c] += dot(xv[m], w);
+#endif
+        }
+#ifdef W_Q8
+        if (i % 8u == 7u)
+            [[unroll]] for (uint c = 0; c < NC; c++) {
+                uint u = qd + i;  // this block's last word: block u / 8 of the row
+                float s = !last || u < p.rw ? wunit_scale(sb[c], u) : 0.0;
+                [[unroll]] for (uint m = 0; m < MR; m++) acc[m][c] += s * part[m][c];
+            }
+#endif
+    }
+}
 
 void main_cols() {
     uint lid = gl_LocalInvocationID.x, m0 = gl_WorkGroupID.z * MR;
@@ -81,41 +123,11 @@ void main_cols() {
         rb[c] = p.wo + n * p.rw;
         sb[c] = p.so + n * p.nb;
     }
-    // one step per QW weights of every column (q8: a block, two quads; f16/bf16: one quad) at k;
-    // K % 4 == 0, and x quads past K read as 0 (only q8's padded last block reaches past K, and
-    // its q are 0). Within a step, x is loaded 4 values (one texel) at a time and used for every
-    // column at once, so only MR vec4 of x are live (not MR * QW / 4: spills at MR = 16).
-    for (uint qd = 0; qd < p.rw; qd += QW / 4u * W_UNIT_WORDS) {
-        uint k = qd / W_UNIT_WORDS * 4u;
-        uvec4 wq[NC][NQ];
-        [[unroll]] for (uint c = 0; c < NC; c++)
-            [[unroll]] for (uint j = 0; j < NQ; j++) wq[c][j] = wquad(rb[c] + qd + 4u * j);
-#ifdef W_Q8
-        float part[MR][NC];
-        [[unroll]] for (uint m = 0; m < MR; m++)
-            [[unroll]] for (uint c = 0; c < NC; c++) part[m][c] = 0.0;
-#endif
-        [[unroll]] for (uint i = 0; i < QW / 4u; i++) {
-            vec4 xv[MR];
-            [[unroll]] for (uint m = 0; m < MR; m++) xv[m] = k + 4u * i < p.K ? xquad(xb[m] + k + 4u * i) : vec4(0.0);
-            [[unroll]] for (uint c = 0; c < NC; c++) {
-#ifdef W_Q8
-                vec4 w = bytes4(wq[c][i / 4u][i % 4u]);
-                [[unroll]] for (uint m = 0; m < MR; m++) part[m][c] += dot(xv[m], w);
-#else
-                uint j = 2u * i;  // words j, j + 1 of the quad hold these 4 weights
-                vec4 w = wunit_words(wq[c][j / 4u][j % 4u], wq[c][j / 4u][j % 4u + 1u]);
-                [[unroll]] for (uint m = 0; m < MR; m++) acc[m][c] += dot(xv[m], w);
-#endif
-            }
-        }
-#ifdef W_Q8
-        [[unroll]] for (uint c = 0; c < NC; c++) {
-            float s = wunit_scale(sb[c], qd);  // block qd / 8 of the row
-            [[unroll]] for (uint m = 0; m < MR; m++) acc[m][c] += s * part[m][c];
-        }
-#endif
-    }
+    // whole steps of 4 NQ words per column (K % 4 == 0, rw % 4 == 0; q8: rw % 8 == 0), then the
+    // partial one
+    uint sw = 4u * NQ, full = p.rw / sw * sw;
+    for (uint qd = 0; qd < full; qd += sw) cols_step(acc, xb, rb, sb, qd, false);
+    if (full < p.rw) cols_step(acc, xb, rb, sb, full, true);
     [[unroll]] for (uint c = 0; c < NC; c++) {
         uint n = n0 + c * WG;
         if (n >= p.N) break;

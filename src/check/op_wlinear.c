@@ -228,6 +228,9 @@ int fv_check_op_wlinear(fv_check *c) {
         {17, 65, 33, 1, 2, 7, 0, 0, 0, 0},   {70, 131, 75, 0, 3, 1, 5, 2, 0, 0}, {2, 1, 3, 0, 0, 0, 0, 0, 0, 0},
         {1, 512, 1024, 0, 0, 0, 0, 0, 0, 0}, {5, 1024, 512, 1, 4, 4, 8, 4, 0, 0},
         {3, 45, 29, 0, 2, 0, 0, 0, 0.125f, 7}, {19, 64, 40, 1, 1, 4, 0, 2, -0.5f, 3}, /* scaled, strided y */
+        /* CPU devices' column layout (K % 8 == 0, offsets % 4 == 0): f16/bf16 rows of K / 2 words end
+         * in a partial step of 2 texels (K % 16 == 8), M = 16 and 3, several workgroups (N > 128) */
+        {3, 72, 45, 1, 4, 3, 8, 2, 0.5f, 5}, {16, 40, 19, 0, 0, 0, 4, 0, 0, 0}, {1, 104, 300, 0, 0, 0, 0, 0, 0, 0},
     };
     for (int i = 0; i < 3; i++)
         for (size_t s = 0; s < sizeof odd / sizeof odd[0]; s++) {

@@ -13,10 +13,15 @@ typedef struct {
 } wl_push;
 
 /* Few-rows kernel: columns per workgroup (K split over the invocations), or per invocation with
- * COLS (CPU devices: invocations own columns, workgroups of COLS_WG). COLS_NC = 8 measured on
- * lavapipe against 2 and 4 (interleaved runs, decode shapes): 8 fastest in 13 of 15 shapes, e.g.
- * q8 1x1024->32128 7.0-9.1 ms vs 10.3-10.4 ms with 4 and 10.6 ms with 2. */
-enum { ROWS_NC = 4, COLS_NC = 8, COLS_WG = 32 };
+ * COLS (CPU devices: invocations own columns, workgroups of COLS_WG, COLS_NQ 4-word texels of each
+ * column per step; q8 needs it even: whole blocks). COLS_NC = 8 measured on lavapipe against 2
+ * and 4 (interleaved runs, decode shapes): 8 fastest in 13 of 15 shapes. Then (loaded 2-core
+ * machine, best process CPU time of 40 runs, flan-t5-base/large decode shapes): 16 columns x 2
+ * texels beat 8 x 1 for f16 (K = 2048: 0.61-0.90 ms vs 0.82-0.87 for 1x2048->768; LM head
+ * 1x768->32128 7.2 ms vs 7.7-8.5) and matched 8 x 2 for q8; 4 texels per column spilled (LM head
+ * 2x slower). COLS_WG = 8 (one AVX2 vector) leaves 6 workgroups at N = 768 for 2 threads, where
+ * 32 x 16 columns would leave 2 (one half empty); CPU time at 8, 16 and 32 was the same. */
+enum { ROWS_NC = 4, COLS_NC = 16, COLS_WG = 8, COLS_NQ = 2 };
 
 uint64_t fv_weight_bytes(enum fv_wtype t, uint32_t rows, uint32_t cols) {
     return 4 * (fv_wpack_data_words(t, rows, cols) + fv_wpack_scale_words(t, rows, cols));
@@ -92,11 +97,12 @@ static int record_rows(fv_graph *g, fv_dev *d, const wl_push *pc, fv_buf **bufs,
         desc.bind_fmt[0] = FV_TEXEL_RGBA32F;
         desc.bind_fmt[1] = FV_TEXEL_RGBA32UI;
     }
-    desc.nspec = 4;
+    desc.nspec = 5;
     desc.spec[0] = cols ? COLS_WG : fv_op_row_threads(d, (pc->K + 3) / 4);
     desc.spec[1] = mr;
     desc.spec[2] = cols ? COLS_NC : ROWS_NC;
     desc.spec[3] = (uint32_t)cols;
+    desc.spec[4] = COLS_NQ;
     fv_pipeline *pipe;
     FV_TRY(fv_pipeline_get(d, &desc, &pipe));
     uint32_t gx, gy;
