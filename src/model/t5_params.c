@@ -411,9 +411,12 @@ static double init_std(const fv_t5 *m, const fv_t5_param *p) {
     return pow(c->d_model, -0.5); /* wi, wi_0, wi_1 */
 }
 
-int fv_t5_init_weights(fv_t5 *m, uint64_t seed) {
+/* Fill every parameter with T5's init: layer norms = initializer_factor, the rest random with the
+ * tensor's std (times the factor), drawn by `fast`: normal (T5's) or uniform of that std (benchmarks). */
+static int init_all(fv_t5 *m, uint64_t seed, int fast) {
     fv_rng rng;
     fv_rng_seed(&rng, seed);
+    uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
     float *tmp = NULL;
     int rc = 0;
     double factor = m->cfg.initializer_factor;
@@ -427,37 +430,24 @@ int fv_t5_init_weights(fv_t5 *m, uint64_t seed) {
         }
         tmp = nt;
         double std = init_std(m, p);
-        for (uint64_t k = 0; k < n; k++) tmp[k] = std < 0 ? (float)factor : (float)(factor * std * fv_rng_normal(&rng));
+        float a = (float)(factor * sqrt(3.0) * (std < 0 ? 0 : std));
+        for (uint64_t k = 0; k < n; k++) {
+            if (std < 0) tmp[k] = (float)factor;
+            else if (!fast) tmp[k] = (float)(factor * std * fv_rng_normal(&rng));
+            else {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+                tmp[k] = a * ((float)(x >> 40) * (1.0f / 8388608.0f) - 1.0f);
+            }
+        }
         rc = fv_t5_param_write(m->d, p, tmp);
     }
     free(tmp);
     return rc;
 }
 
-int fv_t5_init_weights_fast(fv_t5 *m, uint64_t seed) {
-    float *tmp = NULL;
-    int rc = 0;
-    uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-    for (size_t i = 0; !rc && i < m->nparams; i++) {
-        const fv_t5_param *p = &m->params[i];
-        uint64_t n = numel(p);
-        float *nt = realloc(tmp, n * sizeof *nt);
-        if (!nt) {
-            rc = fv_err("out of host memory");
-            break;
-        }
-        tmp = nt;
-        double std = init_std(m, p);
-        float a = (float)(m->cfg.initializer_factor * sqrt(3.0) * (std < 0 ? 0 : std)), one = (float)m->cfg.initializer_factor;
-        for (uint64_t k = 0; k < n; k++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
-            tmp[k] = std < 0 ? one : a * ((float)(x >> 40) * (1.0f / 8388608.0f) - 1.0f);
-        }
-        rc = fv_t5_param_write(m->d, p, tmp);
-    }
-    free(tmp);
-    return rc;
-}
+int fv_t5_init_weights(fv_t5 *m, uint64_t seed) { return init_all(m, seed, 0); }
+
+int fv_t5_init_weights_fast(fv_t5 *m, uint64_t seed) { return init_all(m, seed, 1); }
 
 int fv_t5_save_weights(const fv_t5 *m, const char *dir) {
     fv_st_out *outs = calloc(m->nparams, sizeof *outs);
