@@ -4,9 +4,9 @@
 # MMLU sample with --weights f32, f16, bf16, q8, and the fraction of rank-classification answers
 # equal to the f32 run's (>= 99 % for f16/bf16, >= 97 % for q8; tools/eval_agreement.py also prints
 # the largest change of a choice's log-probability); `info --weights` sizes; `bench generate
-# --config small --weights all --json` gives one line per type with weights_bytes and
+# --config tiny --weights all --json` (tiny: the test's time) gives one line per type with weights_bytes and
 # peak_device_bytes, fewer bytes for each narrower type (flan-t5-xl's q8 <= 0.30 x f32 is checked by
-# test_weight_bytes; small's 16-bit vocabulary tables make its ratio 0.37).
+# test_weight_bytes; small's 16-bit vocabulary tables make its ratio 0.37, tiny's more so).
 # Random weights make the answers nearly constant, so this guards the plumbing and the size of the
 # log-prob changes; docs/PERFORMANCE.md has the agreement of a briefly trained model.
 set -euo pipefail
@@ -31,7 +31,7 @@ f32=$("$FLANVK" info --model "$work/m" | sed -n 's/.*weights \([0-9.]*\) MiB (f3
 q8=$("$FLANVK" info --model "$work/m" --weights q8 | sed -n 's/.*weights \([0-9.]*\) MiB (q8).*/\1/p')
 [ -n "$f32" ] && [ -n "$q8" ] || fail "info does not print the weights' size per type"
 echo "info: weights $f32 MiB as f32, $q8 MiB as q8"
-"$FLANVK" bench generate --config small --weights all --batch-size 1 --prompt-len 16 --new-tokens 3 --json \
+"$FLANVK" bench generate --config tiny --weights all --batch-size 1 --prompt-len 16 --new-tokens 3 --json \
   > "$work/bench.jsonl" 2> "$work/err" || { cat "$work/err"; fail "bench generate --weights all"; }
 "$JSON_CHECK" lines "$work/bench.jsonl" model weights kv_cache weights_bytes peak_device_bytes decoder_tokens_per_s \
   encoder_tokens_per_s first_token_ms
