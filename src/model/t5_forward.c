@@ -177,6 +177,13 @@ void fv_t5_host_arrays_free(fv_t5_host_arrays *h) {
     *h = (fv_t5_host_arrays){0};
 }
 
+void fv_t5_host_arrays_clear(fv_t5_host_arrays *h) {
+    size_t ne = (size_t)h->B * h->Te, nd = (size_t)h->B * h->Td;
+    memset(h->eid, 0, ne * 4), memset(h->eseg, 0, ne * 4), memset(h->epos, 0, ne * 4);
+    memset(h->did, 0, nd * 4), memset(h->dseg, 0, nd * 4), memset(h->dpos, 0, nd * 4);
+    for (size_t i = 0; i < nd; i++) h->lab[i] = -100;
+}
+
 fv_t5_host_batch fv_t5_host_arrays_view(const fv_t5_host_arrays *h) {
     return (fv_t5_host_batch){h->eid, h->did, h->eseg, h->epos, h->dseg, h->dpos, h->lab};
 }

@@ -57,6 +57,8 @@ typedef struct fv_t5_host_arrays {
 } fv_t5_host_arrays;
 int fv_t5_host_arrays_alloc(fv_t5_host_arrays *h, uint32_t B, uint32_t Te, uint32_t Td);
 void fv_t5_host_arrays_free(fv_t5_host_arrays *h);
+/* Back to an all-padding batch: ids, segments and positions 0, labels -100 (ignored by the loss). */
+void fv_t5_host_arrays_clear(fv_t5_host_arrays *h);
 fv_t5_host_batch fv_t5_host_arrays_view(const fv_t5_host_arrays *h);
 
 #endif

@@ -26,13 +26,7 @@ struct fv_evaluator {
 static int fill(fv_evaluator *e, uint64_t first, uint64_t *targets) {
     uint32_t B = e->B, L = e->data.L, L2 = e->data.L2;
     fv_t5_host_arrays *h = &e->h;
-    memset(h->eid, 0, (size_t)B * L * 4);
-    memset(h->eseg, 0, (size_t)B * L * 4);
-    memset(h->epos, 0, (size_t)B * L * 4);
-    memset(h->did, 0, (size_t)B * L2 * 4);
-    memset(h->dseg, 0, (size_t)B * L2 * 4);
-    memset(h->dpos, 0, (size_t)B * L2 * 4);
-    for (size_t i = 0; i < (size_t)B * L2; i++) h->lab[i] = FV_PACK_IGNORE;
+    fv_t5_host_arrays_clear(h); /* labels FV_PACK_IGNORE (-100) */
     *targets = 0;
     for (uint32_t b = 0; b < B && first + b < e->rows; b++) {
         fv_pack_row row = fv_train_data_row(&e->data, first + b);

@@ -48,13 +48,7 @@ static int fill_batch(run *r, uint64_t *pos, uint64_t *tokens) {
     const fv_train_data *data = &r->data;
     uint32_t B = r->B, L = data->L, L2 = data->L2;
     fv_t5_host_arrays *h = &r->hb;
-    memset(h->eid, 0, (size_t)B * L * 4);
-    memset(h->eseg, 0, (size_t)B * L * 4);
-    memset(h->epos, 0, (size_t)B * L * 4);
-    memset(h->did, 0, (size_t)B * L2 * 4);
-    memset(h->dseg, 0, (size_t)B * L2 * 4);
-    memset(h->dpos, 0, (size_t)B * L2 * 4);
-    for (size_t i = 0; i < (size_t)B * L2; i++) h->lab[i] = FV_PACK_IGNORE;
+    fv_t5_host_arrays_clear(h); /* labels FV_PACK_IGNORE (-100) */
     /* When every row fits in one batch, every step uses every row (the rest is padding), micro-batch
      * j taking rows j*B.. of them. */
     int all = data->rows <= r->cfg->batch_size;
