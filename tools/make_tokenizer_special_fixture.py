@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Make tests/fixtures/tokenizer/hf_special_ids.jsonl: Hugging Face's T5 ids for texts that hold
+special tokens (</s>, <pad>, <unk>, <extra_id_N>) written in them, for tests/unit/test_tokenizer.c.
+
+transformers is not a Debian package; install it into a private directory with the python3 on PATH
+(not /usr/bin/python3) and run:
+    python3 -m pip install --target /tmp/hf-tok transformers tokenizers sentencepiece protobuf
+    PYTHONPATH=/tmp/hf-tok python3 tools/make_tokenizer_special_fixture.py [TOKENIZER_DIR] [OUT]
+TOKENIZER_DIR defaults to /work/shared/data/tokenizer (spiece.model, hf_tokenizer_json/,
+hf_tokenizer_json_legacy/).
+
+The reference is AutoTokenizer (transformers 5: T5Tokenizer on the `tokenizers` library, i.e. the
+fast tokenizer), loaded three ways: from spiece.model alone and from each tokenizer.json folder. The
+script stops if the three disagree on any text. Each output line is
+    {"text": str, "ids": [int...], "decoded": str}
+where ids = tokenizer(text).input_ids (</s> appended) and decoded = the decode flanvk promises:
+Hugging Face's decode of ids without <pad> and </s> (as skip_special_tokens drops them), sentinels
+and <unk> kept as HF writes them, clean_up_tokenization_spaces off.
+
+It also prints, for information, where the `tokenizers` library reading tokenizer.json as it is
+(what transformers 4.x's T5TokenizerFast does) differs: hf_tokenizer_json_legacy/tokenizer.json
+has Metaspace prepend_scheme "first", under which a part after a special token gets no "▁" prefix."""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import warnings
+
+warnings.filterwarnings("ignore")
+from tokenizers import Tokenizer  # noqa: E402
+from transformers import AutoTokenizer  # noqa: E402
+import transformers  # noqa: E402
+
+SRC = sys.argv[1] if len(sys.argv) > 1 else "/work/shared/data/tokenizer"
+OUT = sys.argv[2] if len(sys.argv) > 2 else os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "tokenizer", "hf_special_ids.jsonl")
+
+LONG = [
+    "Q: Roger has 5 tennis balls. He buys 2 more cans of tennis balls. Each can has 3 tennis balls. "
+    "How many tennis balls does he have now?\nA: Let's think step by step.",
+    "The following are multiple choice questions (with answers) about high school physics. "
+    "A 2 kg object moves at 3 m/s; what is its kinetic energy?\n(A) 6 J (B) 9 J (C) 12 J (D) 18 J\nAnswer:",
+    "translate English to German: The house is wonderful, and the garden behind it is even better.",
+    "Premise: A man inspects the uniform of a figure in some East Asian country. "
+    "Hypothesis: The man is sleeping. Does the premise entail the hypothesis? OPTIONS: - yes - it is not possible to tell - no",
+]
+
+CASES = [
+    "text then </s>", "</s>", "a</s>b", "a </s> b", "<pad>x", "<unk>", "<extra_id_0> fills <extra_id_1>.",
+    "<extra_id_99>", "<extra_id_100>", "</s></s>", "< /s>", "<extra_id_0>", "<extra_id_1>", "<extra_id_10>",
+    "<extra_id_010>", "<extra_id_-1>", "<extra_id_>", "<EXTRA_ID_0>", "</S>", "<s>", "<pad", "pad>", "</s",
+    "<</s>>", "<<pad>>", "<extra_id_0><extra_id_99>", "<extra_id_0 >", "< extra_id_0>",
+    "The <extra_id_0> walks in <extra_id_1> park", "The<extra_id_0>walks in<extra_id_1>park",
+    "<extra_id_0> cute dog <extra_id_1> the <extra_id_2>",
+    "  leading </s>", "trailing </s>   ", "   </s>   ", "  a  </s>  b  ", "\t</s>\n", "a\n</s>\nb",
+    "a\u3000</s>\u3000b", "a\u00a0<extra_id_0>\u00a0b", "x\u2028<extra_id_0>\u2029y", "a\u0085b </s> c\u1680d",
+    "café</s>naïve", "é</s>ü", "日本語</s>テキスト", "<extra_id_3>日本語<extra_id_4>", "😀</s>😀", "Русский <pad> текст",
+    "ｆｕｌｌ</s>ｗｉｄｔｈ", "ﬁ<extra_id_5>ﬂ", "▁</s>▁", "a▁</s>▁b", "</s>▁x", "\u200b</s>\u200b",
+    "<unk><unk>", "x<unk>y", "<pad><pad>text", "</s><pad><unk><extra_id_7>", "question: is it? </s> answer: yes </s>",
+    "&lt;/s&gt; <b>bold</b> </s>", "2 < 3 </s> 4 > 1", "<p>html</p><extra_id_0>", "</s>" * 5, "a" + "</s>" * 3 + "b",
+] + LONG + [t + " </s>" for t in LONG[:2]]
+
+
+def ref_dirs(tmp):
+    """spiece.model alone (with a minimal tokenizer_config.json so AutoTokenizer knows the class)
+    and the two tokenizer.json folders."""
+    spm = os.path.join(tmp, "spm")
+    os.makedirs(spm)
+    shutil.copy(os.path.join(SRC, "spiece.model"), spm)
+    with open(os.path.join(spm, "tokenizer_config.json"), "w") as f:
+        json.dump({"tokenizer_class": "T5Tokenizer", "extra_ids": 100, "model_max_length": 512}, f)
+    return {"spiece.model": spm, "hf_tokenizer_json": os.path.join(SRC, "hf_tokenizer_json"),
+            "hf_tokenizer_json_legacy": os.path.join(SRC, "hf_tokenizer_json_legacy")}
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        dirs = ref_dirs(tmp)
+        toks = {k: AutoTokenizer.from_pretrained(d) for k, d in dirs.items()}
+        raws = {k: Tokenizer.from_file(os.path.join(d, "tokenizer.json")) for k, d in dirs.items() if k != "spiece.model"}
+        ref = toks["spiece.model"]
+        special = {ref.pad_token_id, ref.eos_token_id}
+        recs = []
+        for text in CASES:
+            ids = {k: t(text)["input_ids"] for k, t in toks.items()}
+            if len({tuple(v) for v in ids.values()}) != 1:
+                sys.exit(f"AutoTokenizer variants disagree on {text!r}: {ids}")
+            want = ids["spiece.model"]
+            kept = [i for i in want if i not in special]
+            decoded = ref.decode(kept, skip_special_tokens=False, clean_up_tokenization_spaces=False)
+            recs.append({"text": text, "ids": want, "decoded": decoded})
+            for k, raw in raws.items():
+                got = raw.encode(text).ids
+                if got != want:
+                    print(f"info: tokenizers.Tokenizer({k}/tokenizer.json) as-is differs on {text!r}: {got} vs {want}")
+    os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    with open(OUT, "w", encoding="utf-8") as f:
+        for r in recs:
+            f.write(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n")
+    print(f"transformers {transformers.__version__}: {len(recs)} texts -> {OUT} ({os.path.getsize(OUT)} bytes); "
+          f"spiece.model, hf_tokenizer_json and hf_tokenizer_json_legacy agree on all")
+
+
+if __name__ == "__main__":
+    main()
