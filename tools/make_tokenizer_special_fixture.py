@@ -17,6 +17,15 @@ where ids = tokenizer(text).input_ids (</s> appended) and decoded = the decode f
 Hugging Face's decode of ids without <pad> and </s> (as skip_special_tokens drops them), sentinels
 and <unk> kept as HF writes them, clean_up_tokenization_spaces off.
 
+It also writes hf_spm_diff.jsonl beside OUT: the texts of spm_ids.jsonl (SentencePiece's ids,
+made by tools/make_tokenizer_fixture.py) on which Hugging Face gives other ids, one line each
+    {"text": str, "hf_ids": [...], "spm_ids": [...], "flanvk": "hf" | "spm", "why": str}
+"flanvk" says which of the two flanvk gives: "hf" where both segmentations have the same total score
+(tokenizers sums path scores in double, SentencePiece keeps floats; flanvk does as tokenizers),
+"spm" where tokenizers' Precompiled normalizer works on grapheme clusters (a cluster under 6 bytes
+is replaced whole by its shortest charsmap prefix's replacement, dropping the rest), which flanvk,
+having no grapheme segmentation, does not copy.
+
 It also prints, for information, where the `tokenizers` library reading tokenizer.json as it is
 (what transformers 4.x's T5TokenizerFast does) differs: hf_tokenizer_json_legacy/tokenizer.json
 has Metaspace prepend_scheme "first", under which a part after a special token gets no "▁" prefix."""
@@ -74,6 +83,28 @@ def ref_dirs(tmp):
             "hf_tokenizer_json_legacy": os.path.join(SRC, "hf_tokenizer_json_legacy")}
 
 
+def spm_differences(tok):
+    """Texts of spm_ids.jsonl where AutoTokenizer's ids (without </s>) are not SentencePiece's."""
+    import sentencepiece as spm
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(SRC, "spiece.model"))
+    path = os.path.join(os.path.dirname(OUT), "spm_ids.jsonl")
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            if any(s in r["text"] for s in ("</s>", "<pad>", "<unk>")):
+                continue  # special tokens: hf_special_ids.jsonl
+            hf = tok(r["text"], add_special_tokens=False)["input_ids"]
+            if hf == r["ids"]:
+                continue
+            tie = (sorted(hf) == sorted(r["ids"]) and
+                   sum(sp.get_score(i) for i in hf) == sum(sp.get_score(i) for i in r["ids"]))
+            why = ("the same pieces in another order, same total score" if tie else
+                   "tokenizers' Precompiled normalizes grapheme clusters as a whole")
+            out.append({"text": r["text"], "hf_ids": hf, "spm_ids": r["ids"], "flanvk": "hf" if tie else "spm", "why": why})
+    return out
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         dirs = ref_dirs(tmp)
@@ -94,10 +125,17 @@ def main():
                 got = raw.encode(text).ids
                 if got != want:
                     print(f"info: tokenizers.Tokenizer({k}/tokenizer.json) as-is differs on {text!r}: {got} vs {want}")
+        diffs = spm_differences(ref)
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w", encoding="utf-8") as f:
         for r in recs:
             f.write(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n")
+    diff_path = os.path.join(os.path.dirname(OUT), "hf_spm_diff.jsonl")
+    with open(diff_path, "w", encoding="utf-8") as f:
+        for r in diffs:
+            f.write(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n")
+    print(f"{diff_path}: {len(diffs)} of the SentencePiece fixture's texts get other ids from Hugging Face "
+          f"({sum(r['flanvk'] == 'hf' for r in diffs)} equal-score ties, flanvk gives HF's)")
     print(f"transformers {transformers.__version__}: {len(recs)} texts -> {OUT} ({os.path.getsize(OUT)} bytes); "
           f"spiece.model, hf_tokenizer_json and hf_tokenizer_json_legacy agree on all")
 
