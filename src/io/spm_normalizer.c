@@ -70,7 +70,6 @@ static uint32_t unit_at(const fv_spm_normalizer *nz, size_t i) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* darts-clone unit fields */
 /* Unicode's White_Space property (PropList.txt), as Rust's char::is_whitespace has it. */
 static int is_white_space(const unsigned char *s, size_t len) {
     uint32_t c;
@@ -82,6 +81,7 @@ static int is_white_space(const unsigned char *s, size_t len) {
            c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
 }
 
+/* darts-clone unit fields */
 static int u_has_leaf(uint32_t u) { return (u >> 8) & 1; }
 static uint32_t u_value(uint32_t u) { return u & 0x7fffffffu; }
 static uint32_t u_label(uint32_t u) { return u & (0x80000000u | 0xffu); }

@@ -25,7 +25,7 @@ struct fv_tokenizer {
     int32_t *sentinel;       /* N -> id, -1 if absent */
     uint32_t n_sentinel;
     unsigned char *is_sentinel; /* per id */
-    /* Tokens matched in the raw text before normalization, longest first (see split_special). */
+    /* Tokens matched in the raw text before normalization, longest first (see special_at). */
     struct special {
         const char *text;
         uint32_t len, id;
