@@ -26,6 +26,12 @@ made by tools/make_tokenizer_fixture.py) on which Hugging Face gives other ids, 
 is replaced whole by its shortest charsmap prefix's replacement, dropping the rest), which flanvk,
 having no grapheme segmentation, does not copy.
 
+With --corpus OUT.jsonl it instead writes Hugging Face's ids (no </s>) for every distinct text of
+shared/data's BBH, MMLU, flan_cot and MGSM files in spm_ids.jsonl's format ("decoded" is
+SentencePiece's decode), for a large check that is not committed:
+    FLANVK_TOKENIZER_FIXTURE=OUT.jsonl build/tests/test_tokenizer
+(2026-12-04: 69,816 texts, flanvk == Hugging Face on all, from spiece.model and both tokenizer.json.)
+
 It also prints, for information, where the `tokenizers` library reading tokenizer.json as it is
 (what transformers 4.x's T5TokenizerFast does) differs: hf_tokenizer_json_legacy/tokenizer.json
 has Metaspace prepend_scheme "first", under which a part after a special token gets no "▁" prefix."""
@@ -41,8 +47,9 @@ from tokenizers import Tokenizer  # noqa: E402
 from transformers import AutoTokenizer  # noqa: E402
 import transformers  # noqa: E402
 
-SRC = sys.argv[1] if len(sys.argv) > 1 else "/work/shared/data/tokenizer"
-OUT = sys.argv[2] if len(sys.argv) > 2 else os.path.join(
+ARGS = [a for a in sys.argv[1:3] if a != "--corpus"] if sys.argv[1:2] != ["--corpus"] else []
+SRC = ARGS[0] if len(ARGS) > 0 else "/work/shared/data/tokenizer"
+OUT = ARGS[1] if len(ARGS) > 1 else os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "tokenizer", "hf_special_ids.jsonl")
 
 LONG = [
@@ -105,7 +112,40 @@ def spm_differences(tok):
     return out
 
 
+def corpus(out_path):
+    import csv
+    import glob
+    import sentencepiece as spm
+    csv.field_size_limit(1 << 30)
+    data = os.path.dirname(os.path.abspath(SRC))
+    texts = []
+    for p in sorted(glob.glob(os.path.join(data, "bbh", "bbh", "*.json"))):
+        with open(p, encoding="utf-8") as f:
+            for ex in json.load(f)["examples"]:
+                texts += [ex["input"], ex["target"]]
+    for p in sorted(glob.glob(os.path.join(data, "mmlu", "data", "*", "*.csv"))):
+        with open(p, encoding="utf-8", newline="") as f:
+            for row in csv.reader(f):
+                texts += row[:5]
+    for p in sorted(glob.glob(os.path.join(data, "flan_cot", "*.tsv")) + glob.glob(os.path.join(data, "mgsm", "*.tsv"))):
+        with open(p, encoding="utf-8") as f:
+            for line in f:
+                texts += line.rstrip("\n").split("\t")
+    texts = [x for x in dict.fromkeys(texts) if x and "\x00" not in x]
+    with tempfile.TemporaryDirectory() as tmp:
+        tok = AutoTokenizer.from_pretrained(ref_dirs(tmp)["spiece.model"])
+        ids = tok(texts, add_special_tokens=False)["input_ids"]
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(SRC, "spiece.model"))
+    with open(out_path, "w", encoding="utf-8") as f:
+        for text, i in zip(texts, ids):
+            rec = {"text": text, "ids": i, "decoded": sp.decode([x for x in i if x < sp.get_piece_size()])}
+            f.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
+    print(f"{len(texts)} texts -> {out_path}")
+
+
 def main():
+    if len(sys.argv) > 2 and sys.argv[1] == "--corpus":
+        return corpus(sys.argv[2])
     with tempfile.TemporaryDirectory() as tmp:
         dirs = ref_dirs(tmp)
         toks = {k: AutoTokenizer.from_pretrained(d) for k, d in dirs.items()}
