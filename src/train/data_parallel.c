@@ -117,8 +117,8 @@ int fv_dp_check_start(fv_dp *dp, fv_dev *d, const fv_train_cfg *cfg, const fv_t5
                       "the same file", data->path);
     uint64_t global = (uint64_t)c->size * cfg->batch_size;
     if (data->rows <= global - cfg->batch_size)
-        return fv_err("%s: %llu rows, but %d ranks x --batch-size %u leave rank %d without any: use at most %llu "
-                      "ranks or a smaller --batch-size", data->path, (unsigned long long)data->rows, c->size,
+        return fv_err("%s: %llu rows, but %d ranks x --batch-size %u leave rank %d without any: use fewer ranks "
+                      "(at most %llu) or a smaller --batch-size", data->path, (unsigned long long)data->rows, c->size,
                       cfg->batch_size, c->size - 1,
                       (unsigned long long)((data->rows + cfg->batch_size - 1) / cfg->batch_size));
     if (dp->check) {
