@@ -338,7 +338,8 @@ static int train_loop(run *r, fv_train_result *res) {
         FV_TRY(fv_dist_any(skip, &skip)); /* one decision for all ranks */
         if (skip) {
             r->st.skipped++;
-            fv_warn("step %u: loss %g, gradient norm %g: not finite, step skipped", step, loss, (double)norm);
+            if (!r->dp.c->rank) /* the same on every rank: said once */
+                fv_warn("step %u: loss %g, gradient norm %g: not finite, step skipped", step, loss, (double)norm);
             if (++bad_in_a_row >= MAX_BAD_STEPS_IN_A_ROW)
                 return fv_dist_agree(fv_err("%u steps in a row had a non-finite loss or gradient norm; stopped at step %u "
                               "(the last checkpoint in %s is untouched)", bad_in_a_row, step, c->out));
