@@ -6,7 +6,8 @@
 #           FLANVK_DIST_CHECK=1 compares the parameters of the ranks after every step
 #   resume  a 2-rank checkpoint resumed on 1 rank, and a 1-rank one on 2, log the losses of an
 #           uninterrupted run
-#   fail    a rank killed mid-run ends the job non-zero with a message within 30 s; different flags,
+#   fail    a rank killed mid-run ends the job non-zero with a message within 30 s, and so does a rank
+#           that fails alone (MPI_Abort); different flags,
 #           different data, more ranks than rows, a training state of another model: one error,
 #           from rank 0, every rank non-zero
 # Usage: mpi.sh FLANVK MPIEXEC PART. Open MPI as root needs OMPI_ALLOW_RUN_AS_ROOT(_CONFIRM)=1.
@@ -118,6 +119,20 @@ if [ "$PART" = fail ]; then
     echo "rank 1 killed after $(($(wc -l < "$work/k.csv") - 1)) logged steps: job ended in $ms ms, exit $rc: $msg"
   else
     echo "kill: FAIL (exit $rc after $ms ms, message '$msg')"; cat "$work/k.err"; fails=$((fails + 1))
+  fi
+
+  # a rank that fails alone mid-run (rank 0 cannot write its checkpoint at step 2: OUT lies under a
+  # file) ends the job: its message, MPI_Abort, the other rank stopped too
+  : > "$work/afile"
+  t0=$(date +%s%N)
+  rc=0
+  mpi -np 2 "$FLANVK" train "${common[@]}" --steps 50 --save-every 2 --out "$work/afile/ck" > /dev/null 2> "$work/s.err" || rc=$?
+  ms=$((($(date +%s%N) - t0) / 1000000))
+  msg=$(grep -m1 "rank 0 of 2:" "$work/s.err" || true)
+  if [ "$rc" != 0 ] && [ -n "$msg" ] && grep -q "MPI_ABORT" "$work/s.err" && [ "$ms" -lt 60000 ]; then
+    echo "rank 0 failing at its first save: job ended in $ms ms (with startup), exit $rc: $msg"
+  else
+    echo "failing rank: FAIL (exit $rc after $ms ms)"; cat "$work/s.err"; fails=$((fails + 1))
   fi
 
   expect_error "different flags" "not given the same training flags" \
