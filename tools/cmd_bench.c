@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "flanvk/dist.h"
 #include "flanvk/bench.h"
 #include "flanvk/model.h"
 
@@ -64,8 +65,18 @@ int cmd_bench(int argc, char **argv) {
         return cli_fail("bench %s: give exactly one of --model DIR and --config NAME (e.g. --config small)", kind);
     if (optimizer && strcmp(optimizer, "adamw") && strcmp(optimizer, "adafactor"))
         return cli_fail("bench train: --optimizer must be adamw or adafactor, not '%s'", optimizer);
+    /* bench train under mpirun: each rank its device, rank 0 prints */
+    int dev = (int)device;
+    if (!strcmp(kind, "train") && (flanvk_dist_init() || flanvk_dist_device((int)device, &dev)))
+        return cli_lib_fail("bench");
+    FILE *out = flanvk_dist_rank() ? fopen("/dev/null", "w") : stdout;
+    if (!out) return cli_fail("bench: cannot open /dev/null");
     flanvk_ctx *ctx;
-    if (flanvk_open((int)device, &ctx)) return cli_lib_fail("bench");
+    if (flanvk_open(dev, &ctx)) {
+        cli_lib_fail("bench");
+        flanvk_dist_end(1);
+        return 1;
+    }
     int rc;
     if (!strcmp(kind, "ops")) rc = flanvk_bench_ops(ctx, stdout, json, filter);
     else if (!strcmp(kind, "generate")) {
@@ -79,11 +90,13 @@ int cmd_bench(int argc, char **argv) {
         flanvk_bench_train_opts o = {.model_dir = model, .config = config, .batch_size = (uint32_t)batch,
                                      .seq_in = (uint32_t)seq_in, .seq_out = (uint32_t)seq_out, .optimizer = optimizer,
                                      .steps = (int)steps, .profile = profile, .mixed_precision = mixed};
-        rc = flanvk_bench_train(ctx, &o, stdout, json);
+        rc = flanvk_bench_train(ctx, &o, out, json);
     }
     char what[32];
     snprintf(what, sizeof what, "bench %s", kind);
     if (rc) cli_lib_fail(what);
     flanvk_close(ctx);
+    if (out != stdout) fclose(out);
+    flanvk_dist_end(rc);
     return rc ? 1 : 0;
 }
