@@ -54,10 +54,19 @@ void fv_metrics_tokens(fv_metrics *m, uint64_t prompt, uint64_t generated) {
     pthread_mutex_unlock(&m->mu);
 }
 
-void fv_metrics_step(fv_metrics *m, uint32_t busy) {
+void fv_metrics_step(fv_metrics *m, uint32_t busy, double seconds) {
     pthread_mutex_lock(&m->mu);
     m->steps++;
     m->step_rows += busy;
+    m->step_seconds += seconds;
+    pthread_mutex_unlock(&m->mu);
+}
+
+void fv_metrics_prefill(fv_metrics *m, uint32_t prompts, double seconds) {
+    pthread_mutex_lock(&m->mu);
+    m->prefills++;
+    m->prefill_prompts += prompts;
+    m->prefill_seconds += seconds;
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -123,6 +132,15 @@ char *fv_metrics_text(fv_metrics *m) {
     put(&b, "# HELP flanvk_decode_steps_total Decode steps run (each advances every busy slot by one token).\n"
             "# TYPE flanvk_decode_steps_total counter\nflanvk_decode_steps_total %llu\n",
         (unsigned long long)m->steps);
+    put(&b, "# HELP flanvk_decode_step_seconds_total Seconds spent in decode steps.\n"
+            "# TYPE flanvk_decode_step_seconds_total counter\nflanvk_decode_step_seconds_total %.6f\n", m->step_seconds);
+    put(&b, "# HELP flanvk_prefills_total Prefills run (prompts encoded together into free slots).\n"
+            "# TYPE flanvk_prefills_total counter\nflanvk_prefills_total %llu\n", (unsigned long long)m->prefills);
+    put(&b, "# HELP flanvk_prefill_prompts_total Prompts encoded by prefills.\n"
+            "# TYPE flanvk_prefill_prompts_total counter\nflanvk_prefill_prompts_total %llu\n",
+        (unsigned long long)m->prefill_prompts);
+    put(&b, "# HELP flanvk_prefill_seconds_total Seconds spent in prefills.\n"
+            "# TYPE flanvk_prefill_seconds_total counter\nflanvk_prefill_seconds_total %.6f\n", m->prefill_seconds);
     put(&b, "# HELP flanvk_queue_depth Requests waiting for a slot.\n# TYPE flanvk_queue_depth gauge\n"
             "flanvk_queue_depth %u\n", m->queue_depth);
     put(&b, "# HELP flanvk_batch_occupancy Slots of the decode batch holding a sequence.\n"

@@ -20,7 +20,8 @@ typedef struct fv_hist {
 typedef struct fv_metrics {
     pthread_mutex_t mu;
     uint64_t requests[FV_MET_ENDPOINTS][FV_MET_STATUSES];
-    uint64_t prompt_tokens, generated_tokens, steps, step_rows;
+    uint64_t prompt_tokens, generated_tokens, steps, step_rows, prefills, prefill_prompts;
+    double step_seconds, prefill_seconds;
     uint32_t queue_depth, active, slots;
     fv_hist ttft, latency;
 } fv_metrics;
@@ -31,8 +32,10 @@ void fv_metrics_destroy(fv_metrics *m);
 void fv_metrics_request(fv_metrics *m, const char *endpoint, int status, double seconds);
 void fv_metrics_ttft(fv_metrics *m, double seconds);
 void fv_metrics_tokens(fv_metrics *m, uint64_t prompt, uint64_t generated);
-/* One decode step: rows busy of the slots; queue depth and busy slots after it. */
-void fv_metrics_step(fv_metrics *m, uint32_t busy);
+/* One decode step: rows busy of the slots, its seconds (device step + the host's picks). */
+void fv_metrics_step(fv_metrics *m, uint32_t busy, double seconds);
+/* One prefill (encoding prompts into slots): prompts encoded together, seconds. */
+void fv_metrics_prefill(fv_metrics *m, uint32_t prompts, double seconds);
 void fv_metrics_gauges(fv_metrics *m, uint32_t queue_depth, uint32_t active);
 /* The exposition text (malloc'd, NUL-terminated); NULL when out of memory. */
 char *fv_metrics_text(fv_metrics *m);

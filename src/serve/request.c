@@ -146,7 +146,9 @@ int fv_req_completions(fv_server *s, const cJSON *body, fv_job **out, int *strea
     rc = rc ? rc : num(body, "n", 1, s->R, 1, &n, err, errn);
     rc = rc ? rc : num(body, "seed", 0, 9007199254740991.0, 1, &seed, err, errn);
     rc = rc ? rc : num(body, "top_k", 0, s->vocab, 1, &top_k, err, errn);
+    int ignore_eos = 0;
     rc = rc ? rc : flag(body, "stream", stream, err, errn);
+    rc = rc ? rc : flag(body, "ignore_eos", &ignore_eos, err, errn);
     if (rc) return rc;
     if (!(top_p > 0)) return bad(err, errn, "'top_p' must be in (0, 1]");
     const cJSON *lp = cJSON_GetObjectItemCaseSensitive(body, "logprobs");
@@ -194,6 +196,7 @@ int fv_req_completions(fv_server *s, const cJSON *body, fv_job **out, int *strea
         for (uint32_t k = 0; !rc && k < N; k++) {
             o.seed = (uint64_t)seed + i * N + k; /* choice c samples from seed + c */
             rc = seq_init(j, i * N + k, p.ids[i], p.lens[i], &o);
+            j->seq[i * N + k].ignore_eos = ignore_eos;
         }
     if (!rc && nstop) {
         j->stop = calloc(nstop, sizeof *j->stop);
@@ -226,7 +229,10 @@ int fv_req_generate(fv_server *s, const cJSON *body, fv_job **out, char *err, si
     rc = rc ? rc : num(body, "seed", 0, 9007199254740991.0, 1, &seed, err, errn);
     rc = rc ? rc : flag(body, "do_sample", &sample, err, errn);
     rc = rc ? rc : flag(body, "sample", &sample, err, errn);
+    int ignore_eos = 0;
+    rc = rc ? rc : flag(body, "ignore_eos", &ignore_eos, err, errn);
     if (rc) return rc;
+    if (ignore_eos && beams > 1) return bad(err, errn, "'ignore_eos' works with num_beams 1 only");
     if (sample && !(temperature > 0)) return bad(err, errn, "'temperature' must be > 0 when sampling");
     if (!(top_p > 0)) return bad(err, errn, "'top_p' must be in (0, 1]");
     if (sample && beams > 1) return bad(err, errn, "sampling works with num_beams 1 only");
@@ -255,6 +261,7 @@ int fv_req_generate(fv_server *s, const cJSON *body, fv_job **out, char *err, si
         o.top_p = (float)top_p;
         o.seed = (uint64_t)seed;
         rc = seq_init(j, 0, p.ids[0], p.lens[0], &o);
+        j->seq[0].ignore_eos = ignore_eos;
     }
     prompts_free(&p);
     if (rc) {

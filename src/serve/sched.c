@@ -241,7 +241,9 @@ static void admit(fv_server *s, sched_state *st, fv_job **exclusive) {
         lens[k] = batch[k]->plen;
     }
     pthread_mutex_unlock(&s->mu);
+    double t0 = fv_serve_now();
     int rc = fv_t5_slots_prefill(st->slots, n, slot, ids, lens);
+    fv_metrics_prefill(&s->metrics, n, fv_serve_now() - t0);
     char err[256] = "";
     if (rc) snprintf(err, sizeof err, "encoding the prompts: %s", fv_last_error());
     pthread_mutex_lock(&s->mu);
@@ -284,6 +286,7 @@ static void step(fv_server *s, sched_state *st) {
     if (!rows) return;
     uint32_t busy = s->active;
     pthread_mutex_unlock(&s->mu);
+    double t0 = fv_serve_now();
     int rc = fv_t5_slots_step(st->slots, rows, st->tok, st->pos, st->logits);
     for (uint32_t r = 0; !rc && r < rows; r++) {
         fv_seq *q = st->slot_of[r]; /* only this thread changes slot_of */
@@ -293,7 +296,7 @@ static void step(fv_server *s, sched_state *st) {
     }
     char err[256] = "";
     if (rc) snprintf(err, sizeof err, "decode step: %s", fv_last_error());
-    fv_metrics_step(&s->metrics, busy);
+    fv_metrics_step(&s->metrics, busy, fv_serve_now() - t0);
     pthread_mutex_lock(&s->mu);
     double now = fv_serve_now();
     uint64_t generated = 0;
@@ -312,7 +315,7 @@ static void step(fv_server *s, sched_state *st) {
             j->t_first = now;
             fv_metrics_ttft(&s->metrics, now - j->t_arrive);
         }
-        if (st->next[r] == (uint32_t)s->m->cfg.eos_token_id) q->finish = FV_FIN_STOP;
+        if (st->next[r] == (uint32_t)s->m->cfg.eos_token_id && !q->ignore_eos) q->finish = FV_FIN_STOP;
         else if (hit_stop(s, q)) q->finish = FV_FIN_STOP;
         else if (q->n >= q->o.max_new_tokens) q->finish = FV_FIN_LENGTH;
         if (q->finish != FV_FIN_NONE) {

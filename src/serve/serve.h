@@ -32,6 +32,7 @@ typedef struct fv_seq {
     fv_gen_opts o;          /* max_new_tokens and the sampling settings of this sequence */
     fv_rng rng;
     uint32_t *out, n;       /* generated ids (room for o.max_new_tokens); written under the lock */
+    int ignore_eos;         /* keep going after </s> (benchmarks: fixed-length answers) */
     int slot;               /* -1: not admitted */
     int running, done;
     enum fv_finish finish;
