@@ -34,4 +34,4 @@ for _ in $(seq 1 1500); do
   sleep 0.2
 done
 [ -n "$port" ] || { echo "the server did not start"; exit 1; }
-/usr/bin/python3 "$root/scripts/bench_serve.py" --port "$port"
+/usr/bin/python3 "$root/scripts/bench_serve.py" --port "$port" ${BENCH_ARGS:-}

@@ -312,6 +312,7 @@ int fv_req_score(fv_server *s, const cJSON *body, fv_job **out, char *err, size_
     if (!rc) {
         uint32_t n = tg.n;
         j->nscore = n;
+        j->score_shared = in.n == 1 && n > 1;
         j->in_ids = calloc(n, sizeof *j->in_ids);
         j->tgt_ids = calloc(n, sizeof *j->tgt_ids);
         j->in_lens = calloc(n, sizeof *j->in_lens);

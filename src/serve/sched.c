@@ -152,8 +152,12 @@ static void run_exclusive(fv_server *s, fv_job *j) {
     int rc = 0;
     char err[256] = "";
     if (j->kind == FV_JOB_SCORE) {
-        rc = fv_t5_score(s->m, (const uint32_t *const *)j->in_ids, j->in_lens, (const uint32_t *const *)j->tgt_ids,
-                         j->tgt_lens, j->nscore, 16, j->logprob);
+        if (j->score_shared) /* encode the input once, as eval's rank classification does */
+            rc = fv_t5_score_shared(s->m, j->in_ids[0], j->in_lens[0], (const uint32_t *const *)j->tgt_ids, j->tgt_lens,
+                                    j->nscore, j->logprob);
+        else
+            rc = fv_t5_score(s->m, (const uint32_t *const *)j->in_ids, j->in_lens, (const uint32_t *const *)j->tgt_ids,
+                             j->tgt_lens, j->nscore, 16, j->logprob);
     } else { /* beam search: one prompt per sequence, through the lockstep decoder */
         for (uint32_t i = 0; !rc && i < j->nseq; i++) {
             fv_seq *q = &j->seq[i];

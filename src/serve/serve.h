@@ -50,6 +50,7 @@ struct fv_job {
     /* scoring: n (input, target) pairs */
     uint32_t nscore, **in_ids, *in_lens, **tgt_ids, *tgt_lens;
     double *logprob;
+    int score_shared;       /* one input, several targets: scored as eval's rank classification */
     int cancelled, done, failed, status;
     char err[256];
     double t_arrive, t_first; /* seconds (monotonic); t_first 0 until the first token */

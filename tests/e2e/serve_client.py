@@ -137,6 +137,17 @@ def main_checks():
     st, js, _, _ = request("POST", "/score", {"input": greedy[0], "targets": ["yes", "no", "maybe"]})
     check(st == 200 and len(js["logprobs"]) == 3 and all(x < 0 for x in js["logprobs"]) and
           js["best"] == max(range(3), key=lambda k: js["logprobs"][k]), "/score: 3 log-probabilities and the best")
+    with open(f"{work}/pairs.jsonl", "w") as f:
+        for t in ["yes", "no", "maybe"]:
+            f.write(json.dumps({"inputs": greedy[0], "targets": t}) + "\n")
+    subprocess.run([flanvk, "score", "--model", f"{work}/m", "--input", f"{work}/pairs.jsonl", "--output",
+                    f"{work}/scores.jsonl"], check=True, stderr=subprocess.DEVNULL)
+    with open(f"{work}/scores.jsonl") as f:
+        ref = [json.loads(l)["logprob"] for l in f]
+    st2, js2, _, _ = request("POST", "/score", {"inputs": [greedy[0]] * 3, "targets": ["yes", "no", "maybe"]})
+    err = max(abs(a - b) for a, b in zip(js["logprobs"], ref))
+    check(st2 == 200 and js2["logprobs"] == ref and err < 1e-4,
+          "/score pairs == `flanvk score`; one input x 3 targets within %.1e of it" % err)
 
     # streaming: the concatenated deltas equal the non-streamed text; usage at the end; [DONE] last
     for body in ({"prompt": greedy[7], "max_tokens": 16, "temperature": 0},
