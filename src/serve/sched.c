@@ -386,6 +386,17 @@ int fv_sched_start(fv_server *s) {
     uint32_t *tok = calloc(s->R, sizeof *tok), *pos = calloc(s->R, sizeof *pos);
     float *lg = malloc((size_t)s->R * s->vocab * sizeof *lg);
     int rc = (!tok || !pos || !lg) ? fv_err("out of host memory") : fv_t5_slots_prefill(s->slots, 1, &slot0, &ids, &one);
+    /* encoders of a few lengths and batch sizes: the GEMM and attention kernels come in variants by
+     * the alignment of their shapes (texel views), each compiled when first met (~1 s on lavapipe) */
+    static const uint32_t sets[][2] = {{2, 3}, {4, 0}, {5, 8}, {7, 0}, {16, 9}, {6, 6}};
+    uint32_t warm[16] = {0};
+    for (uint32_t t = 0; t < 16; t++) warm[t] = eos;
+    for (size_t k = 0; !rc && k < sizeof sets / sizeof sets[0]; k++) {
+        uint32_t n = sets[k][1] ? 2 : 1, sl[2] = {0, 1}, ln[2] = {sets[k][0], sets[k][1]};
+        const uint32_t *wi[2] = {warm, warm};
+        if (n > s->R || ln[0] > s->Te || ln[1] > s->Te) continue;
+        rc = fv_t5_slots_prefill(s->slots, n, sl, wi, ln);
+    }
     for (uint32_t rows = 1; !rc; rows *= 2) {
         rc = fv_t5_slots_step(s->slots, rows < s->R ? rows : s->R, tok, pos, lg);
         if (rows >= s->R) break;
