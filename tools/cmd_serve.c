@@ -78,6 +78,10 @@ int cmd_serve(int argc, char **argv) {
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    /* default dispositions first: a shell starts background jobs with SIGINT ignored, and an
+     * ignored signal is dropped rather than left pending for sigwait */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN); /* a client that left must not kill the server */
     flanvk_ctx *ctx = NULL;

@@ -96,6 +96,27 @@ static int get_prompts(fv_server *s, const cJSON *body, const char *key, const c
     if (v && iv) return bad(err, errn, "give '%s' or '%s', not both", key, ids_key);
     if (!v && !iv) return bad(err, errn, "'%s' is required", ids_key ? key : key);
     uint32_t n = 1;
+    /* OpenAI's token prompts: an array of ids is one prompt, an array of such arrays several (ids as
+     * the encoder sees them, </s> included, as /generate's prompt_ids) */
+    if (v && cJSON_IsArray(v) && cJSON_IsNumber(cJSON_GetArrayItem(v, 0))) {
+        iv = v;
+        v = NULL;
+    }
+    if (v && cJSON_IsArray(v) && cJSON_IsArray(cJSON_GetArrayItem(v, 0))) {
+        int k = cJSON_GetArraySize(v);
+        if ((uint32_t)k > max) return bad(err, errn, "'%s' has %d prompts, more than %u", key, k, max);
+        p->ids = calloc((size_t)k, sizeof *p->ids);
+        p->lens = calloc((size_t)k, sizeof *p->lens);
+        if (!p->ids || !p->lens) return 500;
+        p->n = (uint32_t)k;
+        for (int i = 0; i < k; i++) {
+            char what[48];
+            snprintf(what, sizeof what, "%s[%d]", key, i);
+            int rc = fv_req_ids(s, cJSON_GetArrayItem(v, i), what, s->Te, &p->ids[i], &p->lens[i], err, errn);
+            if (rc) return rc;
+        }
+        return 0;
+    }
     if (v && cJSON_IsArray(v)) {
         int k = cJSON_GetArraySize(v);
         if (k <= 0) return bad(err, errn, "'%s' is an empty array", key);
@@ -108,7 +129,7 @@ static int get_prompts(fv_server *s, const cJSON *body, const char *key, const c
     p->lens = calloc(n, sizeof *p->lens);
     if (!p->ids || !p->lens) return 500;
     p->n = n;
-    if (iv) return fv_req_ids(s, iv, ids_key, s->Te, &p->ids[0], &p->lens[0], err, errn);
+    if (iv) return fv_req_ids(s, iv, ids_key ? ids_key : key, s->Te, &p->ids[0], &p->lens[0], err, errn);
     for (uint32_t i = 0; i < n; i++) {
         const cJSON *e = cJSON_IsArray(v) ? cJSON_GetArrayItem(v, (int)i) : v;
         char what[48];

@@ -5,7 +5,7 @@
 # usage counts; a battery of bad requests (malformed JSON, wrong types, huge body, over-long prompt,
 # limits, unknown endpoint, wrong method, API key, a client leaving mid-stream) each with its status
 # and a good request answered after them; /metrics; a full queue answers 503 + Retry-After (a
-# second server with one slot and a queue of one); SIGTERM exits 0.
+# second server with one slot and a queue of one); SIGINT and SIGTERM exit 0.
 set -euo pipefail
 FLANVK=$1 DET_MODEL=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -41,18 +41,18 @@ start main --max-batch 8 --max-queue 48 --max-new-tokens-limit 32 --api-key sekr
 start small --max-batch 1 --max-queue 1 --max-new-tokens-limit 32 --api-key sekret
 "$PY" "$here/serve_client.py" queue "$PORT" "$FLANVK" "$work" || fail "queue checks"
 
-# SIGTERM: stop accepting, finish, exit 0
-for name_pid in "main:${pids[0]}" "small:${pids[1]}"; do
-  name=${name_pid%%:*} pid=${name_pid##*:}
-  kill -TERM "$pid"
+# SIGINT / SIGTERM: stop accepting, finish, exit 0
+for spec in "main:INT:${pids[0]}" "small:TERM:${pids[1]}"; do
+  IFS=: read -r name sig pid <<< "$spec"
+  kill -"$sig" "$pid"
   set +e
   wait "$pid"
   rc=$?
   set -e
-  [ "$rc" = 0 ] || fail "$name: exit status $rc after SIGTERM"
+  [ "$rc" = 0 ] || fail "$name: exit status $rc after SIG$sig"
   grep -q "serve: stopped" "$work/$name.err" || fail "$name: no 'stopped' line"
 done
-echo "SIGTERM: both servers exited 0"
+echo "SIGINT (main) and SIGTERM (small): both servers exited 0"
 lines=$(grep -c '^serve: [A-Z]* /' "$work/main.err")
 echo "the main server logged $lines request lines; the clients that left:"
 grep ' 499 ' "$work/main.err" | sed 's/^/  /' || echo "  (none seen as 499: the tiny model finished first)"

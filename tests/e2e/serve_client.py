@@ -127,6 +127,9 @@ def main_checks():
     check(u["prompt_tokens"] == tk["count"] and u["completion_tokens"] == len(ref_g[3]["output_ids"]) and
           u["total_tokens"] == u["prompt_tokens"] + u["completion_tokens"],
           "usage: prompt_tokens %d = /tokenize count, completion_tokens %d = generated ids" % (u["prompt_tokens"], u["completion_tokens"]))
+    st, js, _, _ = request("POST", "/v1/completions", {"prompt": [tk["ids"], tk["ids"]], "max_tokens": 12, "temperature": 0})
+    check(st == 200 and [c["text"] for c in js["choices"]] == [ref_g[3]["output"]] * 2,
+          "prompt as token ids (two arrays) gives the text prompt's answer")
     st, js, _, _ = request("POST", "/detokenize", {"ids": ref_g[3]["output_ids"]})
     check(st == 200 and js["text"] == ref_g[3]["output"], "/detokenize of the ids gives the text")
     # beams: through generate's own beam search
