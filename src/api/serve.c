@@ -7,6 +7,7 @@
 #include "api/model_internal.h"
 #include "flanvk/serve.h"
 #include "model/t5_decode.h"
+#include "model/t5_slots.h"
 #include "serve/serve.h"
 
 void flanvk_serve_opts_default(flanvk_serve_opts *o) {
@@ -57,15 +58,19 @@ int flanvk_server_start(flanvk_model *m, const flanvk_serve_opts *opts, flanvk_s
     s->tmax = o.max_new_tokens_limit;
     s->R = o.max_batch;
     s->vocab = (uint32_t)s->m->cfg.vocab_size;
-    uint64_t range = s->m->d->props.limits.maxStorageBufferRange, row = fv_t5_dec_row_bytes(s->m, Te, s->tmax);
-    if (row * s->R > range) {
+    /* every buffer within one storage binding: the slots' caches per slot, the encoder's
+     * activations (attention probabilities: heads x Te^2 per prompt) per prompt of one prefill */
+    uint64_t range = s->m->d->props.limits.maxStorageBufferRange;
+    uint64_t slot = fv_t5_slots_row_bytes(s->m, Te, s->tmax), enc = fv_t5_dec_row_bytes(s->m, Te, s->tmax);
+    if (slot * s->R > range || enc > range) {
         uint32_t R = s->R;
         free(s);
         return fv_err("serve: %u slots of %u prompt tokens and %u new tokens need %llu-byte buffers, beyond the device's "
-                      "storage buffer range of %llu bytes; lower --max-batch to %llu or --max-new-tokens-limit",
-                      R, Te, o.max_new_tokens_limit, (unsigned long long)(row * R), (unsigned long long)range,
-                      (unsigned long long)(range / row));
+                      "storage buffer range of %llu bytes; lower --max-batch (at most %llu) or --max-new-tokens-limit",
+                      R, Te, o.max_new_tokens_limit, (unsigned long long)(slot * R), (unsigned long long)range,
+                      (unsigned long long)(range / slot));
     }
+    s->Rp = range / enc < s->R ? (uint32_t)(range / enc) : s->R;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->work, NULL);
     pthread_cond_init(&s->progress, NULL);

@@ -151,12 +151,14 @@ uint64_t fv_t5_dec_row_bytes(const fv_t5 *m, uint32_t Te, uint32_t tmax) {
 }
 
 int fv_t5_dec_create(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, int beams, fv_t5_dec **out) {
-    return fv_t5_dec_create_mode(m, R, Te, tmax, beams, 0, out);
+    return fv_t5_dec_create_mode(m, R, Te, tmax, beams, 0, 0, out);
 }
 
-int fv_t5_dec_create_mode(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, int beams, int slots, fv_t5_dec **out) {
+int fv_t5_dec_create_mode(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, int beams, int slots, uint32_t Rp,
+                          fv_t5_dec **out) {
     *out = NULL;
     if (slots && beams) return fv_err("decode: a slot state has no beam search");
+    if (!slots || Rp == 0 || Rp > R) Rp = R;
     if (!R || !Te || !tmax) return fv_err("decode: empty shape (%u rows, %u prompt tokens, %u steps)", R, Te, tmax);
     fv_t5_dec *s = calloc(1, sizeof *s);
     if (!s) return fv_err("out of host memory");
@@ -168,11 +170,13 @@ int fv_t5_dec_create_mode(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, int 
     s->tmax = tmax;
     s->beams = beams != 0;
     s->slots = slots != 0;
+    s->Rp = Rp;
     s->enc = (fv_t5_batch){.B = R, .Te = Te, .Td = 1};
     s->kv16 = m->kv_f16 != 0;
     uint64_t kvw = s->kv16 ? 2 : 1; /* cache elements per 32-bit word */
     int L = c->num_decoder_layers;
-    uint64_t D = (uint64_t)c->d_model, in = m->inner, H = (uint64_t)c->num_heads, ne = (uint64_t)R * Te;
+    /* ne: decode rows x prompt tokens (cross K|V caches); np: the encoder's rows (Rp prompts) */
+    uint64_t D = (uint64_t)c->d_model, in = m->inner, H = (uint64_t)c->num_heads, ne = (uint64_t)R * Te, np = (uint64_t)Rp * Te;
     uint64_t F = (uint64_t)c->d_ff, FF = (c->is_gated_act ? 2 : 1) * F;
     s->kc = calloc((size_t)L, sizeof *s->kc);
     s->vc = calloc((size_t)L, sizeof *s->vc);
@@ -180,17 +184,17 @@ int fv_t5_dec_create_mode(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, int 
     s->host_seg = calloc((size_t)R * tmax, sizeof *s->host_seg);
     s->host_pos = calloc((size_t)R * (tmax > R ? tmax : R), sizeof *s->host_pos);
     int rc = (!s->kc || !s->vc || !s->ckv || !s->host_seg || !s->host_pos) ? fv_err("out of host memory") : 0;
-    rc = rc || alloc(d, ne, "enc_ids", &s->enc.enc_ids) || alloc(d, ne, "enc_seg", &s->enc.enc_seg) ||
-         alloc(d, ne, "enc_pos", &s->enc.enc_pos) || alloc(d, ne * D, "encoder residual", &s->x) ||
-         alloc(d, ne * D, "normed", &s->h) || alloc(d, ne * 3 * in, "qkv", &s->qkv) ||
-         alloc(d, ne * in, "attention output", &s->ao) || alloc(d, R * H * Te * Te, "attention probabilities", &s->p) ||
-         alloc(d, ne * FF, "feed-forward", &s->ff) || alloc(d, ne * F, "feed-forward activation", &s->ffo) ||
-         alloc(d, ne * D, "encoder output", &s->enc_out);
+    rc = rc || alloc(d, np, "enc_ids", &s->enc.enc_ids) || alloc(d, np, "enc_seg", &s->enc.enc_seg) ||
+         alloc(d, np, "enc_pos", &s->enc.enc_pos) || alloc(d, np * D, "encoder residual", &s->x) ||
+         alloc(d, np * D, "normed", &s->h) || alloc(d, np * 3 * in, "qkv", &s->qkv) ||
+         alloc(d, np * in, "attention output", &s->ao) || alloc(d, Rp * H * Te * Te, "attention probabilities", &s->p) ||
+         alloc(d, np * FF, "feed-forward", &s->ff) || alloc(d, np * F, "feed-forward activation", &s->ffo) ||
+         alloc(d, np * D, "encoder output", &s->enc_out);
     for (int l = 0; !rc && l < L; l++)
         rc = alloc(d, (uint64_t)R * tmax * in / kvw, "self-attention K cache", &s->kc[l]) ||
              alloc(d, (uint64_t)R * tmax * in / kvw, "self-attention V cache", &s->vc[l]) ||
              alloc(d, ne * 2 * in / kvw, "cross-attention K|V", &s->ckv[l]);
-    rc = rc || (s->kv16 && alloc(d, ne * 2 * in, "cross-attention K|V (fp32, before the cast)", &s->ckv32)) ||
+    rc = rc || (s->kv16 && alloc(d, np * 2 * in, "cross-attention K|V (fp32, before the cast)", &s->ckv32)) ||
          (beams && alloc(d, (uint64_t)R * tmax * in / kvw, "cache reorder", &s->tmp)) ||
          alloc(d, R, "tokens", &s->ids) || alloc(d, slots ? R : 1, "step", &s->stepbuf) || alloc(d, R, "query positions", &s->pos_q) ||
          alloc(d, (uint64_t)R * tmax, "key positions", &s->pos_k) || alloc(d, R, "ones", &s->ones) ||
@@ -206,8 +210,8 @@ int fv_t5_dec_create_mode(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, int 
     s->cross_seg = s->enc.enc_seg;
     if (slots) {
         rc = rc || alloc(d, ne, "cross mask", &s->cross_seg) ||
-             (!s->kv16 && alloc(d, ne * 2 * in, "cross-attention K|V (before the copy to slots)", &s->ckv32)) ||
-             (s->kv16 && alloc(d, ne * in, "cross-attention K|V fp16 (before the copy to slots)", &s->ckvh));
+             (!s->kv16 && alloc(d, np * 2 * in, "cross-attention K|V (before the copy to slots)", &s->ckv32)) ||
+             (s->kv16 && alloc(d, np * in, "cross-attention K|V fp16 (before the copy to slots)", &s->ckvh));
     }
     if (!rc) { /* constants: key positions 0..tmax-1, query segment 1 */
         for (uint32_t r = 0; r < R; r++)

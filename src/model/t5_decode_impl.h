@@ -12,6 +12,7 @@ enum { FV_DEC_MAX_GRAPHS = 16 };
 struct fv_t5_dec {
     fv_t5 *m;
     uint32_t R, Te, tmax, beams;
+    uint32_t Rp;                   /* prompts one prefill encodes (= R but for slot states) */
     int slots;                     /* slot state (t5_slots.h): a step position per row, no lockstep prefill */
     int fused;                     /* attention via fv_attn_decode (one dispatch, appends K/V itself) */
     fv_graph *prefill, *step;
@@ -35,8 +36,10 @@ struct fv_t5_dec {
 };
 
 
-/* fv_t5_dec_create with slots = 1: a state for t5_slots.c (stepbuf holds one position per row). */
-int fv_t5_dec_create_mode(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, int beams, int slots, fv_t5_dec **out);
+/* fv_t5_dec_create with slots = 1: a state for t5_slots.c (stepbuf holds one position per row),
+ * whose encoder takes Rp prompts at a time (0: R). */
+int fv_t5_dec_create_mode(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, int beams, int slots, uint32_t Rp,
+                          fv_t5_dec **out);
 /* Record the step over the first R rows of s into g. */
 int fv_t5_dec_record_step(fv_t5_dec *s, fv_graph *g, uint32_t R);
 /* Zero every cache and cross mask (masked slots must hold finite values). */

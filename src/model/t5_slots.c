@@ -11,8 +11,19 @@
 
 static fv_t T(fv_buf *b) { return fv_tensor(b, 0); }
 
-int fv_t5_slots_create(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, fv_t5_slots **out) {
-    return fv_t5_dec_create_mode(m, R, Te, tmax, 0, 1, out);
+int fv_t5_slots_create(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, uint32_t prefill_rows, fv_t5_slots **out) {
+    return fv_t5_dec_create_mode(m, R, Te, tmax, 0, 1, prefill_rows, out);
+}
+
+uint32_t fv_t5_slots_prefill_rows(const fv_t5_slots *s) { return s->Rp; }
+
+static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
+
+uint64_t fv_t5_slots_row_bytes(const fv_t5 *m, uint32_t Te, uint32_t tmax) {
+    const fv_t5_config *c = &m->cfg;
+    uint64_t in = m->inner, H = (uint64_t)c->num_heads, FF = (uint64_t)(c->is_gated_act ? 2 : 1) * (uint64_t)c->d_ff;
+    uint64_t b = max_u64(max_u64((uint64_t)tmax * in, (uint64_t)Te * 2 * in), max_u64(H * max_u64(tmax, Te), FF));
+    return 4 * max_u64(b, 3 * in);
 }
 
 void fv_t5_slots_free(fv_t5_slots *s) { fv_t5_dec_free(s); }
@@ -49,7 +60,7 @@ static int record_prefill(fv_t5_slots *s, uint32_t n, uint32_t Tp, const uint32_
 int fv_t5_slots_prefill(fv_t5_slots *s, uint32_t n, const uint32_t *slot, const uint32_t *const *ids, const uint32_t *lens) {
     uint32_t R = s->R, Te = s->Te, Tp = 0;
     if (n == 0) return 0;
-    if (n > R) return fv_err("slots: %u prompts for %u slots", n, R);
+    if (n > s->Rp) return fv_err("slots: %u prompts for one prefill of at most %u", n, s->Rp);
     for (uint32_t i = 0; i < n; i++) {
         if (lens[i] == 0 || lens[i] > Te) return fv_err("slots: prompt %u has %u tokens (1..%u allowed)", i, lens[i], Te);
         if (slot[i] >= R) return fv_err("slots: slot %u of prompt %u is not below %u", slot[i], i, R);

@@ -19,12 +19,17 @@
 
 typedef struct fv_t5_dec fv_t5_slots;
 
-/* R slots, prompts of at most Te tokens, at most tmax decoder positions per sequence. */
-int fv_t5_slots_create(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, fv_t5_slots **out);
+/* R slots, prompts of at most Te tokens, at most tmax decoder positions per sequence; one prefill
+ * encodes at most prefill_rows prompts (0: R; its buffers take prefill_rows x
+ * fv_t5_dec_row_bytes, the slots R x fv_t5_slots_row_bytes, each within one storage buffer). */
+int fv_t5_slots_create(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, uint32_t prefill_rows, fv_t5_slots **out);
+uint32_t fv_t5_slots_prefill_rows(const fv_t5_slots *s);
+/* Bytes per slot of the largest buffer the slots' step needs (caches, masks, activations). */
+uint64_t fv_t5_slots_row_bytes(const fv_t5 *m, uint32_t Te, uint32_t tmax);
 void fv_t5_slots_free(fv_t5_slots *s);
 uint32_t fv_t5_slots_count(const fv_t5_slots *s);
 
-/* Encode n prompts (ids[i] of lens[i] tokens, </s> included, 1..Te each) as one batch and place
+/* Encode n <= prefill_rows prompts (ids[i] of lens[i] tokens, </s> included, 1..Te each) as one batch and place
  * prompt i in slot slot[i] (distinct slots < R). The other slots are untouched. */
 int fv_t5_slots_prefill(fv_t5_slots *s, uint32_t n, const uint32_t *slot, const uint32_t *const *ids, const uint32_t *lens);
 

@@ -199,7 +199,7 @@ typedef struct {
 static void admit(fv_server *s, sched_state *st, fv_job **exclusive) {
     *exclusive = NULL;
     fv_seq *batch[256];
-    uint32_t n = 0, cap = s->R < 256 ? s->R : 256;
+    uint32_t n = 0, cap = s->Rp < 256 ? s->Rp : 256;
     while (s->qhead) {
         fv_job *j = s->qhead;
         if (j->cancelled || s->stopping) {
@@ -377,7 +377,7 @@ static void *sched_main(void *arg) {
 }
 
 int fv_sched_start(fv_server *s) {
-    if (fv_t5_slots_create(s->m, s->R, s->Te, s->tmax, &s->slots))
+    if (fv_t5_slots_create(s->m, s->R, s->Te, s->tmax, s->Rp, &s->slots))
         return fv_err_wrap("serve: decode slots (%u slots, prompts of %u tokens, %u new tokens)", s->R, s->Te, s->tmax);
     /* warm-up: record (and so compile the pipelines of) the step at every row count and one
      * encoder now, not while the first requests wait */
@@ -394,7 +394,7 @@ int fv_sched_start(fv_server *s) {
     for (size_t k = 0; !rc && k < sizeof sets / sizeof sets[0]; k++) {
         uint32_t n = sets[k][1] ? 2 : 1, sl[2] = {0, 1}, ln[2] = {sets[k][0], sets[k][1]};
         const uint32_t *wi[2] = {warm, warm};
-        if (n > s->R || ln[0] > s->Te || ln[1] > s->Te) continue;
+        if (n > s->Rp || ln[0] > s->Te || ln[1] > s->Te) continue;
         rc = fv_t5_slots_prefill(s->slots, n, sl, wi, ln);
     }
     for (uint32_t rows = 1; !rc; rows *= 2) {

@@ -70,6 +70,7 @@ struct fv_server {
     flanvk_serve_opts o;
     char name[128];
     uint32_t Te, tmax, R, vocab;
+    uint32_t Rp;             /* prompts one prefill encodes together (within one storage buffer) */
     pthread_mutex_t mu;
     pthread_cond_t work;     /* scheduler: a job arrived or stop */
     pthread_cond_t progress; /* connections: some job advanced */

@@ -70,7 +70,7 @@ static void run(fv_dev *d, const char *dir, const char *kv) {
     double worst = 0;
     uint64_t differ = 0, compared = 0;
     int next = 0, steps = 0;
-    rc = rc || !lg || fv_t5_slots_create(m, R, TE, TMAX, &s);
+    rc = rc || !lg || fv_t5_slots_create(m, R, TE, TMAX, 2, &s);
     while (!rc && (next < NP || who[0] >= 0 || who[1] >= 0 || who[2] >= 0)) {
         uint32_t slot[2], lens[2];
         const uint32_t *ids[2];
