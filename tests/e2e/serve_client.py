@@ -130,6 +130,8 @@ def main_checks():
     st, js, _, _ = request("POST", "/v1/completions", {"prompt": [tk["ids"], tk["ids"]], "max_tokens": 12, "temperature": 0})
     check(st == 200 and [c["text"] for c in js["choices"]] == [ref_g[3]["output"]] * 2,
           "prompt as token ids (two arrays) gives the text prompt's answer")
+    st, js, _, _ = request("POST", "/tokenize", {"text": "text then </s>", "add_eos": False})
+    check(st == 200 and js["ids"] == [1499, 258, 1], "/tokenize: '</s>' written in text is its id (%s)" % js["ids"])
     st, js, _, _ = request("POST", "/detokenize", {"ids": ref_g[3]["output_ids"]})
     check(st == 200 and js["text"] == ref_g[3]["output"], "/detokenize of the ids gives the text")
     # beams: through generate's own beam search
