@@ -245,6 +245,27 @@ def queue_checks():
           "one slot, queue of one, 12 at once: %d answered 200, %d got 503 with Retry-After: 1" % (len(ok), len(busy)))
     st, js, _, _ = request("POST", "/v1/completions", {"prompt": prompt(3), "max_tokens": 4, "temperature": 0})
     check(st == 200, "after the flood a request is answered")
+    # a client that leaves while queued: a beam search (16 beams, run whole, ~1 s) holds the
+    # scheduler; a streamed request queues behind it and its client leaves; it is dropped (499)
+    beam = []
+    t = threading.Thread(target=lambda: beam.append(request("POST", "/generate", {"prompt": prompt(4), "max_new_tokens": 32,
+                                                                                "num_beams": 16})[0]))
+    t.start()
+    time.sleep(0.1)
+    s = socket.create_connection(("127.0.0.1", port))
+    body = json.dumps({"prompt": prompt(5), "max_tokens": 32, "temperature": 0, "stream": True}).encode()
+    s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sekret\r\nContent-Type: application/json\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    time.sleep(0.1)
+    s.close()
+    t.join()
+    time.sleep(0.2)
+    st, _, text, _ = request("GET", "/metrics")
+    line = [l for l in text.splitlines() if l.startswith('flanvk_requests_total{endpoint="/v1/completions",status="499"}')]
+    check(beam == [200] and line and int(line[0].split()[-1]) >= 1,
+          "a queued client that left is dropped: beams %s, %s" % (beam, line[0] if line else "no 499 counted"))
+    st, js, _, _ = request("POST", "/v1/completions", {"prompt": prompt(3), "max_tokens": 4, "temperature": 0})
+    check(st == 200, "and the next request is answered")
 
 
 (main_checks if mode == "main" else queue_checks)()
