@@ -1,17 +1,38 @@
 /* flanvk serve: the local HTTP inference server (include/flanvk/serve.h). This file only parses
  * flags, loads the model and waits for SIGINT / SIGTERM (blocked in every thread and taken with
- * sigwait here, so no handler runs inside the server's threads); then it stops the server
- * gracefully and exits 0. */
+ * sigwait by one thread, so no handler runs inside the server's threads); then it stops the server
+ * gracefully and exits 0. A signal while loading ends the process at once (exit 1). */
 #define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cli_util.h"
 #include "flanvk/model.h"
 #include "flanvk/serve.h"
+
+/* The signal thread: waits for SIGINT / SIGTERM. Before the server is up (loading the model and
+ * compiling its kernels can take minutes) it ends the process at once; after, it returns and the
+ * main thread stops the server gracefully. */
+static pthread_mutex_t sig_mu = PTHREAD_MUTEX_INITIALIZER;
+static int started, got;
+
+static void *wait_signal(void *arg) {
+    int sig = 0;
+    sigwait((const sigset_t *)arg, &sig);
+    pthread_mutex_lock(&sig_mu);
+    got = sig;
+    if (!started) {
+        fprintf(stderr, "serve: %s before the server was up: exiting\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        _exit(1);
+    }
+    pthread_mutex_unlock(&sig_mu);
+    return NULL;
+}
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -73,17 +94,18 @@ int cmd_serve(int argc, char **argv) {
         so.model_name = name;
     }
     /* SIGINT / SIGTERM blocked before any thread starts, so every thread inherits the mask and
-     * only sigwait below receives them */
+     * only the signal thread's sigwait receives them; default dispositions first: a shell starts
+     * background jobs with SIGINT ignored, and an ignored signal is dropped, not left pending */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
-    /* default dispositions first: a shell starts background jobs with SIGINT ignored, and an
-     * ignored signal is dropped rather than left pending for sigwait */
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN); /* a client that left must not kill the server */
+    pthread_t sig_thread;
+    if (pthread_create(&sig_thread, NULL, wait_signal, &sigs)) return cli_fail("serve: cannot start the signal thread");
     flanvk_ctx *ctx = NULL;
     flanvk_model *m = NULL;
     flanvk_server *srv = NULL;
@@ -93,14 +115,19 @@ int cmd_serve(int argc, char **argv) {
     if (!rc && flanvk_model_load_with(ctx, model, &load, cli_progress_cb, &prog, &m)) rc = cli_lib_fail(NULL);
     cli_progress_end(&prog);
     if (!rc && flanvk_server_start(m, &so, &srv)) rc = cli_lib_fail(NULL);
+    pthread_mutex_lock(&sig_mu);
+    started = srv != NULL || rc;
+    pthread_mutex_unlock(&sig_mu);
     if (!rc) {
         fprintf(stderr, "serve: listening on http://%s:%u (model %s, %u slots)\n", so.host, flanvk_server_port(srv),
                 so.model_name, so.max_batch);
-        int sig = 0;
-        sigwait(&sigs, &sig);
-        fprintf(stderr, "serve: %s: finishing the running requests\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        pthread_join(sig_thread, NULL);
+        fprintf(stderr, "serve: %s: finishing the running requests\n", got == SIGINT ? "SIGINT" : "SIGTERM");
         flanvk_server_stop(srv);
         fprintf(stderr, "serve: stopped\n");
+    } else {
+        pthread_cancel(sig_thread); /* sigwait is a cancellation point */
+        pthread_join(sig_thread, NULL);
     }
     flanvk_model_free(m);
     flanvk_close(ctx);
