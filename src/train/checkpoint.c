@@ -154,7 +154,10 @@ static int fill_dir(const char *dir, const fv_t5 *m, fv_optimizer *o, const fv_t
     }
     FV_TRY(fv_path_join(path, sizeof path, dir, STATE_FILE));
     FV_TRY(write_state(path, o, st, hist, m->d));
-    return fv_t5_save_weights(m, dir);
+    char step[32];
+    snprintf(step, sizeof step, "%u", st->step);
+    const char *meta[] = {"flanvk_step", step, NULL};
+    return fv_t5_save_weights_meta(m, dir, meta);
 }
 
 static const char *const OURS[] = {STATE_FILE, "config.json", "spiece.model", "tokenizer.json", "loss.png",
@@ -402,6 +405,19 @@ int fv_checkpoint_load_state(const char *dir, fv_optimizer *o, fv_train_state *s
     }
     st->step = (uint32_t)step;
     st->skipped = (uint32_t)skipped;
+    /* the model's step stamp (absent in checkpoints from before it): on a file system without
+     * rename exchange a kill between the file-by-file renames leaves the new state beside the
+     * old model, which must not resume as if they belonged together */
+    char mpath[1024];
+    fv_safetensors *msf = NULL;
+    if (!rc && !fv_path_join(mpath, sizeof mpath, dir, "model.safetensors") && fv_file_exists(mpath) &&
+        !(rc = fv_st_open(&msf, mpath))) {
+        const char *ms = fv_st_meta(msf, "flanvk_step");
+        if (ms && strtoull(ms, NULL, 10) != step)
+            rc = fv_err("%s: the model is from step %s, the training state (%s) from step %" PRIu64
+                        ": a save was interrupted; resume from another checkpoint", dir, ms, STATE_FILE, step);
+        fv_st_close(msf);
+    }
     restore r = {sf, fv_optimizer_dev(o)};
     if (!rc) rc = fv_optimizer_each_state(o, restore_state, &r);
     if (!rc) rc = tensor_copy(sf, "loss_history", &hist->loss, &hist->nloss);
