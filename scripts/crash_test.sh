@@ -49,6 +49,8 @@ has() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 rnd_s() { local ms=$(( (RANDOM * 32768 + RANDOM) % $1 )); printf '%d.%03d' $((ms / 1000)) $((ms % 1000)); }
 now_ms() { date +%s%3N; }
 
+# the step a checkpoint directory's training state records (empty: none)
+ckpt_step() { head -c 65536 "$1/training_state.safetensors" 2>/dev/null | tr -d '\0' | grep -ao '"flanvk_step":"[0-9]*"' | tr -dc 0-9; }
 qa=$root/tests/e2e/qa.jsonl
 tok=$root/assets/tokenizer
 train_args=(--data "$qa" --lr 1e-2 --batch-size 4 --seed 7 --save-every 1)
@@ -76,6 +78,7 @@ if has train; then
     else
       args=(--config tiny --tokenizer "$tok")
     fi
+    step0=$(ckpt_step "$out")
     "$FLANVK" train "${args[@]}" "${train_args[@]}" --steps "$STEPS" --out "$out" --log "$out.csv" \
       >>"$work/chain.out" 2>"$work/run.err" &
     pid=$!
@@ -84,23 +87,26 @@ if has train; then
     if [ $((k % 3)) = 2 ]; then
       mode=staging
       # poll for the staging directory, then kill a random moment into the save
-      while kill -0 $pid 2>/dev/null && ! compgen -G "$out.staging-*" >/dev/null; do sleep 0.005; done
+      # (this run's: one left by a killed run stays until the next save settles it)
+      while kill -0 $pid 2>/dev/null && [ ! -e "$out.staging-$pid" ]; do sleep 0.005; done
       sleep "$(rnd_s 400)"
     else
       sleep "$(rnd_s $window)"
     fi
-    # where it landed: before the first checkpoint, mid-save (staging directory or temporaries), or mid-step
+    # where it landed: mid-save (this run's staging directory), in the steps (this run has logged a
+    # step past its checkpoint), or in startup and the first step
+    logged=$(tail -n 1 "$out.csv" 2>/dev/null | cut -d, -f1)
     if ! kill -0 $pid 2>/dev/null; then at=exited
-    elif compgen -G "$out.staging-*" >/dev/null || compgen -G "$out/*.tmp.*" >/dev/null; then at=checkpoint-write
-    elif [ ! -e "$out" ]; then at=before-first-checkpoint
-    else at=step-or-startup
+    elif [ -e "$out.staging-$pid" ]; then at=checkpoint-write
+    elif [ "${logged:-0}" -gt "${step0:-0}" ] 2>/dev/null; then at=mid-steps
+    else at=startup-or-first-step
     fi
     if kill -9 $pid 2>/dev/null; then
       wait $pid 2>/dev/null
       k=$((k + 1))
       where[$at]=$(( ${where[$at]:-0} + 1 ))
-      step=$(head -c 65536 "$out/training_state.safetensors" 2>/dev/null | tr -d '\0' | grep -ao '"flanvk_step":"[0-9]*"' | tr -dc 0-9)
-      echo "kill $k ($mode): $at, checkpoint at step ${step:-none}"
+      step=$(ckpt_step "$out")
+      echo "kill $k ($mode): $at, checkpoint at step ${step:-none} (was ${step0:-none})"
       if [ -e "$out" ]; then
         "$FLANVK" info --model "$out" --load >"$work/info.out" 2>&1 || { cat "$work/info.out"; fail "kill $k: the checkpoint does not load"; }
         [ "$(tail -c 8 "$out/loss.png" | head -c 4)" = IEND ] || fail "kill $k: loss.png is cut short"
