@@ -79,6 +79,7 @@ if has train; then
       args=(--config tiny --tokenizer "$tok")
     fi
     step0=$(ckpt_step "$out")
+    touch "$work/launch"
     "$FLANVK" train "${args[@]}" "${train_args[@]}" --steps "$STEPS" --out "$out" --log "$out.csv" \
       >>"$work/chain.out" 2>"$work/run.err" &
     pid=$!
@@ -94,11 +95,11 @@ if has train; then
       sleep "$(rnd_s $window)"
     fi
     # where it landed: mid-save (this run's staging directory), in the steps (this run has logged a
-    # step past its checkpoint), or in startup and the first step
+    # step past its checkpoint: the log written since the launch), or in startup and the first step
     logged=$(tail -n 1 "$out.csv" 2>/dev/null | cut -d, -f1)
     if ! kill -0 $pid 2>/dev/null; then at=exited
     elif [ -e "$out.staging-$pid" ]; then at=checkpoint-write
-    elif [ "${logged:-0}" -gt "${step0:-0}" ] 2>/dev/null; then at=mid-steps
+    elif [ "$out.csv" -nt "$work/launch" ] && [ "${logged:-0}" -gt "${step0:-0}" ] 2>/dev/null; then at=mid-steps
     else at=startup-or-first-step
     fi
     if kill -9 $pid 2>/dev/null; then
