@@ -169,6 +169,18 @@ static int ours(const char *name) {
     return 0;
 }
 
+/* A temporary of one of our files ("model.safetensors.tmp.<pid>", fv_awrite's name): what a save
+ * killed mid-file leaves in its staging directory. A file of the user's is never taken for one. */
+static int our_temp(const char *name) {
+    for (size_t i = 0; i < sizeof OURS / sizeof OURS[0]; i++) {
+        size_t n = strlen(OURS[i]);
+        if (strncmp(name, OURS[i], n) || strncmp(name + n, ".tmp.", 5)) continue;
+        const char *d = name + n + 5;
+        if (*d && strspn(d, "0123456789") == strlen(d)) return 1;
+    }
+    return 0;
+}
+
 /* Each subdirectory of target (OUT/best) gets a twin in staging whose files are hard links to its
  * own, and each file of target that is not ours (the user's: a --log CSV kept in OUT, notes) a
  * hard link: after the swap they are there whole, with no window in which they are missing, so a
@@ -179,7 +191,7 @@ static void link_extras(const char *target, const char *staging) {
     struct dirent *e;
     char a[2400], b[2400], fa[3000], fb[3000];
     while (dd && (e = readdir(dd))) {
-        if (e->d_name[0] == '.' || strstr(e->d_name, ".staging-") || strstr(e->d_name, ".tmp.")) continue; /* a killed save's leftovers */
+        if (e->d_name[0] == '.' || strstr(e->d_name, ".staging-") || our_temp(e->d_name)) continue; /* a killed save's leftovers */
         struct stat sb;
         snprintf(a, sizeof a, "%s/%s", target, e->d_name);
         snprintf(b, sizeof b, "%s/%s", staging, e->d_name);
@@ -228,7 +240,7 @@ static void move_back(const char *from, const char *target) {
     struct dirent *e;
     char a[2400], b[2400];
     while (dd && (e = readdir(dd))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || strstr(e->d_name, ".tmp.")) continue;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || our_temp(e->d_name)) continue;
         snprintf(b, sizeof b, "%s/%s", target, e->d_name);
         if (fv_file_exists(b)) continue;
         snprintf(a, sizeof a, "%s/%s", from, e->d_name);
