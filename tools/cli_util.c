@@ -119,11 +119,14 @@ int cli_out_open(cli_out *o, const char *path) {
 
 int cli_out_commit(cli_out *o) {
     if (o->f == stdout) return fflush(stdout) ? cli_fail("cannot write to standard output") : 0;
-    int bad = fflush(o->f) != 0 || ferror(o->f) || fsync(fileno(o->f)) != 0;
-    bad |= fclose(o->f) != 0;
+    /* the reason of the first failure: fclose after a failed flush may reset errno */
+    errno = 0;
+    int e = fflush(o->f) != 0 || ferror(o->f) || fsync(fileno(o->f)) != 0 ? (errno ? errno : EIO) : 0;
+    errno = 0;
+    if (fclose(o->f) != 0 && !e) e = errno ? errno : EIO;
     o->f = NULL;
-    if (bad || rename(o->tmp, o->path) != 0) {
-        int e = errno;
+    if (!e && rename(o->tmp, o->path) != 0) e = errno;
+    if (e) {
         unlink(o->tmp);
         return cli_fail("%s: cannot write: %s", o->path, strerror(e));
     }

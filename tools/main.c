@@ -1,4 +1,6 @@
 /* flanvk: the command-line entry point, dispatching to subcommands. */
+#define _POSIX_C_SOURCE 200809L
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +66,10 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+    /* Past a file-size limit (ulimit -f) the kernel's default is to kill the process with SIGXFSZ,
+     * mid-write and without a word; ignored, the write fails with EFBIG instead, and the writer
+     * reports the file and "File too large", removes its temporary and leaves the old file whole. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -75,31 +76,110 @@ int fv_read_file(const char *path, char **out, size_t *size) {
     return 0;
 }
 
+int fv_write_failed(const char *path) {
+    int e = errno;
+    return fv_err("%s: write failed: %s", path, e ? strerror(e) : "unknown error");
+}
+
+/* Split path into its directory ("." if none) and its last component. */
+static void split_path(const char *path, char *dir, size_t dn, const char **base) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        snprintf(dir, dn, ".");
+        *base = path;
+    } else if (slash == path) {
+        snprintf(dir, dn, "/");
+        *base = slash + 1;
+    } else {
+        snprintf(dir, dn, "%.*s", (int)(slash - path), path);
+        *base = slash + 1;
+    }
+}
+
+void fv_fsync_dir(const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return;
+    (void)fsync(fd); /* EINVAL on file systems that do not sync directories: nothing to do there */
+    close(fd);
+}
+
+void fv_fsync_parent(const char *path) {
+    char dir[1024];
+    const char *base;
+    size_t len = strlen(path);
+    while (len > 1 && path[len - 1] == '/') len--; /* "out/" is the entry "out" of "." */
+    char p[1024];
+    snprintf(p, sizeof p, "%.*s", (int)len, path);
+    split_path(p, dir, sizeof dir, &base);
+    fv_fsync_dir(dir);
+}
+
+void fv_remove_stale(const char *dir, const char *base, const char *suffix) {
+    DIR *dd = opendir(dir);
+    if (!dd) return;
+    size_t bl = strlen(base), sl = strlen(suffix);
+    struct dirent *e;
+    char p[4096];
+    while ((e = readdir(dd))) {
+        const char *n = e->d_name;
+        if (strncmp(n, base, bl) || strncmp(n + bl, suffix, sl)) continue;
+        const char *digits = n + bl + sl;
+        char *end;
+        long pid = strtol(digits, &end, 10);
+        if (!*digits || *end || pid <= 0 || pid == (long)getpid()) continue;
+        /* only a writer that is gone: a live one (another flanvk writing the same file) keeps its temporary */
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        snprintf(p, sizeof p, "%s/%s", dir, n);
+        struct stat sb;
+        if (lstat(p, &sb) != 0) continue;
+        if (S_ISDIR(sb.st_mode)) fv_rmdir_files(p);
+        else if (S_ISREG(sb.st_mode)) unlink(p);
+    }
+    closedir(dd);
+}
+
 int fv_awrite_open(fv_awrite *w, const char *path) {
     memset(w, 0, sizeof *w);
     if (strlen(path) >= sizeof w->path) return fv_err("%s: path too long", path);
     snprintf(w->path, sizeof w->path, "%s", path);
     snprintf(w->tmp, sizeof w->tmp, "%s.tmp.%ld", path, (long)getpid());
+    char dir[600];
+    const char *base;
+    split_path(path, dir, sizeof dir, &base);
+    fv_remove_stale(dir, base, ".tmp.");
     w->f = fopen(w->tmp, "wb");
     if (!w->f) return fv_err("%s: cannot create: %s", w->tmp, strerror(errno));
     return 0;
 }
 
+int fv_awrite_put(fv_awrite *w, const void *p, size_t n) {
+    if (!n) return 0;
+    errno = 0;
+    if (fwrite(p, 1, n, w->f) == n) return 0;
+    if (!w->err) w->err = errno ? errno : EIO;
+    errno = w->err;
+    return fv_write_failed(w->path);
+}
+
 int fv_awrite_commit(fv_awrite *w) {
-    int bad = fflush(w->f) != 0 || ferror(w->f);
-    if (!bad) bad = fsync(fileno(w->f)) != 0;
-    bad |= fclose(w->f) != 0;
+    /* the first failure's errno: a later call (fclose after a failed fflush) may have reset it */
+    int e = w->err;
+    errno = 0;
+    if (!e && (fflush(w->f) != 0 || ferror(w->f))) e = errno ? errno : EIO;
+    if (!e && fsync(fileno(w->f)) != 0) e = errno;
+    errno = 0;
+    if (fclose(w->f) != 0 && !e) e = errno ? errno : EIO;
     w->f = NULL;
-    if (bad) {
-        int e = errno;
+    if (e) {
         unlink(w->tmp);
         return fv_err("%s: write failed: %s", w->path, strerror(e));
     }
     if (rename(w->tmp, w->path) != 0) {
-        int e = errno;
+        e = errno;
         unlink(w->tmp);
         return fv_err("%s: cannot rename into place: %s", w->path, strerror(e));
     }
+    fv_fsync_parent(w->path);
     return 0;
 }
 

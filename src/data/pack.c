@@ -232,20 +232,20 @@ int fv_pack_writer_open(fv_pack_writer **out, const char *path, uint32_t L, uint
         return -1;
     }
     unsigned char zero[FV_PACK_HEADER] = {0};
-    if (fwrite(zero, 1, sizeof zero, w->aw.f) != sizeof zero) {
+    if (fv_awrite_put(&w->aw, zero, sizeof zero)) {
         fv_awrite_abort(&w->aw);
         free(w);
-        return fv_err("%s: write failed", path);
+        return -1;
     }
     *out = w;
     return 0;
 }
 
 int fv_pack_writer_row(fv_pack_writer *w, const fv_pack_row *r, uint32_t n_examples) {
-    FILE *f = w->aw.f;
-    if (fwrite(r->enc_ids, 4, w->L, f) != w->L || fwrite(r->enc_seg, 4, w->L, f) != w->L ||
-        fwrite(r->dec_tg, 4, w->L2, f) != w->L2 || fwrite(r->dec_seg, 4, w->L2, f) != w->L2)
-        return fv_err("%s: write failed (disk full?)", w->aw.path);
+    FV_TRY(fv_awrite_put(&w->aw, r->enc_ids, 4 * (size_t)w->L));
+    FV_TRY(fv_awrite_put(&w->aw, r->enc_seg, 4 * (size_t)w->L));
+    FV_TRY(fv_awrite_put(&w->aw, r->dec_tg, 4 * (size_t)w->L2));
+    FV_TRY(fv_awrite_put(&w->aw, r->dec_seg, 4 * (size_t)w->L2));
     w->rows++;
     w->examples += n_examples;
     return 0;
@@ -269,9 +269,10 @@ int fv_pack_writer_commit(fv_pack_writer *w, const char *meta, uint64_t n_trunca
     put32(h + 40, w->vocab);
     put32(h + 44, (uint32_t)ml);
     put64(h + 48, n_truncated);
-    if (!rc && (fwrite(meta, 1, ml, w->aw.f) != ml || fseek(w->aw.f, 0, SEEK_SET) != 0 ||
-                fwrite(h, 1, sizeof h, w->aw.f) != sizeof h))
-        rc = fv_err("%s: write failed (disk full?)", w->aw.path);
+    if (!rc) rc = fv_awrite_put(&w->aw, meta, ml);
+    /* the header last: a file cut short anywhere before this has a zero header, which no reader accepts */
+    if (!rc && fseek(w->aw.f, 0, SEEK_SET) != 0) rc = fv_write_failed(w->aw.path);
+    if (!rc) rc = fv_awrite_put(&w->aw, h, sizeof h);
     if (rc) fv_awrite_abort(&w->aw);
     else rc = fv_awrite_commit(&w->aw);
     free(w);

@@ -105,9 +105,9 @@ int fv_eval_report_write(const fv_eval_run *r, const flanvk_eval_result *res, co
     int rc = fv_awrite_open(&w, path);
     if (!rc) {
         size_t n = strlen(text);
-        if (fwrite(text, 1, n, w.f) != n || fputc('\n', w.f) == EOF) {
+        if (fv_awrite_put(&w, text, n) || fv_awrite_put(&w, "\n", 1)) {
+            rc = -1;
             fv_awrite_abort(&w);
-            rc = fv_err("%s: write failed", path);
         } else {
             rc = fv_awrite_commit(&w);
         }

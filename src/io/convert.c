@@ -182,22 +182,25 @@ static int plan(const fv_t5_config *cfg, const fv_safetensors *st, enum fv_wtype
     return 0;
 }
 
+/* Through the atomic writer: synced before the directory's rename publishes it, and a full disk
+ * is reported with the file's name. */
 static int copy_file(const char *src, const char *dst) {
     FILE *in = fopen(src, "rb");
     if (!in) return fv_err("%s: cannot open: %s", src, strerror(errno));
-    FILE *o = fopen(dst, "wb");
-    if (!o) {
+    fv_awrite o;
+    if (fv_awrite_open(&o, dst)) {
         fclose(in);
-        return fv_err("%s: cannot create: %s", dst, strerror(errno));
+        return -1;
     }
     static char buf[1 << 16];
     size_t r;
-    int bad = 0;
-    while (!bad && (r = fread(buf, 1, sizeof buf, in)) > 0) bad = fwrite(buf, 1, r, o) != r;
-    bad |= ferror(in);
+    int rc = 0;
+    while (!rc && (r = fread(buf, 1, sizeof buf, in)) > 0) rc = fv_awrite_put(&o, buf, r);
+    if (!rc && ferror(in)) rc = fv_err("%s: read error", src);
     fclose(in);
-    if (fclose(o) != 0) bad = 1;
-    return bad ? fv_err("%s: copying to %s failed", src, dst) : 0;
+    if (rc) fv_awrite_abort(&o);
+    else rc = fv_awrite_commit(&o);
+    return rc;
 }
 
 static int copy_side_files(const char *from, const char *to) {
@@ -251,6 +254,12 @@ int fv_convert_with(const char *model_dir, const char *out_dir, enum fv_wtype ty
     int rc = fv_t5_check_tensors(&cfg, st, 0);
     if (!rc) rc = plan(&cfg, st, type, &jobs, &n);
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out, (long)getpid());
+    {   /* the temporary directories of converts killed before their rename: each is a model's size */
+        char parent[1024];
+        const char *slash = strrchr(out, '/');
+        snprintf(parent, sizeof parent, "%.*s", slash ? (slash == out ? 1 : (int)(slash - out)) : 1, slash ? out : ".");
+        if (!rc) fv_remove_stale(parent, slash ? slash + 1 : out, ".tmp.");
+    }
     int made = 0;
     if (!rc && !(rc = fv_mkdirs(tmp))) made = 1;
     if (!rc) rc = copy_side_files(model_dir, tmp);
@@ -269,6 +278,7 @@ int fv_convert_with(const char *model_dir, const char *out_dir, enum fv_wtype ty
     }
     /* rename(2) replaces an empty directory, so an empty OUT is taken over */
     if (!rc && rename(tmp, out) != 0) rc = fv_err("%s: cannot rename %s into place: %s", out, tmp, strerror(errno));
+    if (!rc) fv_fsync_parent(out);
     if (rc && made) fv_rmdir_files(tmp);
     free(jobs);
     fv_st_close(st);

@@ -299,8 +299,9 @@ int fv_peft_config_save(const fv_peft_config *c, const char *path) {
     put_str_or_null(f, c->task_type);
     fprintf(f, ",\n  \"use_dora\": false,\n  \"use_rslora\": %s\n}", c->use_rslora ? "true" : "false");
     if (ferror(f)) {
+        int rc = fv_write_failed(path);
         fv_awrite_abort(&w);
-        return fv_err("%s: write failed", path);
+        return rc;
     }
     return fv_awrite_commit(&w);
 }

@@ -13,7 +13,7 @@
 #include <string.h>
 
 struct fv_st_sink {
-    FILE *f;
+    fv_awrite *w;
     uint64_t left; /* bytes the current tensor still owes */
     const char *path, *name;
 };
@@ -21,7 +21,8 @@ struct fv_st_sink {
 int fv_st_sink_write(fv_st_sink *s, const void *p, size_t n) {
     if (n > s->left)
         return fv_err("%s: tensor '%s': %zu bytes more than its shape and dtype hold", s->path, s->name, n - (size_t)s->left);
-    if (n && fwrite(p, 1, n, s->f) != n) return fv_err("%s: write failed (tensor '%s')", s->path, s->name);
+    if (fv_awrite_put(s->w, p, n))
+        return fv_err("%s: write failed (tensor '%s'): %s", s->path, s->name, strerror(s->w->err));
     s->left -= n;
     return 0;
 }
@@ -113,10 +114,11 @@ int fv_st_write_stream(const char *path, const fv_st_entry *t, size_t n, const c
     if (!rc) {
         unsigned char len8[8];
         for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
-        if (fwrite(len8, 1, 8, w.f) != 8 || fwrite(hdr, 1, hlen, w.f) != hlen) rc = fv_err("%s: write failed", path);
+        rc = fv_awrite_put(&w, len8, 8);
+        if (!rc) rc = fv_awrite_put(&w, hdr, hlen);
         for (size_t j = 0; j < n && !rc; j++) {
             size_t i = order[j];
-            fv_st_sink sink = {w.f, numel[i] * fv_dtype_size(t[i].dtype), path, t[i].name};
+            fv_st_sink sink = {&w, numel[i] * fv_dtype_size(t[i].dtype), path, t[i].name};
             rc = produce(user, i, &sink);
             if (!rc && sink.left)
                 rc = fv_err("%s: tensor '%s': %llu bytes fewer than its shape and dtype hold", path, t[i].name,

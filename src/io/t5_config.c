@@ -240,9 +240,8 @@ int fv_t5_config_save(const fv_t5_config *c, const char *path) {
     fv_awrite w;
     int rc = fv_awrite_open(&w, path);
     if (!rc) {
-        if (fputs(text, w.f) < 0 || fputc('\n', w.f) < 0) {
+        if ((rc = fv_awrite_put(&w, text, strlen(text))) || (rc = fv_awrite_put(&w, "\n", 1))) {
             fv_awrite_abort(&w);
-            rc = fv_err("%s: write failed", path);
         } else {
             rc = fv_awrite_commit(&w);
         }

@@ -128,6 +128,9 @@ int fv_t5_init_weights(fv_t5 *m, uint64_t seed);
 int fv_t5_init_weights_fast(fv_t5 *m, uint64_t seed);
 /* Write model.safetensors (HF names, float32) into dir, atomically. */
 int fv_t5_save_weights(const fv_t5 *m, const char *dir);
+/* The same with metadata (NULL-terminated key, value pairs; "format": "pt" is always written):
+ * checkpoints stamp the step, so a model and a training state from different saves are told apart. */
+int fv_t5_save_weights_meta(const fv_t5 *m, const char *dir, const char *const *meta_kv);
 
 const fv_t5_param *fv_t5_find(const fv_t5 *m, const char *name);
 /* A block's linear weight as the ops see it (fv_linear_w). */

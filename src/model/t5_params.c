@@ -449,7 +449,9 @@ int fv_t5_init_weights(fv_t5 *m, uint64_t seed) { return init_all(m, seed, 0); }
 
 int fv_t5_init_weights_fast(fv_t5 *m, uint64_t seed) { return init_all(m, seed, 1); }
 
-int fv_t5_save_weights(const fv_t5 *m, const char *dir) {
+int fv_t5_save_weights(const fv_t5 *m, const char *dir) { return fv_t5_save_weights_meta(m, dir, NULL); }
+
+int fv_t5_save_weights_meta(const fv_t5 *m, const char *dir, const char *const *meta_kv) {
     fv_st_out *outs = calloc(m->nparams, sizeof *outs);
     int64_t *shapes = calloc(m->nparams * 2, sizeof *shapes);
     float **data = calloc(m->nparams, sizeof *data);
@@ -470,7 +472,7 @@ int fv_t5_save_weights(const fv_t5 *m, const char *dir) {
     }
     char path[1024];
     if (!rc) rc = fv_path_join(path, sizeof path, dir, "model.safetensors");
-    if (!rc) rc = fv_st_write(path, outs, m->nparams, NULL);
+    if (!rc) rc = fv_st_write(path, outs, m->nparams, meta_kv);
     for (size_t i = 0; data && i < m->nparams; i++) free(data[i]);
     free(data);
     free(shapes);

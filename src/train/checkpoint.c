@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,9 +116,8 @@ static int copy_file(const char *from, const char *to) {
     fv_awrite w;
     int rc = fv_awrite_open(&w, to);
     if (!rc) {
-        if (fwrite(data, 1, n, w.f) != n) {
+        if ((rc = fv_awrite_put(&w, data, n))) {
             fv_awrite_abort(&w);
-            rc = fv_err("%s: write failed", to);
         } else {
             rc = fv_awrite_commit(&w);
         }
@@ -129,9 +129,9 @@ static int copy_file(const char *from, const char *to) {
 static int write_png(const char *path, const void *png, size_t n) {
     fv_awrite w;
     FV_TRY(fv_awrite_open(&w, path));
-    if (fwrite(png, 1, n, w.f) != n) {
+    if (fv_awrite_put(&w, png, n)) {
         fv_awrite_abort(&w);
-        return fv_err("%s: write failed", path);
+        return -1;
     }
     return fv_awrite_commit(&w);
 }
@@ -154,22 +154,53 @@ static int fill_dir(const char *dir, const fv_t5 *m, fv_optimizer *o, const fv_t
     }
     FV_TRY(fv_path_join(path, sizeof path, dir, STATE_FILE));
     FV_TRY(write_state(path, o, st, hist, m->d));
-    return fv_t5_save_weights(m, dir);
+    char step[32];
+    snprintf(step, sizeof step, "%u", st->step);
+    const char *meta[] = {"flanvk_step", step, NULL};
+    return fv_t5_save_weights_meta(m, dir, meta);
+}
+
+static const char *const OURS[] = {STATE_FILE, "config.json", "spiece.model", "tokenizer.json", "loss.png",
+                                   "model.safetensors"};
+
+static int ours(const char *name) {
+    for (size_t i = 0; i < sizeof OURS / sizeof OURS[0]; i++)
+        if (!strcmp(name, OURS[i])) return 1;
+    return 0;
+}
+
+/* A temporary of one of our files ("model.safetensors.tmp.<pid>", fv_awrite's name): what a save
+ * killed mid-file leaves in its staging directory. A file of the user's is never taken for one. */
+static int our_temp(const char *name) {
+    for (size_t i = 0; i < sizeof OURS / sizeof OURS[0]; i++) {
+        size_t n = strlen(OURS[i]);
+        if (strncmp(name, OURS[i], n) || strncmp(name + n, ".tmp.", 5)) continue;
+        const char *d = name + n + 5;
+        if (*d && strspn(d, "0123456789") == strlen(d)) return 1;
+    }
+    return 0;
 }
 
 /* Each subdirectory of target (OUT/best) gets a twin in staging whose files are hard links to its
- * own: after the swap it is there whole, with no window in which it is missing. A file system
- * without hard links leaves it to the move-back after the swap. */
-static void link_subdirs(const char *target, const char *staging) {
+ * own, and each file of target that is not ours (the user's: a --log CSV kept in OUT, notes) a
+ * hard link: after the swap they are there whole, with no window in which they are missing, so a
+ * kill between the swap and the move-back loses none. A file system without hard links leaves
+ * them to the move-back after the swap. */
+static void link_extras(const char *target, const char *staging) {
     DIR *dd = opendir(target);
     struct dirent *e;
     char a[2400], b[2400], fa[3000], fb[3000];
     while (dd && (e = readdir(dd))) {
-        if (e->d_name[0] == '.' || strstr(e->d_name, ".staging-")) continue; /* a killed save's leftovers */
+        if (e->d_name[0] == '.' || strstr(e->d_name, ".staging-") || our_temp(e->d_name)) continue; /* a killed save's leftovers */
         struct stat sb;
         snprintf(a, sizeof a, "%s/%s", target, e->d_name);
-        if (stat(a, &sb) != 0 || !S_ISDIR(sb.st_mode)) continue;
         snprintf(b, sizeof b, "%s/%s", staging, e->d_name);
+        if (lstat(a, &sb) != 0) continue;
+        if (S_ISREG(sb.st_mode)) {
+            if (!ours(e->d_name)) (void)link(a, b);
+            continue;
+        }
+        if (!S_ISDIR(sb.st_mode)) continue;
         if (mkdir(b, 0755) != 0) continue;
         DIR *sd = opendir(a);
         struct dirent *f;
@@ -201,6 +232,53 @@ static void drop_dir(const char *dir) {
     fv_rmdir_files(dir);
 }
 
+/* Entries of from (a swapped-out old checkpoint) that target lacks go back into target: the
+ * user's files that were beside ours, where no hard link carried them. Temporaries of a killed
+ * writer stay behind, to be dropped with from. */
+static void move_back(const char *from, const char *target) {
+    DIR *dd = opendir(from);
+    struct dirent *e;
+    char a[2400], b[2400];
+    while (dd && (e = readdir(dd))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || our_temp(e->d_name)) continue;
+        snprintf(b, sizeof b, "%s/%s", target, e->d_name);
+        if (fv_file_exists(b)) continue;
+        snprintf(a, sizeof a, "%s/%s", from, e->d_name);
+        if (rename(a, b) != 0) fprintf(stderr, "flanvk: warning: could not keep %s: %s\n", a, strerror(errno));
+    }
+    if (dd) closedir(dd);
+}
+
+/* The staging directories of saves killed before they finished ("<target>.staging-<pid>", the
+ * process gone): killed while filling, one holds a part of a new checkpoint (the target is the
+ * old one, whole); killed after the swap, it holds the old checkpoint and maybe files of the
+ * user's not yet moved back. Either way: move back what the target lacks, drop the rest, so
+ * repeated kills do not pile up copies of the model. */
+static void settle_stale(const char *target) {
+    char parent[1024];
+    const char *slash = strrchr(target, '/'), *base = slash ? slash + 1 : target;
+    if (!slash) snprintf(parent, sizeof parent, ".");
+    else snprintf(parent, sizeof parent, "%.*s", slash == target ? 1 : (int)(slash - target), target);
+    DIR *dd = opendir(parent);
+    struct dirent *e;
+    size_t bl = strlen(base);
+    static const char SUF[] = ".staging-";
+    char p[2400];
+    struct stat sb;
+    int target_dir = stat(target, &sb) == 0 && S_ISDIR(sb.st_mode);
+    while (dd && (e = readdir(dd))) {
+        if (strncmp(e->d_name, base, bl) || strncmp(e->d_name + bl, SUF, sizeof SUF - 1)) continue;
+        const char *digits = e->d_name + bl + sizeof SUF - 1;
+        char *end;
+        long pid = strtol(digits, &end, 10);
+        if (!*digits || *end || pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        snprintf(p, sizeof p, "%s/%s", parent, e->d_name);
+        if (target_dir) move_back(p, target);
+        drop_dir(p);
+    }
+    if (dd) closedir(dd);
+}
+
 int fv_checkpoint_save(const char *dir, const fv_t5 *m, fv_optimizer *o, const fv_train_state *st,
                        const char *tokenizer_dir, const fv_train_history *hist, const void *png, size_t png_size) {
     char staging[1024];
@@ -208,59 +286,53 @@ int fv_checkpoint_save(const char *dir, const fv_t5 *m, fv_optimizer *o, const f
     while (len > 1 && dir[len - 1] == '/') len--;
     if (len + 32 >= sizeof staging) return fv_err("%s: path too long", dir);
     snprintf(staging, sizeof staging, "%.*s.staging-%ld", (int)len, dir, (long)getpid());
-    fv_rmdir_files(staging);
+    char target[1024];
+    snprintf(target, sizeof target, "%.*s", (int)len, dir);
+    settle_stale(target);
+    drop_dir(staging);
     FV_TRY(fv_mkdirs(staging));
     int rc = fill_dir(staging, m, o, st, tokenizer_dir, hist, png, png_size);
     if (rc) {
         fv_rmdir_files(staging);
         return fv_err_wrap("saving checkpoint %s", dir);
     }
-    char target[1024];
-    snprintf(target, sizeof target, "%.*s", (int)len, dir);
     struct stat sb;
     if (stat(target, &sb) != 0) { /* first save: the staging directory simply becomes the target */
         if (rename(staging, target) != 0) rc = fv_err("%s: cannot rename into place: %s", target, strerror(errno));
         if (rc) fv_rmdir_files(staging);
+        else fv_fsync_parent(target);
         return rc;
     }
     if (!S_ISDIR(sb.st_mode)) {
         fv_rmdir_files(staging);
         return fv_err("%s: exists and is not a directory", target);
     }
-    link_subdirs(target, staging);
+    link_extras(target, staging);
     if (renameat2(AT_FDCWD, staging, AT_FDCWD, target, RENAME_EXCHANGE) == 0) {
+        fv_fsync_parent(target);
         /* the old checkpoint now sits in staging, with any files of the user's that were beside
-         * ours: move those back before dropping it */
-        DIR *dd = opendir(staging);
-        struct dirent *e;
-        char a[2400], b[2400];
-        while (dd && (e = readdir(dd))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            snprintf(b, sizeof b, "%s/%s", target, e->d_name);
-            if (fv_file_exists(b)) continue;
-            snprintf(a, sizeof a, "%s/%s", staging, e->d_name);
-            if (rename(a, b) != 0) fprintf(stderr, "flanvk: warning: could not keep %s: %s\n", a, strerror(errno));
-        }
-        if (dd) closedir(dd);
+         * ours and could not be linked: move those back before dropping it */
+        move_back(staging, target);
         drop_dir(staging);
         return 0;
     }
     /* No exchange on this file system: rename file by file, the training state first and the model
      * last; each file is whole at every moment. */
-    static const char *files[] = {STATE_FILE, "config.json", "spiece.model", "tokenizer.json", "loss.png", "model.safetensors"};
-    for (size_t i = 0; !rc && i < sizeof files / sizeof files[0]; i++) {
+    for (size_t i = 0; !rc && i < sizeof OURS / sizeof OURS[0]; i++) {
         char a[2400], b[2400];
-        snprintf(a, sizeof a, "%s/%s", staging, files[i]);
-        snprintf(b, sizeof b, "%s/%s", target, files[i]);
+        snprintf(a, sizeof a, "%s/%s", staging, OURS[i]);
+        snprintf(b, sizeof b, "%s/%s", target, OURS[i]);
         if (fv_file_exists(a) && rename(a, b) != 0) rc = fv_err("%s: cannot rename into place: %s", b, strerror(errno));
     }
     drop_dir(staging);
+    if (!rc) fv_fsync_dir(target);
     return rc;
 }
 
 int fv_checkpoint_copy(const char *from, const char *to) {
     char staging[1100];
     snprintf(staging, sizeof staging, "%s.staging-%ld", to, (long)getpid());
+    settle_stale(to);
     fv_rmdir_files(staging);
     FV_TRY(fv_mkdirs(staging));
     DIR *dd = opendir(from);
@@ -277,6 +349,7 @@ int fv_checkpoint_copy(const char *from, const char *to) {
     if (dd) closedir(dd);
     if (!rc && rename(staging, to) != 0) rc = fv_err("%s: cannot rename into place: %s", to, strerror(errno));
     if (rc) fv_rmdir_files(staging);
+    else fv_fsync_parent(to);
     return rc;
 }
 
@@ -344,6 +417,19 @@ int fv_checkpoint_load_state(const char *dir, fv_optimizer *o, fv_train_state *s
     }
     st->step = (uint32_t)step;
     st->skipped = (uint32_t)skipped;
+    /* the model's step stamp (absent in checkpoints from before it): on a file system without
+     * rename exchange a kill between the file-by-file renames leaves the new state beside the
+     * old model, which must not resume as if they belonged together */
+    char mpath[1024];
+    fv_safetensors *msf = NULL;
+    if (!rc && !fv_path_join(mpath, sizeof mpath, dir, "model.safetensors") && fv_file_exists(mpath) &&
+        !(rc = fv_st_open(&msf, mpath))) {
+        const char *ms = fv_st_meta(msf, "flanvk_step");
+        if (ms && strtoull(ms, NULL, 10) != step)
+            rc = fv_err("%s: the model is from step %s, the training state (%s) from step %" PRIu64
+                        ": a save was interrupted; resume from another checkpoint", dir, ms, STATE_FILE, step);
+        fv_st_close(msf);
+    }
     restore r = {sf, fv_optimizer_dev(o)};
     if (!rc) rc = fv_optimizer_each_state(o, restore_state, &r);
     if (!rc) rc = tensor_copy(sf, "loss_history", &hist->loss, &hist->nloss);

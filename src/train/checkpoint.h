@@ -4,14 +4,17 @@
  * step, the data position, the RNG state, the optimizer's name and the eval bookkeeping (best eval
  * loss and its step, evaluations since it: what --keep-best and --early-stop continue from).
  *
- * Subdirectories of a checkpoint (OUT/best of --keep-best) are carried into each new save by hard
- * links made in the staging directory before the swap, so they are never absent either.
+ * Subdirectories of a checkpoint (OUT/best of --keep-best) and files of the user's beside ours (a
+ * --log CSV kept in OUT) are carried into each new save by hard links made in the staging
+ * directory before the swap, so they are never absent either. A staging directory left by a
+ * killed save ("OUT.staging-<pid>", the process gone) is settled by the next save: what OUT lacks
+ * is moved back, the rest dropped.
  *
  * Saving is atomic as a whole: everything is written into a staging directory beside the target
  * and then swapped in with one renameat2(RENAME_EXCHANGE), so kill -9 at any moment leaves either
  * the previous checkpoint or the new one, whole. (Where the file system cannot exchange, files are
  * renamed one by one, model last, and a mismatch between the step recorded in the model's metadata
- * and in the training state is reported on resume.) */
+ * ("flanvk_step") and in the training state is refused on resume.) */
 #ifndef FV_TRAIN_CHECKPOINT_H
 #define FV_TRAIN_CHECKPOINT_H
 

@@ -134,9 +134,8 @@ int fv_plot_logs(const char *const *csv, uint32_t n, const char *out_png) {
     if (!rc) {
         fv_awrite w;
         rc = fv_awrite_open(&w, out_png);
-        if (!rc && fwrite(png, 1, size, w.f) != size) {
+        if (!rc && (rc = fv_awrite_put(&w, png, size))) {
             fv_awrite_abort(&w);
-            rc = fv_err("%s: write failed", out_png);
         } else if (!rc) {
             rc = fv_awrite_commit(&w);
         }

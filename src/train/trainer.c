@@ -16,6 +16,7 @@
 #include "train/evaluator.h"
 #include "train/plot.h"
 #include "train/train_data.h"
+#include "train/train_log.h"
 
 #define MAX_BAD_STEPS_IN_A_ROW 5
 
@@ -278,12 +279,7 @@ static int setup(run *r) {
                 (unsigned long long)rows, batches, (unsigned long long)targets, r->eval_every);
     }
     FV_TRY(record(r));
-    if (c->log_csv && !r->dp.c->rank) {
-        int fresh = !c->resume || !fv_file_exists(c->log_csv);
-        r->csv = fopen(c->log_csv, fresh ? "w" : "a");
-        if (!r->csv) return fv_err("%s: cannot open the log for writing", c->log_csv);
-        if (fresh) fprintf(r->csv, "step,loss,lr,grad_norm,tokens_per_s,eval_loss\n");
-    }
+    if (c->log_csv && !r->dp.c->rank) FV_TRY(fv_train_log_open(c->log_csv, c->resume != NULL, r->st.step, &r->csv));
     return 0;
 }
 
@@ -366,12 +362,7 @@ static int train_loop(run *r, fv_train_result *res) {
             stop = c->early_stop && r->st.since_best >= c->early_stop;
         }
         double elapsed = fv_bench_now() - t_start;
-        if (r->csv) {
-            fprintf(r->csv, "%u,%.6f,%.8g,%.6f,%.1f,", step, loss, lr, (double)norm, tps);
-            if (evaluated) fprintf(r->csv, "%.9g", eval_loss);
-            fputc('\n', r->csv);
-            fflush(r->csv);
-        }
+        if (r->csv) FV_TRY(fv_train_log_step(r->csv, c->log_csv, step, loss, lr, norm, tps, evaluated, eval_loss));
         if (c->progress && !r->dp.c->rank) {
             uint32_t done = step - first_step;
             fv_train_progress p = {step, c->steps, loss, lr, norm, tps,

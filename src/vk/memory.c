@@ -3,9 +3,16 @@
  * Memory types are the ones the device profile presents (fv_dev.memprops), each backed by a real
  * type (fv_dev.mem_real) for vkAllocateMemory. Host access to a non-coherent type flushes and
  * invalidates ranges aligned to nonCoherentAtomSize; such buffers get no `host` pointer, so every
- * access goes through fv_buf_write/read. */
+ * access goes through fv_buf_write/read.
+ *
+ * FLANVK_MAX_DEVICE_MEMORY=BYTES caps the device-local memory flanvk allocates (every block whose
+ * memory type is DEVICE_LOCAL; on CPU and integrated devices that is every block), so running out
+ * of device memory can be tested on any device: a block that would pass the cap is tried at the
+ * exact size asked, and past that the allocation fails with what it was for, its size and what
+ * the cap leaves. */
 #include "vk/memory.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +33,7 @@ struct fv_block {
     enum fv_mem_kind kind;
     void *mapped;
     int coherent;
+    int local;         /* counted against FLANVK_MAX_DEVICE_MEMORY */
     range *free;       /* sorted by offset, coalesced */
     uint32_t nfree, capfree;
     uint32_t live;     /* buffers carved out of it */
@@ -35,6 +43,7 @@ struct fv_block {
 struct fv_mem {
     fv_block *blocks;
     uint64_t in_use, peak;
+    uint64_t cap, local; /* FLANVK_MAX_DEVICE_MEMORY (0: none); device-local bytes held */
     fv_buf *staging;   /* for non-mapped transfers */
     uint64_t flushes, invalidates, staged;
 };
@@ -116,6 +125,11 @@ static int new_block(fv_dev *d, VkDeviceSize size, enum fv_mem_kind kind, const 
     VkMemoryRequirements req;
     vkGetBufferMemoryRequirements(d->device, b->buffer, &req);
     int rc = choose_type(d, presented_bits(d, req.memoryTypeBits), kind, &b->type);
+    int local = !rc && (d->memprops.memoryTypes[b->type].propertyFlags & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
+    if (local && d->mem->cap && req.size > d->mem->cap - d->mem->local)
+        rc = fv_err("out of device memory: %s needs %.2f MiB, %.2f MiB free under FLANVK_MAX_DEVICE_MEMORY=%llu "
+                    "(flanvk holds %.2f MiB)", what, req.size / 1048576.0, (d->mem->cap - d->mem->local) / 1048576.0,
+                    (unsigned long long)d->mem->cap, d->mem->local / 1048576.0);
     if (!rc && d->info.max_allocation_size && req.size > d->info.max_allocation_size)
         rc = fv_err("%s: %.1f MiB in one allocation exceed the device's maxMemoryAllocationSize of %.1f MiB", what,
                     req.size / 1048576.0, d->info.max_allocation_size / 1048576.0);
@@ -156,6 +170,8 @@ static int new_block(fv_dev *d, VkDeviceSize size, enum fv_mem_kind kind, const 
         return rc;
     }
     d->mem->in_use += req.size;
+    if (local) d->mem->local += req.size;
+    b->local = local;
     if (d->mem->in_use > d->mem->peak) d->mem->peak = d->mem->in_use;
     b->next = d->mem->blocks;
     d->mem->blocks = b;
@@ -170,6 +186,7 @@ static void drop_block(fv_dev *d, fv_block *b) {
     VkMemoryRequirements req;
     vkGetBufferMemoryRequirements(d->device, b->buffer, &req);
     d->mem->in_use -= req.size;
+    if (b->local) d->mem->local -= req.size;
     if (b->mapped) vkUnmapMemory(d->device, b->memory);
     vkDestroyBuffer(d->device, b->buffer, NULL);
     vkFreeMemory(d->device, b->memory, NULL);
@@ -233,6 +250,18 @@ int fv_mem_init(fv_dev *d) {
         }
     }
     d->uma = dl > 0 && dl == dlhv;
+    const char *e = getenv("FLANVK_MAX_DEVICE_MEMORY");
+    if (e && *e) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(e, &end, 10);
+        if (errno || *end || v == 0 || *e == '-') {
+            free(d->mem);
+            d->mem = NULL;
+            return fv_err("FLANVK_MAX_DEVICE_MEMORY=%s: expected a number of bytes, at least 1", e);
+        }
+        d->mem->cap = v;
+    }
     return 0;
 }
 
@@ -263,6 +292,10 @@ int fv_buf_alloc(fv_dev *d, VkDeviceSize size, enum fv_mem_kind kind, const char
     if (!b) {
         VkDeviceSize bs = size > block_bytes(d) ? size : block_bytes(d);
         if (kind == FV_MEM_HOST && size <= staging_bytes(d)) bs = staging_bytes(d);
+        /* under a cap, blocks of an eighth of it: a 256 MiB block (or the 64 MiB staging one)
+         * would take the whole cap for a few small buffers */
+        VkDeviceSize eighth = d->mem->cap / 8 / align * align;
+        if (d->mem->cap && bs > size && bs > eighth) bs = size > eighth ? size : eighth;
         int rc = new_block(d, bs, kind, buf->what, &b);
         if (rc && bs > size) rc = new_block(d, size, kind, buf->what, &b); /* a smaller heap may still fit */
         if (rc) {
