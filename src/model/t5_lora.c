@@ -24,9 +24,7 @@ struct fv_t5_lora {
     uint32_t tmp_rows;
 };
 
-/* Where HF module path `name` lives: block index (encoder first), group and slot, and the
- * first output column of the group it writes. -1 if it is not a linear layer of a block. */
-static int locate(const fv_t5 *m, const char *name, uint32_t *blk, enum fv_t5_lin *which, int *slot, uint32_t *col0) {
+int fv_t5_lora_locate(const fv_t5 *m, const char *name, uint32_t *blk, enum fv_t5_lin *which, int *slot, uint32_t *col0) {
     const fv_t5_config *c = &m->cfg;
     int dec = !strncmp(name, "decoder.", 8);
     if (!dec && strncmp(name, "encoder.", 8)) return -1;
@@ -107,7 +105,7 @@ int fv_t5_lora_attach(fv_t5 *m, const char *adapter_dir, const char *model_label
         uint32_t blk, col0;
         enum fv_t5_lin which;
         int slot;
-        if (locate(m, p->name, &blk, &which, &slot, &col0)) {
+        if (fv_t5_lora_locate(m, p->name, &blk, &which, &slot, &col0)) {
             rc = fv_err("%s: module '%s' is not a linear layer of %s", adapter_dir, p->name, model_label);
             break;
         }

@@ -24,4 +24,10 @@ void fv_t5_lora_detach(fv_t5 *m);
 int fv_t5_lora_apply(fv_graph *g, const fv_t5 *m, const fv_t5_block *b, enum fv_t5_lin which, fv_t x, fv_t y,
                      uint32_t rows, uint32_t ldy);
 
+/* Where HF module path `name` ("decoder.block.1.layer.1.EncDecAttention.v") lives: block index
+ * (encoder blocks first), fused group and slot in it, and the first output column of the group it
+ * writes. -1 if it is not a linear layer of a block of m. (Also used by model/t5_lora_train.c.) */
+int fv_t5_lora_locate(const fv_t5 *m, const char *name, uint32_t *blk, enum fv_t5_lin *which, int *slot,
+                      uint32_t *col0);
+
 #endif
