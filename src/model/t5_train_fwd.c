@@ -91,6 +91,10 @@ int fv_t5_train_create_ex(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, ui
     if (!B || !Te || !Td) return fv_err("train step: empty batch shape %ux%u/%u", B, Te, Td);
     if (!gr && !(opts && opts->lora)) return fv_err("train step: no gradients and no adapters: nothing to train");
     if (gr && gr->m != m) return fv_err("train step: gradients belong to another model");
+    int typed = m->wtype != FV_WT_F32;
+    if (typed && gr)
+        return fv_err("train step: a base with %s weights is frozen: it trains adapters (LoRA), not its weights",
+                      fv_wtype_name(m->wtype));
     const fv_t5_config *c = &m->cfg;
     if (dropout < 0) dropout = (float)c->dropout_rate;
     if (!(dropout >= 0 && dropout < 1)) return fv_err("train step: dropout rate %g is outside [0, 1)", dropout);
@@ -102,7 +106,9 @@ int fv_t5_train_create_ex(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, ui
     t->dropout = dropout;
     t->lora = opts ? opts->lora : NULL;
     t->checkpointing = opts && opts->checkpointing;
-    if (opts && opts->mixed_precision) {
+    if (opts && opts->mixed_precision && typed) {
+        fv_info("mixed precision: the %s base's products already read 16-bit or 8-bit weights", fv_wtype_name(m->wtype));
+    } else if (opts && opts->mixed_precision) {
         t->mixed = m->d->fp16;
         if (!t->mixed)
             fv_warn("mixed precision: device '%s' has no 16-bit storage (or FLANVK_DISABLE_F16 is set); "
@@ -166,6 +172,10 @@ int fv_t5_train_create_ex(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, ui
     t->hist = A(&a, B * H * tmax * nb, "grad bias hist", -1);
     t->rms = A(&a, nmax, "rmsnorm scratch", -1);
     if (!gr) t->sink = A(&a, D > nb * H ? D : nb * H, "frozen gradient sink", -1);
+    if (typed) { /* 16 MiB: chunks of >= 400 rows of W for T5's widths (d_ff 10240 at xxl) */
+        t->wdx_floats = 4u << 20;
+        t->wdx = A(&a, t->wdx_floats, "low-bit input-gradient scratch", -1);
+    }
     fv_attn_desc rse = fv_t5_train_self_desc(t, 0), rsd = fv_t5_train_self_desc(t, 1), rca = fv_t5_train_cross_desc(t);
     t->rng_self[0] = A(&a, fv_attn_ranges_size(&rse), "attn ranges enc", -1);
     t->rng_self[1] = A(&a, fv_attn_ranges_size(&rsd), "attn ranges dec", -1);
@@ -179,7 +189,7 @@ int fv_t5_train_create_ex(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, ui
     uint32_t seed0 = 0;
     if (!rc) rc = fv_buf_write(d, t->seed, 0, &seed0, 4);
     if (!rc && t->mixed) rc = fv_t5_train_shadows_create(t);
-    if (!rc) rc = fv_t5_train_fwd_copies_create(t);
+    if (!rc && !typed) rc = fv_t5_train_fwd_copies_create(t);
     if (!rc && t->lora) rc = fv_t5_lora_train_bind(t->lora, B, Te, Td);
     if (rc) {
         fv_t5_train_free(t);
@@ -216,7 +226,7 @@ void fv_t5_train_free(fv_t5_train *t) {
                      t->loss,       t->count,      t->stats,      t->seed,       t->tmp,
                      t->gx,         t->gy,         t->genc,       t->gh,         t->gao,        t->gqkv,
                      t->gq,         t->gckv,       t->gff,        t->gffo,       t->gp,         t->hist,
-                     t->rms,        t->rng_self[0], t->rng_self[1], t->rng_cross, t->sink};
+                     t->rms,        t->rng_self[0], t->rng_self[1], t->rng_cross, t->sink, t->wdx};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) fv_buf_free(d, all[i]);
     free(t);
 }
@@ -225,7 +235,12 @@ void fv_t5_train_free(fv_t5_train *t) {
  * the step trains some (model/t5_lora_train.h). */
 static int block_linear(fv_graph *g, const fv_t5_train *t, int decoder, int l, enum fv_t5_lin which, fv_buf *x,
                         fv_t5_w w, fv_buf *y, uint32_t rows, uint32_t in, uint32_t out, float beta) {
-    FV_TRY(fv_t5_train_linear(g, x, w, y, rows, in, out, beta));
+    if (t->m->wtype != FV_WT_F32) { /* a low-bit frozen base: the model's own product (ops/wlinear.h) */
+        const fv_t5_block *b = decoder ? &t->m->dec[l] : &t->m->enc[l];
+        FV_TRY(fv_t5_linear(g, t->m, b, which, T(x), T(y), rows, beta));
+    } else {
+        FV_TRY(fv_t5_train_linear(g, x, w, y, rows, in, out, beta));
+    }
     return fv_t5_lora_train_fwd(g, t->lora, T(t->seed), decoder, l, which, T(x), T(y), rows, out);
 }
 
@@ -342,14 +357,14 @@ int fv_t5_train_forward(fv_graph *g, fv_t5_train *t) {
     FV_TRY(fv_attn_ranges(g, &rse, T(in->enc_seg), T(in->enc_seg), T(t->rng_self[0])));
     FV_TRY(fv_attn_ranges(g, &rsd, T(in->dec_seg), T(in->dec_seg), T(t->rng_self[1])));
     FV_TRY(fv_attn_ranges(g, &rca, T(in->dec_seg), T(in->enc_seg), T(t->rng_cross)));
-    FV_TRY(fv_rowsplit_embedding(g, &m->shared, T(in->enc_ids), T(t->enc[0].x_sa), ne));
+    FV_TRY(fv_t5_embed(g, m, T(in->enc_ids), T(t->enc[0].x_sa), ne));
     FV_TRY(fv_t5_train_dropout(g, t, t->enc[0].x_sa, ne * D, FV_T5_SALT_ENC_EMB));
     for (int l = 0; l < Le; l++)
         FV_TRY(fv_t5_train_block_fwd(g, t, 0, l, l + 1 < Le ? t->enc[l + 1].x_sa : t->enc_end));
     FV_TRY(fv_rmsnorm(g, T(t->enc_end), T(m->enc_final), T(t->enc_out), ne, D, eps));
     FV_TRY(fv_t5_train_dropout(g, t, t->enc_out, ne * D, FV_T5_SALT_ENC_FINAL));
 
-    FV_TRY(fv_rowsplit_embedding(g, &m->shared, T(in->dec_ids), T(t->dec[0].x_sa), nd));
+    FV_TRY(fv_t5_embed(g, m, T(in->dec_ids), T(t->dec[0].x_sa), nd));
     FV_TRY(fv_t5_train_dropout(g, t, t->dec[0].x_sa, nd * D, FV_T5_SALT_DEC_EMB));
     for (int l = 0; l < Ld; l++)
         FV_TRY(fv_t5_train_block_fwd(g, t, 1, l, l + 1 < Ld ? t->dec[l + 1].x_sa : t->dec_end));
@@ -378,7 +393,10 @@ int fv_t5_train_loss_and_head(fv_graph *g, fv_t5_train *t) {
             FV_TRY(fv_t5_logits(g, m, h, lg, rows));
         }
         FV_TRY(fv_xent(g, lg, fv_tensor(in->labels, r0), fv_tensor(t->count, 1), fv_tensor(t->loss, r0), lg, rows, V));
-        FV_TRY(fv_rowsplit_linear_back(g, h, W, lg, fv_tensor(t->gh, r0 * D), dW, rows, s));
+        if (m->vtype != FV_WT_F32) /* a low-bit frozen head: dh only */
+            FV_TRY(fv_t5_logits_back(g, m, lg, fv_tensor(t->gh, r0 * D), rows, T(t->wdx), t->wdx_floats));
+        else
+            FV_TRY(fv_rowsplit_linear_back(g, h, W, lg, fv_tensor(t->gh, r0 * D), dW, rows, s));
     }
     return fv_xent_sum(g, T(t->loss), T(in->labels), T(t->stats), nd, V);
 }

@@ -59,6 +59,20 @@ int fv_t5_embed(fv_graph *g, const fv_t5 *m, fv_t ids, fv_t out, uint32_t ntok) 
     return 0;
 }
 
+int fv_t5_logits_back(fv_graph *g, const fv_t5 *m, fv_t dlogits, fv_t dh, uint32_t rows, fv_t scratch,
+                      uint32_t scratch_floats) {
+    float alpha = m->lm_head.n ? 1.0f : (float)(1.0 / sqrt((double)m->cfg.d_model));
+    const fv_rowsplit *t = m->lm_head.n ? &m->lm_head : &m->shared;
+    if (m->vtype == FV_WT_F32) return fv_rowsplit_linear_back(g, dh, t, dlogits, dh, NULL, rows, alpha);
+    for (uint32_t i = 0; i < t->n; i++) {
+        fv_weight w = vocab_piece(m, t, i);
+        fv_t dy = fv_tensor(dlogits.buf, dlogits.off + fv_rowsplit_first(t, i));
+        if (fv_linear_w_dx(g, dy, t->rows, &w, dh, rows, alpha, i ? 1.0f : 0.0f, scratch, scratch_floats))
+            return fv_err_wrap("LM head piece %u of %u, input gradient", i, t->n);
+    }
+    return 0;
+}
+
 /* The decoder output projection: logits = h W^T, W = lm_head, or the shared embedding scaled by
  * d_model^-0.5 when tied (HF T5ForConditionalGeneration). */
 int fv_t5_logits(fv_graph *g, const fv_t5 *m, fv_t h, fv_t logits, uint32_t rows) {
