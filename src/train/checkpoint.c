@@ -14,6 +14,7 @@
 
 #include "base/file.h"
 #include "io/safetensors.h"
+#include "io/peft.h"
 #include "io/t5_config.h"
 
 #define STATE_FILE "training_state.safetensors"
@@ -136,11 +137,12 @@ static int write_png(const char *path, const void *png, size_t n) {
     return fv_awrite_commit(&w);
 }
 
-static int fill_dir(const char *dir, const fv_t5 *m, fv_optimizer *o, const fv_train_state *st, const char *tokdir,
-                    const fv_train_history *hist, const void *png, size_t png_size) {
+static int fill_dir(const char *dir, const fv_t5 *m, const fv_t5_lora_train *lora, fv_optimizer *o,
+                    const fv_train_state *st, const char *tokdir, const fv_train_history *hist, const void *png,
+                    size_t png_size) {
     char path[1024], from[1024];
     FV_TRY(fv_path_join(path, sizeof path, dir, "config.json"));
-    FV_TRY(fv_t5_config_save(&m->cfg, path));
+    if (!lora) FV_TRY(fv_t5_config_save(&m->cfg, path)); /* an adapter directory holds no model */
     for (int i = 0; tokdir && i < 2; i++) {
         const char *name = i ? "tokenizer.json" : "spiece.model";
         FV_TRY(fv_path_join(from, sizeof from, tokdir, name));
@@ -154,7 +156,7 @@ static int fill_dir(const char *dir, const fv_t5 *m, fv_optimizer *o, const fv_t
     }
     FV_TRY(fv_path_join(path, sizeof path, dir, STATE_FILE));
     FV_TRY(write_state(path, o, st, hist, m->d));
-    return fv_t5_save_weights(m, dir);
+    return lora ? fv_t5_lora_train_save(lora, dir) : fv_t5_save_weights(m, dir);
 }
 
 /* Each subdirectory of target (OUT/best) gets a twin in staging whose files are hard links to its
@@ -201,8 +203,9 @@ static void drop_dir(const char *dir) {
     fv_rmdir_files(dir);
 }
 
-int fv_checkpoint_save(const char *dir, const fv_t5 *m, fv_optimizer *o, const fv_train_state *st,
-                       const char *tokenizer_dir, const fv_train_history *hist, const void *png, size_t png_size) {
+int fv_checkpoint_save(const char *dir, const fv_t5 *m, const fv_t5_lora_train *lora, fv_optimizer *o,
+                       const fv_train_state *st, const char *tokenizer_dir, const fv_train_history *hist, const void *png,
+                       size_t png_size) {
     char staging[1024];
     size_t len = strlen(dir);
     while (len > 1 && dir[len - 1] == '/') len--;
@@ -210,7 +213,7 @@ int fv_checkpoint_save(const char *dir, const fv_t5 *m, fv_optimizer *o, const f
     snprintf(staging, sizeof staging, "%.*s.staging-%ld", (int)len, dir, (long)getpid());
     fv_rmdir_files(staging);
     FV_TRY(fv_mkdirs(staging));
-    int rc = fill_dir(staging, m, o, st, tokenizer_dir, hist, png, png_size);
+    int rc = fill_dir(staging, m, lora, o, st, tokenizer_dir, hist, png, png_size);
     if (rc) {
         fv_rmdir_files(staging);
         return fv_err_wrap("saving checkpoint %s", dir);
@@ -247,7 +250,8 @@ int fv_checkpoint_save(const char *dir, const fv_t5 *m, fv_optimizer *o, const f
     }
     /* No exchange on this file system: rename file by file, the training state first and the model
      * last; each file is whole at every moment. */
-    static const char *files[] = {STATE_FILE, "config.json", "spiece.model", "tokenizer.json", "loss.png", "model.safetensors"};
+    static const char *files[] = {STATE_FILE, "config.json", "spiece.model", "tokenizer.json", "loss.png",
+                                  FV_PEFT_WEIGHTS_FILE, FV_PEFT_CONFIG_FILE, "model.safetensors"};
     for (size_t i = 0; !rc && i < sizeof files / sizeof files[0]; i++) {
         char a[2400], b[2400];
         snprintf(a, sizeof a, "%s/%s", staging, files[i]);
