@@ -18,6 +18,11 @@
  * model_label names the model in errors. A model holds one adapter at a time. */
 int fv_t5_lora_attach(fv_t5 *m, const char *adapter_dir, const char *model_label);
 void fv_t5_lora_detach(fv_t5 *m);
+/* Attach n modules (HF module paths) whose A [r, in] and B [out, r] are device buffers the caller
+ * owns and keeps (LoRA training: a graph recorded while attached, e.g. the evaluator's, reads the
+ * adapters being trained); detaching leaves them alone. */
+int fv_t5_lora_attach_bufs(fv_t5 *m, uint32_t r, float scale, size_t n, const char *const *names, fv_buf *const *A,
+                           fv_buf *const *B);
 
 /* Record y[:, cols of each module of (b, which)] += s * (x A^T) B^T over rows rows of x (the
  * group's input, packed) and y (row stride ldy). Nothing when no module targets it. */

@@ -276,3 +276,20 @@ int fv_t5_lora_train_save(const fv_t5_lora_train *lt, const char *dir) {
 }
 
 const fv_peft_config *fv_t5_lora_train_config(const fv_t5_lora_train *lt) { return &lt->host.cfg; }
+
+int fv_t5_lora_train_share(const fv_t5_lora_train *lt) {
+    size_t n = lt->host.n_mods;
+    const char **names = calloc(n, sizeof *names);
+    fv_buf **A = calloc(n, sizeof *A), **B = calloc(n, sizeof *B);
+    int rc = (!names || !A || !B) ? fv_err("out of host memory") : 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        names[i] = lt->host.mods[i].name;
+        A[i] = lt->list[i]->A;
+        B[i] = lt->list[i]->B;
+    }
+    if (!rc) rc = fv_t5_lora_attach_bufs(lt->m, lt->r, lt->scale, n, names, A, B);
+    free(names);
+    free(A);
+    free(B);
+    return rc;
+}

@@ -60,6 +60,11 @@ int fv_t5_lora_train_back(fv_graph *g, const fv_t5_lora_train *lt, fv_t seed, in
 int fv_t5_lora_train_save(const fv_t5_lora_train *lt, const char *dir);
 /* The adapter's config (r, alpha, dropout, targets as created). */
 const fv_peft_config *fv_t5_lora_train_config(const fv_t5_lora_train *lt);
+/* Attach the adapters being trained to the model for inference (model/t5_lora.h, sharing A and B,
+ * no dropout): graphs recorded until fv_t5_lora_detach (e.g. the evaluator's forward) apply them
+ * as they are at each replay. (The training step's own products use fv_t5_linear_base and its
+ * own adapter terms, so they never apply an attached adapter twice.) */
+int fv_t5_lora_train_share(const fv_t5_lora_train *lt);
 /* Whether some module of the model is adapted. */
 int fv_t5_lora_train_any(const fv_t5_lora_train *lt, int decoder, int l, enum fv_t5_lin which);
 

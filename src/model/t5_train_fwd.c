@@ -237,7 +237,7 @@ static int block_linear(fv_graph *g, const fv_t5_train *t, int decoder, int l, e
                         fv_t5_w w, fv_buf *y, uint32_t rows, uint32_t in, uint32_t out, float beta) {
     if (t->m->wtype != FV_WT_F32) { /* a low-bit frozen base: the model's own product (ops/wlinear.h) */
         const fv_t5_block *b = decoder ? &t->m->dec[l] : &t->m->enc[l];
-        FV_TRY(fv_t5_linear(g, t->m, b, which, T(x), T(y), rows, beta));
+        FV_TRY(fv_t5_linear_base(g, t->m, b, which, T(x), T(y), rows, beta));
     } else {
         FV_TRY(fv_t5_train_linear(g, x, w, y, rows, in, out, beta));
     }

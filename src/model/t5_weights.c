@@ -33,15 +33,18 @@ static fv_wlinear_opts scratch_opts(const fv_t5 *m) {
     return (fv_wlinear_opts){.scratch = fv_tensor(m->wscratch, 0), .scratch_floats = m->wscratch_floats};
 }
 
+int fv_t5_linear_base(fv_graph *g, const fv_t5 *m, const fv_t5_block *b, enum fv_t5_lin which, fv_t x, fv_t y,
+                      uint32_t rows, float beta) {
+    fv_weight w = fv_t5_block_weight(m, b, which);
+    if (m->wtype == FV_WT_F32) return fv_linear(g, x, w.data, y, rows, w.cols, w.rows, beta);
+    fv_wlinear_opts o = scratch_opts(m);
+    return fv_linear_w(g, x, &w, y, rows, 1.0f, beta, &o);
+}
+
 int fv_t5_linear(fv_graph *g, const fv_t5 *m, const fv_t5_block *b, enum fv_t5_lin which, fv_t x, fv_t y,
                  uint32_t rows, float beta) {
-    fv_weight w = fv_t5_block_weight(m, b, which);
-    if (m->wtype == FV_WT_F32) FV_TRY(fv_linear(g, x, w.data, y, rows, w.cols, w.rows, beta));
-    else {
-        fv_wlinear_opts o = scratch_opts(m);
-        FV_TRY(fv_linear_w(g, x, &w, y, rows, 1.0f, beta, &o));
-    }
-    return fv_t5_lora_apply(g, m, b, which, x, y, rows, w.rows);
+    FV_TRY(fv_t5_linear_base(g, m, b, which, x, y, rows, beta));
+    return fv_t5_lora_apply(g, m, b, which, x, y, rows, fv_t5_block_weight(m, b, which).rows);
 }
 
 /* Piece i of a typed vocabulary table as a weight [count, d_model]. */

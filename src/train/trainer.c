@@ -9,6 +9,7 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "bench/bench.h"
+#include "model/t5_lora.h"
 #include "model/t5_train_step.h"
 #include "ops/gradnorm.h"
 #include "train/checkpoint.h"
@@ -279,6 +280,9 @@ static int setup(run *r) {
     }
     if (c->eval_data) {
         /* checked whole now: a bad eval file stops the run before its first step */
+        /* LoRA: the evaluator's forward reads the adapters being trained (attached for inference,
+         * sharing their buffers, until the model is freed) */
+        if (r->lt) FV_TRY(fv_t5_lora_train_share(r->lt));
         FV_TRY(fv_evaluator_create(r->m, c->eval_data, c->batch_size, c->eval_batches, r->tok, &r->ev));
         r->eval_every = c->eval_every ? c->eval_every : c->save_every ? c->save_every : (c->steps >= 10 ? c->steps / 10 : 1);
         uint64_t rows, targets;

@@ -2,7 +2,7 @@
 # LoRA training end to end (issue #13): on the tiny T5 of st_tool.py (d_model 48, gated, untied),
 # `flanvk train --lora-rank` writes a PEFT adapter directory (adapter_config.json with PEFT's keys,
 # adapter_model.safetensors with PEFT's key names and shapes, the adapters' optimizer state; no model
-# weights) whose loss fell; `generate --adapter` and `merge` take it, and generate on the merge gives
+# weights) whose loss fell, its --eval-data loss seeing the adapter; `generate --adapter` and `merge` take it, and generate on the merge gives
 # the ids generate --adapter gives; a run resumed from its step-5 checkpoint ends bit for bit where
 # the uninterrupted run does (adapter and optimizer state); `train --adapter DIR` continues from an
 # adapter; a q8 base trains; bad input (rank 0, alpha 0, an unknown target, an adapter for another
@@ -30,7 +30,7 @@ common=(--model "$work/m" --data "$work/d.jsonl" --batch-size 4 --lr 1e-2 --drop
 
 # 1. train: a PEFT adapter directory, the loss falls
 "$FLANVK" train "${common[@]}" --out "$work/a" --steps 30 --lora-rank 4 --lora-alpha 8 --lora-targets all \
-  > "$work/a.log" 2> "$work/a.err" || { cat "$work/a.err"; fail "train --lora-rank"; }
+  --eval-data "$work/d.jsonl" --eval-every 15 > "$work/a.log" 2> "$work/a.err" || { cat "$work/a.err"; fail "train --lora-rank"; }
 sed 's/^/  /' "$work/a.log"
 for f in adapter_config.json adapter_model.safetensors training_state.safetensors; do
   [ -s "$work/a/$f" ] || fail "the adapter directory lacks $f"
@@ -63,7 +63,9 @@ print("  adapter_config.json and adapter_model.safetensors as PEFT writes them (
 EOF
 read -r first last < <(sed -n 's/.*loss \([0-9.]*\) -> \([0-9.]*\).*/\1 \2/p' "$work/a.log")
 "$PY" -c "import sys; sys.exit(0 if $last < $first - 0.3 else 1)" || fail "the loss did not fall ($first -> $last)"
-echo "LoRA r 4 on every linear layer: loss $first -> $last"
+eval=$(sed -n 's/^eval loss \([0-9.]*\) .*/\1/p' "$work/a.log")
+"$PY" -c "import sys; sys.exit(0 if abs($eval - $last) < 0.3 else 1)" || fail "the eval loss $eval ignores the adapter"
+echo "LoRA r 4 on every linear layer: loss $first -> $last; eval loss (the adapter applied) $eval"
 
 # 2. generate --adapter and merge take it; generate on the merge = generate --adapter
 printf '{"prompt_ids": [12, 30, 44, 7, 1]}\n{"prompt_ids": [60, 21, 9, 1]}\n' > "$work/p.jsonl"
