@@ -42,6 +42,8 @@ typedef struct flanvk_bench_train_opts {
     int lora_rank;                         /* > 0: a LoRA step (adapters of this rank on q, v; frozen base) */
     const char *weights;                   /* the base's storage with LoRA: "f32", "f16", "bf16", "q8"; NULL: bf16
                                               where the device has 16-bit storage, else f32 (as flanvk train) */
+    int memory_only;                       /* allocate and record the step, report peak_device_bytes, run nothing
+                                              (large shapes on slow devices) */
 } flanvk_bench_train_opts;
 
 /* One training step: tokens/s, ms split into forward / loss + LM head / backward / optimizer, model

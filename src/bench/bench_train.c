@@ -208,11 +208,29 @@ int fv_bench_train(fv_dev *d, const fv_bench_train_opts *o, FILE *f, int json) {
     fv_t5_config preset;
     if (o->config && !o->model_dir) FV_TRY(fv_t5_config_preset(&preset, o->config)); /* fail before the peak run */
     fv_bench_out out = {.f = f, .json = json};
-    FV_TRY(fv_bench_peak(d, &out.peak));
-    if (!json) fv_bench_print_peak(&out, d);
+    if (!o->memory_only) FV_TRY(fv_bench_peak(d, &out.peak));
+    if (!json && !o->memory_only) fv_bench_print_peak(&out, d);
     fv_mem_reset_peak(d);
     rig r = {0};
     int rc = setup(&r, d, o, B, L, L2);
+    if (!rc && o->memory_only) { /* everything is allocated and recorded: the step's memory, no run */
+        uint64_t peak_bytes = fv_mem_peak(d);
+        if (json)
+            fprintf(f, "{\"peak_device_bytes\": %llu, \"weights_bytes\": %llu, \"batch\": %u, \"seq_in\": %u, "
+                       "\"seq_out\": %u, \"optimizer\": \"%s\", \"mixed_precision\": %d, \"grad_checkpointing\": %d, "
+                       "\"lora_rank\": %d, \"weights\": \"%s\", \"memory_only\": 1}\n",
+                    (unsigned long long)peak_bytes, (unsigned long long)r.m->weight_bytes, B, L, L2,
+                    fv_optimizer_name(r.opt), r.tr->mixed, r.tr->checkpointing, r.lt ? o->lora_rank : 0,
+                    fv_wtype_name(r.m->wtype));
+        else
+            fprintf(f, "%s, %.1fM parameters (%s, %.1f MiB), batch %u x (%u in + %u out)%s%s: peak device memory %.1f MiB "
+                       "(allocated and recorded, not run)\n",
+                    o->model_dir ? o->model_dir : o->config, r.m->nvalues / 1e6, fv_wtype_name(r.m->wtype),
+                    r.m->weight_bytes / 1048576.0, B, L, L2, r.tr->checkpointing ? ", gradient checkpointing" : "",
+                    r.lt ? ", LoRA" : "", peak_bytes / 1048576.0);
+        teardown(&r, d);
+        return 0;
+    }
     d->max_submit_ms = 0;
     double ms_step = 1e30, ms_update = 1e30, ms_fwd = 1e30, ms_head = 1e30, ms_bwd = 1e30;
     /* warm-up: one whole step */

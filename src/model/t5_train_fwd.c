@@ -190,6 +190,12 @@ int fv_t5_train_create_ex(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, ui
     if (!rc) rc = fv_buf_write(d, t->seed, 0, &seed0, 4);
     if (!rc && t->mixed) rc = fv_t5_train_shadows_create(t);
     if (!rc && !typed) rc = fv_t5_train_fwd_copies_create(t);
+    if (!rc && !gr && t->enc_t) { /* a frozen base: its transposed copies once, now */
+        fv_graph *g = NULL;
+        rc = fv_graph_create(d, &g) || fv_graph_begin(g) || fv_t5_train_fwd_copies(g, t) || fv_graph_end(g) ||
+             fv_graph_run(g);
+        fv_graph_destroy(g);
+    }
     if (!rc && t->lora) rc = fv_t5_lora_train_bind(t->lora, B, Te, Td);
     if (rc) {
         fv_t5_train_free(t);
@@ -352,8 +358,9 @@ int fv_t5_train_forward(fv_graph *g, fv_t5_train *t) {
     int Le = c->num_layers, Ld = c->num_decoder_layers;
     /* the attention masks' block ranges, once per step for every layer and head */
     fv_attn_desc rse = fv_t5_train_self_desc(t, 0), rsd = fv_t5_train_self_desc(t, 1), rca = fv_t5_train_cross_desc(t);
-    /* texel devices: W^T copies of the projection weights from this replay's masters */
-    FV_TRY(fv_t5_train_fwd_copies(g, t));
+    /* texel devices: W^T copies of the projection weights from this replay's masters (a frozen
+     * base's were made once, at creation) */
+    if (t->gr) FV_TRY(fv_t5_train_fwd_copies(g, t));
     FV_TRY(fv_attn_ranges(g, &rse, T(in->enc_seg), T(in->enc_seg), T(t->rng_self[0])));
     FV_TRY(fv_attn_ranges(g, &rsd, T(in->dec_seg), T(in->dec_seg), T(t->rng_self[1])));
     FV_TRY(fv_attn_ranges(g, &rca, T(in->dec_seg), T(in->enc_seg), T(t->rng_cross)));

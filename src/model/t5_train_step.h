@@ -125,7 +125,8 @@ typedef struct fv_t5_train {
  * LoRA (opts.lora, issue #13): the adapters' terms join every targeted product of the forward
  * and their gradients the backward (model/t5_lora_train.h); with gr NULL the base is frozen: its
  * input gradients flow, no weight gradient is computed, fv_t5_train_record zeroes only the
- * adapters' gradients and fv_t5_train_refresh_shadows records nothing (shadows never go stale).
+ * adapters' gradients and fv_t5_train_refresh_shadows records nothing (shadows never go stale);
+ * the transposed forward copies of an f32 frozen base are made once, here, not by every forward.
  * A frozen base may hold its linear weights as f16, bf16 or q8 (fv_t5_create_typed): the forward
  * asks fv_t5_linear / fv_t5_embed / fv_t5_logits for its products, the backward's input gradients
  * go through fv_linear_w_dx (dequantized chunks of W, fp32 GEMM) with the scratch t->wdx; such a
