@@ -5,7 +5,7 @@
 # weights) whose loss fell, its --eval-data loss seeing the adapter; `generate --adapter` and `merge` take it, and generate on the merge gives
 # the ids generate --adapter gives; a run resumed from its step-5 checkpoint ends bit for bit where
 # the uninterrupted run does (adapter and optimizer state); `train --adapter DIR` continues from an
-# adapter; a q8 base trains; bad input (rank 0, alpha 0, an unknown target, an adapter for another
+# adapter; a bf16 base trains; bad input (rank 0, alpha 0, an unknown target, an adapter for another
 # model, --weights without LoRA) gives one line on stderr and a non-zero exit.
 set -euo pipefail
 FLANVK=$1
@@ -99,12 +99,12 @@ read -r cfirst _ < <(sed -n 's/.*loss \([0-9.]*\) -> \([0-9.]*\).*/\1 \2/p' "$wo
 "$PY" -c "import sys; sys.exit(0 if $cfirst < $first - 0.3 else 1)" || fail "train --adapter did not start from it ($cfirst)"
 echo "train --adapter continues from the adapter (first loss $cfirst, a fresh adapter's $first)"
 
-# 5. a q8 base trains
-"$FLANVK" train --model "$work/m" --data "$work/d.jsonl" --batch-size 4 --lr 1e-2 --dropout 0 --seed 3 --weights q8 \
-  --out "$work/q8" --steps 30 --lora-rank 4 --lora-targets all > "$work/q8.log" 2>/dev/null || fail "train --weights q8"
-read -r qfirst qlast < <(sed -n 's/.*loss \([0-9.]*\) -> \([0-9.]*\).*/\1 \2/p' "$work/q8.log")
-"$PY" -c "import sys; sys.exit(0 if $qlast < $qfirst - 0.3 else 1)" || fail "q8 base: the loss did not fall"
-echo "q8 base: loss $qfirst -> $qlast"
+# 5. a bf16 base trains (q8: test_lora_train)
+"$FLANVK" train --model "$work/m" --data "$work/d.jsonl" --batch-size 4 --lr 1e-2 --dropout 0 --seed 3 --weights bf16 \
+  --out "$work/b16" --steps 30 --lora-rank 4 --lora-targets all > "$work/b16.log" 2>/dev/null || fail "train --weights bf16"
+read -r qfirst qlast < <(sed -n 's/.*loss \([0-9.]*\) -> \([0-9.]*\).*/\1 \2/p' "$work/b16.log")
+"$PY" -c "import sys; sys.exit(0 if $qlast < $qfirst - 0.3 else 1)" || fail "bf16 base: the loss did not fall"
+echo "bf16 base: loss $qfirst -> $qlast"
 
 # 6. bad input: one line naming the problem, non-zero exit
 bad() {
