@@ -17,7 +17,8 @@
 //
 // SELF (decoder self-attention over a KV cache, spec constant): the keys are cache slots 0..step-1
 // plus this step's own k/v, read from NEW (the fused QKV buffer) and written to the caches at slot
-// `step` (step = STEP[stepo], a device buffer: the step is recorded once and replayed). The
+// `step` (step = STEP[stepo + b * steps], a device buffer: the step is recorded once and replayed;
+// steps = 1 gives each row its own position, for continuous batching). The
 // caches are read through K/V and written through KC/VC (the same buffers; slot `step` is never
 // read from the cache, so there is no hazard). Bias: table[lut[clamp(j - step, -L, L) + L]*H + h].
 // Otherwise (cross-attention): keys 0..Tk-1, key j visible iff SEG[sego + b*Tk + j] != 0.
@@ -92,6 +93,7 @@ layout(push_constant) uniform P {
     uint qs, ks, vs, os, ns;       // token strides (vec4)
     uint qo, ko, vo, oo, nko, nvo; // offsets (vec4)
     uint sego, tbo, luo, stepo, L, nb, bias;
+    uint steps;                    // step stride per row: 0 = one shared step, 1 = a step per row
 } pc;
 
 const float LOWEST = -3.0e38;
@@ -115,7 +117,7 @@ void main() {
         acc[d] = vec4(0.0);
     }
 
-    uint step = SELF ? STEP[pc.stepo] : 0u;
+    uint step = SELF ? STEP[pc.stepo + b * pc.steps] : 0u;
     uint n = SELF ? min(step, pc.Tk) : pc.Tk;  // keys read from K/V
     bool bias = pc.bias != 0u;
     uint kb = pc.ko + b * pc.Tk * pc.ks + h * D4, vb = pc.vo + b * pc.Tk * pc.vs + h * D4;

@@ -5,7 +5,7 @@
 #endif
 // Decode step: write this step's key/value rows into the cache at the position held in a device
 // buffer, so one recorded decode step serves every position when replayed.
-// cache[b, pos, 0:width] = src[b, 0:width], pos = step[0]; cache rows have stride row_stride and
+// cache[b, pos, 0:width] = src[b, 0:width], pos = step[b * steps] (steps 0 or 1); cache rows have stride row_stride and
 // batches stride batch_stride (elements). F16 (variant): the cache holds fp16, rounded to nearest
 // even by common/half.glsl (as cast_f16 and attn_decode's in-kernel append round).
 layout(local_size_x_id = 0) in;
@@ -21,11 +21,12 @@ layout(std430, binding = 2) buffer C { uint16_t cache[]; };
 layout(std430, binding = 2) buffer C { float cache[]; };
 #define STORE(x) (x)
 #endif
-layout(push_constant) uniform PC { uint batch, width, src_stride, row_stride, batch_stride, so, co, tmax; } p;
+layout(push_constant) uniform PC { uint batch, width, src_stride, row_stride, batch_stride, so, co, tmax, steps; } p;
 
 void main() {
     uint j = gl_GlobalInvocationID.x, b = gl_GlobalInvocationID.y;
-    uint pos = step[0];
-    if (j >= p.width || b >= p.batch || pos >= p.tmax) return;
+    if (j >= p.width || b >= p.batch) return;
+    uint pos = step[b * p.steps]; // steps = 0: one shared position; 1: one per row
+    if (pos >= p.tmax) return;
     cache[p.co + b * p.batch_stride + pos * p.row_stride + j] = STORE(src[p.so + b * p.src_stride + j]);
 }

@@ -34,5 +34,6 @@ int cmd_train(int argc, char **argv);
 int cmd_mix(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "flanvk/dist.h"
 #include "flanvk/bench.h"
 #include "flanvk/model.h"
 
@@ -72,8 +73,18 @@ int cmd_bench(int argc, char **argv) {
         return cli_fail("bench %s: give exactly one of --model DIR and --config NAME (e.g. --config small)", kind);
     if (optimizer && strcmp(optimizer, "adamw") && strcmp(optimizer, "adafactor"))
         return cli_fail("bench train: --optimizer must be adamw or adafactor, not '%s'", optimizer);
+    /* bench train under mpirun: each rank its device, rank 0 prints */
+    int dev = (int)device;
+    if (!strcmp(kind, "train") && (flanvk_dist_init() || flanvk_dist_device((int)device, &dev)))
+        return cli_lib_fail("bench");
+    FILE *out = flanvk_dist_rank() ? fopen("/dev/null", "w") : stdout;
+    if (!out) return cli_fail("bench: cannot open /dev/null");
     flanvk_ctx *ctx;
-    if (flanvk_open((int)device, &ctx)) return cli_lib_fail("bench");
+    if (flanvk_open(dev, &ctx)) {
+        cli_lib_fail("bench");
+        flanvk_dist_end(1);
+        return 1;
+    }
     int rc;
     if (!strcmp(kind, "ops")) rc = flanvk_bench_ops(ctx, stdout, json, filter);
     else if (!strcmp(kind, "generate")) {
@@ -89,11 +100,13 @@ int cmd_bench(int argc, char **argv) {
                                      .steps = (int)steps, .profile = profile, .mixed_precision = mixed,
                                      .grad_checkpointing = ckpt, .lora_rank = (int)lora_rank, .weights = weights,
                                      .memory_only = memory_only};
-        rc = flanvk_bench_train(ctx, &o, stdout, json);
+        rc = flanvk_bench_train(ctx, &o, out, json);
     }
     char what[32];
     snprintf(what, sizeof what, "bench %s", kind);
     if (rc) cli_lib_fail(what);
     flanvk_close(ctx);
+    if (out != stdout) fclose(out);
+    flanvk_dist_end(rc);
     return rc ? 1 : 0;
 }

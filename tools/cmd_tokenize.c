@@ -1,5 +1,6 @@
-/* flanvk tokenize: text lines on stdin -> T5 token ids (one line of space-separated ids each,
- * ending with </s> = 1), or with --decode ids -> text. Uses the public tokenizer API. */
+/* flanvk tokenize: text lines on stdin -> T5 token ids as Hugging Face gives them, special tokens
+ * written in the text included (one line of space-separated ids each, ending with </s> = 1), or
+ * with --decode ids -> text. Uses the public tokenizer API. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdint.h>
@@ -14,7 +15,8 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: flanvk tokenize [--model DIR|FILE] [--decode] [--no-eos] [--pieces]\n"
-            "Reads lines on stdin. Encodes each line to T5 token ids (space-separated, </s> = 1 appended);\n"
+            "Reads lines on stdin. Encodes each line to T5 token ids (space-separated, </s> = 1 appended) as\n"
+            "Hugging Face's T5 tokenizer does: </s>, <pad>, <unk> and <extra_id_N> written in a line are those tokens;\n"
             "--decode reads lines of ids and prints the text. --pieces prints piece strings instead of ids.\n"
             "--model: a directory with spiece.model or tokenizer.json, or such a file (default: the bundled T5\n"
             "tokenizer, assets/tokenizer or its installed copy; FLANVK_TOKENIZER=DIR overrides).\n");

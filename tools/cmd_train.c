@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "cli_util.h"
+#include "flanvk/dist.h"
 #include "flanvk/train.h"
 
 static void usage(FILE *f) {
@@ -31,7 +32,11 @@ static void usage(FILE *f) {
             "  [--weights f32|f16|bf16|q8 (the frozen base's storage; bf16 with 16-bit storage, else f32)]\n"
             "  [--device N] [--profile NAME]\n"
             "--data: a .pack file from flanvk mix, or a .jsonl file of {\"inputs\", \"targets\"} (text) or\n"
-            "{\"input_ids\", \"target_ids\"} lines, packed on the fly. --steps is the total: a resumed run continues to it.\n");
+            "{\"input_ids\", \"target_ids\"} lines, packed on the fly. --steps is the total: a resumed run continues to it.\n"
+            "Several devices or machines: `mpirun -np N flanvk train ...` with the same flags; --batch-size is per rank\n"
+            "(global batch N x B x accum), each rank takes --device/FLANVK_DEVICE or its node-local rank modulo the\n"
+            "devices; rank 0 writes the checkpoint and log. FLANVK_DIST_CHECK=1 compares the parameters of all ranks\n"
+            "after every step. This flanvk is %s.\n", flanvk_dist_info());
 }
 
 static void progress(const flanvk_train_progress *p, void *user) {
@@ -137,12 +142,23 @@ int cmd_train(int argc, char **argv) {
     if (!tok && !p.model && !p.resume) tok = cli_default_tokenizer();
     p.tokenizer = tok;
     p.progress = progress;
+    /* under mpirun: join the job first, the rank decides the device */
+    if (flanvk_dist_init()) return cli_lib_fail("train");
+    int rank = flanvk_dist_rank(), size = flanvk_dist_size(), dev;
     flanvk_ctx *ctx;
-    if (flanvk_open((int)device, &ctx)) return cli_lib_fail("train");
+    if (flanvk_dist_device((int)device, &dev) || flanvk_open(dev, &ctx)) {
+        if (size > 1) cli_fail("train: rank %d of %d: %s", rank, size, flanvk_last_error());
+        else cli_lib_fail("train");
+        flanvk_dist_end(1); /* ends the other ranks too */
+        return 1;
+    }
+    if (size > 1)
+        fprintf(stderr, "train: rank %d of %d (rank %d on this machine) on device %u: %s\n", rank, size,
+                flanvk_dist_local_rank(), flanvk_device(ctx)->index, flanvk_device(ctx)->name);
     flanvk_train_result r;
     int rc = flanvk_train(ctx, &p, &r);
-    if (rc) cli_lib_fail("train");
-    else {
+    if (rc && flanvk_dist_reports_error()) cli_lib_fail("train");
+    else if (!rc && rank == 0) {
         int lora = p.lora_rank > 0 || p.adapter || r.adapter;
         printf("trained %u steps (%u skipped): loss %.4f -> %.4f; peak device memory %.1f MiB; %s in %s\n",
                r.steps_done, r.skipped, r.first_loss, r.last_loss, r.peak_device_bytes / 1048576.0,
@@ -155,5 +171,6 @@ int cmd_train(int argc, char **argv) {
             printf("stopped early: %u evaluations without a lower eval loss (--early-stop %u)\n", p.early_stop, p.early_stop);
     }
     flanvk_close(ctx);
+    flanvk_dist_end(rc);
     return rc ? 1 : 0;
 }

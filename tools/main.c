@@ -19,6 +19,7 @@ static const cli_command commands[] = {
     {"merge", cmd_merge, "fold a PEFT LoRA adapter into its base model (full checkpoint out)"},
     {"eval", cmd_eval, "evaluate on MMLU, BBH, MGSM or JSONL (direct or chain-of-thought)"},
     {"tokenize", cmd_tokenize, "text lines on stdin -> T5 token ids (--decode: ids -> text)"},
+    {"serve", cmd_serve, "a local HTTP inference server (OpenAI completions, continuous batching)"},
     {"bench", cmd_bench, "measure speed: bench ops"},
     {NULL, NULL, NULL},
 };

@@ -15,6 +15,7 @@
 #include "model/t5_lora.h"
 #include "model/t5_generate.h"
 #include "model/t5_score.h"
+#include "api/model_internal.h"
 
 struct flanvk_model {
     flanvk_ctx *ctx;
@@ -247,3 +248,5 @@ int flanvk_score(flanvk_model *m, const uint32_t *const *inputs, const uint32_t 
     FV_TRY(check_ids(m, targets, tgt_lens, n, "target"));
     return fv_t5_score(m->t5, inputs, in_lens, targets, tgt_lens, n, batch_size, logprob);
 }
+
+fv_t5 *fv_api_model_t5(flanvk_model *m) { return m ? m->t5 : NULL; }

@@ -23,6 +23,11 @@
  * projection of the encoder output and the LM head; the backward is twice the forward (input and
  * weight gradient of every product). The usual 6 * params * tokens is printed beside it.
  *
+ * Under mpirun (several ranks, src/dist): every step also sums the gradients over the ranks
+ * (the trainer's bucketed all-reduce, between the step graph and the update), and rank 0 prints
+ * the global tokens/s (all ranks' tokens over the slowest rank's step), each rank's, and the share
+ * of the step spent in the all-reduce and, within it, blocked waiting for the other ranks.
+ *
  * --lora-rank R (issue #13): the LoRA step flanvk train --lora-rank runs, adapters on q, v of a
  * frozen base held as --weights (the trainer's default: bf16 with 16-bit storage), no weight
  * gradients; the backward is then the input gradients only (model FLOPs 2x the forward).
@@ -38,6 +43,7 @@
 #include "model/t5_train_step.h"
 #include "ops/gradnorm.h"
 #include "ref/attn_ranges.h"
+#include "train/data_parallel.h"
 #include "train/optimizer.h"
 
 /* Visible (query, key) pairs of the batch's three attention kinds (see the header). */
@@ -71,6 +77,7 @@ typedef struct {
     fv_buf *norm_scratch, *norm;
     fv_graph *g_step, *g_update, *g_fwd, *g_head, *g_bwd;
     attn_pairs pairs;
+    fv_dp dp; /* the gradients the ranks sum */
 } rig;
 
 static int make_batch(rig *r, uint32_t B, uint32_t L, uint32_t L2) {
@@ -141,6 +148,7 @@ static int setup(rig *r, fv_dev *d, const fv_bench_train_opts *o, uint32_t B, ui
     FV_TRY(fv_optimizer_create(d, &oc, params, grads, ntrain, &r->opt));
     FV_TRY(fv_optimizer_set_step(r->opt, 1, 1e-4));
     FV_TRY(r->lt ? fv_t5_lora_train_norm_plan(r->lt, &r->plan) : fv_t5_grads_norm_plan(r->gr, &r->plan));
+    FV_TRY(fv_dp_create(&r->dp, params, grads, ntrain));
     FV_TRY(fv_buf_alloc(d, (uint64_t)fv_gradnorm_scratch_size(r->plan) * 4 + 4, FV_MEM_DEVICE, "norm scratch",
                         &r->norm_scratch));
     FV_TRY(fv_buf_alloc(d, 16, FV_MEM_DEVICE, "gradient norm", &r->norm));
@@ -189,6 +197,7 @@ static void teardown(rig *r, fv_dev *d) {
     fv_t5_grads_free(r->gr);
     fv_t5_lora_train_free(r->lt);
     fv_t5_free(r->m);
+    fv_dp_free(&r->dp);
 }
 
 static int timed(fv_graph *g, double *best) {
@@ -233,18 +242,37 @@ int fv_bench_train(fv_dev *d, const fv_bench_train_opts *o, FILE *f, int json) {
     }
     d->max_submit_ms = 0;
     double ms_step = 1e30, ms_update = 1e30, ms_fwd = 1e30, ms_head = 1e30, ms_bwd = 1e30;
+    double ms_reduce = 0, ms_wait = 0, ms_whole = 1e30; /* several ranks: of the fastest whole step */
+    fv_dist *dc = fv_dist_get();
     /* warm-up: one whole step */
     if (!rc) rc = fv_graph_run(r.g_step);
+    if (!rc) rc = fv_dp_reduce(&r.dp, d);
     if (!rc) rc = fv_graph_run(r.g_update);
     for (int s = 0; !rc && s < steps; s++) {
+        fv_dist_reset_timers();
         double t0 = fv_bench_now();
         rc = fv_graph_run(r.g_step);
         double t1 = fv_bench_now();
-        if (!rc) rc = fv_graph_run(r.g_update);
+        if (!rc) rc = fv_dp_reduce(&r.dp, d);
         double t2 = fv_bench_now();
+        if (!rc) rc = fv_graph_run(r.g_update);
+        double t3 = fv_bench_now();
         if (rc) break;
         if ((t1 - t0) * 1e3 < ms_step) ms_step = (t1 - t0) * 1e3;
-        if ((t2 - t1) * 1e3 < ms_update) ms_update = (t2 - t1) * 1e3;
+        if ((t3 - t2) * 1e3 < ms_update) ms_update = (t3 - t2) * 1e3;
+        if ((t3 - t0) * 1e3 < ms_whole) {
+            ms_whole = (t3 - t0) * 1e3;
+            ms_reduce = (t2 - t1) * 1e3;
+            ms_wait = dc->wait_s * 1e3;
+        }
+    }
+    /* per-rank figures to every rank (a sum of vectors with one slot filled each) */
+    double *per = calloc((size_t)dc->size * 2, sizeof *per);
+    if (!rc && !per) rc = fv_err("out of host memory");
+    if (!rc && dc->size > 1) {
+        per[2 * dc->rank] = ms_whole;
+        per[2 * dc->rank + 1] = (double)B * (L + L2) / (ms_whole * 1e-3);
+        rc = fv_dist_sum_f64(per, (size_t)dc->size * 2);
     }
     for (int s = 0; !rc && s < steps; s++) {
         rc = timed(r.g_fwd, &ms_fwd);
@@ -292,10 +320,35 @@ int fv_bench_train(fv_dev *d, const fv_bench_train_opts *o, FILE *f, int json) {
             fprintf(f, "longest submission %.1f ms GPU time (FLANVK_MAX_SUBMIT_MS bound: %.0f ms, 0 = none); the step in %u submissions\n",
                     d->max_submit_ms, bound, fv_graph_num_segments(r.g_step));
         }
+        if (dc->size > 1) {
+            double slowest = 0, sum_tps = 0;
+            for (int q = 0; q < dc->size; q++) {
+                if (per[2 * q] > slowest) slowest = per[2 * q];
+                sum_tps += per[2 * q + 1];
+            }
+            double global = dc->size * tokens / (slowest * 1e-3);
+            uint64_t bytes = 0;
+            for (size_t i = 0; i < r.dp.ngrads; i++) bytes += r.dp.grads[i].count * 4;
+            if (json)
+                fprintf(f, "{\"ranks\": %d, \"global_tokens_per_s\": %.2f, \"rank0_tokens_per_s\": %.2f, "
+                        "\"ms_whole_step\": %.2f, \"ms_allreduce\": %.2f, \"ms_allreduce_wait\": %.2f, "
+                        "\"allreduce_bytes\": %llu}\n", dc->size, global, per[1], ms_whole, ms_reduce, ms_wait,
+                        (unsigned long long)bytes);
+            else {
+                fprintf(f, "ranks        %d: global %.1f tokens/s (all ranks' tokens over the slowest step, %.1f ms); "
+                        "sum of per-rank rates %.1f\n", dc->size, global, slowest, sum_tps);
+                for (int q = 0; q < dc->size; q++)
+                    fprintf(f, "  rank %d     %9.1f tokens/s, step %.1f ms\n", q, per[2 * q + 1], per[2 * q]);
+                fprintf(f, "all-reduce   %.1f MiB of gradients per step: %.1f ms = %.1f%% of rank 0's step "
+                        "(%.1f ms of it blocked waiting for the other ranks)\n", bytes / 1048576.0, ms_reduce,
+                        100.0 * ms_reduce / ms_whole, ms_wait);
+            }
+        }
         fflush(f);
         if (o->profile && r.lt) fprintf(f, "(--profile: not for LoRA steps)\n");
         else if (o->profile) rc = fv_bench_profile_train(r.m, B, L, L2, total, ms_update, f, json);
     }
+    free(per);
     teardown(&r, d);
     return rc;
 }

@@ -9,31 +9,38 @@
 #include "ops/decode.h"
 #include "ref/decode.h"
 
-static int kv_append(fv_check *c) {
+/* per_row: fv_kv_append_rows, each row at its own position (row b at positions[k] + 2 b, some
+ * past the end). */
+static int kv_append(fv_check *c, int per_row) {
     const uint32_t batch = 3, width = 37, tmax = 9, src_stride = 41, row_stride = 40, batch_stride = 9 * 40 + 5;
     char shape[64];
-    snprintf(shape, sizeof shape, "b%u w%u tmax%u", batch, width, tmax);
+    snprintf(shape, sizeof shape, "b%u w%u tmax%u%s", batch, width, tmax, per_row ? " per-row" : "");
     size_t ncache = (size_t)(batch - 1) * batch_stride + (tmax - 1) * row_stride + width;
     float *cache = fv_check_rand(c, ncache, -1, 1), *src = fv_check_rand(c, (size_t)batch * src_stride, -1, 1);
-    uint32_t *step = fv_check_alloc_u32(c, 1);
+    uint32_t *step = fv_check_alloc_u32(c, batch);
     fv_buf *bc = fv_check_upload(c, cache, ncache), *bs = fv_check_upload(c, src, (size_t)batch * src_stride);
-    fv_buf *bstep = fv_check_upload_u32(c, step, 1);
+    fv_buf *bstep = fv_check_upload_u32(c, step, batch);
     if (!bc || !bs || !bstep || fv_check_begin(c) ||
-        fv_kv_append(c->g, fv_tensor(bs, 0), fv_tensor(bstep, 0), fv_tensor(bc, 0), batch, width, src_stride, row_stride,
-                     batch_stride, tmax) ||
+        (per_row ? fv_kv_append_rows(c->g, fv_tensor(bs, 0), fv_tensor(bstep, 0), fv_tensor(bc, 0), batch, width, src_stride,
+                                     row_stride, batch_stride, tmax, 0)
+                 : fv_kv_append(c->g, fv_tensor(bs, 0), fv_tensor(bstep, 0), fv_tensor(bc, 0), batch, width, src_stride,
+                                row_stride, batch_stride, tmax)) ||
         fv_graph_end(c->g))
         return fv_check_fail(c, "kv_append", shape, fv_last_error());
     /* replay the same recording at positions 0, 4, 8 and 9 (past the end: no write) with new rows */
     uint32_t positions[] = {0, 4, 8, 9};
     for (int k = 0; k < 4; k++) {
-        step[0] = positions[k];
+        for (uint32_t b = 0; b < batch; b++) step[b] = positions[k] + (per_row ? 2 * b : 0);
         for (size_t i = 0; i < (size_t)batch * src_stride; i++) src[i] = (float)(k * 1000 + i);
-        if (fv_buf_write(c->d, bstep, 0, step, 4) || fv_buf_write(c->d, bs, 0, src, (size_t)batch * src_stride * 4) ||
+        if (fv_buf_write(c->d, bstep, 0, step, 4 * batch) || fv_buf_write(c->d, bs, 0, src, (size_t)batch * src_stride * 4) ||
             fv_graph_run(c->g))
             return fv_check_fail(c, "kv_append", shape, fv_last_error());
-        fv_ref_kv_append(src, step[0], cache, batch, width, src_stride, row_stride, batch_stride, tmax);
+        for (uint32_t b = 0; b < batch; b++) /* one row at a time: the reference at that row's position */
+            fv_ref_kv_append(src + (size_t)b * src_stride, step[b], cache + (size_t)b * batch_stride, 1, width, src_stride,
+                             row_stride, batch_stride, tmax);
     }
-    return fv_check_compare(c, "kv_append (replayed at 4 positions)", shape, fv_check_download(c, bc, ncache), cache, ncache, 0);
+    return fv_check_compare(c, per_row ? "kv_append rows (replayed at 4 positions)" : "kv_append (replayed at 4 positions)",
+                            shape, fv_check_download(c, bc, ncache), cache, ncache, 0);
 }
 
 static int argmax(fv_check *c, uint32_t rows, uint32_t cols) {
@@ -92,7 +99,8 @@ static int bad_input(fv_check *c) {
 }
 
 int fv_check_op_decode(fv_check *c) {
-    int bad = kv_append(c);
+    int bad = kv_append(c, 0);
+    bad |= kv_append(c, 1);
     bad |= argmax(c, 1, 1);
     bad |= argmax(c, 7, 33);
     bad |= argmax(c, 3, 32128);

@@ -70,6 +70,17 @@ static uint32_t unit_at(const fv_spm_normalizer *nz, size_t i) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* Unicode's White_Space property (PropList.txt), as Rust's char::is_whitespace has it. */
+static int is_white_space(const unsigned char *s, size_t len) {
+    uint32_t c;
+    if (len == 1) c = s[0];
+    else if (len == 2) c = (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
+    else if (len == 3) c = (uint32_t)(s[0] & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+    else return 0;
+    return (c >= 0x09 && c <= 0x0d) || c == 0x20 || c == 0x85 || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
+           c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
+}
+
 /* darts-clone unit fields */
 static int u_has_leaf(uint32_t u) { return (u >> 8) & 1; }
 static uint32_t u_value(uint32_t u) { return u & 0x7fffffffu; }
@@ -141,6 +152,8 @@ int fv_spm_normalize(const fv_spm_normalizer *nz, const char *text, size_t n, fv
             used = fv_utf8_char_len(in, n);                                 \
             if (!used) used = 1; /* callers validate; never loop forever */ \
             sp = (const char *)in, spn = used;                              \
+            if (nz->unicode_whitespace && is_white_space(in, used))         \
+                sp = " ", spn = 1;                                          \
         }                                                                   \
     } while (0)
 

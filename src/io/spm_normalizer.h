@@ -28,6 +28,10 @@ typedef struct {
     const char *norm;      /* replacement strings */
     size_t norm_len;
     int add_dummy_prefix, remove_extra_whitespaces, escape_whitespaces, treat_whitespace_as_suffix;
+    /* Unicode White_Space characters that the charsmap leaves alone (T5's: only U+0085) count as a
+     * space, as in Hugging Face's T5 tokenizer (transformers 5 splits words with WhitespaceSplit,
+     * i.e. at every White_Space character). Off in SentencePiece itself; fv_tokenizer turns it on. */
+    int unicode_whitespace;
 } fv_spm_normalizer;
 
 /* Validate and copy spec's charsmap and flags. name is used in error messages. */

@@ -1,4 +1,4 @@
-/* The T5 tokenizer: loading, sentinel splitting, encode and decode (see tokenizer.h). */
+/* The T5 tokenizer: loading, splitting the text at special tokens, encode and decode (see tokenizer.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "io/tokenizer.h"
 
@@ -25,6 +25,13 @@ struct fv_tokenizer {
     int32_t *sentinel;       /* N -> id, -1 if absent */
     uint32_t n_sentinel;
     unsigned char *is_sentinel; /* per id */
+    /* Tokens matched in the raw text before normalization, longest first (see special_at). */
+    struct special {
+        const char *text;
+        uint32_t len, id;
+    } *special;
+    uint32_t n_special;
+    unsigned char special_first[256]; /* first bytes of the special tokens, to skip most positions fast */
     char name[512];
 };
 
@@ -39,6 +46,30 @@ static size_t parse_sentinel(const char *s, size_t n, uint32_t *num) {
     if (digits > 1 && s[SENTINEL_PREFIX_LEN] == '0') return 0; /* "<extra_id_07>" is plain text */
     *num = v;
     return i + 1;
+}
+
+/* Longer first, so that the first token matching at a position is the longest one there. */
+static int special_cmp(const void *a, const void *b) {
+    const struct special *x = a, *y = b;
+    if (x->len != y->len) return x->len > y->len ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Hugging Face's added tokens: <pad>, </s>, <unk> and the <extra_id_N> sentinels of T5 (control,
+ * unknown and, if a model has them, user-defined pieces; tokenizer.json's added_tokens become such
+ * pieces in tokenizer_json.c). They are all "normalized": false, so HF finds them in the raw text. */
+static int collect_specials(fv_tokenizer *t) {
+    t->special = calloc(t->spec.n_pieces ? t->spec.n_pieces : 1, sizeof *t->special);
+    if (!t->special) return fv_err("%s: out of memory", t->name);
+    for (uint32_t i = 0; i < t->spec.n_pieces; i++) {
+        const fv_spm_piece *p = &t->spec.pieces[i];
+        int type = p->type;
+        if (!p->len || (type != FV_PIECE_CONTROL && type != FV_PIECE_UNKNOWN && type != FV_PIECE_USER_DEFINED)) continue;
+        t->special[t->n_special++] = (struct special){p->text, (uint32_t)p->len, i};
+        t->special_first[(unsigned char)p->text[0]] = 1;
+    }
+    qsort(t->special, t->n_special, sizeof *t->special, special_cmp);
+    return 0;
 }
 
 static int add_t5_sentinels(fv_spm_spec *spec) {
@@ -63,6 +94,7 @@ int fv_tokenizer_from_spec(fv_spm_spec *spec, const char *name, fv_tokenizer **o
     memset(spec, 0, sizeof *spec);
     snprintf(t->name, sizeof t->name, "%s", name);
     int rc = fv_spm_normalizer_init(&t->nz, &t->spec, name);
+    t->nz.unicode_whitespace = 1;
     if (!rc) rc = fv_unigram_init(&t->ug, &t->spec, name);
     if (!rc) {
         t->is_sentinel = calloc(t->spec.n_pieces, 1);
@@ -86,6 +118,7 @@ int fv_tokenizer_from_spec(fv_spm_spec *spec, const char *name, fv_tokenizer **o
         t->sentinel[num] = (int32_t)i;
         t->is_sentinel[i] = 1;
     }
+    if (!rc) rc = collect_specials(t);
     if (rc) {
         fv_tokenizer_free(t);
         return rc;
@@ -101,6 +134,7 @@ void fv_tokenizer_free(fv_tokenizer *t) {
     fv_spm_spec_free(&t->spec);
     free(t->sentinel);
     free(t->is_sentinel);
+    free(t->special);
     free(t);
 }
 
@@ -140,12 +174,26 @@ int fv_tokenizer_load(const char *path, fv_tokenizer **out) {
     return fv_tokenizer_from_spec(&spec, file, out);
 }
 
-/* Normalize + segment one sentinel-free part of the text. */
+/* Normalize + segment one part of the text that holds no special token. Each part gets its own
+ * dummy "▁" prefix and loses its leading and trailing whitespace, as SentencePiece does for a whole
+ * text: that is what Hugging Face's T5 tokenizer gives (transformers 5: Precompiled normalizer,
+ * WhitespaceSplit + Metaspace(prepend_scheme "always") on every part between added tokens). */
 static int encode_part(const fv_tokenizer *t, const char *s, size_t n, fv_sbuf *norm, fv_idvec *ids) {
     if (!n) return 0;
     norm->n = 0;
     FV_TRY(fv_spm_normalize(&t->nz, s, n, norm));
     return fv_unigram_encode(&t->ug, norm->p, norm->n, ids);
+}
+
+/* The special token that starts at s (n bytes left), NULL if none: the longest one, so that the
+ * split is Hugging Face's leftmost-longest match over the added tokens. */
+static const struct special *special_at(const fv_tokenizer *t, const char *s, size_t n) {
+    if (!t->special_first[(unsigned char)s[0]]) return NULL;
+    for (uint32_t k = 0; k < t->n_special; k++) {
+        const struct special *sp = &t->special[k];
+        if (sp->len <= n && !memcmp(s, sp->text, sp->len)) return sp;
+    }
+    return NULL;
 }
 
 int fv_tokenizer_encode(const fv_tokenizer *t, const char *text, size_t len, int add_eos, uint32_t **ids, size_t *n) {
@@ -157,13 +205,15 @@ int fv_tokenizer_encode(const fv_tokenizer *t, const char *text, size_t len, int
     fv_idvec out = {0};
     int rc = 0;
     size_t part = 0;
+    /* Whitespace next to a special token needs no handling of its own: the part before it loses
+     * its trailing whitespace and the part after it its leading whitespace in encode_part, which
+     * is what HF's lstrip/rstrip flags (set on T5's sentinels in newer tokenizer.json files) do. */
     for (size_t i = 0; i < len && !rc;) {
-        uint32_t num = 0;
-        size_t sl = text[i] == '<' ? parse_sentinel(text + i, len - i, &num) : 0;
-        if (sl && num < t->n_sentinel && t->sentinel[num] >= 0) {
+        const struct special *sp = special_at(t, text + i, len - i);
+        if (sp) {
             rc = encode_part(t, text + part, i - part, &norm, &out);
-            if (!rc) rc = fv_idvec_push(&out, (uint32_t)t->sentinel[num]);
-            i += sl;
+            if (!rc) rc = fv_idvec_push(&out, sp->id);
+            i += sp->len;
             part = i;
         } else {
             i++;
@@ -206,7 +256,9 @@ int fv_tokenizer_decode(const fv_tokenizer *t, const uint32_t *ids, size_t n, ch
         } else if (p->type == FV_PIECE_CONTROL) {
             continue;
         } else if (p->type == FV_PIECE_UNKNOWN) {
-            rc = fv_sbuf_append(&b, t->spec.unk_surface, strlen(t->spec.unk_surface));
+            /* "<unk>" as Hugging Face's decode writes it (SentencePiece's own decode writes " ⁇ "),
+             * so that decoding what encode made of "<unk>" in a text gives "<unk>" back. */
+            rc = fv_sbuf_append(&b, p->text, p->len);
         } else {
             const char *s = p->text, *e = p->text + p->len;
             if (bos_ws && strip_first && e - s >= 3 && !memcmp(s, "\xE2\x96\x81", 3)) s += 3, had_ws = 1;

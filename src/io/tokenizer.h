@@ -1,10 +1,14 @@
 /* The T5 / Flan-T5 tokenizer: SentencePiece Unigram with Hugging Face's <extra_id_N> sentinels.
  * Loads spiece.model (preferred) or a Hugging Face tokenizer.json; both give the same 32,100-id
- * table (32,000 pieces + 100 sentinels <extra_id_N> = id 32099 - N). Encoding = split the text at
- * sentinels written in it, then per part: nmt_nfkc normalization + whitespace handling (spm_normalizer)
- * and Viterbi segmentation (unigram); </s> appended on request. Decoding turns "▁" into spaces,
- * drops the leading space, prints sentinels as <extra_id_N>, <unk> as " ⁇ " and skips other
- * control tokens (</s>, <pad>). A loaded tokenizer is immutable and may be shared by threads. */
+ * table (32,000 pieces + 100 sentinels <extra_id_N> = id 32099 - N). Encoding gives Hugging Face's
+ * T5 tokenizer's ids: the text is split at the special tokens written in it (<pad>, </s>, <unk>,
+ * <extra_id_N>: tokenizer.json's added_tokens, or those of spiece.model + T5's 100 sentinels),
+ * which become their ids; every part between them is encoded on its own as SentencePiece
+ * encodes a text: nmt_nfkc normalization + whitespace handling with a dummy "▁" prefix
+ * (spm_normalizer) and Viterbi segmentation (unigram); </s> appended on request. Decoding turns
+ * "▁" into spaces, drops the leading space, writes sentinels as <extra_id_N> and <unk> as "<unk>"
+ * (Hugging Face's decode) and skips </s> and <pad> (its skip_special_tokens). A loaded tokenizer
+ * is immutable and may be shared by threads. */
 #ifndef FV_IO_TOKENIZER_H
 #define FV_IO_TOKENIZER_H
 

@@ -63,7 +63,7 @@ int fv_unigram_init(fv_unigram *u, const fv_spm_spec *spec, const char *name) {
         if (in_trie(p->type)) total += p->len;
     }
     if (u->unk_id < 0) return fv_err("%s: the vocabulary has no unknown piece", name);
-    u->unk_score = u->min_score - 10.0f;
+    u->unk_score = (double)u->min_score - 10.0;
     uint64_t cap = 1024;
     while (cap < 2 * total) cap *= 2;
     u->mask = cap - 1;
@@ -101,7 +101,7 @@ void fv_unigram_free(fv_unigram *u) {
 static size_t one_char_len(unsigned char c) { return (size_t)"\1\1\1\1\1\1\1\1\1\1\1\1\2\2\3\4"[c >> 4]; }
 
 typedef struct {
-    float score;
+    double score;
     int32_t start; /* -1: not reached */
     int32_t id;
 } vnode;
@@ -117,10 +117,10 @@ int fv_unigram_encode(const fv_unigram *u, const char *str, size_t n, fv_idvec *
         free(path);
         return fv_err("tokenizer: out of memory for a %zu-byte text", n);
     }
-    for (size_t i = 0; i <= n; i++) best[i] = (vnode){0.0f, -1, -1};
+    for (size_t i = 0; i <= n; i++) best[i] = (vnode){0.0, -1, -1};
     best[0].start = 0;
     for (size_t start = 0; start < n;) {
-        float base = best[start].score;
+        double base = best[start].score;
         size_t mblen = one_char_len(s[start]);
         if (mblen > n - start) mblen = n - start;
         int single = 0;
@@ -132,16 +132,18 @@ int fv_unigram_encode(const fv_unigram *u, const char *str, size_t n, fv_idvec *
             if (id < 0 || u->pieces[id].type == FV_PIECE_UNUSED) continue;
             size_t len = k + 1 - start;
             vnode *t = &best[k + 1];
-            /* SentencePiece's score expression has type double (its user-defined branch is double), so
-             * the candidate is summed and compared in double and rounded to float when stored. */
+            /* Path scores are summed, compared and kept in double, as Hugging Face's tokenizers does
+             * (models/unigram: f64). SentencePiece rounds each kept path score to float, and so picks
+             * another of two segmentations with the same total (the same pieces in another order,
+             * "_" + "_______" or "_______" + "_") in a few texts; we give HF's ids (issue #15). */
             double score = u->pieces[id].type == FV_PIECE_USER_DEFINED ? (double)len * u->max_score - 0.1 : u->pieces[id].score;
             double cand = score + base;
-            if (t->start < 0 || cand > t->score) *t = (vnode){(float)cand, (int32_t)start, id};
+            if (t->start < 0 || cand > t->score) *t = (vnode){cand, (int32_t)start, id};
             if (len == mblen) single = 1;
         }
         if (!single) {
             vnode *t = &best[start + mblen];
-            float cand = u->unk_score + base; /* float + float here, as in SentencePiece */
+            double cand = u->unk_score + base;
             if (t->start < 0 || cand > t->score) *t = (vnode){cand, (int32_t)start, u->unk_id};
         }
         start += mblen;

@@ -1,7 +1,9 @@
 /* Unigram segmentation: a byte trie over the vocabulary pieces (hash-table edges) and the Viterbi
- * best path over piece scores, as SentencePiece's UnigramModel::EncodeOptimized computes it:
- * float path scores, ties kept by the first candidate; a character no piece starts with becomes
- * <unk> with score min_score - 10; runs of <unk> merge into one id like SentencePieceProcessor. */
+ * best path over piece scores, as SentencePiece's UnigramModel::EncodeOptimized and Hugging Face's
+ * tokenizers (models/unigram) compute it, with tokenizers' double path scores (SentencePiece keeps
+ * float ones, which breaks a few exact ties the other way); ties kept by the first candidate; a
+ * character no piece starts with becomes <unk> with score min_score - 10; runs of <unk> merge
+ * into one id like SentencePieceProcessor and tokenizers' fuse_unk. */
 #ifndef FV_IO_UNIGRAM_H
 #define FV_IO_UNIGRAM_H
 
@@ -25,7 +27,8 @@ typedef struct {
     uint64_t *keys;             /* edge hash: key = node << 8 | byte, 0 = empty slot */
     uint32_t *child;
     uint64_t mask;
-    float min_score, max_score, unk_score;
+    float min_score, max_score;
+    double unk_score;
     int unk_id;
 } fv_unigram;
 

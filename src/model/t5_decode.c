@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "model/t5_decode.h"
+#include "model/t5_decode_impl.h"
 #include "model/t5_forward.h"
 #include "model/t5_layers.h"
 #include "ops/attention.h"
@@ -13,26 +14,6 @@
 #include "ops/embedding.h"
 #include "ops/gemm.h"
 #include "ops/rmsnorm.h"
-
-struct fv_t5_dec {
-    fv_t5 *m;
-    uint32_t R, Te, tmax, beams;
-    int fused;                     /* attention via fv_attn_decode (one dispatch, appends K/V itself) */
-    fv_graph *prefill, *step;
-    fv_t5_batch enc;               /* encoder inputs (R x Te) */
-    fv_buf *x, *h, *qkv, *ao, *p, *ff, *ffo, *enc_out;   /* prefill activations */
-    fv_buf **kc, **vc, **ckv;      /* per decoder layer: self K and V caches [R, tmax, inner], cross K|V [R, Te, 2 inner] */
-    int kv16;                      /* the caches hold fp16 (model kv_f16): offsets count halves */
-    fv_buf *ckv32;                 /* kv16: one layer's fp32 cross K|V before its cast */
-    fv_buf *tmp;                   /* cache reordering */
-    /* step inputs, written by the host each step */
-    fv_buf *ids, *stepbuf, *pos_q, *pos_k, *ones, *self_seg, *parent;
-    /* step activations */
-    fv_buf *y, *sh, *sqkv, *sao, *sq, *sp, *sff, *sffo;
-    fv_rowsplit logits;  /* [R, vocab] in row chunks that each fit one storage buffer */
-    uint32_t *host_seg;            /* R x tmax */
-    int32_t *host_pos;
-};
 
 static fv_t T(fv_buf *b) { return fv_tensor(b, 0); }
 
@@ -61,12 +42,13 @@ static int record_prefill(fv_t5_dec *s) {
     return fv_graph_end(g);
 }
 
-static int record_step(fv_t5_dec *s) {
+/* The step over the first R rows into graph g (R = s->R but for slot states, which record one
+ * step per row count so that a few busy slots do not pay for all of them). */
+int fv_t5_dec_record_step(fv_t5_dec *s, fv_graph *g, uint32_t R) {
     fv_t5 *m = s->m;
     const fv_t5_config *c = &m->cfg;
-    uint32_t D = (uint32_t)c->d_model, in = m->inner, R = s->R;
+    uint32_t D = (uint32_t)c->d_model, in = m->inner;
     float eps = (float)c->layer_norm_epsilon;
-    fv_graph *g = s->step;
     FV_TRY(fv_graph_begin(g));
     if (s->beams) /* each row continues the cache of its parent row */
         for (int l = 0; l < c->num_decoder_layers; l++) {
@@ -90,6 +72,7 @@ static int record_step(fv_t5_dec *s) {
     fv_attn_dec_desc fself = {
         .B = R, .H = self.H, .dk = self.dk, .Tk = s->tmax, .q_stride = 3 * in, .new_stride = 3 * in, .self = 1,
         .use_bias = 1, .num_buckets = self.num_buckets, .lut_radius = self.lut_radius, .kv_f16 = s->kv16,
+        .step_per_row = s->slots,
     };
     fv_attn_dec_desc fcross = {.B = R, .H = cross.H, .dk = cross.dk, .Tk = s->Te, .k_stride = 2 * in, .v_stride = 2 * in,
                                .kv_f16 = s->kv16};
@@ -107,11 +90,18 @@ static int record_step(fv_t5_dec *s) {
             FV_TRY(fv_attn_decode(g, &fself, T(s->sqkv), T(s->kc[l]), T(s->vc[l]), T(s->sao), none, T(s->stepbuf),
                                   fv_tensor(s->sqkv, in), fv_tensor(s->sqkv, 2 * in), T(m->dec_rel), T(m->dec_lut)));
         } else {
-            int (*append)(fv_graph *, fv_t, fv_t, fv_t, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t) =
-                s->kv16 ? fv_kv_append_f16 : fv_kv_append;
-            FV_TRY(append(g, fv_tensor(s->sqkv, in), T(s->stepbuf), T(s->kc[l]), R, in, 3 * in, in, s->tmax * in, s->tmax));
-            FV_TRY(append(g, fv_tensor(s->sqkv, 2 * in), T(s->stepbuf), T(s->vc[l]), R, in, 3 * in, in, s->tmax * in,
-                          s->tmax));
+            if (s->slots) { /* each row appends at its own position */
+                FV_TRY(fv_kv_append_rows(g, fv_tensor(s->sqkv, in), T(s->stepbuf), T(s->kc[l]), R, in, 3 * in, in,
+                                         s->tmax * in, s->tmax, s->kv16));
+                FV_TRY(fv_kv_append_rows(g, fv_tensor(s->sqkv, 2 * in), T(s->stepbuf), T(s->vc[l]), R, in, 3 * in, in,
+                                         s->tmax * in, s->tmax, s->kv16));
+            } else {
+                int (*append)(fv_graph *, fv_t, fv_t, fv_t, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t) =
+                    s->kv16 ? fv_kv_append_f16 : fv_kv_append;
+                FV_TRY(append(g, fv_tensor(s->sqkv, in), T(s->stepbuf), T(s->kc[l]), R, in, 3 * in, in, s->tmax * in, s->tmax));
+                FV_TRY(append(g, fv_tensor(s->sqkv, 2 * in), T(s->stepbuf), T(s->vc[l]), R, in, 3 * in, in, s->tmax * in,
+                              s->tmax));
+            }
             FV_TRY(fv_attention(g, &self, T(s->sqkv), T(s->kc[l]), T(s->vc[l]), T(s->sao), T(s->ones), T(s->self_seg),
                                 T(s->pos_q), T(s->pos_k), T(m->dec_rel), T(m->dec_lut), T(s->sp)));
         }
@@ -120,18 +110,32 @@ static int record_step(fv_t5_dec *s) {
         FV_TRY(fv_t5_linear(g, m, b, FV_T5_CQ, T(s->sh), T(s->sq), R, 0.0f));
         if (s->fused)
             FV_TRY(fv_attn_decode(g, &fcross, T(s->sq), fv_tensor(s->ckv[l], 0), fv_tensor(s->ckv[l], in), T(s->sao),
-                                  T(s->enc.enc_seg), none, none, none, none, none));
+                                  T(s->cross_seg), none, none, none, none, none));
         else
             FV_TRY(fv_attention(g, &cross, T(s->sq), fv_tensor(s->ckv[l], 0), fv_tensor(s->ckv[l], in), T(s->sao),
-                                T(s->ones), T(s->enc.enc_seg), none, none, none, none, T(s->sp)));
+                                T(s->ones), T(s->cross_seg), none, none, none, none, T(s->sp)));
         FV_TRY(fv_t5_linear(g, m, b, FV_T5_CO, T(s->sao), T(s->y), R, 1.0f));
         FV_TRY(fv_t5_ffn(g, m, b, s->y, s->sh, s->sff, s->sffo, R));
     }
     FV_TRY(fv_rmsnorm(g, T(s->y), T(m->dec_final), T(s->sh), R, D, eps));
-    for (uint32_t i = 0; i < s->logits.n; i++)
-        FV_TRY(fv_t5_logits(g, m, fv_tensor(s->sh, fv_rowsplit_first(&s->logits, i) * D), T(s->logits.piece[i]),
-                            fv_rowsplit_count(&s->logits, i)));
+    for (uint32_t i = 0; i < s->logits.n && fv_rowsplit_first(&s->logits, i) < R; i++) {
+        uint32_t first = fv_rowsplit_first(&s->logits, i), count = fv_rowsplit_count(&s->logits, i);
+        FV_TRY(fv_t5_logits(g, m, fv_tensor(s->sh, first * D), T(s->logits.piece[i]), R - first < count ? R - first : count));
+    }
     return fv_graph_end(g);
+}
+
+int fv_t5_dec_clear(fv_t5_dec *s) {
+    fv_graph *g = s->prefill;
+    FV_TRY(fv_graph_begin(g));
+    for (int l = 0; l < s->m->cfg.num_decoder_layers; l++) {
+        FV_TRY(fv_graph_fill(g, s->kc[l], 0));
+        FV_TRY(fv_graph_fill(g, s->vc[l], 0));
+        FV_TRY(fv_graph_fill(g, s->ckv[l], 0));
+    }
+    FV_TRY(fv_graph_fill(g, s->cross_seg, 0));
+    FV_TRY(fv_graph_end(g));
+    return fv_graph_run(g);
 }
 
 static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
@@ -147,7 +151,14 @@ uint64_t fv_t5_dec_row_bytes(const fv_t5 *m, uint32_t Te, uint32_t tmax) {
 }
 
 int fv_t5_dec_create(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, int beams, fv_t5_dec **out) {
+    return fv_t5_dec_create_mode(m, R, Te, tmax, beams, 0, 0, out);
+}
+
+int fv_t5_dec_create_mode(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, int beams, int slots, uint32_t Rp,
+                          fv_t5_dec **out) {
     *out = NULL;
+    if (slots && beams) return fv_err("decode: a slot state has no beam search");
+    if (!slots || Rp == 0 || Rp > R) Rp = R;
     if (!R || !Te || !tmax) return fv_err("decode: empty shape (%u rows, %u prompt tokens, %u steps)", R, Te, tmax);
     fv_t5_dec *s = calloc(1, sizeof *s);
     if (!s) return fv_err("out of host memory");
@@ -158,11 +169,14 @@ int fv_t5_dec_create(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, int beams
     s->Te = Te;
     s->tmax = tmax;
     s->beams = beams != 0;
+    s->slots = slots != 0;
+    s->Rp = Rp;
     s->enc = (fv_t5_batch){.B = R, .Te = Te, .Td = 1};
     s->kv16 = m->kv_f16 != 0;
     uint64_t kvw = s->kv16 ? 2 : 1; /* cache elements per 32-bit word */
     int L = c->num_decoder_layers;
-    uint64_t D = (uint64_t)c->d_model, in = m->inner, H = (uint64_t)c->num_heads, ne = (uint64_t)R * Te;
+    /* ne: decode rows x prompt tokens (cross K|V caches); np: the encoder's rows (Rp prompts) */
+    uint64_t D = (uint64_t)c->d_model, in = m->inner, H = (uint64_t)c->num_heads, ne = (uint64_t)R * Te, np = (uint64_t)Rp * Te;
     uint64_t F = (uint64_t)c->d_ff, FF = (c->is_gated_act ? 2 : 1) * F;
     s->kc = calloc((size_t)L, sizeof *s->kc);
     s->vc = calloc((size_t)L, sizeof *s->vc);
@@ -170,19 +184,19 @@ int fv_t5_dec_create(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, int beams
     s->host_seg = calloc((size_t)R * tmax, sizeof *s->host_seg);
     s->host_pos = calloc((size_t)R * (tmax > R ? tmax : R), sizeof *s->host_pos);
     int rc = (!s->kc || !s->vc || !s->ckv || !s->host_seg || !s->host_pos) ? fv_err("out of host memory") : 0;
-    rc = rc || alloc(d, ne, "enc_ids", &s->enc.enc_ids) || alloc(d, ne, "enc_seg", &s->enc.enc_seg) ||
-         alloc(d, ne, "enc_pos", &s->enc.enc_pos) || alloc(d, ne * D, "encoder residual", &s->x) ||
-         alloc(d, ne * D, "normed", &s->h) || alloc(d, ne * 3 * in, "qkv", &s->qkv) ||
-         alloc(d, ne * in, "attention output", &s->ao) || alloc(d, R * H * Te * Te, "attention probabilities", &s->p) ||
-         alloc(d, ne * FF, "feed-forward", &s->ff) || alloc(d, ne * F, "feed-forward activation", &s->ffo) ||
-         alloc(d, ne * D, "encoder output", &s->enc_out);
+    rc = rc || alloc(d, np, "enc_ids", &s->enc.enc_ids) || alloc(d, np, "enc_seg", &s->enc.enc_seg) ||
+         alloc(d, np, "enc_pos", &s->enc.enc_pos) || alloc(d, np * D, "encoder residual", &s->x) ||
+         alloc(d, np * D, "normed", &s->h) || alloc(d, np * 3 * in, "qkv", &s->qkv) ||
+         alloc(d, np * in, "attention output", &s->ao) || alloc(d, Rp * H * Te * Te, "attention probabilities", &s->p) ||
+         alloc(d, np * FF, "feed-forward", &s->ff) || alloc(d, np * F, "feed-forward activation", &s->ffo) ||
+         alloc(d, np * D, "encoder output", &s->enc_out);
     for (int l = 0; !rc && l < L; l++)
         rc = alloc(d, (uint64_t)R * tmax * in / kvw, "self-attention K cache", &s->kc[l]) ||
              alloc(d, (uint64_t)R * tmax * in / kvw, "self-attention V cache", &s->vc[l]) ||
              alloc(d, ne * 2 * in / kvw, "cross-attention K|V", &s->ckv[l]);
-    rc = rc || (s->kv16 && alloc(d, ne * 2 * in, "cross-attention K|V (fp32, before the cast)", &s->ckv32)) ||
+    rc = rc || (s->kv16 && alloc(d, np * 2 * in, "cross-attention K|V (fp32, before the cast)", &s->ckv32)) ||
          (beams && alloc(d, (uint64_t)R * tmax * in / kvw, "cache reorder", &s->tmp)) ||
-         alloc(d, R, "tokens", &s->ids) || alloc(d, 1, "step", &s->stepbuf) || alloc(d, R, "query positions", &s->pos_q) ||
+         alloc(d, R, "tokens", &s->ids) || alloc(d, slots ? R : 1, "step", &s->stepbuf) || alloc(d, R, "query positions", &s->pos_q) ||
          alloc(d, (uint64_t)R * tmax, "key positions", &s->pos_k) || alloc(d, R, "ones", &s->ones) ||
          alloc(d, (uint64_t)R * tmax, "self mask", &s->self_seg) || alloc(d, R, "parents", &s->parent) ||
          alloc(d, R * D, "decoder residual", &s->y) || alloc(d, R * D, "decoder normed", &s->sh) ||
@@ -191,6 +205,14 @@ int fv_t5_dec_create(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, int beams
          alloc(d, R * H * (tmax > Te ? tmax : Te), "decoder attention probabilities", &s->sp) ||
          alloc(d, R * FF, "decoder feed-forward", &s->sff) || alloc(d, R * F, "decoder feed-forward activation", &s->sffo) ||
          fv_rowsplit_alloc(d, R, (uint32_t)c->vocab_size, "logits", &s->logits);
+    /* a slot state's step reads its own cross mask; enc_seg is the prefill's scratch there, and
+     * the prefill's cross K|V goes to a scratch before its rows are copied into their slots */
+    s->cross_seg = s->enc.enc_seg;
+    if (slots) {
+        rc = rc || alloc(d, ne, "cross mask", &s->cross_seg) ||
+             (!s->kv16 && alloc(d, np * 2 * in, "cross-attention K|V (before the copy to slots)", &s->ckv32)) ||
+             (s->kv16 && alloc(d, np * in, "cross-attention K|V fp16 (before the copy to slots)", &s->ckvh));
+    }
     if (!rc) { /* constants: key positions 0..tmax-1, query segment 1 */
         for (uint32_t r = 0; r < R; r++)
             for (uint32_t j = 0; j < tmax; j++) s->host_pos[(size_t)r * tmax + j] = (int32_t)j;
@@ -198,7 +220,11 @@ int fv_t5_dec_create(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, int beams
         for (uint32_t r = 0; !rc && r < R; r++) s->host_pos[r] = 1;
         if (!rc) rc = fv_buf_write(d, s->ones, 0, s->host_pos, (uint64_t)R * 4);
     }
-    rc = rc || fv_graph_create(d, &s->prefill) || fv_graph_create(d, &s->step) || record_prefill(s) || record_step(s);
+    if (slots) /* slot states: every buffer a step reads starts finite (0 * NaN is NaN), then steps recorded on demand */
+        rc = rc || fv_graph_create(d, &s->prefill) || fv_t5_dec_clear(s);
+    else
+        rc = rc || fv_graph_create(d, &s->prefill) || fv_graph_create(d, &s->step) || record_prefill(s) ||
+             fv_t5_dec_record_step(s, s->step, R);
     if (rc) {
         fv_t5_dec_free(s);
         return fv_err_wrap("decode state for %u rows", R);
@@ -212,6 +238,7 @@ void fv_t5_dec_free(fv_t5_dec *s) {
     fv_dev *d = s->m->d;
     fv_graph_destroy(s->prefill);
     fv_graph_destroy(s->step);
+    for (uint32_t i = 0; i < FV_DEC_MAX_GRAPHS; i++) fv_graph_destroy(s->rstep[i]);
     for (int l = 0; l < s->m->cfg.num_decoder_layers; l++) {
         if (s->kc) fv_buf_free(d, s->kc[l]);
         if (s->vc) fv_buf_free(d, s->vc[l]);
@@ -219,7 +246,8 @@ void fv_t5_dec_free(fv_t5_dec *s) {
     }
     fv_buf *all[] = {s->enc.enc_ids, s->enc.enc_seg, s->enc.enc_pos, s->x, s->h, s->qkv, s->ao, s->p, s->ff, s->ffo,
                      s->enc_out, s->tmp, s->ids, s->stepbuf, s->pos_q, s->pos_k, s->ones, s->self_seg, s->parent, s->y,
-                     s->sh, s->sqkv, s->sao, s->sq, s->sp, s->sff, s->sffo, s->ckv32};
+                     s->sh, s->sqkv, s->sao, s->sq, s->sp, s->sff, s->sffo, s->ckv32, s->ckvh,
+                     s->cross_seg != s->enc.enc_seg ? s->cross_seg : NULL};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) fv_buf_free(d, all[i]);
     fv_rowsplit_free(d, &s->logits);
     free(s->kc);
@@ -231,6 +259,7 @@ void fv_t5_dec_free(fv_t5_dec *s) {
 }
 
 int fv_t5_dec_prefill(fv_t5_dec *s, const uint32_t *const *ids, const uint32_t *lens) {
+    if (s->slots) return fv_err("decode: a slot state is filled with fv_t5_slots_prefill");
     uint32_t R = s->R, Te = s->Te, ne = R * Te;
     uint32_t *tok = calloc(ne, sizeof *tok);
     int32_t *seg = calloc(ne, sizeof *seg), *pos = calloc(ne, sizeof *pos);
@@ -262,6 +291,7 @@ int fv_t5_dec_prefill(fv_t5_dec *s, const uint32_t *const *ids, const uint32_t *
 int fv_t5_dec_step(fv_t5_dec *s, uint32_t step, const uint32_t *tokens, const uint32_t *parent, float *logits) {
     uint32_t R = s->R, V = (uint32_t)s->m->cfg.vocab_size;
     fv_dev *d = s->m->d;
+    if (s->slots) return fv_err("decode: a slot state steps with fv_t5_slots_step");
     if (step >= s->tmax) return fv_err("decode: step %u is past the %u positions prepared", step, s->tmax);
     if (parent && !s->beams) return fv_err("decode: parent rows given to a state made without beams");
     for (uint32_t r = 0; r < R; r++) {

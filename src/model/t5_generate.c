@@ -34,7 +34,7 @@ static void log_softmax(float *x, uint32_t n) {
     for (uint32_t j = 0; j < n; j++) x[j] -= lse;
 }
 
-typedef struct { float v; uint32_t i; } scored;
+typedef fv_gen_scored scored;
 
 static int by_value_desc(const void *a, const void *b) {
     const scored *x = a, *y = b;
@@ -42,8 +42,7 @@ static int by_value_desc(const void *a, const void *b) {
     return x->i < y->i ? -1 : (x->i > y->i);
 }
 
-/* HF's warpers in order: temperature, top-k, top-p; then a draw from the softmax. */
-static uint32_t sample(float *x, uint32_t n, const fv_gen_opts *o, fv_rng *rng, scored *tmp) {
+uint32_t fv_gen_sample(const float *x, uint32_t n, const fv_gen_opts *o, fv_rng *rng, fv_gen_scored *tmp) {
     float t = o->temperature > 0 ? o->temperature : 1.0f;
     for (uint32_t j = 0; j < n; j++) tmp[j] = (scored){x[j] / t, j};
     qsort(tmp, n, sizeof *tmp, by_value_desc);
@@ -90,7 +89,7 @@ static int greedy_or_sample(fv_t5 *m, fv_t5_dec *s, uint32_t n, const fv_gen_opt
                 continue;
             }
             float *x = logits + (size_t)r * V;
-            uint32_t next = o->do_sample ? sample(x, V, o, &rng, tmp) : fv_t5_argmax(x, V);
+            uint32_t next = o->do_sample ? fv_gen_sample(x, V, o, &rng, tmp) : fv_t5_argmax(x, V);
             rc = push(&out[r], next, o->max_new_tokens);
             tok[r] = next;
             if (next == eos) {

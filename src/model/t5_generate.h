@@ -14,6 +14,7 @@
 #ifndef FV_MODEL_T5_GENERATE_H
 #define FV_MODEL_T5_GENERATE_H
 
+#include "base/rng.h"
 #include "model/t5.h"
 
 typedef struct fv_gen_opts {
@@ -34,6 +35,12 @@ typedef struct fv_gen_out {
     uint32_t *ids;  /* malloc'd; free with free() */
     uint32_t n;
 } fv_gen_out;
+
+/* One token drawn as generate's sampling draws it (HF's warpers in order: temperature, top-k,
+ * top-p; then a draw from the softmax) from logits x[0..n-1]; tmp holds n entries. Exposed so a
+ * server sampling each row with its own settings and generator matches `generate` on that prompt. */
+typedef struct fv_gen_scored { float v; uint32_t i; } fv_gen_scored;
+uint32_t fv_gen_sample(const float *x, uint32_t n, const fv_gen_opts *o, fv_rng *rng, fv_gen_scored *tmp);
 
 /* Generate for n prompts (token ids as the encoder sees them, </s> included). out[i] receives the
  * generated ids of prompt i. */

@@ -68,7 +68,7 @@ int fv_attn_decode(fv_graph *g, const fv_attn_dec_desc *a, fv_t q, fv_t k, fv_t 
     FV_TRY(fv_op_check(op, "v", v, (rows - 1) * vs + HD, kvb));
     FV_TRY(fv_op_check(op, "o", o, (B - 1) * os + HD, 4));
     if (a->self) {
-        FV_TRY(fv_op_check(op, "step", step_buf, 1, 4));
+        FV_TRY(fv_op_check(op, "step", step_buf, a->step_per_row ? B : 1, 4));
         FV_TRY(fv_op_check(op, "k_new", k_new, (B - 1) * ns + HD, 4));
         FV_TRY(fv_op_check(op, "v_new", v_new, (B - 1) * ns + HD, 4));
         if (k.buf == v.buf) return fv_err("%s: the K and V caches must be different buffers", op);
@@ -88,10 +88,10 @@ int fv_attn_decode(fv_graph *g, const fv_attn_dec_desc *a, fv_t q, fv_t k, fv_t 
         return fv_err("%s: o must not share a buffer with q, k or v", op);
 
     struct {
-        uint32_t B, H, D4, Tk, qs, ks, vs, os, ns, qo, ko, vo, oo, nko, nvo, sego, tbo, luo, stepo, L, nb, bias;
+        uint32_t B, H, D4, Tk, qs, ks, vs, os, ns, qo, ko, vo, oo, nko, nvo, sego, tbo, luo, stepo, L, nb, bias, steps;
     } pc = {a->B, a->H, a->dk / 4, a->Tk, qs / 4, ks / 4, vs / 4, os / 4, ns / 4, q.off / 4, k.off / 4, v.off / 4,
             o.off / 4, k_new.off / 4, v_new.off / 4, seg_k.off, bias_table.off, bucket_lut.off, step_buf.off,
-            a->lut_radius, a->num_buckets ? a->num_buckets : 1, (uint32_t)(a->use_bias != 0)};
+            a->lut_radius, a->num_buckets ? a->num_buckets : 1, (uint32_t)(a->use_bias != 0), (uint32_t)(a->self && a->step_per_row)};
     fv_buf *b[] = {q.buf, k.buf, v.buf, k_new.buf, seg_k.buf, bias_table.buf, bucket_lut.buf, step_buf.buf,
                    k.buf, v.buf, o.buf};
     uint32_t bytes[7] = {16, 16, 16, 16, 4, 4, 4};

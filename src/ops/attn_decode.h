@@ -39,6 +39,8 @@ typedef struct fv_attn_dec_desc {
     uint32_t num_buckets; /* with use_bias */
     uint32_t lut_radius;  /* with use_bias */
     int kv_f16;           /* K and V stored as fp16 (see above); 0 = fp32 */
+    int step_per_row;     /* self: step_buf holds B steps, row b at its own position step_buf[b]
+                           * (continuous batching: rows joined at different times); 0 = one shared step */
 } fv_attn_dec_desc;
 
 /* Why this device cannot run the op at all (NULL: it can); the decode step then keeps the general

@@ -11,7 +11,7 @@ static int pipe(fv_graph *g, const char *shader, uint32_t nbind, uint32_t write_
 }
 
 static int kv_append(fv_graph *g, fv_t src, fv_t step, fv_t cache, uint32_t batch, uint32_t width, uint32_t src_stride,
-                     uint32_t row_stride, uint32_t batch_stride, uint32_t tmax, int f16) {
+                     uint32_t row_stride, uint32_t batch_stride, uint32_t tmax, int f16, int per_row) {
     const char *op = f16 ? "kv_append_f16" : "kv_append";
     if (batch == 0 || width == 0) return 0;
     fv_dev *d = fv_graph_dev(g);
@@ -21,12 +21,12 @@ static int kv_append(fv_graph *g, fv_t src, fv_t step, fv_t cache, uint32_t batc
         return fv_err("%s: strides (src %u, row %u, batch %u) too small for width %u x %u rows", op, src_stride, row_stride,
                       batch_stride, width, tmax);
     FV_TRY(fv_op_check(op, "src", src, (uint64_t)(batch - 1) * src_stride + width, 4));
-    FV_TRY(fv_op_check(op, "step", step, 1, 4));
+    FV_TRY(fv_op_check(op, "step", step, per_row ? batch : 1, 4));
     FV_TRY(fv_op_check(op, "cache", cache, (uint64_t)(batch - 1) * batch_stride + (uint64_t)(tmax - 1) * row_stride + width,
                        f16 ? 2 : 4));
     if (step.off) return fv_err("%s: the step buffer must start at element 0", op);
-    struct { uint32_t batch, width, src_stride, row_stride, batch_stride, so, co, tmax; } pc = {
-        batch, width, src_stride, row_stride, batch_stride, src.off, cache.off, tmax};
+    struct { uint32_t batch, width, src_stride, row_stride, batch_stride, so, co, tmax, steps; } pc = {
+        batch, width, src_stride, row_stride, batch_stride, src.off, cache.off, tmax, (uint32_t)(per_row != 0)};
     fv_pipeline *p;
     FV_TRY(pipe(g, f16 ? "kv_append_f16" : "kv_append", 3, 1u << 2, sizeof pc, 64, &p));
     fv_buf *b[] = {src.buf, step.buf, cache.buf};
@@ -35,12 +35,17 @@ static int kv_append(fv_graph *g, fv_t src, fv_t step, fv_t cache, uint32_t batc
 
 int fv_kv_append(fv_graph *g, fv_t src, fv_t step, fv_t cache, uint32_t batch, uint32_t width, uint32_t src_stride,
                  uint32_t row_stride, uint32_t batch_stride, uint32_t tmax) {
-    return kv_append(g, src, step, cache, batch, width, src_stride, row_stride, batch_stride, tmax, 0);
+    return kv_append(g, src, step, cache, batch, width, src_stride, row_stride, batch_stride, tmax, 0, 0);
 }
 
 int fv_kv_append_f16(fv_graph *g, fv_t src, fv_t step, fv_t cache, uint32_t batch, uint32_t width,
                      uint32_t src_stride, uint32_t row_stride, uint32_t batch_stride, uint32_t tmax) {
-    return kv_append(g, src, step, cache, batch, width, src_stride, row_stride, batch_stride, tmax, 1);
+    return kv_append(g, src, step, cache, batch, width, src_stride, row_stride, batch_stride, tmax, 1, 0);
+}
+
+int fv_kv_append_rows(fv_graph *g, fv_t src, fv_t steps, fv_t cache, uint32_t batch, uint32_t width, uint32_t src_stride,
+                      uint32_t row_stride, uint32_t batch_stride, uint32_t tmax, int f16) {
+    return kv_append(g, src, steps, cache, batch, width, src_stride, row_stride, batch_stride, tmax, f16, 1);
 }
 
 int fv_argmax(fv_graph *g, fv_t x, fv_t out, uint32_t rows, uint32_t cols, uint32_t stride) {

@@ -17,6 +17,11 @@ int fv_kv_append(fv_graph *g, fv_t src, fv_t step, fv_t cache, uint32_t batch, u
 int fv_kv_append_f16(fv_graph *g, fv_t src, fv_t step, fv_t cache, uint32_t batch, uint32_t width,
                      uint32_t src_stride, uint32_t row_stride, uint32_t batch_stride, uint32_t tmax);
 
+/* Either of the above with a position per row: cache[b, steps[b], :] = src[b, :] (continuous
+ * batching, rows at different positions); f16 selects the fp16 cache. */
+int fv_kv_append_rows(fv_graph *g, fv_t src, fv_t steps, fv_t cache, uint32_t batch, uint32_t width, uint32_t src_stride,
+                      uint32_t row_stride, uint32_t batch_stride, uint32_t tmax, int f16);
+
 /* out[r] = argmax_j x[r * stride + j], j < cols (first index on ties). out is uint32. */
 int fv_argmax(fv_graph *g, fv_t x, fv_t out, uint32_t rows, uint32_t cols, uint32_t stride);
 

@@ -13,6 +13,7 @@
 #include "model/t5_train_step.h"
 #include "ops/gradnorm.h"
 #include "train/checkpoint.h"
+#include "train/data_parallel.h"
 #include "train/evaluator.h"
 #include "train/lora_run.h"
 #include "train/plot.h"
@@ -31,6 +32,8 @@ typedef struct {
     fv_gradnorm_plan *plan;
     fv_buf *norm_scratch, *norm;
     fv_graph *g_first, *g_accum, *g_update;
+    fv_graph *g_norm;      /* several ranks: the gradient norm, after the all-reduce */
+    fv_dp dp;              /* data parallel: the communicator and the trainable gradients */
     fv_tokenizer *tok;
     const char *tok_dir;
     fv_train_data data;
@@ -47,19 +50,17 @@ typedef struct {
     FILE *csv;
 } run;
 
-static int fill_batch(run *r, uint64_t *pos, uint64_t *tokens) {
+static int fill_batch(run *r, uint64_t pos, uint64_t *tokens) {
     const fv_train_data *data = &r->data;
     uint32_t B = r->B, L = data->L, L2 = data->L2;
     fv_t5_host_arrays *h = &r->hb;
     fv_t5_host_arrays_clear(h); /* labels FV_PACK_IGNORE (-100) */
-    /* When every row fits in one batch, every step uses every row (the rest is padding), micro-batch
-     * j taking rows j*B.. of them. */
-    int all = data->rows <= r->cfg->batch_size;
-    uint64_t first = all ? (uint64_t)r->micro * B : 0;
-    uint32_t take = all ? (uint32_t)(data->rows > first ? (data->rows - first < B ? data->rows - first : B) : 0) : B;
+    /* This rank's share of the global batch (train/data_parallel.h); when every row fits in one
+     * global batch, every step uses every row and the rest is padding. */
     *tokens = 0;
-    for (uint32_t b = 0; b < take; b++) {
-        uint64_t i = all ? first + b : (*pos + b) % data->rows;
+    for (uint32_t b = 0; b < B; b++) {
+        uint64_t i = fv_dp_row_of(r->dp.c, data->rows, r->cfg->batch_size, B, pos, r->micro, b, r->dp.c->rank);
+        if (i == UINT64_MAX) break;
         fv_pack_row row = fv_train_data_row(data, i);
         fv_pack_arrays a = {(int32_t *)h->eid + (size_t)b * L, h->eseg + (size_t)b * L, h->epos + (size_t)b * L,
                             (int32_t *)h->did + (size_t)b * L2, h->dseg + (size_t)b * L2, h->dpos + (size_t)b * L2,
@@ -70,21 +71,19 @@ static int fill_batch(run *r, uint64_t *pos, uint64_t *tokens) {
         for (uint32_t t = 0; t < L; t++) *tokens += a.enc_seg[t] != 0;
         for (uint32_t t = 0; t < L2; t++) *tokens += a.dec_seg[t] != 0;
     }
-    if (!all) *pos = (*pos + B) % data->rows;
     fv_t5_host_batch view = fv_t5_host_arrays_view(h);
     return fv_t5_batch_upload(r->m, &r->tr->in, &view);
 }
 
-/* Target tokens of the rows micro-batch j would take starting at pos (without uploading). */
-static uint64_t count_targets(const run *r, uint64_t pos, uint32_t j) {
+/* Target tokens of the rows micro-batch k of `rank` takes in the step starting at pos (without
+ * uploading): every rank counts the whole global batch itself, no communication. */
+static uint64_t count_targets(const run *r, uint64_t pos, uint32_t k, int rank) {
     const fv_train_data *data = &r->data;
-    uint32_t B = r->B;
-    int all = data->rows <= r->cfg->batch_size;
-    uint64_t first = all ? (uint64_t)j * B : 0;
-    uint32_t take = all ? (uint32_t)(data->rows > first ? (data->rows - first < B ? data->rows - first : B) : 0) : B;
     uint64_t n = 0;
-    for (uint32_t b = 0; b < take; b++) {
-        fv_pack_row row = fv_train_data_row(data, all ? first + b : (pos + b) % data->rows);
+    for (uint32_t b = 0; b < r->B; b++) {
+        uint64_t i = fv_dp_row_of(r->dp.c, data->rows, r->cfg->batch_size, r->B, pos, k, b, rank);
+        if (i == UINT64_MAX) break;
+        fv_pack_row row = fv_train_data_row(data, i);
         for (uint32_t t = 0; t < data->L2; t++) n += row.dec_seg[t] != 0;
     }
     return n;
@@ -92,14 +91,16 @@ static uint64_t count_targets(const run *r, uint64_t pos, uint32_t j) {
 
 static int record(run *r) {
     fv_dev *d = r->d;
-    /* step graphs: [zero grads] + forward + loss + backward + gradient norm */
-    for (int k = 0; k < 2; k++) {
-        fv_graph **g = k ? &r->g_accum : &r->g_first;
-        if (k && r->accum <= 1) break;
+    /* step graphs: [zero grads] + forward + loss + backward + gradient norm; with several ranks
+     * the norm is of the reduced gradient, in a graph of its own run after the all-reduce */
+    int several = r->dp.c->size > 1;
+    for (int k = 0; k < 3; k++) {
+        fv_graph **g = k == 2 ? &r->g_norm : k ? &r->g_accum : &r->g_first;
+        if ((k == 1 && r->accum <= 1) || (k == 2 && !several)) continue;
         FV_TRY(fv_graph_create(d, g));
         FV_TRY(fv_graph_begin(*g));
-        FV_TRY(fv_t5_train_record(*g, r->tr, !k));
-        FV_TRY(fv_gradnorm(*g, r->plan, fv_tensor(r->norm_scratch, 0), fv_tensor(r->norm, 0)));
+        if (k < 2) FV_TRY(fv_t5_train_record(*g, r->tr, !k));
+        if (k == 2 || !several) FV_TRY(fv_gradnorm(*g, r->plan, fv_tensor(r->norm_scratch, 0), fv_tensor(r->norm, 0)));
         FV_TRY(fv_graph_end(*g));
     }
     FV_TRY(fv_graph_create(d, &r->g_update));
@@ -161,6 +162,7 @@ static void title(const run *r, char *out, size_t n) {
 
 static int save_to(run *r, const char *dir) {
     const fv_train_cfg *c = r->cfg;
+    if (r->dp.c->rank) return 0; /* rank 0 alone writes checkpoints (every rank holds the same state) */
     fv_schedule sched = c->sched;
     sched.total = c->steps;
     float *lr = malloc((r->hist.nloss ? r->hist.nloss : 1) * sizeof *lr);
@@ -229,6 +231,12 @@ static int setup(run *r) {
     FV_TRY(fv_train_data_open(&r->data, c->data, c->seq_in, c->seq_out, (uint32_t)r->m->cfg.vocab_size, r->tok));
     if (lora) FV_TRY(fv_train_lora_adapter(c, r->m, model_dir, &r->lt));
     else FV_TRY(fv_t5_grads_create(r->m, &r->gr));
+    /* the trainable tensors: every weight, or the adapters */
+    const fv_t5_param *params = r->m->params, *grads = r->gr ? r->gr->params : NULL;
+    size_t ntrain = r->m->nparams;
+    if (r->lt) fv_t5_lora_train_tensors(r->lt, &params, &grads, &ntrain);
+    /* data parallel: the trainable gradients, summed over the ranks every step */
+    FV_TRY(fv_dp_create(&r->dp, params, grads, ntrain));
     fv_t5_train_opts to = {.dropout = c->dropout, .checkpointing = c->grad_checkpointing,
                           .mixed_precision = c->mixed_precision, .lora = r->lt};
     FV_TRY(fv_t5_train_create_ex(r->m, r->gr, c->batch_size, r->data.L, r->data.L2, &to, &r->tr));
@@ -252,11 +260,7 @@ static int setup(run *r) {
     }
     /* With accumulation the loss is the mean over every target token of all micro-batches, as for
      * one big padded batch: the host writes 1 / (their count) as the loss scale. */
-    r->tr->host_scale = r->accum > 1;
-    /* the trainable tensors: every weight, or the adapters */
-    const fv_t5_param *params = r->m->params, *grads = r->gr ? r->gr->params : NULL;
-    size_t ntrain = r->m->nparams;
-    if (r->lt) fv_t5_lora_train_tensors(r->lt, &params, &grads, &ntrain);
+    r->tr->host_scale = r->accum > 1 || r->dp.c->size > 1; /* several ranks: over the global batch */
     FV_TRY(fv_optimizer_create(d, &c->opt, params, grads, ntrain, &r->opt));
     FV_TRY(r->lt ? fv_t5_lora_train_norm_plan(r->lt, &r->plan) : fv_t5_grads_norm_plan(r->gr, &r->plan));
     FV_TRY(fv_buf_alloc(d, (uint64_t)fv_gradnorm_scratch_size(r->plan) * 4 + 4, FV_MEM_DEVICE, "norm scratch", &r->norm_scratch));
@@ -270,7 +274,7 @@ static int setup(run *r) {
         /* into another directory: the best checkpoint so far comes along, so OUT/best is there
          * even if no later evaluation improves on it */
         char from[1024], to[1024];
-        if (c->keep_best && r->st.best_step && !fv_path_join(from, sizeof from, c->resume, "best") &&
+        if (!r->dp.c->rank && c->keep_best && r->st.best_step && !fv_path_join(from, sizeof from, c->resume, "best") &&
             !fv_path_join(to, sizeof to, c->out, "best") && fv_file_exists(from) && !fv_file_exists(to)) {
             FV_TRY(fv_mkdirs(c->out));
             FV_TRY(fv_checkpoint_copy(from, to));
@@ -292,7 +296,7 @@ static int setup(run *r) {
                 (unsigned long long)rows, batches, (unsigned long long)targets, r->eval_every);
     }
     FV_TRY(record(r));
-    if (c->log_csv) {
+    if (c->log_csv && !r->dp.c->rank) {
         int fresh = !c->resume || !fv_file_exists(c->log_csv);
         r->csv = fopen(c->log_csv, fresh ? "w" : "a");
         if (!r->csv) return fv_err("%s: cannot open the log for writing", c->log_csv);
@@ -313,19 +317,21 @@ static int train_loop(run *r, fv_train_result *res) {
         double t0 = fv_bench_now(), lr = fv_schedule_lr(&sched, step), sum_all = 0;
         uint32_t count_all = 0;
         uint64_t tokens = 0, tok;
-        if (accum > 1) {
-            uint64_t total = 0, pos = r->st.data_pos;
-            for (uint32_t k = 0; k < accum; k++) {
-                total += count_targets(r, pos, k % (c->batch_size / r->B));
-                if (r->data.rows > c->batch_size) pos = (pos + r->B) % r->data.rows;
-            }
+        if (r->tr->host_scale) {
+            /* the mean over every target token of the global batch: all micro-batches of all ranks */
+            uint64_t total = 0;
+            for (int q = 0; q < r->dp.c->size; q++)
+                for (uint32_t k = 0; k < accum; k++) total += count_targets(r, r->st.data_pos, k, q);
             FV_TRY(fv_t5_train_set_scale(r->tr, total ? 1.0f / (float)total : 0.0f));
         }
         for (uint32_t k = 0; k < accum; k++) {
-            r->micro = k % (c->batch_size / r->B);
-            FV_TRY(fill_batch(r, &r->st.data_pos, &tok));
+            r->micro = k;
+            FV_TRY(fill_batch(r, r->st.data_pos, &tok));
             tokens += tok;
-            FV_TRY(fv_t5_train_set_seed(r->tr, (uint32_t)fv_rng_u64(&r->st.rng)));
+            /* every rank draws the same seeds (the state stays one); the rank is mixed in so that
+             * ranks do not drop the same positions of their rows */
+            uint32_t seed = (uint32_t)fv_rng_u64(&r->st.rng) ^ (uint32_t)r->dp.c->rank * 0x9E3779B9u;
+            FV_TRY(fv_t5_train_set_seed(r->tr, seed));
             FV_TRY(fv_graph_run(k ? r->g_accum : r->g_first));
             double sum;
             uint32_t count;
@@ -333,20 +339,33 @@ static int train_loop(run *r, fv_train_result *res) {
             sum_all += sum;
             count_all += count;
         }
+        if (r->data.rows > (uint64_t)r->dp.c->size * c->batch_size)
+            r->st.data_pos = (r->st.data_pos + fv_dp_step_rows(r->dp.c, r->B, accum)) % r->data.rows;
+        double global[3] = {sum_all, (double)count_all, (double)tokens};
+        if (r->dp.c->size > 1) {
+            /* the summed gradient of the global batch, then its norm; the loss of all ranks */
+            FV_TRY(fv_dp_reduce(&r->dp, r->d));
+            FV_TRY(fv_graph_run(r->g_norm));
+            FV_TRY(fv_dist_sum_f64(global, 3));
+            tokens = (uint64_t)global[2];
+        }
         float norm = 0;
         FV_TRY(fv_buf_read(r->d, r->norm, 0, &norm, 4));
-        double loss = count_all ? sum_all / count_all : NAN;
+        double loss = global[1] > 0 ? global[0] / global[1] : NAN;
         int skip = !isfinite(loss) || !isfinite(norm);
+        FV_TRY(fv_dist_any(skip, &skip)); /* one decision for all ranks */
         if (skip) {
             r->st.skipped++;
-            fv_warn("step %u: loss %g, gradient norm %g: not finite, step skipped", step, loss, (double)norm);
+            if (!r->dp.c->rank) /* the same on every rank: said once */
+                fv_warn("step %u: loss %g, gradient norm %g: not finite, step skipped", step, loss, (double)norm);
             if (++bad_in_a_row >= MAX_BAD_STEPS_IN_A_ROW)
-                return fv_err("%u steps in a row had a non-finite loss or gradient norm; stopped at step %u "
-                              "(the last checkpoint in %s is untouched)", bad_in_a_row, step, c->out);
+                return fv_dist_agree(fv_err("%u steps in a row had a non-finite loss or gradient norm; stopped at step %u "
+                              "(the last checkpoint in %s is untouched)", bad_in_a_row, step, c->out));
         } else {
             bad_in_a_row = 0;
             FV_TRY(fv_optimizer_set_step(r->opt, step - r->st.skipped, lr));
             FV_TRY(fv_graph_run(r->g_update));
+            FV_TRY(fv_dist_agree(fv_dp_check_params(&r->dp, r->d, step)));
         }
         r->st.step = step;
         FV_TRY(push_loss(r, (float)loss));
@@ -371,7 +390,7 @@ static int train_loop(run *r, fv_train_result *res) {
             fputc('\n', r->csv);
             fflush(r->csv);
         }
-        if (c->progress) {
+        if (c->progress && !r->dp.c->rank) {
             uint32_t done = step - first_step;
             fv_train_progress p = {step, c->steps, loss, lr, norm, tps,
                                    done ? elapsed / done * (c->steps - step) : 0, skip,
@@ -397,10 +416,18 @@ int fv_train(fv_dev *d, const fv_train_cfg *cfg, fv_train_result *res) {
     if (!cfg->batch_size) return fv_err("train: --batch-size must be at least 1");
     if (!cfg->eval_data && (cfg->keep_best || cfg->early_stop || cfg->eval_every || cfg->eval_batches))
         return fv_err("train: --eval-every, --eval-batches, --keep-best and --early-stop need --eval-data");
-    run r = {.d = d, .cfg = cfg};
+    run r = {.d = d, .cfg = cfg, .dp.c = fv_dist_get()};
     fv_mem_reset_peak(d);
-    int rc = setup(&r);
+    /* with several ranks: a failure any rank meets in setup (bad checkpoint, data, flags) stops
+     * every rank with one message (src/dist/comm.h); a failure in the loop ends the job */
+    int rc = fv_dist_agree(setup(&r));
+    if (!rc) rc = fv_dist_agree(fv_dp_check_start(&r.dp, d, cfg, r.m, &r.data));
+    if (!rc && r.dp.c->size > 1)
+        fv_info("train: rank %d of %d, %u rows per rank per micro-batch, global batch %llu rows", r.dp.c->rank,
+                r.dp.c->size, r.B, (unsigned long long)fv_dp_step_rows(r.dp.c, r.B, r.accum));
     if (!rc) rc = train_loop(&r, res);
+    if (rc && r.dp.c->size > 1 && !r.dp.c->agreed_failure)
+        rc = fv_err_wrap("rank %d of %d", r.dp.c->rank, r.dp.c->size);
     res->skipped = r.st.skipped;
     res->best_eval_loss = r.st.best_step ? r.st.best_eval : NAN;
     res->best_step = r.st.best_step;
@@ -412,6 +439,8 @@ int fv_train(fv_dev *d, const fv_train_cfg *cfg, fv_train_result *res) {
     fv_graph_destroy(r.g_first);
     fv_graph_destroy(r.g_accum);
     fv_graph_destroy(r.g_update);
+    fv_graph_destroy(r.g_norm);
+    fv_dp_free(&r.dp);
     fv_buf_free(d, r.norm_scratch);
     fv_buf_free(d, r.norm);
     if (r.plan) fv_gradnorm_plan_destroy(d, r.plan);

@@ -1,7 +1,9 @@
 /* Tokenizer test: ids and decoded text against SentencePiece's reference output
- * (tests/fixtures/tokenizer/spm_ids.jsonl, made by tools/make_tokenizer_fixture.py) for the
- * spiece.model loader and, when the Hugging Face files are present, both tokenizer.json variants;
- * Hugging Face's documented T5 sentinel examples; invalid UTF-8; bad model files. */
+ * (tests/fixtures/tokenizer/spm_ids.jsonl, made by tools/make_tokenizer_fixture.py) and against
+ * Hugging Face's T5 tokenizer on texts holding special tokens (hf_special_ids.jsonl, made by
+ * tools/make_tokenizer_special_fixture.py) for the spiece.model loader and, when the Hugging Face
+ * files are present, both tokenizer.json variants; Hugging Face's documented T5 sentinel examples;
+ * invalid UTF-8; bad model files. */
 #define _POSIX_C_SOURCE 200809L
 #include "base/error.h"
 #include "base/file.h"
@@ -30,7 +32,73 @@ typedef struct {
     char *decoded;
 } fixture;
 
-static int load_fixture(const char *path, fixture **out, size_t *count) {
+/* s with SentencePiece's unknown surface " \u2047 " written as Hugging Face's "<unk>" (malloc'd). */
+static char *unk_as_hf(const char *s) {
+    static const char surf[] = " \xE2\x81\x87 ";
+    char *o = malloc(strlen(s) * 2 + 1), *w = o;
+    while (*s) {
+        if (!strncmp(s, surf, sizeof surf - 1)) w += sprintf(w, "<unk>"), s += sizeof surf - 1;
+        else *w++ = *s++;
+    }
+    *w = 0;
+    return o;
+}
+
+/* Text that holds a special token: SentencePiece (spm_ids.jsonl) reads it as plain text, Hugging
+ * Face (and flanvk) as the token's id; such lines are checked by hf_special_ids.jsonl instead. */
+static int has_special(const char *s) {
+    static const char *const tokens[] = {"</s>", "<pad>", "<unk>"};
+    for (size_t i = 0; i < sizeof tokens / sizeof *tokens; i++)
+        if (strstr(s, tokens[i])) return 1;
+    for (const char *p = strstr(s, "<extra_id_"); p; p = strstr(p + 1, "<extra_id_")) {
+        const char *d = p + 10, *e = d;
+        while (*e >= '0' && *e <= '9') e++;
+        if (e > d && *e == '>' && (e - d == 1 || *d != '0') && atoi(d) < 100) return 1;
+    }
+    return 0;
+}
+
+/* hf_spm_diff.jsonl: texts of the SentencePiece fixture on which Hugging Face gives other ids, and
+ * which of the two flanvk gives (see tools/make_tokenizer_special_fixture.py). */
+static cJSON *hf_spm_diff;
+
+/* The ids flanvk must give for text if hf_spm_diff says they are Hugging Face's, else NULL. */
+static const cJSON *hf_override(const char *text) {
+    const cJSON *it;
+    cJSON_ArrayForEach(it, hf_spm_diff) {
+        const cJSON *t = cJSON_GetObjectItem(it, "text"), *who = cJSON_GetObjectItem(it, "flanvk");
+        if (!cJSON_IsString(t) || strcmp(t->valuestring, text)) continue;
+        int hf = cJSON_IsString(who) && !strcmp(who->valuestring, "hf");
+        printf("  \"%.60s\": %s (%s)\n", text, hf ? "Hugging Face's ids expected, not SentencePiece's" : "SentencePiece's ids expected; Hugging Face differs",
+               cJSON_GetStringValue(cJSON_GetObjectItem(it, "why")));
+        return hf ? cJSON_GetObjectItem(it, "hf_ids") : NULL;
+    }
+    return NULL;
+}
+
+static int load_hf_spm_diff(const char *path) {
+    char *buf;
+    size_t size;
+    FV_TRY(fv_read_file(path, &buf, &size));
+    hf_spm_diff = cJSON_CreateArray();
+    for (char *line = buf, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = 0;
+        cJSON *o = cJSON_Parse(line);
+        if (!o) {
+            free(buf);
+            return fv_err("%s: bad line", path);
+        }
+        cJSON_AddItemToArray(hf_spm_diff, o);
+    }
+    free(buf);
+    return 0;
+}
+
+/* spm: a SentencePiece fixture (ids without </s>, decoded as spm_decode writes it, <unk> as
+ * " \u2047 " where Hugging Face and flanvk write "<unk>"); else a Hugging Face one (ids with </s>,
+ * decoded as flanvk promises). */
+static int load_fixture(const char *path, int spm, fixture **out, size_t *count) {
     char *buf;
     size_t size;
     FV_TRY(fv_read_file(path, &buf, &size));
@@ -46,17 +114,24 @@ static int load_fixture(const char *path, fixture **out, size_t *count) {
             free(buf);
             return fv_err("%s: bad line %zu", path, n + 1);
         }
+        if (spm && has_special(t->valuestring)) {
+            printf("%s: line \"%s\" holds a special token; left to the Hugging Face fixture\n", path, t->valuestring);
+            cJSON_Delete(o);
+            continue;
+        }
+        const cJSON *hf = spm ? hf_override(t->valuestring) : NULL;
+        if (hf) ids = hf;
         if (n == cap) fx = realloc(fx, (cap *= 2) * sizeof *fx);
         fixture *f = &fx[n++];
         f->text = strdup(t->valuestring);
         f->len = strlen(f->text);
-        f->decoded = strdup(d->valuestring);
-        f->n = (size_t)cJSON_GetArraySize(ids);
+        f->decoded = spm ? unk_as_hf(d->valuestring) : strdup(d->valuestring);
+        f->n = (size_t)cJSON_GetArraySize(ids) - (spm ? 0 : 1); /* f->n: ids before </s> */
         f->ids = malloc((f->n + 1) * sizeof *f->ids);
         size_t k = 0;
         const cJSON *it;
         cJSON_ArrayForEach(it, ids) f->ids[k++] = (uint32_t)it->valueint;
-        f->ids[f->n] = 1; /* </s> */
+        if (spm) f->ids[f->n] = 1; /* </s> */
         cJSON_Delete(o);
     }
     free(buf);
@@ -156,6 +231,14 @@ static void test_sentinels_and_api(const fv_tokenizer *tok) {
     expect_ids(tok, "<extra_id_0><extra_id_99>", two, 3);
     static const uint32_t tg[] = {13959, 1566, 12, 2968, 10, 466, 19, 207, 5, 1};
     expect_ids(tok, "translate English to German: That is good.", tg, 10);
+    /* Issue #15: "</s>" in a prompt is the token, not five pieces of text (HF: 1499 258 1, then the
+     * appended </s>); the other special tokens and their round trip through decode. */
+    static const uint32_t then_eos[] = {1499, 258, 1, 1};
+    expect_ids(tok, "text then </s>", then_eos, 4);
+    static const uint32_t specials[] = {1, 0, 2, 32093, 1};
+    expect_ids(tok, "</s><pad><unk><extra_id_6>", specials, 5);
+    static const uint32_t unk_text[] = {3, 226, 2, 3, 63};
+    expect_decode(tok, unk_text, 5, "x<unk> y");
     static const uint32_t eos[] = {1};
     expect_ids(tok, "", eos, 1);
     expect_ids(tok, "  \t\n ", eos, 1);
@@ -254,9 +337,11 @@ static void test_bad_files(const char *model_path) {
 int main(void) {
     const char *fixture_path = getenv("FLANVK_TOKENIZER_FIXTURE"); /* another file made the same way */
     if (!fixture_path) fixture_path = "tests/fixtures/tokenizer/spm_ids.jsonl";
-    fixture *fx = NULL;
-    size_t count = 0;
-    if (load_fixture(fixture_path, &fx, &count)) {
+    const char *hf_path = "tests/fixtures/tokenizer/hf_special_ids.jsonl";
+    fixture *fx = NULL, *hx = NULL;
+    size_t count = 0, hcount = 0;
+    if (load_hf_spm_diff("tests/fixtures/tokenizer/hf_spm_diff.jsonl") || load_fixture(fixture_path, 1, &fx, &count) ||
+        load_fixture(hf_path, 0, &hx, &hcount)) {
         printf("cannot load fixture: %s\n0 passed, 1 failed\n", fv_last_error());
         return 1;
     }
@@ -268,6 +353,7 @@ int main(void) {
     }
     printf("spiece.model loaded in %.3f s\n", now() - t0);
     run_fixture(tok, "spiece.model", fx, count);
+    run_fixture(tok, "spiece.model, HF special tokens", hx, hcount);
     test_sentinels_and_api(tok);
     test_bad_files("assets/tokenizer/spiece.model");
     fv_tokenizer_free(tok);
@@ -288,15 +374,23 @@ int main(void) {
         if (rc) continue;
         printf("%s loaded in %.3f s\n", path, now() - t0);
         run_fixture(tok, variants[v], fx, count);
+        char label[64];
+        snprintf(label, sizeof label, "%s, HF special tokens", variants[v]);
+        run_fixture(tok, label, hx, hcount);
         test_sentinels_and_api(tok);
         fv_tokenizer_free(tok);
     }
-    for (size_t i = 0; i < count; i++) {
-        free(fx[i].text);
-        free(fx[i].ids);
-        free(fx[i].decoded);
+    cJSON_Delete(hf_spm_diff);
+    fixture *sets[] = {fx, hx};
+    size_t counts[] = {count, hcount};
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < counts[k]; i++) {
+            free(sets[k][i].text);
+            free(sets[k][i].ids);
+            free(sets[k][i].decoded);
+        }
+        free(sets[k]);
     }
-    free(fx);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
