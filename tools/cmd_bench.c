@@ -13,15 +13,19 @@ static int usage(void) {
            "                             [--new-tokens N (64)] [--batch-size B (1 and 16)] [--weights LIST]\n"
            "                             [--kv-cache f32|f16] [--profile] [--json]\n"
            "                             [--device N] [--device-profile NAME]\n"
-           "       flanvk bench train (--model DIR | --config small) [--batch-size B (8)] [--seq-len-in L (512)]\n"
-           "                          [--seq-len-out L2 (128)] [--optimizer adamw|adafactor] [--steps N (2)] [--profile]\n"
-           "                          [--mixed-precision] [--json] [--device N] [--device-profile NAME]\n"
+           "       flanvk bench train (--model DIR | --config small|base|large|xl|xxl) [--batch-size B (8)]\n"
+           "                          [--seq-len-in L (512)] [--seq-len-out L2 (128)] [--optimizer adamw|adafactor]\n"
+           "                          [--steps N (2)] [--profile] [--mixed-precision] [--grad-checkpointing]\n"
+           "                          [--lora-rank R [--weights f32|f16|bf16|q8]] [--memory-only] [--json]\n"
+           "                          [--device N] [--device-profile NAME]\n"
            "ops: each op at T5 shapes; GFLOP/s or GB/s and the percentage of the peak measured in the same run.\n"
            "generate: greedy generation with a fixed number of decode steps: encoder and decoder tokens/s,\n"
            "  time to first token, peak device memory. --config NAME: flan-t5-NAME shapes, random weights, no file.\n"
            "  --weights f32,f16,bf16,q8 (or all): each storage type in turn, one line each, with weights_bytes.\n"
            "train: one training step (fp32, packed rows): tokens/s, ms per piece, model FLOPs utilisation,\n"
-           "  peak device memory. --mixed-precision: the step as `flanvk train --mixed-precision` runs it.\n"
+           "  peak device memory. --mixed-precision, --grad-checkpointing: the step as `flanvk train` runs it.\n"
+           "  --lora-rank R: a LoRA step (q, v) on a frozen base stored as --weights (default bf16 with 16-bit storage).\n"
+           "  --memory-only: allocate and record the step and report its peak device memory without running it.\n"
            "--profile: also time each op kind of the step alone at the step's shapes (where the time goes).\n");
     return 0;
 }
@@ -31,8 +35,8 @@ int cmd_bench(int argc, char **argv) {
     const char *kind = argv[1];
     if (strcmp(kind, "ops") && strcmp(kind, "generate") && strcmp(kind, "train"))
         return cli_fail("bench: unknown benchmark '%s' (ops, generate, train)", kind);
-    long device = -1, batch = 0, seq_in = 0, seq_out = 0, prompt_len = 0, new_tokens = 0, steps = 0;
-    int json = 0, profile = 0, mixed = 0;
+    long device = -1, batch = 0, seq_in = 0, seq_out = 0, prompt_len = 0, new_tokens = 0, steps = 0, lora_rank = 0;
+    int json = 0, profile = 0, mixed = 0, ckpt = 0, memory_only = 0;
     const char *filter = NULL, *model = NULL, *config = NULL, *optimizer = NULL, *weights = NULL, *kv_cache = NULL;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -53,6 +57,10 @@ int cmd_bench(int argc, char **argv) {
         else if (!strcmp(kind, "train") && !strcmp(a, "--steps")) ok = !cli_parse_int(a, v, 1, 1000, &steps), i++;
         else if (!strcmp(kind, "train") && !strcmp(a, "--optimizer") && v) optimizer = argv[++i];
         else if (!strcmp(kind, "train") && !strcmp(a, "--mixed-precision")) mixed = 1;
+        else if (!strcmp(kind, "train") && !strcmp(a, "--grad-checkpointing")) ckpt = 1;
+        else if (!strcmp(kind, "train") && !strcmp(a, "--memory-only")) memory_only = 1;
+        else if (!strcmp(kind, "train") && !strcmp(a, "--lora-rank")) ok = !cli_parse_int(a, v, 1, 65536, &lora_rank), i++;
+        else if (!strcmp(kind, "train") && !strcmp(a, "--weights") && v) weights = argv[++i];
         else if (!strcmp(kind, "generate") && !strcmp(a, "--weights") && v) weights = argv[++i];
         else if (!strcmp(kind, "generate") && !strcmp(a, "--kv-cache") && v) {
             kv_cache = argv[++i];
@@ -89,7 +97,9 @@ int cmd_bench(int argc, char **argv) {
     } else {
         flanvk_bench_train_opts o = {.model_dir = model, .config = config, .batch_size = (uint32_t)batch,
                                      .seq_in = (uint32_t)seq_in, .seq_out = (uint32_t)seq_out, .optimizer = optimizer,
-                                     .steps = (int)steps, .profile = profile, .mixed_precision = mixed};
+                                     .steps = (int)steps, .profile = profile, .mixed_precision = mixed,
+                                     .grad_checkpointing = ckpt, .lora_rank = (int)lora_rank, .weights = weights,
+                                     .memory_only = memory_only};
         rc = flanvk_bench_train(ctx, &o, out, json);
     }
     char what[32];

@@ -26,6 +26,10 @@ static void usage(FILE *f) {
             "   (held-out loss every N steps and at the end, dropout off; column eval_loss of --log)\n"
             "  [--keep-best] (also keep the checkpoint of the lowest eval loss as OUT/best)\n"
             "  [--early-stop PATIENCE] (stop after PATIENCE evaluations without a lower eval loss)\n"
+            "  LoRA (adapters on a frozen base; OUT and each checkpoint are PEFT adapter directories):\n"
+            "  [--lora-rank R] [--lora-alpha A (8, PEFT's default)] [--lora-dropout P (0)]\n"
+            "  [--lora-targets q,v (default) | any of q,k,v,o,wi,wi_0,wi_1,wo | all] [--adapter DIR (start from it)]\n"
+            "  [--weights f32|f16|bf16|q8 (the frozen base's storage; bf16 with 16-bit storage, else f32)]\n"
             "  [--device N] [--profile NAME]\n"
             "--data: a .pack file from flanvk mix, or a .jsonl file of {\"inputs\", \"targets\"} (text) or\n"
             "{\"input_ids\", \"target_ids\"} lines, packed on the fly. --steps is the total: a resumed run continues to it.\n"
@@ -105,6 +109,22 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--warmup-init")) p.warmup_init = 1;
         else if (!strcmp(a, "--grad-checkpointing") || !strcmp(a, "--checkpointing")) p.grad_checkpointing = 1;
         else if (!strcmp(a, "--mixed-precision")) p.mixed_precision = 1;
+        else if (!strcmp(a, "--lora-rank")) {
+            if (cli_parse_int(a, v, 1, 65536, &n)) return 1;
+            p.lora_rank = (int)n;
+            i++;
+        }
+        else if (!strcmp(a, "--lora-alpha")) {
+            NUM(lora_alpha);
+            if (!(p.lora_alpha > 0)) return cli_fail("train: --lora-alpha %s: must be > 0", v);
+        }
+        else if (!strcmp(a, "--lora-dropout")) {
+            NUM(lora_dropout);
+            if (!(p.lora_dropout >= 0 && p.lora_dropout < 1)) return cli_fail("train: --lora-dropout %s: must be in [0, 1)", v);
+        }
+        else if (!strcmp(a, "--lora-targets")) STR(lora_targets);
+        else if (!strcmp(a, "--adapter")) STR(adapter);
+        else if (!strcmp(a, "--weights")) STR(weights);
         else return cli_fail("train: unknown option '%s' (see flanvk train --help)", a);
 #undef STR
 #undef INT
@@ -139,8 +159,10 @@ int cmd_train(int argc, char **argv) {
     int rc = flanvk_train(ctx, &p, &r);
     if (rc && flanvk_dist_reports_error()) cli_lib_fail("train");
     else if (!rc && rank == 0) {
-        printf("trained %u steps (%u skipped): loss %.4f -> %.4f; peak device memory %.1f MiB; checkpoint in %s\n",
-               r.steps_done, r.skipped, r.first_loss, r.last_loss, r.peak_device_bytes / 1048576.0, p.out);
+        int lora = p.lora_rank > 0 || p.adapter || r.adapter;
+        printf("trained %u steps (%u skipped): loss %.4f -> %.4f; peak device memory %.1f MiB; %s in %s\n",
+               r.steps_done, r.skipped, r.first_loss, r.last_loss, r.peak_device_bytes / 1048576.0,
+               lora ? "LoRA adapter" : "checkpoint", p.out);
         if (r.evals)
             printf("eval loss %.4f (last of %u evaluations); best %.4f at step %u%s%s%s\n", r.last_eval_loss, r.evals,
                    r.best_eval_loss, r.best_step, p.keep_best ? ", kept in " : "", p.keep_best ? p.out : "",

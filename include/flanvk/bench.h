@@ -38,6 +38,12 @@ typedef struct flanvk_bench_train_opts {
     int steps;                             /* timed steps, best kept; 2 when 0 */
     int profile;                           /* also print the time per op kind of the step */
     int mixed_precision;                   /* the step with fp16 weight copies (flanvk_train_params.mixed_precision) */
+    int grad_checkpointing;                /* the step with block recompute (flanvk_train_params.grad_checkpointing) */
+    int lora_rank;                         /* > 0: a LoRA step (adapters of this rank on q, v; frozen base) */
+    const char *weights;                   /* the base's storage with LoRA: "f32", "f16", "bf16", "q8"; NULL: bf16
+                                              where the device has 16-bit storage, else f32 (as flanvk train) */
+    int memory_only;                       /* allocate and record the step, report peak_device_bytes, run nothing
+                                              (large shapes on slow devices) */
 } flanvk_bench_train_opts;
 
 /* One training step: tokens/s, ms split into forward / loss + LM head / backward / optimizer, model
@@ -45,7 +51,9 @@ typedef struct flanvk_bench_train_opts {
  * tokens_per_s, ms_step, ms_forward, ms_loss_head, ms_backward, ms_optimizer, mfu_pct,
  * model_gflop_per_step, peak_gflops, peak_device_bytes, batch, seq_in, seq_out, optimizer,
  * mixed_precision, loss, max_submit_ms (the longest GPU time of one submission of the step, update
- * and pieces graphs; see FLANVK_MAX_SUBMIT_MS). */
+ * and pieces graphs; see FLANVK_MAX_SUBMIT_MS), grad_checkpointing, lora_rank, weights. A LoRA step's
+ * model FLOPs are the forward's and the input gradients' (2x the forward; the adapters' are not
+ * counted); a full step's are 3x the forward. */
 int flanvk_bench_train(flanvk_ctx *ctx, const flanvk_bench_train_opts *o, FILE *out, int json);
 
 #ifdef __cplusplus

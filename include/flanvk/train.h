@@ -54,6 +54,17 @@ typedef struct flanvk_train_params {
     uint32_t eval_batches;     /* evaluate only the first K batches of eval_data (0: all) */
     int keep_best;             /* also keep the checkpoint of the lowest eval loss, as OUT/best */
     uint32_t early_stop;       /* stop after this many evaluations without a lower eval loss (0: never) */
+    /* LoRA (Hu et al. 2021, with Hugging Face PEFT's semantics; README "LoRA training"): train
+     * adapters y = W x + (lora_alpha / r) B A dropout(x) on a frozen base; `out` (and each
+     * checkpoint) is then a PEFT adapter directory. On when lora_rank > 0, adapter is set, or
+     * resume is such a directory (its base: model, else its base_model_name_or_path). */
+    int lora_rank;             /* r; 0: full finetuning */
+    double lora_alpha;         /* 0: PEFT's default, 8 */
+    double lora_dropout;       /* < 0: 0 (PEFT's default); with adapter: that adapter's */
+    const char *lora_targets;  /* "q,v" (NULL: PEFT's T5 default), any of q,k,v,o,wi,wi_0,wi_1,wo, or "all" */
+    const char *adapter;       /* start from this PEFT adapter directory (its r, alpha, targets) */
+    const char *weights;       /* the frozen base's storage: "f32", "f16", "bf16", "q8"; NULL: bf16 where the
+                                  device has 16-bit storage, else f32 */
     void (*progress)(const flanvk_train_progress *p, void *user);
     void *user;
 } flanvk_train_params;
@@ -67,6 +78,7 @@ typedef struct flanvk_train_result {
     double best_eval_loss;     /* the lowest of the whole run (a resumed one: since its start); NaN without */
     uint32_t best_step;        /* its step (the checkpoint OUT/best with keep_best) */
     int stopped_early;         /* ended by early_stop before steps */
+    int adapter;               /* the run trained a LoRA adapter (out is a PEFT adapter directory) */
 } flanvk_train_result;
 
 void flanvk_train_params_default(flanvk_train_params *p);

@@ -5,6 +5,7 @@
 #include "base/file.h"
 #include "flanvk/train.h"
 #include "train/plot_log.h"
+#include "train/lora_run.h"
 #include "train/trainer.h"
 
 void flanvk_train_params_default(flanvk_train_params *p) {
@@ -19,6 +20,7 @@ void flanvk_train_params_default(flanvk_train_params *p) {
     p->schedule = "constant";
     p->accum = 1;
     p->dropout = -1;
+    p->lora_dropout = -1;
 }
 
 static void forward_progress(const fv_train_progress *p, void *user) {
@@ -32,7 +34,8 @@ int flanvk_train(flanvk_ctx *ctx, const flanvk_train_params *p, flanvk_train_res
     fv_train_cfg c;
     memset(&c, 0, sizeof c);
     memset(out, 0, sizeof *out);
-    c.model_dir = p->resume ? NULL : p->model;
+    c.model_dir = p->model; /* resuming a full finetune loads the checkpoint's model instead; a LoRA run
+                               resumed keeps it as its frozen base */
     if (!p->model && !p->resume) {
         if (!p->config) return fv_err("train: give --model DIR or --config tiny|small|base|large|FILE.json");
         if (fv_t5_config_preset(&c.config, p->config) != 0) {
@@ -63,6 +66,31 @@ int flanvk_train(flanvk_ctx *ctx, const flanvk_train_params *p, flanvk_train_res
     c.keep_best = p->keep_best;
     c.early_stop = p->early_stop;
     if (!p->model && !p->resume && p->config) c.model_name = p->config;
+    c.lora_rank = p->lora_rank;
+    c.lora_alpha = p->lora_alpha;
+    c.lora_dropout = p->lora_dropout;
+    c.lora_targets = p->lora_targets;
+    c.adapter_dir = p->adapter;
+    c.weights = -1;
+    if (p->lora_rank < 0) return fv_err("train: --lora-rank %d: must be > 0", p->lora_rank);
+    if (p->lora_alpha < 0)
+        return fv_err("train: --lora-alpha %g: must be > 0", p->lora_alpha);
+    if (!(p->lora_dropout < 1)) return fv_err("train: --lora-dropout %g: must be in [0, 1)", p->lora_dropout);
+    if (p->weights) {
+        enum fv_wtype wt;
+        if (fv_wtype_parse(p->weights, &wt)) return fv_err("train: --weights '%s': f32, f16, bf16 or q8", p->weights);
+        c.weights = (int)wt;
+    }
+    int lora = fv_train_lora_wanted(&c);
+    if (!lora && (p->weights && c.weights != FV_WT_F32))
+        return fv_err("train: --weights %s holds a frozen base: it needs LoRA (--lora-rank or --adapter)", p->weights);
+    if (!lora && (p->lora_targets || p->lora_alpha > 0 || p->lora_dropout >= 0))
+        return fv_err("train: --lora-alpha, --lora-dropout and --lora-targets need --lora-rank R (or --adapter DIR)");
+    if (p->adapter && (p->lora_rank > 0 || p->lora_alpha > 0 || p->lora_targets))
+        return fv_err("train: --adapter %s brings its own rank, alpha and targets: --lora-rank, --lora-alpha and "
+                      "--lora-targets go without it", p->adapter);
+    if (lora && !p->model && !p->resume && !p->adapter)
+        return fv_err("train: LoRA trains adapters on a base model: give --model DIR");
     if (!p->optimizer || !strcmp(p->optimizer, "adamw")) {
         c.opt.kind = FV_OPT_ADAMW;
         c.opt.adamw = fv_adamw_defaults();
@@ -105,6 +133,7 @@ int flanvk_train(flanvk_ctx *ctx, const flanvk_train_params *p, flanvk_train_res
     out->best_eval_loss = r.best_eval_loss;
     out->best_step = r.best_step;
     out->stopped_early = r.stopped_early;
+    out->adapter = r.adapter;
     return rc;
 }
 

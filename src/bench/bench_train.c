@@ -26,13 +26,20 @@
  * Under mpirun (several ranks, src/dist): every step also sums the gradients over the ranks
  * (the trainer's bucketed all-reduce, between the step graph and the update), and rank 0 prints
  * the global tokens/s (all ranks' tokens over the slowest rank's step), each rank's, and the share
- * of the step spent in the all-reduce and, within it, blocked waiting for the other ranks. */
+ * of the step spent in the all-reduce and, within it, blocked waiting for the other ranks.
+ *
+ * --lora-rank R (issue #13): the LoRA step flanvk train --lora-rank runs, adapters on q, v of a
+ * frozen base held as --weights (the trainer's default: bf16 with 16-bit storage), no weight
+ * gradients; the backward is then the input gradients only (model FLOPs 2x the forward).
+ * --grad-checkpointing as flanvk train's. --config xl etc. builds random weights of that shape. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench/bench_model.h"
+#include "io/peft.h"
 #include "model/t5_grads.h"
+#include "model/t5_lora_train.h"
 #include "model/t5_train_step.h"
 #include "ops/gradnorm.h"
 #include "ref/attn_ranges.h"
@@ -63,6 +70,7 @@ static double visible_pairs(const int32_t *sq, const int32_t *sk, uint32_t B, ui
 typedef struct {
     fv_t5 *m;
     fv_t5_grads *gr;
+    fv_t5_lora_train *lt; /* a LoRA step: the adapters (gr NULL: the base is frozen) */
     fv_t5_train *tr;
     fv_optimizer *opt;
     fv_gradnorm_plan *plan;
@@ -107,19 +115,40 @@ static int make_batch(rig *r, uint32_t B, uint32_t L, uint32_t L2) {
 }
 
 static int setup(rig *r, fv_dev *d, const fv_bench_train_opts *o, uint32_t B, uint32_t L, uint32_t L2) {
-    FV_TRY(fv_bench_model_open(d, o->model_dir, o->config, &r->m));
-    FV_TRY(fv_t5_grads_create(r->m, &r->gr));
-    fv_t5_train_opts to = {.dropout = -1.0f, .mixed_precision = o->mixed_precision};
+    int wt = FV_WT_F32;
+    if (o->weights && fv_wtype_parse(o->weights, (enum fv_wtype *)&wt))
+        return fv_err("bench train: --weights '%s': f32, f16, bf16 or q8", o->weights);
+    if (o->weights && wt != FV_WT_F32 && o->lora_rank <= 0)
+        return fv_err("bench train: --weights %s holds a frozen base: it needs --lora-rank", o->weights);
+    if (!o->weights && o->lora_rank > 0 && d->fp16) wt = FV_WT_BF16; /* flanvk train's default */
+    FV_TRY(fv_bench_model_open_typed(d, o->model_dir, o->config, &wt, &r->m));
+    if (o->lora_rank > 0) { /* PEFT's defaults (q, v; alpha 8) at this rank, a fresh adapter */
+        fv_peft_config pc;
+        fv_peft_config_defaults(&pc);
+        pc.r = o->lora_rank;
+        fv_peft_adapter a;
+        FV_TRY(fv_peft_init(&a, &pc, &r->m->cfg, 1));
+        int rc = fv_t5_lora_train_create(r->m, &a, &r->lt);
+        fv_peft_free(&a);
+        FV_TRY(rc);
+    } else {
+        FV_TRY(fv_t5_grads_create(r->m, &r->gr));
+    }
+    fv_t5_train_opts to = {.dropout = -1.0f, .mixed_precision = o->mixed_precision,
+                           .checkpointing = o->grad_checkpointing, .lora = r->lt};
     FV_TRY(fv_t5_train_create_ex(r->m, r->gr, B, L, L2, &to, &r->tr));
     fv_optimizer_cfg oc = {.kind = FV_OPT_ADAMW, .adamw = fv_adamw_defaults(), .adafactor = fv_adafactor_defaults()};
     if (o->optimizer && !strcmp(o->optimizer, "adafactor")) oc.kind = FV_OPT_ADAFACTOR;
     else if (o->optimizer && strcmp(o->optimizer, "adamw"))
         return fv_err("bench train: unknown optimizer '%s' (adamw, adafactor)", o->optimizer);
     oc.adamw.lr = 1e-4;
-    FV_TRY(fv_optimizer_create(d, &oc, r->m->params, r->gr->params, r->m->nparams, &r->opt));
+    const fv_t5_param *params = r->m->params, *grads = r->gr ? r->gr->params : NULL;
+    size_t ntrain = r->m->nparams;
+    if (r->lt) fv_t5_lora_train_tensors(r->lt, &params, &grads, &ntrain);
+    FV_TRY(fv_optimizer_create(d, &oc, params, grads, ntrain, &r->opt));
     FV_TRY(fv_optimizer_set_step(r->opt, 1, 1e-4));
-    FV_TRY(fv_t5_grads_norm_plan(r->gr, &r->plan));
-    FV_TRY(fv_dp_create(&r->dp, r->m->params, r->gr->params, r->m->nparams));
+    FV_TRY(r->lt ? fv_t5_lora_train_norm_plan(r->lt, &r->plan) : fv_t5_grads_norm_plan(r->gr, &r->plan));
+    FV_TRY(fv_dp_create(&r->dp, params, grads, ntrain));
     FV_TRY(fv_buf_alloc(d, (uint64_t)fv_gradnorm_scratch_size(r->plan) * 4 + 4, FV_MEM_DEVICE, "norm scratch",
                         &r->norm_scratch));
     FV_TRY(fv_buf_alloc(d, 16, FV_MEM_DEVICE, "gradient norm", &r->norm));
@@ -140,7 +169,7 @@ static int setup(rig *r, fv_dev *d, const fv_bench_train_opts *o, uint32_t B, ui
     /* the pieces */
     FV_TRY(fv_graph_create(d, &r->g_fwd));
     FV_TRY(fv_graph_begin(r->g_fwd));
-    FV_TRY(fv_t5_grads_zero(r->g_fwd, r->gr));
+    FV_TRY(r->lt ? fv_t5_lora_train_zero_grads(r->g_fwd, r->lt) : fv_t5_grads_zero(r->g_fwd, r->gr));
     FV_TRY(fv_t5_train_forward(r->g_fwd, r->tr));
     FV_TRY(fv_graph_end(r->g_fwd));
     FV_TRY(fv_graph_create(d, &r->g_head));
@@ -166,6 +195,7 @@ static void teardown(rig *r, fv_dev *d) {
     fv_optimizer_free(r->opt);
     fv_t5_train_free(r->tr);
     fv_t5_grads_free(r->gr);
+    fv_t5_lora_train_free(r->lt);
     fv_t5_free(r->m);
     fv_dp_free(&r->dp);
 }
@@ -187,11 +217,29 @@ int fv_bench_train(fv_dev *d, const fv_bench_train_opts *o, FILE *f, int json) {
     fv_t5_config preset;
     if (o->config && !o->model_dir) FV_TRY(fv_t5_config_preset(&preset, o->config)); /* fail before the peak run */
     fv_bench_out out = {.f = f, .json = json};
-    FV_TRY(fv_bench_peak(d, &out.peak));
-    if (!json) fv_bench_print_peak(&out, d);
+    if (!o->memory_only) FV_TRY(fv_bench_peak(d, &out.peak));
+    if (!json && !o->memory_only) fv_bench_print_peak(&out, d);
     fv_mem_reset_peak(d);
     rig r = {0};
     int rc = setup(&r, d, o, B, L, L2);
+    if (!rc && o->memory_only) { /* everything is allocated and recorded: the step's memory, no run */
+        uint64_t peak_bytes = fv_mem_peak(d);
+        if (json)
+            fprintf(f, "{\"peak_device_bytes\": %llu, \"weights_bytes\": %llu, \"batch\": %u, \"seq_in\": %u, "
+                       "\"seq_out\": %u, \"optimizer\": \"%s\", \"mixed_precision\": %d, \"grad_checkpointing\": %d, "
+                       "\"lora_rank\": %d, \"weights\": \"%s\", \"memory_only\": 1}\n",
+                    (unsigned long long)peak_bytes, (unsigned long long)r.m->weight_bytes, B, L, L2,
+                    fv_optimizer_name(r.opt), r.tr->mixed, r.tr->checkpointing, r.lt ? o->lora_rank : 0,
+                    fv_wtype_name(r.m->wtype));
+        else
+            fprintf(f, "%s, %.1fM parameters (%s, %.1f MiB), batch %u x (%u in + %u out)%s%s: peak device memory %.1f MiB "
+                       "(allocated and recorded, not run)\n",
+                    o->model_dir ? o->model_dir : o->config, r.m->nvalues / 1e6, fv_wtype_name(r.m->wtype),
+                    r.m->weight_bytes / 1048576.0, B, L, L2, r.tr->checkpointing ? ", gradient checkpointing" : "",
+                    r.lt ? ", LoRA" : "", peak_bytes / 1048576.0);
+        teardown(&r, d);
+        return 0;
+    }
     d->max_submit_ms = 0;
     double ms_step = 1e30, ms_update = 1e30, ms_fwd = 1e30, ms_head = 1e30, ms_bwd = 1e30;
     double ms_reduce = 0, ms_wait = 0, ms_whole = 1e30; /* several ranks: of the fastest whole step */
@@ -236,7 +284,9 @@ int fv_bench_train(fv_dev *d, const fv_bench_train_opts *o, FILE *f, int json) {
     if (!rc) rc = fv_t5_train_read_loss(r.tr, &sum, &count);
     if (!rc) {
         double total = ms_step + ms_update, tokens = (double)B * (L + L2);
-        double flops = 3 * forward_flops(r.m, B, L, L2, &r.pairs), approx = 6.0 * r.m->nvalues * tokens;
+        /* LoRA: no weight gradients, so forward + input gradients (the adapters' products not counted) */
+        double mult = r.lt ? 2 : 3;
+        double flops = mult * forward_flops(r.m, B, L, L2, &r.pairs), approx = 2 * mult * r.m->nvalues * tokens;
         double tps = tokens / (total * 1e-3), mfu = 100.0 * flops / (total * 1e-3) / (out.peak.gflops * 1e9);
         uint64_t peak_bytes = fv_mem_peak(d);
         if (json)
@@ -244,15 +294,20 @@ int fv_bench_train(fv_dev *d, const fv_bench_train_opts *o, FILE *f, int json) {
                     "{\"tokens_per_s\": %.2f, \"ms_step\": %.2f, \"ms_forward\": %.2f, \"ms_loss_head\": %.2f, "
                     "\"ms_backward\": %.2f, \"ms_optimizer\": %.2f, \"mfu_pct\": %.2f, \"model_gflop_per_step\": %.2f, "
                     "\"peak_gflops\": %.2f, \"peak_device_bytes\": %llu, \"batch\": %u, \"seq_in\": %u, \"seq_out\": %u, "
-                    "\"optimizer\": \"%s\", \"mixed_precision\": %d, \"loss\": %.4f, \"max_submit_ms\": %.3f}\n",
+                    "\"optimizer\": \"%s\", \"mixed_precision\": %d, \"loss\": %.4f, \"max_submit_ms\": %.3f, "
+                    "\"grad_checkpointing\": %d, \"lora_rank\": %d, \"weights\": \"%s\"}\n",
                     tps, total, ms_fwd, ms_head, ms_bwd, ms_update, mfu, flops * 1e-9, out.peak.gflops,
                     (unsigned long long)peak_bytes, B, L, L2, fv_optimizer_name(r.opt), r.tr->mixed,
-                    count ? sum / count : NAN, d->max_submit_ms);
+                    count ? sum / count : NAN, d->max_submit_ms, r.tr->checkpointing, r.lt ? o->lora_rank : 0,
+                    fv_wtype_name(r.m->wtype));
         else {
-            fprintf(f, "model: %s, %.1fM parameters, %s; batch %u x (%u in + %u out) tokens, %s, dropout %.2g\n",
+            fprintf(f, "model: %s, %.1fM parameters, %s; batch %u x (%u in + %u out) tokens, %s, dropout %.2g%s\n",
                     o->model_dir ? o->model_dir : o->config, r.m->nvalues / 1e6,
                     r.tr->mixed ? "mixed precision (fp16 projection weights)" : "fp32", B, L, L2, fv_optimizer_name(r.opt),
-                    r.tr->dropout);
+                    r.tr->dropout, r.tr->checkpointing ? ", gradient checkpointing" : "");
+            if (r.lt)
+                fprintf(f, "LoRA r %d on q, v; frozen %s base (no weight gradients)\n", o->lora_rank,
+                        fv_wtype_name(r.m->wtype));
             fprintf(f, "step         %9.1f ms  = %.1f (forward, loss, backward, grad norm) + %.1f (optimizer)\n", total,
                     ms_step, ms_update);
             fprintf(f, "tokens/s     %9.1f\n", tps);
@@ -290,7 +345,8 @@ int fv_bench_train(fv_dev *d, const fv_bench_train_opts *o, FILE *f, int json) {
             }
         }
         fflush(f);
-        if (o->profile) rc = fv_bench_profile_train(r.m, B, L, L2, total, ms_update, f, json);
+        if (o->profile && r.lt) fprintf(f, "(--profile: not for LoRA steps)\n");
+        else if (o->profile) rc = fv_bench_profile_train(r.m, B, L, L2, total, ms_update, f, json);
     }
     free(per);
     teardown(&r, d);

@@ -10,7 +10,11 @@
  *    on the three paths (the dequantizing one with a scratch of 7 rows: several chunks).
  *    Tolerance as the fp32 GEMM's (op_gemm.c): rel err <= 1e-5 * max(1, sqrt(K/16)),
  *    since the reference gets the dequantized weights and only the fp32 summation order differs.
- *  - f32 weights (served by the fp32 GEMM) through the same entry point; bad input. */
+ *  - f32 weights (served by the fp32 GEMM) through the same entry point; bad input.
+ *  - The input gradient dx = alpha dy W + beta dx (fv_linear_w_dx: dequantize chunks + fp32 NN
+ *    GEMM; LoRA over a frozen low-bit base) on odd shapes, dy strided (a slice of a fused group's
+ *    gradient), offsets everywhere, scratches of 1, 7 and all rows, beta 0 over NaN and beta 1,
+ *    f32 included; same tolerance; bad input (no scratch, scratch < a row, scratch over dy). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -213,6 +217,73 @@ static int bad_input(fv_check *c) {
                                     "gemm path without texel GEMM");
 }
 
+typedef struct {
+    uint32_t M, K, N, ldy_pad, dyo, dxo, doff, soff, scratch_rows;
+    float alpha, beta;
+} dxcase;
+
+static int dx_case(fv_check *c, enum fv_wtype t, dxcase s) {
+    char what[48], shape[128];
+    uint32_t ldy = s.N + s.ldy_pad;
+    snprintf(what, sizeof what, "wlinear dx %s", fv_wtype_name(t));
+    snprintf(shape, sizeof shape, "%ux%u<-%u alpha=%g beta=%g ldy=%u off=%u/%u/%u/%u scratch %u rows", s.M, s.K, s.N,
+             s.alpha, s.beta, ldy, s.dyo, s.dxo, s.doff, s.soff, s.scratch_rows);
+    size_t ndy = s.dyo + (size_t)s.M * ldy, ndx = s.dxo + (size_t)s.M * s.K, nout = (size_t)s.M * s.K;
+    float *w = fv_check_rand(c, (size_t)s.N * s.K, -1, 1), *dy = fv_check_rand(c, ndy, -1, 1);
+    float *dx0 = s.beta != 0 ? fv_check_rand(c, ndx, -1, 1) : NULL, *ref = fv_check_alloc(c, nout);
+    float *dyp = fv_check_alloc(c, (size_t)s.M * s.N);
+    if (!w || !dy || !ref || !dyp || (s.beta != 0 && !dx0)) return fv_check_fail(c, what, shape, "out of host memory");
+    packed p;
+    if (t == FV_WT_F32) {
+        uint32_t *bits = fv_check_alloc_u32(c, s.doff + (size_t)s.N * s.K);
+        if (!bits) return fv_check_fail(c, what, shape, "out of host memory");
+        memcpy(bits + s.doff, w, (size_t)s.N * s.K * 4);
+        fv_buf *bw = fv_check_upload_u32(c, bits, s.doff + (size_t)s.N * s.K);
+        if (!bw) return fv_check_fail(c, what, shape, fv_last_error());
+        p = (packed){bits + s.doff, NULL, {.type = t, .rows = s.N, .cols = s.K, .data = fv_tensor(bw, s.doff)}};
+    } else if (upload_weight(c, t, w, s.N, s.K, s.doff, s.soff, &p)) {
+        return fv_check_fail(c, what, shape, fv_last_error());
+    }
+    fv_buf *bdy = fv_check_upload(c, dy, ndy), *bdx = fv_check_upload(c, dx0, ndx);
+    fv_buf *bsc = fv_check_upload(c, NULL, 3 + (size_t)s.scratch_rows * s.K);
+    if (!bdy || !bdx || !bsc) return fv_check_fail(c, what, shape, fv_last_error());
+    if (fv_check_begin(c) ||
+        fv_linear_w_dx(c->g, fv_tensor(bdy, s.dyo), ldy, &p.w, fv_tensor(bdx, s.dxo), s.M, s.alpha, s.beta,
+                       fv_tensor(bsc, 3), s.scratch_rows * s.K) ||
+        fv_check_run(c))
+        return fv_check_fail(c, what, shape, fv_last_error());
+    float *got = fv_check_download(c, bdx, ndx);
+    if (!got) return fv_check_fail(c, what, shape, fv_last_error());
+    for (uint32_t i = 0; i < s.dxo; i++)
+        if (dx0 ? memcmp(&got[i], &dx0[i], 4) != 0 : !isnan(got[i]))
+            return fv_check_fail(c, what, shape, "an element before dx's offset was written");
+    for (uint32_t m = 0; m < s.M; m++) memcpy(dyp + (size_t)m * s.N, dy + s.dyo + (size_t)m * ldy, (size_t)s.N * 4);
+    if (dx0) memcpy(ref, dx0 + s.dxo, nout * 4);
+    fv_ref_linear_w_dx(t, p.data, p.scales, s.N, s.K, dyp, ref, s.M, s.alpha, s.beta);
+    return fv_check_compare(c, what, shape, got + s.dxo, ref, nout, 1e-5 * fmax(1.0, sqrt(s.N / 16.0)));
+}
+
+static int dx_bad_input(fv_check *c) {
+    float w[16 * 40];
+    for (int i = 0; i < 16 * 40; i++) w[i] = 0.25f;
+    packed h;
+    fv_buf *bdy = fv_check_upload(c, NULL, 8 * 16), *bdx = fv_check_upload(c, NULL, 8 * 40);
+    fv_buf *bsc = fv_check_upload(c, NULL, 100);
+    if (!bdy || !bdx || !bsc || upload_weight(c, FV_WT_BF16, w, 16, 40, 0, 0, &h) || fv_check_begin(c))
+        return fv_check_fail(c, "wlinear dx", "bad input", fv_last_error());
+    fv_t dy = fv_tensor(bdy, 0), dx = fv_tensor(bdx, 0), none = {NULL, 0};
+    int rcs[6], n = 0;
+    rcs[n++] = fv_linear_w_dx(c->g, dy, 0, &h.w, dx, 8, 1, 0, none, 0);                   /* no scratch */
+    rcs[n++] = fv_linear_w_dx(c->g, dy, 0, &h.w, dx, 8, 1, 0, fv_tensor(bsc, 0), 39);     /* < a row */
+    rcs[n++] = fv_linear_w_dx(c->g, dy, 0, &h.w, dx, 8, 1, 0, fv_tensor(bdy, 0), 40);     /* over dy */
+    rcs[n++] = fv_linear_w_dx(c->g, dy, 0, &h.w, dx, 9, 1, 0, fv_tensor(bsc, 0), 80);     /* dx too short */
+    rcs[n++] = fv_linear_w_dx(c->g, dy, 15, &h.w, dx, 8, 1, 0, fv_tensor(bsc, 0), 80);    /* ldy < N */
+    rcs[n++] = fv_linear_w_dx(c->g, dy, 0, NULL, dx, 8, 1, 0, fv_tensor(bsc, 0), 80);     /* null weight */
+    fv_graph_end(c->g);
+    return fv_check_rejected(c, "wlinear dx", rcs, n,
+                             "no scratch, scratch < a row, scratch over dy, short dx, ldy < N, null weight");
+}
+
 int fv_check_op_wlinear(fv_check *c) {
     int bad = 0, gemm = fv_gemm_wb_supported(c->d); /* FV_WL_GEMM runs here (else it is rejected) */
     for (int i = 0; i < 3; i++) {
@@ -256,5 +327,16 @@ int fv_check_op_wlinear(fv_check *c) {
     }
     bad |= f32_case(c);
     bad |= bad_input(c);
+    /* input gradients through a typed weight (M, K, N, ldy pad, offsets dy/dx/data/scales, scratch
+     * rows, alpha, beta) */
+    static const dxcase dxs[] = {
+        {1, 33, 17, 0, 0, 0, 0, 0, 17, 1.0f, 0.0f},     {3, 45, 29, 5, 3, 2, 3, 1, 7, 1.0f, 1.0f},
+        {17, 65, 33, 64, 1, 7, 1, 2, 1, 0.5f, 0.0f},    {70, 131, 75, 0, 2, 1, 5, 2, 7, -2.0f, 1.0f},
+        {16, 64, 192, 128, 0, 0, 4, 0, 64, 1.0f, 0.0f}, {5, 40, 3, 0, 0, 0, 0, 0, 1, 1.0f, 1.0f},
+    };
+    static const enum fv_wtype all4[4] = {FV_WT_F32, FV_WT_F16, FV_WT_BF16, FV_WT_Q8};
+    for (int i = 0; i < 4; i++)
+        for (size_t s = 0; s < sizeof dxs / sizeof dxs[0]; s++) bad |= dx_case(c, all4[i], dxs[s]);
+    bad |= dx_bad_input(c);
     return bad;
 }

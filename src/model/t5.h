@@ -139,6 +139,14 @@ fv_weight fv_t5_block_weight(const fv_t5 *m, const fv_t5_block *b, enum fv_t5_li
  * the fp32 GEMM exactly as before; typed: ops/wlinear.h with the model's scratch). */
 int fv_t5_linear(fv_graph *g, const fv_t5 *m, const fv_t5_block *b, enum fv_t5_lin which, fv_t x, fv_t y,
                  uint32_t rows, float beta);
+/* The same without an attached adapter's term: the base layer only (LoRA training adds its own). */
+int fv_t5_linear_base(fv_graph *g, const fv_t5 *m, const fv_t5_block *b, enum fv_t5_lin which, fv_t x, fv_t y,
+                      uint32_t rows, float beta);
+/* The LM head's input gradient dh[rows, d] = s dlogits W (s as fv_t5_logits; dlogits [rows, vocab]
+ * packed), for a frozen head of any vocabulary type: typed pieces through ops/wlinear.h
+ * fv_linear_w_dx with the given fp32 scratch. */
+int fv_t5_logits_back(fv_graph *g, const fv_t5 *m, fv_t dlogits, fv_t dh, uint32_t rows, fv_t scratch,
+                      uint32_t scratch_floats);
 /* out[t, :] = shared[ids[t], :] (any vocabulary type). */
 int fv_t5_embed(fv_graph *g, const fv_t5 *m, fv_t ids, fv_t out, uint32_t ntok);
 /* Blocking copies of a whole table entry (HF tensor) between the device and rows*cols host floats,

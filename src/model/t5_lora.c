@@ -20,13 +20,12 @@ struct fv_t5_lora {
     float scale;
     uint32_t nblocks;               /* encoder layers + decoder layers */
     lora_mod (*mods)[FV_T5_NLIN][MAX_SLOTS]; /* per block (encoder first); A == NULL: none */
+    int borrowed;                   /* A and B belong to the caller (fv_t5_lora_attach_bufs) */
     fv_buf *tmp;                    /* t = x A^T, in row chunks */
     uint32_t tmp_rows;
 };
 
-/* Where HF module path `name` lives: block index (encoder first), group and slot, and the
- * first output column of the group it writes. -1 if it is not a linear layer of a block. */
-static int locate(const fv_t5 *m, const char *name, uint32_t *blk, enum fv_t5_lin *which, int *slot, uint32_t *col0) {
+int fv_t5_lora_locate(const fv_t5 *m, const char *name, uint32_t *blk, enum fv_t5_lin *which, int *slot, uint32_t *col0) {
     const fv_t5_config *c = &m->cfg;
     int dec = !strncmp(name, "decoder.", 8);
     if (!dec && strncmp(name, "encoder.", 8)) return -1;
@@ -78,7 +77,7 @@ void fv_t5_lora_detach(fv_t5 *m) {
     if (!l) return;
     for (uint32_t b = 0; l->mods && b < l->nblocks; b++)
         for (int w = 0; w < FV_T5_NLIN; w++)
-            for (int s = 0; s < MAX_SLOTS; s++) {
+            for (int s = 0; s < MAX_SLOTS && !l->borrowed; s++) {
                 fv_buf_free(m->d, l->mods[b][w][s].A);
                 fv_buf_free(m->d, l->mods[b][w][s].B);
             }
@@ -107,7 +106,7 @@ int fv_t5_lora_attach(fv_t5 *m, const char *adapter_dir, const char *model_label
         uint32_t blk, col0;
         enum fv_t5_lin which;
         int slot;
-        if (locate(m, p->name, &blk, &which, &slot, &col0)) {
+        if (fv_t5_lora_locate(m, p->name, &blk, &which, &slot, &col0)) {
             rc = fv_err("%s: module '%s' is not a linear layer of %s", adapter_dir, p->name, model_label);
             break;
         }
@@ -124,6 +123,44 @@ int fv_t5_lora_attach(fv_t5 *m, const char *adapter_dir, const char *model_label
         rc = fv_buf_alloc(m->d, (uint64_t)l->tmp_rows * l->r * 4, FV_MEM_DEVICE, "lora x A^T", &l->tmp);
     }
     fv_peft_free(&a);
+    if (rc) fv_t5_lora_detach(m);
+    return rc;
+}
+
+int fv_t5_lora_attach_bufs(fv_t5 *m, uint32_t r, float scale, size_t n, const char *const *names, fv_buf *const *A,
+                           fv_buf *const *B) {
+    fv_t5_lora_detach(m);
+    fv_t5_lora *l = calloc(1, sizeof *l);
+    if (!l) return fv_err("out of host memory");
+    l->r = r;
+    l->scale = scale;
+    l->borrowed = 1;
+    l->nblocks = (uint32_t)(m->cfg.num_layers + m->cfg.num_decoder_layers);
+    l->mods = calloc(l->nblocks, sizeof *l->mods);
+    m->lora = l;
+    int rc = l->mods ? 0 : fv_err("out of host memory");
+    for (size_t i = 0; !rc && i < n; i++) {
+        uint32_t blk, col0;
+        enum fv_t5_lin which;
+        int slot;
+        if (fv_t5_lora_locate(m, names[i], &blk, &which, &slot, &col0)) {
+            rc = fv_err("LoRA: module '%s' is not a linear layer of the model", names[i]);
+            break;
+        }
+        const fv_t5_param *p = NULL;
+        char wname[128];
+        snprintf(wname, sizeof wname, "%s.weight", names[i]);
+        p = fv_t5_find(m, wname);
+        if (!p) {
+            rc = fv_err("LoRA: the model has no tensor '%s'", wname);
+            break;
+        }
+        l->mods[blk][which][slot] = (lora_mod){A[i], B[i], p->cols, p->rows, col0};
+    }
+    if (!rc) {
+        l->tmp_rows = 65536 / l->r;
+        rc = fv_buf_alloc(m->d, (uint64_t)l->tmp_rows * l->r * 4, FV_MEM_DEVICE, "lora x A^T", &l->tmp);
+    }
     if (rc) fv_t5_lora_detach(m);
     return rc;
 }

@@ -18,10 +18,21 @@
  * model_label names the model in errors. A model holds one adapter at a time. */
 int fv_t5_lora_attach(fv_t5 *m, const char *adapter_dir, const char *model_label);
 void fv_t5_lora_detach(fv_t5 *m);
+/* Attach n modules (HF module paths) whose A [r, in] and B [out, r] are device buffers the caller
+ * owns and keeps (LoRA training: a graph recorded while attached, e.g. the evaluator's, reads the
+ * adapters being trained); detaching leaves them alone. */
+int fv_t5_lora_attach_bufs(fv_t5 *m, uint32_t r, float scale, size_t n, const char *const *names, fv_buf *const *A,
+                           fv_buf *const *B);
 
 /* Record y[:, cols of each module of (b, which)] += s * (x A^T) B^T over rows rows of x (the
  * group's input, packed) and y (row stride ldy). Nothing when no module targets it. */
 int fv_t5_lora_apply(fv_graph *g, const fv_t5 *m, const fv_t5_block *b, enum fv_t5_lin which, fv_t x, fv_t y,
                      uint32_t rows, uint32_t ldy);
+
+/* Where HF module path `name` ("decoder.block.1.layer.1.EncDecAttention.v") lives: block index
+ * (encoder blocks first), fused group and slot in it, and the first output column of the group it
+ * writes. -1 if it is not a linear layer of a block of m. (Also used by model/t5_lora_train.c.) */
+int fv_t5_lora_locate(const fv_t5 *m, const char *name, uint32_t *blk, enum fv_t5_lin *which, int *slot,
+                      uint32_t *col0);
 
 #endif

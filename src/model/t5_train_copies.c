@@ -88,7 +88,7 @@ void fv_t5_train_shadows_free(fv_t5_train *t) {
 }
 
 int fv_t5_train_refresh_shadows(fv_graph *g, fv_t5_train *t) {
-    if (!t->mixed) return 0;
+    if (!t->mixed || !t->gr) return 0; /* a frozen base (LoRA) never changes under its shadows */
     return each_shadow(t, cast_shadow, g);
 }
 
@@ -97,7 +97,7 @@ int fv_t5_train_sync_shadows(fv_t5_train *t) {
     fv_graph *g = NULL;
     int rc = fv_graph_create(t->m->d, &g);
     if (!rc) rc = fv_graph_begin(g);
-    if (!rc) rc = fv_t5_train_refresh_shadows(g, t);
+    if (!rc) rc = each_shadow(t, cast_shadow, g);
     if (!rc) rc = fv_graph_end(g);
     if (!rc) rc = fv_graph_run(g);
     fv_graph_destroy(g);

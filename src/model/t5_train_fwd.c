@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "model/t5_lora_train.h"
 #include "model/t5_train_impl.h"
 #include "ops/attention.h"
 #include "ops/attn_ranges.h"
@@ -88,7 +89,12 @@ int fv_t5_train_create_ex(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, ui
     *out = NULL;
     float dropout = opts ? opts->dropout : -1.0f;
     if (!B || !Te || !Td) return fv_err("train step: empty batch shape %ux%u/%u", B, Te, Td);
-    if (gr->m != m) return fv_err("train step: gradients belong to another model");
+    if (!gr && !(opts && opts->lora)) return fv_err("train step: no gradients and no adapters: nothing to train");
+    if (gr && gr->m != m) return fv_err("train step: gradients belong to another model");
+    int typed = m->wtype != FV_WT_F32;
+    if (typed && gr)
+        return fv_err("train step: a base with %s weights is frozen: it trains adapters (LoRA), not its weights",
+                      fv_wtype_name(m->wtype));
     const fv_t5_config *c = &m->cfg;
     if (dropout < 0) dropout = (float)c->dropout_rate;
     if (!(dropout >= 0 && dropout < 1)) return fv_err("train step: dropout rate %g is outside [0, 1)", dropout);
@@ -98,8 +104,11 @@ int fv_t5_train_create_ex(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, ui
     t->gr = gr;
     t->in = (fv_t5_batch){.B = B, .Te = Te, .Td = Td};
     t->dropout = dropout;
+    t->lora = opts ? opts->lora : NULL;
     t->checkpointing = opts && opts->checkpointing;
-    if (opts && opts->mixed_precision) {
+    if (opts && opts->mixed_precision && typed) {
+        fv_info("mixed precision: the %s base's products already read 16-bit or 8-bit weights", fv_wtype_name(m->wtype));
+    } else if (opts && opts->mixed_precision) {
         t->mixed = m->d->fp16;
         if (!t->mixed)
             fv_warn("mixed precision: device '%s' has no 16-bit storage (or FLANVK_DISABLE_F16 is set); "
@@ -162,6 +171,11 @@ int fv_t5_train_create_ex(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, ui
     t->gp = A(&a, B * H * tt, "grad P", -1);
     t->hist = A(&a, B * H * tmax * nb, "grad bias hist", -1);
     t->rms = A(&a, nmax, "rmsnorm scratch", -1);
+    if (!gr) t->sink = A(&a, D > nb * H ? D : nb * H, "frozen gradient sink", -1);
+    if (typed) { /* 16 MiB: chunks of >= 400 rows of W for T5's widths (d_ff 10240 at xxl) */
+        t->wdx_floats = 4u << 20;
+        t->wdx = A(&a, t->wdx_floats, "low-bit input-gradient scratch", -1);
+    }
     fv_attn_desc rse = fv_t5_train_self_desc(t, 0), rsd = fv_t5_train_self_desc(t, 1), rca = fv_t5_train_cross_desc(t);
     t->rng_self[0] = A(&a, fv_attn_ranges_size(&rse), "attn ranges enc", -1);
     t->rng_self[1] = A(&a, fv_attn_ranges_size(&rsd), "attn ranges dec", -1);
@@ -175,7 +189,14 @@ int fv_t5_train_create_ex(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, ui
     uint32_t seed0 = 0;
     if (!rc) rc = fv_buf_write(d, t->seed, 0, &seed0, 4);
     if (!rc && t->mixed) rc = fv_t5_train_shadows_create(t);
-    if (!rc) rc = fv_t5_train_fwd_copies_create(t);
+    if (!rc && !typed) rc = fv_t5_train_fwd_copies_create(t);
+    if (!rc && !gr && t->enc_t) { /* a frozen base: its transposed copies once, now */
+        fv_graph *g = NULL;
+        rc = fv_graph_create(d, &g) || fv_graph_begin(g) || fv_t5_train_fwd_copies(g, t) || fv_graph_end(g) ||
+             fv_graph_run(g);
+        fv_graph_destroy(g);
+    }
+    if (!rc && t->lora) rc = fv_t5_lora_train_bind(t->lora, B, Te, Td);
     if (rc) {
         fv_t5_train_free(t);
         return fv_err_wrap("train step buffers for batch %ux%u/%u", B, Te, Td);
@@ -211,18 +232,31 @@ void fv_t5_train_free(fv_t5_train *t) {
                      t->loss,       t->count,      t->stats,      t->seed,       t->tmp,
                      t->gx,         t->gy,         t->genc,       t->gh,         t->gao,        t->gqkv,
                      t->gq,         t->gckv,       t->gff,        t->gffo,       t->gp,         t->hist,
-                     t->rms,        t->rng_self[0], t->rng_self[1], t->rng_cross};
+                     t->rms,        t->rng_self[0], t->rng_self[1], t->rng_cross, t->sink, t->wdx};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) fv_buf_free(d, all[i]);
     free(t);
 }
 
+/* y[rows, out] = x W^T + beta * y for linear `which` of block l, plus its LoRA adapters' term when
+ * the step trains some (model/t5_lora_train.h). */
+static int block_linear(fv_graph *g, const fv_t5_train *t, int decoder, int l, enum fv_t5_lin which, fv_buf *x,
+                        fv_t5_w w, fv_buf *y, uint32_t rows, uint32_t in, uint32_t out, float beta) {
+    if (t->m->wtype != FV_WT_F32) { /* a low-bit frozen base: the model's own product (ops/wlinear.h) */
+        const fv_t5_block *b = decoder ? &t->m->dec[l] : &t->m->enc[l];
+        FV_TRY(fv_t5_linear_base(g, t->m, b, which, T(x), T(y), rows, beta));
+    } else {
+        FV_TRY(fv_t5_train_linear(g, x, w, y, rows, in, out, beta));
+    }
+    return fv_t5_lora_train_fwd(g, t->lora, T(t->seed), decoder, l, which, T(x), T(y), rows, out);
+}
+
 /* x_out = x_in + dropout(a W^T): the sublayer output projection and the residual add. */
-static int project_residual(fv_graph *g, const fv_t5_train *t, fv_buf *a, fv_t5_w w, fv_buf *x_in, fv_buf *x_out,
-                            uint32_t rows, uint32_t in, uint32_t salt) {
+static int project_residual(fv_graph *g, const fv_t5_train *t, int decoder, int l, enum fv_t5_lin which, fv_buf *a,
+                            fv_t5_w w, fv_buf *x_in, fv_buf *x_out, uint32_t rows, uint32_t in, uint32_t salt) {
     uint32_t D = (uint32_t)t->m->cfg.d_model;
     FV_TRY(fv_graph_copy(g, x_in, 0, x_out, 0, (uint64_t)rows * D * 4));
-    if (t->dropout == 0.0f) return fv_t5_train_linear(g, a, w, x_out, rows, in, D, 1.0f);
-    FV_TRY(fv_t5_train_linear(g, a, w, t->tmp, rows, in, D, 0.0f));
+    if (t->dropout == 0.0f) return block_linear(g, t, decoder, l, which, a, w, x_out, rows, in, D, 1.0f);
+    FV_TRY(block_linear(g, t, decoder, l, which, a, w, t->tmp, rows, in, D, 0.0f));
     return fv_dropout_add(g, T(x_out), T(t->tmp), T(t->seed), rows * D, salt, t->dropout);
 }
 
@@ -279,7 +313,7 @@ int fv_t5_train_block_fwd(fv_graph *g, const fv_t5_train *t, int decoder, int l,
     fv_buf *seg = decoder ? in->dec_seg : in->enc_seg, *pos = decoder ? in->dec_pos : in->enc_pos;
     /* self-attention */
     FV_TRY(fv_rmsnorm(g, T(x->x_sa), T(b->ln_self), T(x->h_sa), rows, D, eps));
-    FV_TRY(fv_t5_train_linear(g, x->h_sa, wqkv, x->qkv, rows, D, 3 * inn, 0.0f));
+    FV_TRY(block_linear(g, t, decoder, l, FV_T5_QKV, x->h_sa, wqkv, x->qkv, rows, D, 3 * inn, 0.0f));
     fv_attn_desc a = fv_t5_train_self_desc(t, decoder);
     fv_attn_dropout dp = fv_t5_train_attn_drop(t, FV_T5_SALT(decoder, l, FV_T5_SITE_SELF_P));
     if (x->pd_sa) dp.pd_scratch = T(x->pd_sa); /* kept for the backward */
@@ -287,32 +321,32 @@ int fv_t5_train_block_fwd(fv_graph *g, const fv_t5_train *t, int decoder, int l,
                              T(x->ao_sa), T(seg), T(seg), T(pos), T(pos), T(decoder ? m->dec_rel : m->enc_rel),
                              T(decoder ? m->dec_lut : m->enc_lut), T(x->p_sa), &dp, T(t->rng_self[decoder])));
     fv_buf *x_after = decoder ? x->x_ca : x->x_ff;
-    FV_TRY(project_residual(g, t, x->ao_sa, wo_sa, x->x_sa, x_after, rows, inn, FV_T5_SALT(decoder, l, 0)));
+    FV_TRY(project_residual(g, t, decoder, l, FV_T5_O, x->ao_sa, wo_sa, x->x_sa, x_after, rows, inn, FV_T5_SALT(decoder, l, 0)));
     if (decoder) { /* cross-attention over the encoder output */
         FV_TRY(fv_rmsnorm(g, T(x->x_ca), T(b->ln_cross), T(x->h_ca), rows, D, eps));
-        FV_TRY(fv_t5_train_linear(g, x->h_ca, wcq, x->q_c, rows, D, inn, 0.0f));
-        FV_TRY(fv_t5_train_linear(g, t->enc_out, wckv, x->ckv, ne, D, 2 * inn, 0.0f));
+        FV_TRY(block_linear(g, t, decoder, l, FV_T5_CQ, x->h_ca, wcq, x->q_c, rows, D, inn, 0.0f));
+        FV_TRY(block_linear(g, t, decoder, l, FV_T5_CKV, t->enc_out, wckv, x->ckv, ne, D, 2 * inn, 0.0f));
         fv_attn_desc ca = fv_t5_train_cross_desc(t);
         fv_attn_dropout dc = fv_t5_train_attn_drop(t, FV_T5_SALT(decoder, l, FV_T5_SITE_CROSS_P));
         if (x->pd_ca) dc.pd_scratch = T(x->pd_ca);
         FV_TRY(fv_attention_drop(g, &ca, T(x->q_c), fv_tensor(x->ckv, 0), fv_tensor(x->ckv, inn), T(x->ao_ca),
                                  T(in->dec_seg), T(in->enc_seg), fv_tensor(NULL, 0), fv_tensor(NULL, 0),
                                  fv_tensor(NULL, 0), fv_tensor(NULL, 0), T(x->p_ca), &dc, T(t->rng_cross)));
-        FV_TRY(project_residual(g, t, x->ao_ca, wco, x->x_ca, x->x_ff, rows, inn, FV_T5_SALT(decoder, l, 1)));
+        FV_TRY(project_residual(g, t, decoder, l, FV_T5_CO, x->ao_ca, wco, x->x_ca, x->x_ff, rows, inn, FV_T5_SALT(decoder, l, 1)));
     }
     /* feed-forward: ffo = dropout(act(wi h_ff)), the dropout fused into the activation */
     FV_TRY(fv_rmsnorm(g, T(x->x_ff), T(b->ln_ff), T(x->h_ff), rows, D, eps));
     fv_ff_drop ffd = {T(t->seed), FV_T5_SALT(decoder, l, 2), t->dropout};
     if (c->is_gated_act) {
-        FV_TRY(fv_t5_train_linear(g, x->h_ff, wi, x->ff, rows, D, 2 * F, 0.0f));
+        FV_TRY(block_linear(g, t, decoder, l, FV_T5_WI, x->h_ff, wi, x->ff, rows, D, 2 * F, 0.0f));
         FV_TRY(fv_ff_act_fwd_drop(g, FV_FF_GELU_TANH, fv_tensor(x->ff, 0), 2 * F, fv_tensor(x->ff, F), 2 * F, T(x->ffo), 0,
                                   rows, F, ffd));
     } else {
-        FV_TRY(fv_t5_train_linear(g, x->h_ff, wi, x->ff, rows, D, F, 0.0f));
+        FV_TRY(block_linear(g, t, decoder, l, FV_T5_WI, x->h_ff, wi, x->ff, rows, D, F, 0.0f));
         FV_TRY(fv_ff_act_fwd_drop(g, FV_FF_RELU, T(x->ff), 0, (fv_t){0}, 0, T(x->ffo), 0, rows, F, ffd));
     }
     if (!x_next) return 0;
-    return project_residual(g, t, x->ffo, wo, x->x_ff, x_next, rows, F, FV_T5_SALT(decoder, l, 3));
+    return project_residual(g, t, decoder, l, FV_T5_WO, x->ffo, wo, x->x_ff, x_next, rows, F, FV_T5_SALT(decoder, l, 3));
 }
 
 int fv_t5_train_forward(fv_graph *g, fv_t5_train *t) {
@@ -324,19 +358,20 @@ int fv_t5_train_forward(fv_graph *g, fv_t5_train *t) {
     int Le = c->num_layers, Ld = c->num_decoder_layers;
     /* the attention masks' block ranges, once per step for every layer and head */
     fv_attn_desc rse = fv_t5_train_self_desc(t, 0), rsd = fv_t5_train_self_desc(t, 1), rca = fv_t5_train_cross_desc(t);
-    /* texel devices: W^T copies of the projection weights from this replay's masters */
-    FV_TRY(fv_t5_train_fwd_copies(g, t));
+    /* texel devices: W^T copies of the projection weights from this replay's masters (a frozen
+     * base's were made once, at creation) */
+    if (t->gr) FV_TRY(fv_t5_train_fwd_copies(g, t));
     FV_TRY(fv_attn_ranges(g, &rse, T(in->enc_seg), T(in->enc_seg), T(t->rng_self[0])));
     FV_TRY(fv_attn_ranges(g, &rsd, T(in->dec_seg), T(in->dec_seg), T(t->rng_self[1])));
     FV_TRY(fv_attn_ranges(g, &rca, T(in->dec_seg), T(in->enc_seg), T(t->rng_cross)));
-    FV_TRY(fv_rowsplit_embedding(g, &m->shared, T(in->enc_ids), T(t->enc[0].x_sa), ne));
+    FV_TRY(fv_t5_embed(g, m, T(in->enc_ids), T(t->enc[0].x_sa), ne));
     FV_TRY(fv_t5_train_dropout(g, t, t->enc[0].x_sa, ne * D, FV_T5_SALT_ENC_EMB));
     for (int l = 0; l < Le; l++)
         FV_TRY(fv_t5_train_block_fwd(g, t, 0, l, l + 1 < Le ? t->enc[l + 1].x_sa : t->enc_end));
     FV_TRY(fv_rmsnorm(g, T(t->enc_end), T(m->enc_final), T(t->enc_out), ne, D, eps));
     FV_TRY(fv_t5_train_dropout(g, t, t->enc_out, ne * D, FV_T5_SALT_ENC_FINAL));
 
-    FV_TRY(fv_rowsplit_embedding(g, &m->shared, T(in->dec_ids), T(t->dec[0].x_sa), nd));
+    FV_TRY(fv_t5_embed(g, m, T(in->dec_ids), T(t->dec[0].x_sa), nd));
     FV_TRY(fv_t5_train_dropout(g, t, t->dec[0].x_sa, nd * D, FV_T5_SALT_DEC_EMB));
     for (int l = 0; l < Ld; l++)
         FV_TRY(fv_t5_train_block_fwd(g, t, 1, l, l + 1 < Ld ? t->dec[l + 1].x_sa : t->dec_end));
@@ -352,7 +387,8 @@ int fv_t5_train_loss_and_head(fv_graph *g, fv_t5_train *t) {
     const fv_t5_batch *in = &t->in;
     uint32_t D = (uint32_t)c->d_model, V = (uint32_t)c->vocab_size, nd = in->B * in->Td;
     float s = m->lm_head.n ? 1.0f : (float)(1.0 / sqrt((double)c->d_model));
-    const fv_rowsplit *W = m->lm_head.n ? &m->lm_head : &m->shared, *dW = m->lm_head.n ? &t->gr->lm_head : &t->gr->shared;
+    const fv_rowsplit *W = m->lm_head.n ? &m->lm_head : &m->shared;
+    const fv_rowsplit *dW = !t->gr ? NULL : m->lm_head.n ? &t->gr->lm_head : &t->gr->shared; /* NULL: frozen */
     if (!t->host_scale) FV_TRY(fv_xent_count(g, T(in->labels), T(t->count), nd, V));
     for (uint32_t r0 = 0; r0 < nd; r0 += t->logit_rows) {
         uint32_t rows = nd - r0 < t->logit_rows ? nd - r0 : t->logit_rows;
@@ -364,13 +400,17 @@ int fv_t5_train_loss_and_head(fv_graph *g, fv_t5_train *t) {
             FV_TRY(fv_t5_logits(g, m, h, lg, rows));
         }
         FV_TRY(fv_xent(g, lg, fv_tensor(in->labels, r0), fv_tensor(t->count, 1), fv_tensor(t->loss, r0), lg, rows, V));
-        FV_TRY(fv_rowsplit_linear_back(g, h, W, lg, fv_tensor(t->gh, r0 * D), dW, rows, s));
+        if (m->vtype != FV_WT_F32) /* a low-bit frozen head: dh only */
+            FV_TRY(fv_t5_logits_back(g, m, lg, fv_tensor(t->gh, r0 * D), rows, T(t->wdx), t->wdx_floats));
+        else
+            FV_TRY(fv_rowsplit_linear_back(g, h, W, lg, fv_tensor(t->gh, r0 * D), dW, rows, s));
     }
     return fv_xent_sum(g, T(t->loss), T(in->labels), T(t->stats), nd, V);
 }
 
 int fv_t5_train_record(fv_graph *g, fv_t5_train *t, int zero_grads) {
-    if (zero_grads) FV_TRY(fv_t5_grads_zero(g, t->gr));
+    if (zero_grads && t->gr) FV_TRY(fv_t5_grads_zero(g, t->gr));
+    if (zero_grads && t->lora) FV_TRY(fv_t5_lora_train_zero_grads(g, t->lora));
     FV_TRY(fv_t5_train_forward(g, t));
     FV_TRY(fv_t5_train_loss_and_head(g, t));
     return fv_t5_train_backward(g, t);

@@ -78,11 +78,18 @@ typedef struct fv_t5_train_opts {
     float dropout;     /* < 0 takes the config's dropout_rate; 0 records no dropout at all */
     int checkpointing; /* keep only block inputs; recompute each block in the backward */
     int mixed_precision; /* fp16 shadows of the projection weights for the GEMMs (see above) */
+    struct fv_t5_lora_train *lora; /* LoRA adapters to train (model/t5_lora_train.h), or NULL */
 } fv_t5_train_opts;
 
 typedef struct fv_t5_train {
     fv_t5 *m;
-    fv_t5_grads *gr;
+    fv_t5_grads *gr;               /* NULL: the base is frozen (LoRA): no weight gradients */
+    struct fv_t5_lora_train *lora; /* trained adapters (opts.lora), or NULL */
+    fv_buf *sink;                  /* frozen base: where the norm and bias gradients the ops always
+                                      produce go (a few hundred floats, never read) */
+    fv_buf *wdx;                   /* low-bit frozen base: fp32 scratch of the input-gradient products
+                                      through its weights (ops/wlinear.h fv_linear_w_dx) */
+    uint32_t wdx_floats;
     fv_t5_batch in;
     float dropout;
     int checkpointing;
@@ -113,7 +120,18 @@ typedef struct fv_t5_train {
 } fv_t5_train;
 
 /* Allocate inputs, activations and scratch for batches of B rows of Te encoder / Td decoder
- * tokens. dropout < 0 takes the config's dropout_rate; 0 records no dropout at all. */
+ * tokens. dropout < 0 takes the config's dropout_rate; 0 records no dropout at all.
+ *
+ * LoRA (opts.lora, issue #13): the adapters' terms join every targeted product of the forward
+ * and their gradients the backward (model/t5_lora_train.h); with gr NULL the base is frozen: its
+ * input gradients flow, no weight gradient is computed, fv_t5_train_record zeroes only the
+ * adapters' gradients and fv_t5_train_refresh_shadows records nothing (shadows never go stale);
+ * the transposed forward copies of an f32 frozen base are made once, here, not by every forward.
+ * A frozen base may hold its linear weights as f16, bf16 or q8 (fv_t5_create_typed): the forward
+ * asks fv_t5_linear / fv_t5_embed / fv_t5_logits for its products, the backward's input gradients
+ * go through fv_linear_w_dx (dequantized chunks of W, fp32 GEMM) with the scratch t->wdx; such a
+ * model has no fp16 shadows (mixed precision is moot: the weights are 16-bit or less already) and
+ * no transposed forward copies (they would be fp32 copies of every weight). */
 int fv_t5_train_create(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, uint32_t Td, float dropout,
                        fv_t5_train **out);
 /* The same with options (dropout rate, gradient checkpointing). */

@@ -33,15 +33,18 @@ static fv_wlinear_opts scratch_opts(const fv_t5 *m) {
     return (fv_wlinear_opts){.scratch = fv_tensor(m->wscratch, 0), .scratch_floats = m->wscratch_floats};
 }
 
+int fv_t5_linear_base(fv_graph *g, const fv_t5 *m, const fv_t5_block *b, enum fv_t5_lin which, fv_t x, fv_t y,
+                      uint32_t rows, float beta) {
+    fv_weight w = fv_t5_block_weight(m, b, which);
+    if (m->wtype == FV_WT_F32) return fv_linear(g, x, w.data, y, rows, w.cols, w.rows, beta);
+    fv_wlinear_opts o = scratch_opts(m);
+    return fv_linear_w(g, x, &w, y, rows, 1.0f, beta, &o);
+}
+
 int fv_t5_linear(fv_graph *g, const fv_t5 *m, const fv_t5_block *b, enum fv_t5_lin which, fv_t x, fv_t y,
                  uint32_t rows, float beta) {
-    fv_weight w = fv_t5_block_weight(m, b, which);
-    if (m->wtype == FV_WT_F32) FV_TRY(fv_linear(g, x, w.data, y, rows, w.cols, w.rows, beta));
-    else {
-        fv_wlinear_opts o = scratch_opts(m);
-        FV_TRY(fv_linear_w(g, x, &w, y, rows, 1.0f, beta, &o));
-    }
-    return fv_t5_lora_apply(g, m, b, which, x, y, rows, w.rows);
+    FV_TRY(fv_t5_linear_base(g, m, b, which, x, y, rows, beta));
+    return fv_t5_lora_apply(g, m, b, which, x, y, rows, fv_t5_block_weight(m, b, which).rows);
 }
 
 /* Piece i of a typed vocabulary table as a weight [count, d_model]. */
@@ -55,6 +58,20 @@ int fv_t5_embed(fv_graph *g, const fv_t5 *m, fv_t ids, fv_t out, uint32_t ntok) 
     for (uint32_t i = 0; i < m->shared.n; i++) {
         fv_weight w = vocab_piece(m, &m->shared, i);
         FV_TRY(fv_embedding_w(g, &w, fv_rowsplit_first(&m->shared, i), i > 0, ids, out, ntok));
+    }
+    return 0;
+}
+
+int fv_t5_logits_back(fv_graph *g, const fv_t5 *m, fv_t dlogits, fv_t dh, uint32_t rows, fv_t scratch,
+                      uint32_t scratch_floats) {
+    float alpha = m->lm_head.n ? 1.0f : (float)(1.0 / sqrt((double)m->cfg.d_model));
+    const fv_rowsplit *t = m->lm_head.n ? &m->lm_head : &m->shared;
+    if (m->vtype == FV_WT_F32) return fv_rowsplit_linear_back(g, dh, t, dlogits, dh, NULL, rows, alpha);
+    for (uint32_t i = 0; i < t->n; i++) {
+        fv_weight w = vocab_piece(m, t, i);
+        fv_t dy = fv_tensor(dlogits.buf, dlogits.off + fv_rowsplit_first(t, i));
+        if (fv_linear_w_dx(g, dy, t->rows, &w, dh, rows, alpha, i ? 1.0f : 0.0f, scratch, scratch_floats))
+            return fv_err_wrap("LM head piece %u of %u, input gradient", i, t->n);
     }
     return 0;
 }

@@ -127,20 +127,8 @@ static int record_tiled(fv_graph *g, fv_dev *d, const wl_push *pc, fv_buf **bufs
     return fv_graph_dispatch(g, pipe, bufs, pc, fv_div_up(pc->N, BM), fv_div_up(pc->M, BM), 1);
 }
 
-static int record_dequant(fv_graph *g, fv_dev *d, const wl_push *pc, fv_buf **bufs, enum fv_wtype t, int texel,
-                          fv_t x, fv_t y, const fv_wlinear_opts *o) {
-    if (!o->scratch.buf) return fv_err("the dequantizing path needs a scratch buffer");
-    if (o->scratch_floats < pc->K)
-        return fv_err("scratch of %u floats holds no row of %u weights", o->scratch_floats, pc->K);
-    FV_TRY(fv_op_check("linear_w", "scratch", o->scratch, o->scratch_floats, 4));
-    uint64_t n = o->scratch_floats;
-    fv_t bf[4] = {x, {bufs[1], pc->wo}, {bufs[2], pc->so / 2}, y};
-    uint64_t len[4] = {(uint64_t)pc->M * pc->K, (uint64_t)pc->N * pc->rw, (pc->N * (uint64_t)pc->nb + 1) / 2,
-                       (uint64_t)(pc->M - 1) * pc->ldy + pc->N};
-    for (int i = 0; i < 4; i++)
-        if ((i != 2 || t == FV_WT_Q8) && overlaps(o->scratch, n, 4, bf[i], len[i], 4))
-            return fv_err("scratch overlaps %s in buffer '%s'", i == 0 ? "x" : i == 3 ? "y" : "the weight",
-                          o->scratch.buf->what);
+/* The wdequant.comp pipeline for weights of type t. */
+static int dequant_pipe(fv_dev *d, enum fv_wtype t, int texel, fv_pipeline **pipe) {
     char name[48];
     shader_name(name, sizeof name, "wdequant", t, texel);
     fv_pipe_desc desc;
@@ -151,19 +139,81 @@ static int record_dequant(fv_graph *g, fv_dev *d, const wl_push *pc, fv_buf **bu
     }
     desc.nspec = 1;
     desc.spec[0] = 64;
+    return fv_pipeline_get(d, &desc, pipe);
+}
+
+/* Rows n0 .. n0 + rows - 1 of W (pc's layout, bufs[1] data, bufs[2] scales) as fp32 [rows, K] at scratch. */
+static int dequant_rows(fv_graph *g, fv_dev *d, fv_pipeline *pipe, const wl_push *pc, fv_buf **bufs, fv_t scratch,
+                        uint32_t n0, uint32_t rows) {
+    fv_buf *dq[3] = {scratch.buf, bufs[1], bufs[2]};
+    uint32_t push[7] = {rows, pc->K, pc->wo + n0 * pc->rw, pc->rw, pc->so + n0 * pc->nb, pc->nb, scratch.off};
+    uint32_t gx, gy;
+    fv_op_grid(d, fv_div_up(rows * fv_div_up(pc->K, 4), 64), &gx, &gy);
+    return fv_graph_dispatch(g, pipe, dq, push, gx, gy, 1);
+}
+
+/* The scratch of a dequantizing product: present, a row at least, and apart from the operands
+ * (x [M, K] and y [M, ldy], or dy and dx for the input gradient). */
+static int check_scratch(const wl_push *pc, fv_buf **bufs, enum fv_wtype t, fv_t x, fv_t y, fv_t scratch,
+                         uint32_t scratch_floats) {
+    if (!scratch.buf) return fv_err("the dequantizing path needs a scratch buffer");
+    if (scratch_floats < pc->K) return fv_err("scratch of %u floats holds no row of %u weights", scratch_floats, pc->K);
+    FV_TRY(fv_op_check("linear_w", "scratch", scratch, scratch_floats, 4));
+    fv_t bf[4] = {x, {bufs[1], pc->wo}, {bufs[2], pc->so / 2}, y};
+    uint64_t len[4] = {(uint64_t)pc->M * pc->K, (uint64_t)pc->N * pc->rw, (pc->N * (uint64_t)pc->nb + 1) / 2,
+                       (uint64_t)(pc->M - 1) * pc->ldy + pc->N};
+    for (int i = 0; i < 4; i++)
+        if ((i != 2 || t == FV_WT_Q8) && overlaps(scratch, scratch_floats, 4, bf[i], len[i], 4))
+            return fv_err("scratch overlaps %s in buffer '%s'", i == 0 ? "x" : i == 3 ? "y" : "the weight",
+                          scratch.buf->what);
+    return 0;
+}
+
+static int record_dequant(fv_graph *g, fv_dev *d, const wl_push *pc, fv_buf **bufs, enum fv_wtype t, int texel,
+                          fv_t x, fv_t y, const fv_wlinear_opts *o) {
+    FV_TRY(check_scratch(pc, bufs, t, x, y, o->scratch, o->scratch_floats));
     fv_pipeline *pipe;
-    FV_TRY(fv_pipeline_get(d, &desc, &pipe));
+    FV_TRY(dequant_pipe(d, t, texel, &pipe));
+    uint64_t n = o->scratch_floats;
     uint32_t chunk = (uint32_t)(n / pc->K < pc->N ? n / pc->K : pc->N);
-    fv_buf *dq[3] = {o->scratch.buf, bufs[1], bufs[2]};
     for (uint32_t n0 = 0; n0 < pc->N; n0 += chunk) {
         uint32_t rows = pc->N - n0 < chunk ? pc->N - n0 : chunk;
-        uint32_t push[7] = {rows, pc->K, pc->wo + n0 * pc->rw, pc->rw, pc->so + n0 * pc->nb, pc->nb, o->scratch.off};
-        uint32_t gx, gy;
-        fv_op_grid(d, fv_div_up(rows * fv_div_up(pc->K, 4), 64), &gx, &gy);
-        FV_TRY(fv_graph_dispatch(g, pipe, dq, push, gx, gy, 1));
+        FV_TRY(dequant_rows(g, d, pipe, pc, bufs, o->scratch, n0, rows));
         fv_gemm_desc gd = {.M = pc->M, .N = rows, .K = pc->K, .trans_b = 1, .ldc = pc->ldy, .alpha = pc->alpha, .beta = pc->beta};
         FV_TRY(fv_gemm(g, &gd, x, o->scratch, fv_tensor(y.buf, y.off + n0)));
     }
+    return 0;
+}
+
+int fv_linear_w_dx(fv_graph *g, fv_t dy, uint32_t ldy, const fv_weight *w, fv_t dx, uint32_t rows, float alpha,
+                   float beta, fv_t scratch, uint32_t scratch_floats) {
+    if (!ldy && w) ldy = w->rows;
+    /* dx plays x's part [rows, K] and dy y's [rows, ldy] in the shape and overlap checks */
+    if (validate(g, dx, w, dy, rows, ldy))
+        return fv_err_wrap("linear_w_dx %s %ux%u -> %u", w ? fv_wtype_name(w->type) : "?", rows, w ? w->rows : 0,
+                           w ? w->cols : 0);
+    if (w->type == FV_WT_F32) { /* dx = alpha dy W: one NN product */
+        fv_gemm_desc gd = {.M = rows, .N = w->cols, .K = w->rows, .lda = ldy, .alpha = alpha, .beta = beta};
+        if (fv_gemm(g, &gd, dy, w->data, dx)) return fv_err_wrap("linear_w_dx f32 %ux%u -> %u", rows, w->rows, w->cols);
+        return 0;
+    }
+    fv_dev *d = fv_graph_dev(g);
+    wl_push pc = {rows, w->rows, w->cols, dx.off, w->cols, dy.off, ldy, w->data.off,
+                  fv_wpack_row_words(w->type, w->cols), 2 * w->scales.off, fv_q8_blocks(w->cols), beta, alpha};
+    if (w->type != FV_WT_Q8) pc.so = pc.nb = 0;
+    fv_buf *bufs[4] = {dx.buf, w->data.buf, w->type == FV_WT_Q8 ? w->scales.buf : w->data.buf, dy.buf};
+    fv_pipeline *pipe;
+    int rc = check_scratch(&pc, bufs, w->type, dx, dy, scratch, scratch_floats) ||
+             dequant_pipe(d, w->type, use_texel(d, dx, w), &pipe);
+    /* chunks of W's rows (dy's columns): dx = beta dx + alpha sum over chunks of dy[:, chunk] W[chunk, :] */
+    uint32_t chunk = scratch_floats / w->cols < w->rows ? scratch_floats / w->cols : w->rows;
+    for (uint32_t n0 = 0; !rc && n0 < w->rows; n0 += chunk) {
+        uint32_t n = w->rows - n0 < chunk ? w->rows - n0 : chunk;
+        fv_gemm_desc gd = {.M = rows, .N = w->cols, .K = n, .lda = ldy, .alpha = alpha, .beta = n0 ? 1.0f : beta};
+        rc = dequant_rows(g, d, pipe, &pc, bufs, scratch, n0, n) ||
+             fv_gemm(g, &gd, fv_tensor(dy.buf, dy.off + n0), scratch, dx);
+    }
+    if (rc) return fv_err_wrap("linear_w_dx %s %ux%u -> %u", fv_wtype_name(w->type), rows, w->rows, w->cols);
     return 0;
 }
 

@@ -64,4 +64,13 @@ typedef struct fv_wlinear_opts {
 int fv_linear_w(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t rows, float alpha, float beta,
                 const fv_wlinear_opts *opts);
 
+/* The input gradient of that layer: dx[rows, K] = alpha * dy[rows, N] W + beta * dx, dy with row
+ * stride ldy (0: N), dx packed (beta = 0: dx is not read). f32: one fp32 NN GEMM. Typed: W is
+ * dequantized chunk of rows by chunk into `scratch` (wdequant.comp, as the DEQUANT path) and each
+ * chunk's share dy[:, chunk] W[chunk, :] added by the fp32 GEMM: a frozen low-bit base passes
+ * gradients through (LoRA training, model/t5_lora_train.h). scratch holds scratch_floats >= K
+ * floats (more: fewer, larger GEMMs) and must not overlap dy, dx or W. */
+int fv_linear_w_dx(fv_graph *g, fv_t dy, uint32_t ldy, const fv_weight *w, fv_t dx, uint32_t rows, float alpha,
+                   float beta, fv_t scratch, uint32_t scratch_floats);
+
 #endif

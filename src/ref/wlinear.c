@@ -23,3 +23,22 @@ void fv_ref_linear_w(enum fv_wtype t, const uint32_t *data, const uint32_t *scal
         }
     free(w);
 }
+
+void fv_ref_linear_w_dx(enum fv_wtype t, const uint32_t *data, const uint32_t *scales, uint32_t N, uint32_t K,
+                        const float *dy, float *dx, uint32_t rows, float alpha, float beta) {
+    float *w = malloc((size_t)N * K * sizeof *w);
+    if (!w) {
+        for (size_t i = 0; i < (size_t)rows * K; i++) dx[i] = NAN;
+        return;
+    }
+    fv_wunpack(t, data, scales, N, K, w);
+    for (size_t m = 0; m < rows; m++)
+        for (size_t k = 0; k < K; k++) {
+            double s = 0;
+            for (size_t n = 0; n < N; n++) s += (double)dy[m * N + n] * w[n * K + k];
+            s *= alpha;
+            if (beta != 0.0f) s += (double)beta * dx[m * K + k];
+            dx[m * K + k] = (float)s;
+        }
+    free(w);
+}

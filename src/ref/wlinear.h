@@ -12,4 +12,9 @@
 void fv_ref_linear_w(enum fv_wtype t, const uint32_t *data, const uint32_t *scales, uint32_t N, uint32_t K,
                      const float *x, float *y, uint32_t rows, float alpha, float beta);
 
+/* Its input gradient: dx[rows, K] = alpha * dy[rows, N] W + beta * dx (dy packed; beta = 0: dx is
+ * not read), one double sum per output rounded once. */
+void fv_ref_linear_w_dx(enum fv_wtype t, const uint32_t *data, const uint32_t *scales, uint32_t N, uint32_t K,
+                        const float *dy, float *dx, uint32_t rows, float alpha, float beta);
+
 #endif

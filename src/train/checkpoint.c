@@ -15,6 +15,7 @@
 
 #include "base/file.h"
 #include "io/safetensors.h"
+#include "io/peft.h"
 #include "io/t5_config.h"
 
 #define STATE_FILE "training_state.safetensors"
@@ -136,11 +137,12 @@ static int write_png(const char *path, const void *png, size_t n) {
     return fv_awrite_commit(&w);
 }
 
-static int fill_dir(const char *dir, const fv_t5 *m, fv_optimizer *o, const fv_train_state *st, const char *tokdir,
-                    const fv_train_history *hist, const void *png, size_t png_size) {
+static int fill_dir(const char *dir, const fv_t5 *m, const fv_t5_lora_train *lora, fv_optimizer *o,
+                    const fv_train_state *st, const char *tokdir, const fv_train_history *hist, const void *png,
+                    size_t png_size) {
     char path[1024], from[1024];
     FV_TRY(fv_path_join(path, sizeof path, dir, "config.json"));
-    FV_TRY(fv_t5_config_save(&m->cfg, path));
+    if (!lora) FV_TRY(fv_t5_config_save(&m->cfg, path)); /* an adapter directory holds no model */
     for (int i = 0; tokdir && i < 2; i++) {
         const char *name = i ? "tokenizer.json" : "spiece.model";
         FV_TRY(fv_path_join(from, sizeof from, tokdir, name));
@@ -157,11 +159,11 @@ static int fill_dir(const char *dir, const fv_t5 *m, fv_optimizer *o, const fv_t
     char step[32];
     snprintf(step, sizeof step, "%u", st->step);
     const char *meta[] = {"flanvk_step", step, NULL};
-    return fv_t5_save_weights_meta(m, dir, meta);
+    return lora ? fv_t5_lora_train_save(lora, dir) : fv_t5_save_weights_meta(m, dir, meta);
 }
 
 static const char *const OURS[] = {STATE_FILE, "config.json", "spiece.model", "tokenizer.json", "loss.png",
-                                   "model.safetensors"};
+                                   FV_PEFT_WEIGHTS_FILE, FV_PEFT_CONFIG_FILE, "model.safetensors"};
 
 static int ours(const char *name) {
     for (size_t i = 0; i < sizeof OURS / sizeof OURS[0]; i++)
@@ -279,8 +281,9 @@ static void settle_stale(const char *target) {
     if (dd) closedir(dd);
 }
 
-int fv_checkpoint_save(const char *dir, const fv_t5 *m, fv_optimizer *o, const fv_train_state *st,
-                       const char *tokenizer_dir, const fv_train_history *hist, const void *png, size_t png_size) {
+int fv_checkpoint_save(const char *dir, const fv_t5 *m, const fv_t5_lora_train *lora, fv_optimizer *o,
+                       const fv_train_state *st, const char *tokenizer_dir, const fv_train_history *hist, const void *png,
+                       size_t png_size) {
     char staging[1024];
     size_t len = strlen(dir);
     while (len > 1 && dir[len - 1] == '/') len--;
@@ -291,7 +294,7 @@ int fv_checkpoint_save(const char *dir, const fv_t5 *m, fv_optimizer *o, const f
     settle_stale(target);
     drop_dir(staging);
     FV_TRY(fv_mkdirs(staging));
-    int rc = fill_dir(staging, m, o, st, tokenizer_dir, hist, png, png_size);
+    int rc = fill_dir(staging, m, lora, o, st, tokenizer_dir, hist, png, png_size);
     if (rc) {
         fv_rmdir_files(staging);
         return fv_err_wrap("saving checkpoint %s", dir);

@@ -22,6 +22,7 @@
 
 #include "base/rng.h"
 #include "model/t5.h"
+#include "model/t5_lora_train.h"
 #include "train/optimizer.h"
 
 typedef struct fv_train_state {
@@ -45,9 +46,13 @@ typedef struct fv_train_history {
 } fv_train_history;
 
 /* Save model + optimizer + state into dir. tokenizer_dir (may be NULL) holds spiece.model and/or
- * tokenizer.json to copy; png (may be NULL) is a picture of the histories to store as loss.png. */
-int fv_checkpoint_save(const char *dir, const fv_t5 *m, fv_optimizer *o, const fv_train_state *st,
-                       const char *tokenizer_dir, const fv_train_history *hist, const void *png, size_t png_size);
+ * tokenizer.json to copy; png (may be NULL) is a picture of the histories to store as loss.png.
+ * With lora (LoRA training, model/t5_lora_train.h) the directory is a PEFT adapter directory
+ * instead of a model: adapter_config.json + adapter_model.safetensors beside the training state
+ * (the adapters' optimizer state), no config.json or model weights (the base is frozen). */
+int fv_checkpoint_save(const char *dir, const fv_t5 *m, const fv_t5_lora_train *lora, fv_optimizer *o,
+                       const fv_train_state *st, const char *tokenizer_dir, const fv_train_history *hist, const void *png,
+                       size_t png_size);
 
 /* Copy the checkpoint directory `from` (its files) to `to`, which must not exist yet, through a
  * staging directory renamed into place (a run resumed from A into B takes A/best along). */

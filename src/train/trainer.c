@@ -9,11 +9,13 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "bench/bench.h"
+#include "model/t5_lora.h"
 #include "model/t5_train_step.h"
 #include "ops/gradnorm.h"
 #include "train/checkpoint.h"
 #include "train/data_parallel.h"
 #include "train/evaluator.h"
+#include "train/lora_run.h"
 #include "train/plot.h"
 #include "train/train_data.h"
 #include "train/train_log.h"
@@ -25,6 +27,7 @@ typedef struct {
     const fv_train_cfg *cfg;
     fv_t5 *m;
     fv_t5_grads *gr;
+    fv_t5_lora_train *lt;  /* LoRA: the trained adapters (gr NULL: the base is frozen) */
     fv_t5_train *tr;
     fv_optimizer *opt;
     fv_gradnorm_plan *plan;
@@ -173,7 +176,7 @@ static int save_to(run *r, const char *dir) {
     size_t png_size = 0;
     if (fv_plot_png(t, &pr, 1, &png, &png_size)) fv_warn("loss plot: %s", fv_last_error());
     free(lr);
-    int rc = fv_checkpoint_save(dir, r->m, r->opt, &r->st, r->tok_dir, &r->hist, png, png_size);
+    int rc = fv_checkpoint_save(dir, r->m, r->lt, r->opt, &r->st, r->tok_dir, &r->hist, png, png_size);
     free(png);
     return rc;
 }
@@ -208,7 +211,14 @@ static int setup(run *r) {
     const fv_train_cfg *c = r->cfg;
     fv_dev *d = r->d;
     const char *model_dir = c->resume ? c->resume : c->model_dir;
-    if (model_dir) FV_TRY(fv_t5_load(d, model_dir, &r->m, NULL, NULL));
+    char base[1024];
+    int lora = fv_train_lora_wanted(c);
+    if (lora) { /* the frozen base, from --model or the adapter's base_model_name_or_path */
+        FV_TRY(fv_train_lora_base(c, base, sizeof base));
+        model_dir = base;
+    }
+    if (model_dir && lora) FV_TRY(fv_train_lora_load_base(d, c, model_dir, &r->m));
+    else if (model_dir) FV_TRY(fv_t5_load(d, model_dir, &r->m, NULL, NULL));
     else {
         FV_TRY(fv_t5_create(d, &c->config, &r->m));
         FV_TRY(fv_t5_init_weights(r->m, c->seed));
@@ -220,11 +230,16 @@ static int setup(run *r) {
         r->tok_dir = NULL;
     }
     FV_TRY(fv_train_data_open(&r->data, c->data, c->seq_in, c->seq_out, (uint32_t)r->m->cfg.vocab_size, r->tok));
-    FV_TRY(fv_t5_grads_create(r->m, &r->gr));
+    if (lora) FV_TRY(fv_train_lora_adapter(c, r->m, model_dir, &r->lt));
+    else FV_TRY(fv_t5_grads_create(r->m, &r->gr));
+    /* the trainable tensors: every weight, or the adapters */
+    const fv_t5_param *params = r->m->params, *grads = r->gr ? r->gr->params : NULL;
+    size_t ntrain = r->m->nparams;
+    if (r->lt) fv_t5_lora_train_tensors(r->lt, &params, &grads, &ntrain);
     /* data parallel: the trainable gradients, summed over the ranks every step */
-    FV_TRY(fv_dp_create(&r->dp, r->m->params, r->gr->params, r->m->nparams));
+    FV_TRY(fv_dp_create(&r->dp, params, grads, ntrain));
     fv_t5_train_opts to = {.dropout = c->dropout, .checkpointing = c->grad_checkpointing,
-                          .mixed_precision = c->mixed_precision};
+                          .mixed_precision = c->mixed_precision, .lora = r->lt};
     FV_TRY(fv_t5_train_create_ex(r->m, r->gr, c->batch_size, r->data.L, r->data.L2, &to, &r->tr));
     r->B = c->batch_size;
     r->accum = c->accum ? c->accum : 1;
@@ -247,8 +262,8 @@ static int setup(run *r) {
     /* With accumulation the loss is the mean over every target token of all micro-batches, as for
      * one big padded batch: the host writes 1 / (their count) as the loss scale. */
     r->tr->host_scale = r->accum > 1 || r->dp.c->size > 1; /* several ranks: over the global batch */
-    FV_TRY(fv_optimizer_create(d, &c->opt, r->m->params, r->gr->params, r->m->nparams, &r->opt));
-    FV_TRY(fv_t5_grads_norm_plan(r->gr, &r->plan));
+    FV_TRY(fv_optimizer_create(d, &c->opt, params, grads, ntrain, &r->opt));
+    FV_TRY(r->lt ? fv_t5_lora_train_norm_plan(r->lt, &r->plan) : fv_t5_grads_norm_plan(r->gr, &r->plan));
     FV_TRY(fv_buf_alloc(d, (uint64_t)fv_gradnorm_scratch_size(r->plan) * 4 + 4, FV_MEM_DEVICE, "norm scratch", &r->norm_scratch));
     FV_TRY(fv_buf_alloc(d, 16, FV_MEM_DEVICE, "gradient norm", &r->norm));
     FV_TRY(fv_t5_host_arrays_alloc(&r->hb, r->B, r->data.L, r->data.L2));
@@ -270,6 +285,9 @@ static int setup(run *r) {
     }
     if (c->eval_data) {
         /* checked whole now: a bad eval file stops the run before its first step */
+        /* LoRA: the evaluator's forward reads the adapters being trained (attached for inference,
+         * sharing their buffers, until the model is freed) */
+        if (r->lt) FV_TRY(fv_t5_lora_train_share(r->lt));
         FV_TRY(fv_evaluator_create(r->m, c->eval_data, c->batch_size, c->eval_batches, r->tok, &r->ev));
         r->eval_every = c->eval_every ? c->eval_every : c->save_every ? c->save_every : (c->steps >= 10 ? c->steps / 10 : 1);
         uint64_t rows, targets;
@@ -406,6 +424,7 @@ int fv_train(fv_dev *d, const fv_train_cfg *cfg, fv_train_result *res) {
     res->best_step = r.st.best_step;
     if (!res->evals) res->last_eval_loss = NAN;
     res->peak_device_bytes = fv_mem_peak(d);
+    res->adapter = r.lt != NULL;
     if (r.csv) fclose(r.csv);
     fv_evaluator_free(r.ev);
     fv_graph_destroy(r.g_first);
@@ -419,6 +438,7 @@ int fv_train(fv_dev *d, const fv_train_cfg *cfg, fv_train_result *res) {
     fv_optimizer_free(r.opt);
     fv_t5_train_free(r.tr);
     fv_t5_grads_free(r.gr);
+    fv_t5_lora_train_free(r.lt);
     fv_train_data_close(&r.data);
     fv_tokenizer_free(r.tok);
     fv_t5_free(r.m);

@@ -46,6 +46,14 @@ typedef struct fv_train_cfg {
     int keep_best;             /* keep the checkpoint of the lowest eval loss as OUT/best */
     uint32_t early_stop;       /* stop after this many evaluations without improvement (0: never) */
     const char *model_name;    /* for the plot's title (NULL: from model_dir / resume) */
+    /* LoRA (issue #13, train/lora_run.h): adapters on a frozen base when lora_rank > 0, adapter_dir
+     * is set, or resume is an adapter checkpoint; checkpoints are then PEFT adapter directories */
+    int lora_rank;
+    double lora_alpha;         /* 0: PEFT's default, 8 */
+    double lora_dropout;       /* < 0: 0 (PEFT's default), or the adapter's own with adapter_dir */
+    const char *lora_targets;  /* NULL: "q,v" (PEFT's T5 default); "all": every linear layer */
+    const char *adapter_dir;   /* start from this PEFT adapter (its r, alpha, targets) */
+    int weights;               /* the frozen base's storage (enum fv_wtype); < 0: the default */
     void (*progress)(const fv_train_progress *p, void *user);
     void *user;
 } fv_train_cfg;
@@ -58,6 +66,7 @@ typedef struct fv_train_result {
     double last_eval_loss, best_eval_loss; /* NaN without any */
     uint32_t best_step;        /* step of best_eval_loss (resumed runs: possibly before this run) */
     int stopped_early;
+    int adapter;               /* LoRA: the run trained adapters */
 } fv_train_result;
 
 int fv_train(fv_dev *d, const fv_train_cfg *cfg, fv_train_result *res);
