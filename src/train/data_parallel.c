@@ -76,6 +76,13 @@ static uint64_t settings_hash(const fv_train_cfg *c, const fv_t5 *m) {
                   c->opt.adafactor.eps2, c->opt.adafactor.clip_threshold, c->opt.adafactor.decay_rate,
                   c->opt.adafactor.beta1, c->opt.adafactor.weight_decay};
     for (size_t i = 0; i < sizeof f / sizeof *f; i++) hf64(&s, f[i]);
+    /* LoRA: the adapters every rank builds must be the same ones */
+    hu64(&s, (uint64_t)(int64_t)c->lora_rank);
+    hf64(&s, c->lora_alpha);
+    hf64(&s, c->lora_dropout);
+    hstr(&s, c->lora_targets);
+    hstr(&s, c->adapter_dir);
+    hu64(&s, (uint64_t)(int64_t)c->weights);
     const fv_t5_config *k = &m->cfg;
     int64_t shape[] = {k->vocab_size, k->d_model, k->d_kv, k->d_ff, k->num_layers, k->num_decoder_layers, k->num_heads,
                        k->relative_attention_num_buckets, k->relative_attention_max_distance, k->is_gated_act,
