@@ -60,8 +60,13 @@ def f32s(vals):
 
 
 def main():
+    readme = os.path.join(OUT, "README.md")
+    keep = open(readme).read() if os.path.exists(readme) else None
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
+    if keep is not None:
+        os.makedirs(OUT)
+        open(readme, "w").write(keep)
     # ---- safetensors
     put("safetensors", "mixed_dtypes.safetensors", safetensors([
         ("a", "F32", [2, 3], f32s([1, 2, 3, 4, 5, 6])),
