@@ -7,8 +7,8 @@
 
 static inline void fz_exercise_tokenizer(const fv_tokenizer *t) {
     static const char *texts[] = {"", "Hello world", "  two  spaces\tand a tab\n", "<extra_id_0> sentinel <extra_id_99>",
-                                  "caf\xc3\xa9 \xef\xbc\xa1 \xe2\x91\xa0 \xe4\xb8\xad\xe6\x96\x87", "a\0b"};
-    static const size_t lens[] = {0, 11, 24, 36, 19, 3};
+                                  "caf\xc3\xa9 \xef\xbc\xa1 \xe2\x91\xa0 \xe4\xb8\xad\xe6\x96\x87", "a\0b", "ABBA"};
+    static const size_t lens[] = {0, 11, 24, 36, 19, 3, 4};
     for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
         uint32_t *ids = NULL;
         size_t n = 0;

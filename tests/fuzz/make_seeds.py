@@ -204,6 +204,18 @@ def main():
         if f != 1:
             rest.append((f, wt, v))
     put("spiece", "t5_300_pieces.model", emit(pieces + rest))
+    # the same with a one-rule charsmap ("A" -> "a"): a darts-clone trie of 66 units, then the strings
+    units = [0] * 66
+    units[0] = 1 << 10                         # root: offset 1, so "A" (0x41) lands on unit 0x40
+    units[0x40] = 0x41 | 1 << 8 | 1 << 10      # label "A", has a leaf, offset 1: the value is unit 0x41
+    units[0x41] = 0x80000000 | 0               # value: offset 0 into the strings
+    charsmap = struct.pack("<I", 4 * len(units)) + struct.pack("<%dI" % len(units), *units) + b"a\0"
+    rest_cm = []
+    for f, wt, v in rest:
+        if f == 3:
+            v = emit(fields(v) + [(2, 2, charsmap)])
+        rest_cm.append((f, wt, v))
+    put("spiece", "t5_300_pieces_charsmap.model", emit(pieces + rest_cm))
     # ---- tokenizer.json with the same pieces
     vocab = []
     for _, _, v in pieces:
@@ -220,8 +232,9 @@ def main():
                                                                    "prepend_scheme": "always", "split": True}]},
           "model": {"type": "Unigram", "unk_id": 2, "vocab": vocab + [["<extra_id_0>", 0.0]], "byte_fallback": False}}
     put("tokenizer_json", "t5_300_pieces.json", json.dumps(tj, ensure_ascii=False))
-    tj2 = dict(tj, normalizer={"type": "Precompiled", "precompiled_charsmap": ""})
-    put("tokenizer_json", "precompiled_empty.json", json.dumps(tj2, ensure_ascii=False))
+    import base64
+    tj2 = dict(tj, normalizer={"type": "Precompiled", "precompiled_charsmap": base64.b64encode(charsmap).decode()})
+    put("tokenizer_json", "precompiled_one_rule.json", json.dumps(tj2, ensure_ascii=False))
     # ---- tokenizer encode/decode: first byte = add_eos
     for i, t in enumerate(["\x01Translate to German: That is good.", "\x00caf\u00e9 <extra_id_0> \u4e2d\u6587  x",
                            "\x01\u2581\u2581 \t\n", "\x00\xff\xfe bad utf8"]):
