@@ -19,7 +19,8 @@ tmo=${FLANVK_FUZZ_TIMEOUT:-10}
 CC=${FLANVK_FUZZ_CC:-clang} cmake -S . -B "$build" -DFLANVK_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"${FLANVK_FUZZ_JOBS:-2}" >/dev/null
 if [ $# -gt 0 ]; then names=("$@"); else
-  mapfile -t names < <(sed -n 's/^  \([a-z_0-9 ]*\)$/\1/p;s/^  \([a-z_0-9 ]*\))$/\1/p' tests/fuzz/CMakeLists.txt | tr ' ' '\n' | sed '/^$/d')
+  # every harness built (FLANVK_FUZZ_HARNESSES in tests/fuzz/CMakeLists.txt), in that order
+  mapfile -t names < <(sed -n '/^set(FLANVK_FUZZ_HARNESSES/,/)/p' tests/fuzz/CMakeLists.txt | sed '1d;s/)//' | tr ' ' '\n' | sed '/^$/d')
 fi
 dict_of() {
   case $1 in
