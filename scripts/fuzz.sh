@@ -29,6 +29,10 @@ dict_of() {
   esac
 }
 mkdir -p "$build/fuzz-logs"
+# scratch directories a crashed harness left behind (tests/fuzz/fuzz_util.h; a clean exit removes its own)
+for d in /dev/shm/flanvk-fuzz-* "${TMPDIR:-/tmp}"/flanvk-fuzz-*; do
+  [ -d "$d" ] && ! kill -0 "${d##*-}" 2>/dev/null && rm -rf "$d"
+done
 printf '%-15s %12s %9s %7s %7s %8s  %s\n' harness executions exec/s edges features rss_mb result
 failed=0
 for n in "${names[@]}"; do
