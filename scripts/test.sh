@@ -8,6 +8,12 @@ jobs=$(nproc)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs"
+# Every fuzz harness briefly (tests/fuzz: a clang build of the parsers in build-fuzz/, each harness
+# FLANVK_FUZZ_SECONDS, default 3): about 1.5 minutes on 2 cores, build included. The long runs are
+# scripts/fuzz.sh 3600 (docs/RELIABILITY.md). ctest above already replayed the seeds and regressions.
+if [ "${FLANVK_SKIP_FUZZ:-0}" != 1 ]; then
+  scripts/fuzz.sh "${FLANVK_FUZZ_SECONDS:-3}"
+fi
 if [ "${FLANVK_SKIP_SANITIZE:-0}" != 1 ]; then
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLANVK_SANITIZE=ON >/dev/null
   cmake --build build-asan -j"$jobs"

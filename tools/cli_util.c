@@ -11,90 +11,12 @@
 
 #include "cli.h"
 #include "flanvk/model.h"
+#include "flanvk/request.h"
 
 static double now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-int cli_jsonl_read(const char *path, cli_jsonl *out) {
-    memset(out, 0, sizeof *out);
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f) return cli_fail("%s: cannot open: %s", path, strerror(errno));
-    char *line = NULL;
-    size_t cap = 0, lineno = 0, alloc = 0;
-    ssize_t len;
-    int rc = 0;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
-        size_t k = 0;
-        while (k < (size_t)len && (line[k] == ' ' || line[k] == '\t')) k++;
-        if (k == (size_t)len) continue;
-        if (memchr(line, 0, (size_t)len)) {
-            rc = cli_fail("%s:%zu: a NUL byte in the line", path, lineno);
-            break;
-        }
-        cJSON *o = cJSON_ParseWithLength(line, (size_t)len);
-        if (!o) {
-            rc = cli_fail("%s:%zu: not valid JSON", path, lineno);
-            break;
-        }
-        if (!cJSON_IsObject(o)) {
-            cJSON_Delete(o);
-            rc = cli_fail("%s:%zu: expected a JSON object", path, lineno);
-            break;
-        }
-        if (out->n == alloc) {
-            alloc = alloc ? 2 * alloc : 64;
-            cJSON **no = realloc(out->obj, alloc * sizeof *no);
-            size_t *nl = realloc(out->lineno, alloc * sizeof *nl);
-            if (no) out->obj = no;
-            if (nl) out->lineno = nl;
-            if (!no || !nl) {
-                cJSON_Delete(o);
-                rc = cli_fail("out of memory reading %s", path);
-                break;
-            }
-        }
-        out->obj[out->n] = o;
-        out->lineno[out->n++] = lineno;
-    }
-    if (!rc && ferror(f)) rc = cli_fail("%s: read error", path);
-    free(line);
-    if (f != stdin) fclose(f);
-    if (rc) cli_jsonl_free(out);
-    return rc;
-}
-
-void cli_jsonl_free(cli_jsonl *j) {
-    for (size_t i = 0; i < j->n; i++) cJSON_Delete(j->obj[i]);
-    free(j->obj);
-    free(j->lineno);
-    memset(j, 0, sizeof *j);
-}
-
-int cli_json_ids(const cJSON *arr, uint32_t **ids, uint32_t *n) {
-    *ids = NULL;
-    *n = 0;
-    if (!cJSON_IsArray(arr)) return 1;
-    int k = cJSON_GetArraySize(arr);
-    uint32_t *v = malloc((size_t)(k ? k : 1) * sizeof *v);
-    if (!v) return 1;
-    const cJSON *e;
-    uint32_t i = 0;
-    cJSON_ArrayForEach(e, arr) {
-        double x = e->valuedouble;
-        if (!cJSON_IsNumber(e) || x < 0 || x > 4294967295.0 || x != floor(x)) {
-            free(v);
-            return 1;
-        }
-        v[i++] = (uint32_t)x;
-    }
-    *ids = v;
-    *n = i;
-    return 0;
 }
 
 void cli_json_add_ids(cJSON *obj, const char *key, const uint32_t *ids, uint32_t n) {
@@ -208,33 +130,14 @@ int cli_out_json(cli_out *o, const cJSON *obj) {
 }
 
 int cli_field_ids(const flanvk_model *m, const char *file, size_t lineno, const cJSON *obj, const char *text_key,
-                     const char *ids_key, uint32_t **ids, uint32_t *n) {
-    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, ids_key);
-    const cJSON *text = cJSON_GetObjectItemCaseSensitive(obj, text_key);
-    if (arr) {
-        if (cli_json_ids(arr, ids, n)) return cli_fail("%s:%zu: \"%s\" must be an array of token ids", file, lineno, ids_key);
-    } else if (cJSON_IsString(text)) {
-        const flanvk_tokenizer *tok = flanvk_model_tokenizer(m);
-        if (!tok) return cli_fail("%s:%zu: text \"%s\" needs a tokenizer, and the model directory has none (give \"%s\")", file,
-                                  lineno, text_key, ids_key);
-        size_t k;
-        if (flanvk_tokenizer_encode(tok, text->valuestring, strlen(text->valuestring), 1, ids, &k))
-            return cli_fail("%s:%zu: %s", file, lineno, flanvk_last_error());
-        *n = (uint32_t)k;
-    } else {
-        return cli_fail("%s:%zu: expected \"%s\" (text) or \"%s\" (ids)", file, lineno, text_key, ids_key);
-    }
-    if (!*n) return cli_fail("%s:%zu: \"%s\" is empty", file, lineno, arr ? ids_key : text_key);
+                  const char *ids_key, uint32_t **ids, uint32_t *n) {
     flanvk_model_info info;
     flanvk_model_get_info(m, &info);
-    for (uint32_t i = 0; i < *n; i++)
-        if ((*ids)[i] >= (uint32_t)info.vocab_size)
-            return cli_fail("%s:%zu: token id %u is outside the vocabulary (%d)", file, lineno, (*ids)[i], info.vocab_size);
-    if (info.max_input_tokens && *n > info.max_input_tokens)
-        return cli_fail("%s:%zu: %u tokens; this model on this device takes at most %u", file, lineno, *n, info.max_input_tokens);
+    if (flanvk_request_ids(obj, file, lineno, flanvk_model_tokenizer(m), (uint32_t)info.vocab_size, info.max_input_tokens,
+                           text_key, ids_key, ids, n))
+        return cli_lib_fail(NULL);
     return 0;
 }
-
 
 int cli_load_option(const char *a, const char *v, flanvk_load_opts *o) {
     if (!strcmp(a, "--adapter")) {

@@ -1,4 +1,4 @@
-/* Small pieces shared by the subcommands: JSONL input, atomic output files, a progress bar. */
+/* Small pieces shared by the subcommands: request ids (the parsing is flanvk/request.h), atomic output files, a progress bar. */
 #ifndef FLANVK_CLI_UTIL_H
 #define FLANVK_CLI_UTIL_H
 
@@ -7,25 +7,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* All lines of a JSONL file (or "-" for stdin), parsed; blank lines skipped. On a bad line,
- * prints "FILE:LINE: problem" and returns 1. lines[i] keeps its 1-based line number in lineno[i]. */
-typedef struct {
-    cJSON **obj;
-    size_t *lineno;
-    size_t n;
-} cli_jsonl;
-int cli_jsonl_read(const char *path, cli_jsonl *out);
-void cli_jsonl_free(cli_jsonl *j);
-
-/* A JSON array of non-negative integers as uint32 (malloc'd into *ids). 0 on success. */
-int cli_json_ids(const cJSON *arr, uint32_t **ids, uint32_t *n);
 /* Append ids as a JSON array to obj under key. */
 void cli_json_add_ids(cJSON *obj, const char *key, const uint32_t *ids, uint32_t n);
 
 struct flanvk_model;
-/* The token ids of one side of an input line: ids under ids_key, or text under text_key tokenized
- * with </s> (needs the model's tokenizer). Checks emptiness, the vocabulary and the longest input the
- * model takes on this device; errors are "FILE:LINE: problem". *ids is malloc'd. */
+/* The token ids of one side of an input line (flanvk_request_ids with the model's tokenizer,
+ * vocabulary and the longest input it takes on this device); errors are printed as "FILE:LINE:
+ * problem". *ids is malloc'd. */
 int cli_field_ids(const struct flanvk_model *m, const char *file, size_t lineno, const cJSON *obj, const char *text_key,
                   const char *ids_key, uint32_t **ids, uint32_t *n);
 

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "cli_util.h"
 #include "flanvk/model.h"
+#include "flanvk/request.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -81,8 +82,8 @@ static int parse(int argc, char **argv, opts *o) {
 int cmd_generate(int argc, char **argv) {
     opts o;
     if (parse(argc, argv, &o)) return 1;
-    cli_jsonl in = {0};
-    if (o.input && cli_jsonl_read(o.input, &in)) return 1;
+    flanvk_requests in = {0};
+    if (o.input && flanvk_requests_read(o.input, &in)) return cli_lib_fail(NULL);
     if (o.prompt) { /* one prompt: make it look like a one-line input */
         in.n = 1;
         in.obj = calloc(1, sizeof *in.obj);
@@ -138,7 +139,7 @@ int cmd_generate(int argc, char **argv) {
     free(lens);
     free(out);
     free(out_lens);
-    cli_jsonl_free(&in);
+    flanvk_requests_free(&in);
     flanvk_model_free(m);
     flanvk_close(ctx);
     return rc ? 1 : 0;

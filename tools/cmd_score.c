@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "cli_util.h"
 #include "flanvk/model.h"
+#include "flanvk/request.h"
 
 static void usage(FILE *f) {
     fprintf(f, "usage: flanvk score --model DIR --input IN.jsonl [--output OUT.jsonl] [--batch-size B] [--device N] [--profile NAME]\n"
@@ -45,8 +46,8 @@ int cmd_score(int argc, char **argv) {
         } else return cli_fail("score: unknown option or missing value '%s' (see flanvk score --help)", a);
     }
     if (!model || !input) return cli_fail("score: --model DIR and --input FILE are required");
-    cli_jsonl in;
-    if (cli_jsonl_read(input, &in)) return 1;
+    flanvk_requests in;
+    if (flanvk_requests_read(input, &in)) return cli_lib_fail(NULL);
     flanvk_ctx *ctx = NULL;
     flanvk_model *m = NULL;
     cli_progress prog;
@@ -85,7 +86,7 @@ int cmd_score(int argc, char **argv) {
     free(xl);
     free(yl);
     free(lp);
-    cli_jsonl_free(&in);
+    flanvk_requests_free(&in);
     flanvk_model_free(m);
     flanvk_close(ctx);
     return rc ? 1 : 0;

@@ -114,8 +114,8 @@ static int load_formats(fv_mixture *m, const cJSON *f, double *trigger) {
     if (v) {
         const cJSON *a = cJSON_GetArrayItem(v, 0), *b = cJSON_GetArrayItem(v, 1);
         if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 2 || !cJSON_IsNumber(a) || !cJSON_IsNumber(b) ||
-            a->valuedouble != (int)a->valuedouble || b->valuedouble != (int)b->valuedouble || a->valueint < 1 ||
-            a->valueint > b->valueint || b->valueint > FV_MIX_MAX_K)
+            !(a->valuedouble >= 1 && a->valuedouble <= FV_MIX_MAX_K) || !(b->valuedouble >= 1 && b->valuedouble <= FV_MIX_MAX_K) ||
+            a->valuedouble != floor(a->valuedouble) || b->valuedouble != floor(b->valuedouble) || a->valueint > b->valueint)
             return fv_err("%s: \"formats\".\"few_shot_k\" must be [lo, hi] with 1 <= lo <= hi <= %d", file,
                           FV_MIX_MAX_K);
         m->k_lo = (uint32_t)a->valueint;

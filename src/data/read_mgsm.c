@@ -7,6 +7,7 @@
 #include "base/utf8.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,6 +105,11 @@ int fv_mgsm_exemplars_load(fv_mgsm_exemplars *e, const char *path, const char *l
         cJSON *num = cJSON_GetArrayItem(nums, i - 1);
         if (!cJSON_IsString(q) || !cJSON_IsString(a) || !cJSON_IsNumber(num)) {
             rc = fv_err("%s: exemplars.%s.%s: missing \"q\", \"a\" or its number answer", path, lang, key);
+            goto done;
+        }
+        /* range first: converting an out-of-range double to long is undefined behaviour */
+        if (!(fabs(num->valuedouble) <= 1e15) || num->valuedouble != floor(num->valuedouble)) {
+            rc = fv_err("%s: exemplars.%s.%s: the answer is not an integer", path, lang, key);
             goto done;
         }
         e->q[e->n] = fv_strdup(q->valuestring);

@@ -33,10 +33,14 @@ static int line_item(fv_eval_run *r, const cJSON *d, const char *file, size_t li
     if (!cJSON_IsString(in) || !cJSON_IsString(tg))
         return fv_err("%s:%zu: needs string \"inputs\" and \"targets\" (a string or a list of strings)", file, line);
     const char *task = cJSON_IsString(tk) ? tk->valuestring : def_task;
+    /* a longer name would be stored cut short and then never found again */
+    if (strlen(task) >= sizeof r->tasks[0].name)
+        return fv_err("%s:%zu: task name longer than %zu bytes", file, line, sizeof r->tasks[0].name - 1);
     if (!fv_eval_task_selected(r, task)) return 0;
     if (!has_task(r, task)) FV_TRY(fv_eval_add_task(r, task, ""));
     size_t ti = 0;
-    while (strcmp(r->tasks[ti].name, task) != 0) ti++;
+    while (ti < r->n_tasks && strcmp(r->tasks[ti].name, task) != 0) ti++;
+    if (ti == r->n_tasks) return fv_err("%s:%zu: task '%s' not registered", file, line, task);
     if (r->limit && counts[ti] >= r->limit) return 0;
     counts[ti]++;
     fv_eval_item it = {.task = (char *)task, .gold = tg->valuestring, .gold_index = -1, .extract = FV_EX_ANSWER};

@@ -9,6 +9,7 @@
 #include "io/json_util.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -57,6 +58,16 @@ const char *fv_st_shape_str(char *buf, size_t n, int ndim, const int64_t *shape)
 
 /* ---- one file ---- */
 
+/* A JSON number that is an integer in [0, 2^53] (what a double holds exactly). The range is checked
+ * before any conversion: casting an out-of-range double to an integer is undefined behaviour. */
+static int json_index(const cJSON *e, uint64_t *out) {
+    if (!cJSON_IsNumber(e)) return -1;
+    double d = e->valuedouble;
+    if (!(d >= 0 && d <= 9007199254740992.0) || d != floor(d)) return -1;
+    *out = (uint64_t)d;
+    return 0;
+}
+
 static int parse_tensor(fv_st_tensor *t, const cJSON *v, const char *file, uint64_t dsize) {
     const char *nm = t->name;
     if (!cJSON_IsObject(v)) return fv_err("%s: tensor '%s': header entry is not an object", file, nm);
@@ -76,11 +87,9 @@ static int parse_tensor(fv_st_tensor *t, const cJSON *v, const char *file, uint6
     uint64_t numel = 1;
     int i = 0;
     for (const cJSON *e = sh->child; e; e = e->next, i++) {
-        double d = e->valuedouble;
-        if (!cJSON_IsNumber(e) || d != (double)(int64_t)d || d < 0 || d > 9007199254740992.0)
-            return fv_err("%s: tensor '%s': shape entry %d is not a non-negative integer", file, nm, i);
-        t->shape[i] = (int64_t)d;
-        uint64_t s = (uint64_t)t->shape[i];
+        uint64_t s;
+        if (json_index(e, &s)) return fv_err("%s: tensor '%s': shape entry %d is not a non-negative integer", file, nm, i);
+        t->shape[i] = (int64_t)s;
         if (s && numel > UINT64_MAX / 8 / s) return fv_err("%s: tensor '%s': shape is too large", file, nm);
         numel *= s;
     }
@@ -91,10 +100,8 @@ static int parse_tensor(fv_st_tensor *t, const cJSON *v, const char *file, uint6
     uint64_t be[2];
     i = 0;
     for (const cJSON *e = off->child; e; e = e->next, i++) {
-        double d = e->valuedouble;
-        if (!cJSON_IsNumber(e) || d != (double)(int64_t)d || d < 0 || d > 9007199254740992.0)
+        if (json_index(e, &be[i]))
             return fv_err("%s: tensor '%s': data_offsets entry %d is not a non-negative integer", file, nm, i);
-        be[i] = (uint64_t)d;
     }
     if (be[1] < be[0])
         return fv_err("%s: tensor '%s': data_offsets [%llu, %llu) end before they begin", file, nm,

@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -169,7 +170,9 @@ int fv_t5_config_parse(fv_t5_config *c, const char *json, size_t len, const char
     /* eos_token_id may be a list in transformers; the first entry is the one T5 generation uses. */
     const cJSON *eos = cJSON_GetObjectItemCaseSensitive(o, "eos_token_id");
     if (!rc && cJSON_IsArray(eos)) {
-        if (!eos->child || !cJSON_IsNumber(eos->child) || eos->child->valuedouble != (int)eos->child->valuedouble)
+        /* range before the cast: converting an out-of-range double to int is undefined behaviour */
+        if (!eos->child || !cJSON_IsNumber(eos->child) || !(fabs(eos->child->valuedouble) <= INT_MAX) ||
+            eos->child->valuedouble != floor(eos->child->valuedouble))
             rc = fv_err("%s: key 'eos_token_id' must be an integer or a list of integers", file);
         else c->eos_token_id = (int)eos->child->valuedouble;
     } else if (!rc) {

@@ -5,6 +5,8 @@
 #include "base/file.h"
 
 #include <cjson/cJSON.h>
+#include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,7 +118,8 @@ int fv_tokenizer_json_parse(const char *json, size_t len, const char *name, fv_s
     if (!rc) {
         cJSON_ArrayForEach(it, vocab) {
             const cJSON *p = cJSON_GetArrayItem(it, 0), *sc = cJSON_GetArrayItem(it, 1);
-            if (!cJSON_IsArray(it) || !cJSON_IsString(p) || !cJSON_IsNumber(sc) || !p->valuestring[0]) {
+            if (!cJSON_IsArray(it) || !cJSON_IsString(p) || !cJSON_IsNumber(sc) || !p->valuestring[0] ||
+                !(fabs(sc->valuedouble) <= FLT_MAX)) { /* a score must be a finite float */
                 rc = fv_err("%s: model.vocab[%u] is not a [piece, score] pair", name, idx);
                 break;
             }

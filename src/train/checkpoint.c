@@ -377,25 +377,6 @@ static int restore_state(void *user, const char *name, fv_buf *buf, uint32_t off
     return rc;
 }
 
-static int meta_u64(const fv_safetensors *st, const char *key, uint64_t *out) {
-    const char *v = fv_st_meta(st, key);
-    char *end;
-    if (!v) return fv_err("%s: metadata '%s' is missing", fv_st_path(st), key);
-    *out = strtoull(v, &end, 10);
-    if (!*v || *end) return fv_err("%s: metadata '%s' is not a number", fv_st_path(st), key);
-    return 0;
-}
-
-static int tensor_copy(const fv_safetensors *sf, const char *name, float **out, uint32_t *n) {
-    const fv_st_tensor *t = fv_st_find(sf, name);
-    if (!t || !t->numel) return 0;
-    *out = malloc(t->numel * sizeof **out);
-    if (!*out) return fv_err("out of host memory");
-    FV_TRY(fv_st_tensor_f32(sf, t, *out));
-    *n = (uint32_t)t->numel;
-    return 0;
-}
-
 int fv_checkpoint_load_state(const char *dir, fv_optimizer *o, fv_train_state *st, fv_train_history *hist) {
     char path[1024];
     memset(hist, 0, sizeof *hist);
@@ -403,23 +384,7 @@ int fv_checkpoint_load_state(const char *dir, fv_optimizer *o, fv_train_state *s
     if (!fv_file_exists(path)) return fv_err("%s: no training state to resume from (not a flanvk checkpoint)", dir);
     fv_safetensors *sf;
     FV_TRY(fv_st_open(&sf, path));
-    memset(st, 0, sizeof *st);
-    uint64_t step = 0, skipped = 0;
-    int rc = meta_u64(sf, "flanvk_step", &step);
-    if (!rc) rc = meta_u64(sf, "flanvk_data_pos", &st->data_pos);
-    if (!rc) rc = meta_u64(sf, "flanvk_skipped", &skipped);
-    const char *opt = fv_st_meta(sf, "flanvk_optimizer"), *rng = fv_st_meta(sf, "flanvk_rng");
-    if (!rc && (!opt || strcmp(opt, fv_optimizer_name(o))))
-        rc = fv_err("%s: saved with optimizer '%s', resuming with '%s'", path, opt ? opt : "?", fv_optimizer_name(o));
-    if (!rc && (!rng || strlen(rng) != 64)) rc = fv_err("%s: metadata 'flanvk_rng' is malformed", path);
-    for (int i = 0; !rc && i < 4; i++) {
-        char part[17];
-        memcpy(part, rng + 16 * i, 16);
-        part[16] = 0;
-        st->rng.s[i] = strtoull(part, NULL, 16);
-    }
-    st->step = (uint32_t)step;
-    st->skipped = (uint32_t)skipped;
+    int rc = fv_train_state_read(sf, fv_optimizer_name(o), st, hist);
     /* the model's step stamp (absent in checkpoints from before it): on a file system without
      * rename exchange a kill between the file-by-file renames leaves the new state beside the
      * old model, which must not resume as if they belonged together */
@@ -428,25 +393,14 @@ int fv_checkpoint_load_state(const char *dir, fv_optimizer *o, fv_train_state *s
     if (!rc && !fv_path_join(mpath, sizeof mpath, dir, "model.safetensors") && fv_file_exists(mpath) &&
         !(rc = fv_st_open(&msf, mpath))) {
         const char *ms = fv_st_meta(msf, "flanvk_step");
-        if (ms && strtoull(ms, NULL, 10) != step)
-            rc = fv_err("%s: the model is from step %s, the training state (%s) from step %" PRIu64
-                        ": a save was interrupted; resume from another checkpoint", dir, ms, STATE_FILE, step);
+        if (ms && strtoull(ms, NULL, 10) != st->step)
+            rc = fv_err("%s: the model is from step %s, the training state (%s) from step %u"
+                        ": a save was interrupted; resume from another checkpoint", dir, ms, STATE_FILE, st->step);
         fv_st_close(msf);
     }
     restore r = {sf, fv_optimizer_dev(o)};
     if (!rc) rc = fv_optimizer_each_state(o, restore_state, &r);
-    if (!rc) rc = tensor_copy(sf, "loss_history", &hist->loss, &hist->nloss);
-    uint32_t ne = 0;
-    if (!rc) rc = tensor_copy(sf, "eval_history", &hist->eval, &ne);
-    hist->neval = ne / 2;
-    /* eval bookkeeping: absent in checkpoints from before it (nothing evaluated yet) */
-    const char *best = fv_st_meta(sf, "flanvk_best_eval_loss"), *bs = fv_st_meta(sf, "flanvk_best_eval_step"),
-               *since = fv_st_meta(sf, "flanvk_evals_since_best");
-    if (!rc && best && bs && since) {
-        st->best_eval = strtod(best, NULL);
-        st->best_step = (uint32_t)strtoul(bs, NULL, 10);
-        st->since_best = (uint32_t)strtoul(since, NULL, 10);
-    }
+    if (rc) fv_train_history_free(hist);
     fv_st_close(sf);
     return rc;
 }

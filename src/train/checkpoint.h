@@ -20,30 +20,10 @@
 
 #include <stdint.h>
 
-#include "base/rng.h"
 #include "model/t5.h"
 #include "model/t5_lora_train.h"
 #include "train/optimizer.h"
-
-typedef struct fv_train_state {
-    uint32_t step;         /* updates done */
-    uint64_t data_pos;     /* next example/row of the data */
-    fv_rng rng;            /* dropout seeds etc. */
-    uint32_t skipped;      /* steps skipped for a non-finite loss or gradient norm */
-    /* --eval-data: the lowest eval loss so far and its step (0: none yet), and how many
-     * evaluations since then did not improve on it (--early-stop's count) */
-    double best_eval;
-    uint32_t best_step, since_best;
-} fv_train_state;
-
-/* Histories saved with the state: the training loss of steps 1..nloss, and the eval losses as
- * neval (step, loss) pairs. The arrays are malloc'd by fv_checkpoint_load_state. */
-typedef struct fv_train_history {
-    float *loss;
-    uint32_t nloss;
-    float *eval; /* [2 * neval]: step, loss */
-    uint32_t neval;
-} fv_train_history;
+#include "train/train_state.h"
 
 /* Save model + optimizer + state into dir. tokenizer_dir (may be NULL) holds spiece.model and/or
  * tokenizer.json to copy; png (may be NULL) is a picture of the histories to store as loss.png.
