@@ -25,7 +25,7 @@ fi
 dict_of() {
   case $1 in
     safetensors | st_index | q8 | train_state | peft) echo tests/fuzz/dict/safetensors.dict ;;
-    config | tokenizer_json | template | mixture | niv2 | bbh | jsonl | request | mmlu | mgsm) echo tests/fuzz/dict/json.dict ;;
+    config | tokenizer_json | template | mixture | niv2 | bbh | jsonl | request | serve_request | mmlu | mgsm) echo tests/fuzz/dict/json.dict ;;
   esac
 }
 mkdir -p "$build/fuzz-logs"

@@ -7,15 +7,6 @@
 #include "model/t5_decode.h"
 #include "model/t5_generate.h"
 
-void fv_gen_opts_default(fv_gen_opts *o) {
-    memset(o, 0, sizeof *o);
-    o->max_new_tokens = 20;
-    o->num_beams = 1;
-    o->length_penalty = 1.0f;
-    o->temperature = 1.0f;
-    o->top_p = 1.0f;
-}
-
 static int push(fv_gen_out *o, uint32_t id, uint32_t cap) {
     if (!o->ids) {
         o->ids = malloc((cap ? cap : 1) * sizeof *o->ids);

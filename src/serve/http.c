@@ -394,18 +394,11 @@ static enum MHD_Result run_job(struct MHD_Connection *mc, conn *c, fv_job *j, in
 
 static enum MHD_Result tokenize(struct MHD_Connection *mc, conn *c, const cJSON *body) {
     fv_server *s = c->s;
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(body, "text");
-    if (!t) t = cJSON_GetObjectItemCaseSensitive(body, "prompt");
-    if (!cJSON_IsString(t)) return send_error(mc, c, 400, "'text' must be a string");
-    int eos = 1;
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(body, "add_eos");
-    if (e && !cJSON_IsBool(e)) return send_error(mc, c, 400, "'add_eos' must be true or false");
-    if (e) eos = cJSON_IsTrue(e);
-    if (!s->tok) return send_error(mc, c, 400, "the model has no tokenizer");
     uint32_t *ids = NULL;
     size_t n = 0;
-    if (flanvk_tokenizer_encode(s->tok, t->valuestring, strlen(t->valuestring), eos, &ids, &n))
-        return send_error(mc, c, 400, "text: %s", flanvk_last_error());
+    char err[512];
+    int rc = fv_req_tokenize(s, body, &ids, &n, err, sizeof err);
+    if (rc) return send_error(mc, c, rc, "%s", err);
     cJSON *r = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(r, "ids");
     for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(ids[i]));
     cJSON_AddNumberToObject(r, "count", (double)n);
@@ -415,24 +408,9 @@ static enum MHD_Result tokenize(struct MHD_Connection *mc, conn *c, const cJSON 
 }
 
 static enum MHD_Result detokenize(struct MHD_Connection *mc, conn *c, const cJSON *body) {
-    fv_server *s = c->s;
-    if (!s->tok) return send_error(mc, c, 400, "the model has no tokenizer");
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(body, "ids");
-    uint32_t *ids = NULL, n = 0;
-    char err[256];
-    if (cJSON_IsArray(a) && cJSON_GetArraySize(a) == 0) {
-        cJSON *r = cJSON_CreateObject();
-        cJSON_AddStringToObject(r, "text", "");
-        return send_json(mc, c, 200, r);
-    }
-    int rc = fv_req_ids(s, a, "'ids'", 1u << 20, &ids, &n, err, sizeof err);
-    if (rc) return send_error(mc, c, rc, "%s", err);
-    char *text = NULL;
-    if (flanvk_tokenizer_decode(s->tok, ids, n, &text)) {
-        free(ids);
-        return send_error(mc, c, 400, "ids: %s", flanvk_last_error());
-    }
-    free(ids);
+    char *text = NULL, err[512] = "";
+    int rc = fv_req_detokenize(c->s, body, &text, err, sizeof err);
+    if (rc) return send_error(mc, c, rc, "%s", rc == 500 && !*err ? "out of memory" : err);
     cJSON *r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, "text", text);
     free(text);

@@ -2,6 +2,8 @@
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, strdup */
 #include "serve/request.h"
 
+#include "base/error.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,7 +45,7 @@ int fv_req_encode(fv_server *s, const char *text, const char *what, uint32_t lim
     if (!s->tok) return bad(err, errn, "the model has no tokenizer: give %s as token ids", what);
     size_t k = 0;
     if (flanvk_tokenizer_encode(s->tok, text, strlen(text), 1, ids, &k))
-        return bad(err, errn, "%s: %s", what, flanvk_last_error());
+        return bad(err, errn, "%s: %s", what, fv_last_error());
     if (k > limit) {
         free(*ids);
         *ids = NULL;
@@ -359,5 +361,41 @@ int fv_req_score(fv_server *s, const cJSON *body, fv_job **out, char *err, size_
         return rc;
     }
     *out = j;
+    return 0;
+}
+
+int fv_req_tokenize(fv_server *s, const cJSON *body, uint32_t **ids, size_t *n, char *err, size_t errn) {
+    *ids = NULL;
+    *n = 0;
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(body, "text");
+    if (!t) t = cJSON_GetObjectItemCaseSensitive(body, "prompt");
+    if (!cJSON_IsString(t)) return bad(err, errn, "'text' must be a string");
+    int eos = 1;
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(body, "add_eos");
+    if (e && !cJSON_IsBool(e)) return bad(err, errn, "'add_eos' must be true or false");
+    if (e) eos = cJSON_IsTrue(e);
+    if (!s->tok) return bad(err, errn, "the model has no tokenizer");
+    if (flanvk_tokenizer_encode(s->tok, t->valuestring, strlen(t->valuestring), eos, ids, n))
+        return bad(err, errn, "text: %s", fv_last_error());
+    return 0;
+}
+
+int fv_req_detokenize(fv_server *s, const cJSON *body, char **text, char *err, size_t errn) {
+    *text = NULL;
+    if (!s->tok) return bad(err, errn, "the model has no tokenizer");
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(body, "ids");
+    if (cJSON_IsArray(a) && cJSON_GetArraySize(a) == 0) {
+        *text = strdup("");
+        return *text ? 0 : 500;
+    }
+    uint32_t *ids = NULL, n = 0;
+    int rc = fv_req_ids(s, a, "'ids'", 1u << 20, &ids, &n, err, errn);
+    if (rc) return rc;
+    rc = flanvk_tokenizer_decode(s->tok, ids, n, text);
+    free(ids);
+    if (rc) {
+        *text = NULL;
+        return bad(err, errn, "ids: %s", fv_last_error());
+    }
     return 0;
 }
