@@ -5,7 +5,7 @@
  * Two implementations behind the same functions: MPI (Open MPI from Debian) when flanvk was built
  * with it (FLANVK_HAVE_MPI) and the process was started by mpirun with more than one rank; the
  * one-process communicator otherwise. The latter is the real path of every single-device run, not
- * a stub: its sums are the identity, its checks compare a value with itself, its failures are the
+ * a placeholder: its sums are the identity, its checks compare a value with itself, its failures are the
  * process's own. A job of one rank under mpirun also takes it (no MPI call per step).
  *
  * Failures. A collective only completes when every rank enters it, so a rank that fails alone must
