@@ -177,12 +177,14 @@ void flanvk_model_get_info(const flanvk_model *m, flanvk_model_info *out) {
 const flanvk_tokenizer *flanvk_model_tokenizer(const flanvk_model *m) { return m->tok; }
 
 void flanvk_gen_params_default(flanvk_gen_params *p) {
+    fv_gen_opts o; /* the generation defaults live in one place (model/gen_opts.c) */
+    fv_gen_opts_default(&o);
     memset(p, 0, sizeof *p);
-    p->max_new_tokens = 20;
-    p->num_beams = 1;
-    p->length_penalty = 1.0f;
-    p->temperature = 1.0f;
-    p->top_p = 1.0f;
+    p->max_new_tokens = o.max_new_tokens;
+    p->num_beams = o.num_beams;
+    p->length_penalty = o.length_penalty;
+    p->temperature = o.temperature;
+    p->top_p = o.top_p;
     p->batch_size = 16;
 }
 
