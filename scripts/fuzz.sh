@@ -7,7 +7,8 @@
 # build-fuzz/fuzz-artifacts/NAME/, the log to build-fuzz/fuzz-logs/NAME.log. Prints executions,
 # exec/s, coverage (edges, features), peak RSS and the result; exits 1 if any harness failed.
 # Limits (environment): FLANVK_FUZZ_RSS_MB (2048), FLANVK_FUZZ_TIMEOUT (10 s per input),
-# FLANVK_FUZZ_JOBS (build jobs, 2). A found input: copy it into tests/fuzz/regressions/NAME/ once the
+# FLANVK_FUZZ_JOBS (build jobs, 2), FLANVK_FUZZ_RUNS (stop a harness after this many executions even
+# if SECONDS have not passed; the long run is `FLANVK_FUZZ_RUNS=10000000 scripts/fuzz.sh 3600`). A found input: copy it into tests/fuzz/regressions/NAME/ once the
 # parser is fixed; ctest (fuzz_NAME) replays it in the ordinary and sanitizer builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +47,7 @@ for n in "${names[@]}"; do
   args=(-max_total_time="$secs" -rss_limit_mb="$rss" -malloc_limit_mb="$rss" -timeout="$tmo" -print_final_stats=1
         -artifact_prefix="$art")
   [ -n "$dict" ] && args+=(-dict="$dict")
+  [ -n "${FLANVK_FUZZ_RUNS:-}" ] && args+=(-runs="$FLANVK_FUZZ_RUNS")
   rc=0
   FLANVK_LOG=error "$bin" "${args[@]}" "${dirs[@]}" >"$log" 2>&1 || rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
