@@ -5,7 +5,7 @@
 #
 #   scripts/crash_test.sh [KILLS]        (default 50; FLANVK=path/to/flanvk, default build/flanvk)
 #
-# Parts (CRASH_PARTS, default all of "train mix convert merge disk stamp mem"):
+# Parts (CRASH_PARTS, default all of "train mix convert merge output disk stamp mem"):
 #  train    train the tiny T5 with a checkpoint every step and kill it KILLS times: at a uniformly
 #           random moment (startup, mid-step, mid-checkpoint), or (every third kill) at a random
 #           moment once the checkpoint's staging directory has appeared. After each kill the
@@ -20,6 +20,9 @@
 #           undisturbed convert's; after a finished one no temporary directory remains.
 #  merge    the same for `merge` (a LoRA adapter written by tests/e2e/lora_tool.py; skipped
 #           without python3).
+#  output   `generate --output` and `score --output` killed KILLS/4 times each: the file is the
+#           old one or the new one; a temporary of a process that no longer runs is removed by the
+#           next run.
 #  disk     a checkpoint save and a pack write past `ulimit -f` (and, when run as root where mount
 #           works, on a full 60 MiB tmpfs): one line on stderr naming the file, a non-zero exit,
 #           the previous checkpoint / pack byte-identical, no temporaries left.
@@ -35,7 +38,7 @@ set -uo pipefail
 KILLS=${1:-50}
 root=$(cd "$(dirname "$0")/.." && pwd)
 FLANVK=${FLANVK:-$root/build/flanvk}
-PARTS=${CRASH_PARTS:-train mix convert merge disk stamp mem}
+PARTS=${CRASH_PARTS:-train mix convert merge output disk stamp mem}
 [ -x "$FLANVK" ] || { echo "crash_test: $FLANVK is not built"; exit 2; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/flanvk-crash.XXXXXX")
 mounted=""
@@ -146,30 +149,43 @@ if has train; then
   fi
 fi
 
-# ---- mix: the pack is the old one or the new one -----------------------------------------------
+# ---- single-file writers: the file is the old one or the new one --------------------------------
+# kill_file NAME N FILE OLD CMD...: CMD writes FILE. FILE starts as a copy of OLD; an undisturbed
+# run gives NEW; then CMD is killed N times at a random moment of its run and FILE must be OLD or
+# NEW, byte for byte. A temporary planted for a process that no longer runs (what a kill leaves
+# when it lands between create and rename) and those of the kills must be gone after a last run.
+kill_file() {
+  local name=$1 n=$2 file=$3 old=$4
+  shift 4
+  local t0 ms o=0 w=0 dead
+  cp "$old" "$file"
+  t0=$(now_ms)
+  "$@" >/dev/null 2>&1 || { fail "$name (undisturbed)"; return; }
+  ms=$(( $(now_ms) - t0 + 100 ))
+  cp "$file" "$work/kf.new"
+  cp "$old" "$file"
+  for i in $(seq "$n"); do
+    "$@" >/dev/null 2>&1 &
+    local pid=$!
+    sleep "$(rnd_s $ms)"
+    kill -9 $pid 2>/dev/null
+    wait $pid 2>/dev/null
+    if cmp -s "$file" "$old"; then o=$((o + 1))
+    elif cmp -s "$file" "$work/kf.new"; then w=$((w + 1)); cp "$old" "$file"
+    else fail "$name kill $i: $(basename "$file") is neither the old nor the new one"; cp "$old" "$file"
+    fi
+  done
+  dead=$(sh -c 'echo $$')
+  echo partial > "$file.tmp.$dead"
+  "$@" >/dev/null 2>&1 && cmp -s "$file" "$work/kf.new" || fail "$name after the kills"
+  [ -z "$(ls "$file".tmp.* 2>/dev/null)" ] || fail "$name: temporaries of killed runs left behind"
+  echo "$name: $n kills over a ${ms} ms run: old file $o times, new file $w times, never anything else; no temporary left"
+}
 if has mix; then
   mixargs=(--mixture "$root/assets/mixtures/default.json" --model "$tok" --seq-len-in 128 --seq-len-out 64)
   "$FLANVK" mix "${mixargs[@]}" --examples 40 --out "$work/old.pack" >/dev/null 2>&1 || fail "mix (old)"
-  t0=$(now_ms)
-  "$FLANVK" mix "${mixargs[@]}" --examples 200 --out "$work/new.pack" >/dev/null 2>&1 || fail "mix (new)"
-  mix_ms=$(( $(now_ms) - t0 + 100 ))
-  cp "$work/old.pack" "$work/p.pack"
-  n=$(( KILLS / 2 > 3 ? KILLS / 2 : 3 )) old=0 new=0
-  for i in $(seq "$n"); do
-    "$FLANVK" mix "${mixargs[@]}" --examples 200 --out "$work/p.pack" >/dev/null 2>&1 &
-    pid=$!
-    sleep "$(rnd_s $mix_ms)"
-    kill -9 $pid 2>/dev/null
-    wait $pid 2>/dev/null
-    if cmp -s "$work/p.pack" "$work/old.pack"; then old=$((old + 1))
-    elif cmp -s "$work/p.pack" "$work/new.pack"; then new=$((new + 1)); cp "$work/old.pack" "$work/p.pack"
-    else fail "mix kill $i: the pack is neither the old nor the new one"; cp "$work/old.pack" "$work/p.pack"
-    fi
-  done
-  "$FLANVK" mix "${mixargs[@]}" --examples 200 --out "$work/p.pack" >/dev/null 2>&1 && cmp -s "$work/p.pack" "$work/new.pack" \
-    || fail "mix after the kills"
-  [ -z "$(ls "$work"/p.pack.tmp.* 2>/dev/null)" ] || fail "mix: temporaries of killed runs left behind"
-  echo "mix: $n kills over a ${mix_ms} ms write: old pack $old times, new pack $new times, never anything else"
+  kill_file mix $(( KILLS / 2 > 3 ? KILLS / 2 : 3 )) "$work/p.pack" "$work/old.pack" \
+    "$FLANVK" mix "${mixargs[@]}" --examples 200 --out "$work/p.pack"
 fi
 
 # ---- convert and merge: OUT absent or whole ----------------------------------------------------
@@ -213,6 +229,22 @@ if has merge; then
   else
     echo "merge: SKIP (no python3 to write an adapter)"
   fi
+fi
+
+# ---- generate and score --output: the old file or the new one ---------------------------------
+if has output; then
+  [ -f "$model/model.safetensors" ] || "$FLANVK" train --config tiny "${train_args[@]}" --tokenizer "$tok" --steps 1 \
+    --out "$model" >/dev/null 2>&1 || fail "training a model for generate and score"
+  head -n 24 "$qa" | sed 's/"inputs"/"prompt"/' > "$work/prompts.jsonl"
+  echo '{"prompt": "old"}' > "$work/old.in"
+  "$FLANVK" generate --model "$model" --input "$work/old.in" --output "$work/old.gen" --max-new-tokens 4 >/dev/null 2>&1 \
+    || fail "generate (old)"
+  kill_file "generate --output" $(( KILLS / 4 > 3 ? KILLS / 4 : 3 )) "$work/g.jsonl" "$work/old.gen" \
+    "$FLANVK" generate --model "$model" --input "$work/prompts.jsonl" --output "$work/g.jsonl" --max-new-tokens 16
+  "$FLANVK" score --model "$model" --input "$qa" --output "$work/old.score" >/dev/null 2>&1 || fail "score (old)"
+  head -n 24 "$qa" > "$work/pairs.jsonl"
+  kill_file "score --output" $(( KILLS / 4 > 3 ? KILLS / 4 : 3 )) "$work/s.jsonl" "$work/old.score" \
+    "$FLANVK" score --model "$model" --input "$work/pairs.jsonl" --output "$work/s.jsonl"
 fi
 
 # ---- disk full ---------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli_util.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "flanvk/file.h"
 #include "flanvk/model.h"
 #include "flanvk/request.h"
 
@@ -32,34 +32,22 @@ int cli_out_open(cli_out *o, const char *path) {
         o->f = stdout;
         return 0;
     }
-    snprintf(o->path, sizeof o->path, "%s", path);
-    snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%ld", path, (long)getpid());
-    o->f = fopen(o->tmp, "wb");
-    if (!o->f) return cli_fail("%s: cannot create: %s", o->tmp, strerror(errno));
-    return 0;
+    return flanvk_file_create(path, &o->file, &o->f) ? cli_lib_fail(NULL) : 0;
 }
 
 int cli_out_commit(cli_out *o) {
     if (o->f == stdout) return fflush(stdout) ? cli_fail("cannot write to standard output") : 0;
-    /* the reason of the first failure: fclose after a failed flush may reset errno */
-    errno = 0;
-    int e = fflush(o->f) != 0 || ferror(o->f) || fsync(fileno(o->f)) != 0 ? (errno ? errno : EIO) : 0;
-    errno = 0;
-    if (fclose(o->f) != 0 && !e) e = errno ? errno : EIO;
+    flanvk_file *w = o->file;
     o->f = NULL;
-    if (!e && rename(o->tmp, o->path) != 0) e = errno;
-    if (e) {
-        unlink(o->tmp);
-        return cli_fail("%s: cannot write: %s", o->path, strerror(e));
-    }
-    return 0;
+    o->file = NULL;
+    return flanvk_file_commit(w) ? cli_lib_fail(NULL) : 0;
 }
 
 void cli_out_abort(cli_out *o) {
-    if (!o->f || o->f == stdout) return;
-    fclose(o->f);
+    if (!o->file) return;
+    flanvk_file_abort(o->file);
     o->f = NULL;
-    unlink(o->tmp);
+    o->file = NULL;
 }
 
 void cli_progress_start(cli_progress *p, const char *label, int bytes) {

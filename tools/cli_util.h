@@ -17,11 +17,13 @@ struct flanvk_model;
 int cli_field_ids(const struct flanvk_model *m, const char *file, size_t lineno, const cJSON *obj, const char *text_key,
                   const char *ids_key, uint32_t **ids, uint32_t *n);
 
-/* Output to path (or stdout for NULL/"-") through "<path>.tmp.<pid>" renamed on commit, so an
- * existing file is never left half-written. */
+struct flanvk_file;
+/* Output to path (or stdout for NULL/"-") through "<path>.tmp.<pid>" renamed on commit
+ * (flanvk/file.h), so an existing file is never left half-written and the temporaries of killed
+ * runs are removed by the next one. */
 typedef struct {
     FILE *f;
-    char path[1024], tmp[1100];
+    struct flanvk_file *file;
 } cli_out;
 int cli_out_open(cli_out *o, const char *path);
 int cli_out_commit(cli_out *o);

@@ -13,6 +13,6 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 # full, the stamp, device memory capped: what ASan and LSan can find wrong there) and the host-only
 # writers; the training kills, whose killed processes ASan cannot report on anyway, run in the
 # Release pass only.
-if [ -n "${ASAN_OPTIONS:-}" ]; then export CRASH_PARTS=${CRASH_PARTS:-mix convert disk stamp mem}; fi
+if [ -n "${ASAN_OPTIONS:-}" ]; then export CRASH_PARTS=${CRASH_PARTS:-mix convert output disk stamp mem}; fi
 FLANVK=$FLANVK CRASH_QUICK=1 CRASH_STEPS=6 bash "$root/scripts/crash_test.sh" 5
 echo "1 passed, 0 failed"
