@@ -21,6 +21,11 @@ static int alloc(fv_dev *d, uint64_t n, const char *what, fv_buf **out) {
     return fv_buf_alloc(d, (n ? n : 1) * 4, FV_MEM_DEVICE, what, out);
 }
 
+/* Inputs the host writes every step or prefill (tokens, step, positions, masks): FV_MEM_UPLOAD. */
+static int alloc_in(fv_dev *d, uint64_t n, const char *what, fv_buf **out) {
+    return fv_buf_alloc(d, (n ? n : 1) * 4, FV_MEM_UPLOAD, what, out);
+}
+
 static int record_prefill(fv_t5_dec *s) {
     fv_t5 *m = s->m;
     const fv_t5_config *c = &m->cfg;
@@ -184,8 +189,8 @@ int fv_t5_dec_create_mode(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, int 
     s->host_seg = calloc((size_t)R * tmax, sizeof *s->host_seg);
     s->host_pos = calloc((size_t)R * (tmax > R ? tmax : R), sizeof *s->host_pos);
     int rc = (!s->kc || !s->vc || !s->ckv || !s->host_seg || !s->host_pos) ? fv_err("out of host memory") : 0;
-    rc = rc || alloc(d, np, "enc_ids", &s->enc.enc_ids) || alloc(d, np, "enc_seg", &s->enc.enc_seg) ||
-         alloc(d, np, "enc_pos", &s->enc.enc_pos) || alloc(d, np * D, "encoder residual", &s->x) ||
+    rc = rc || alloc_in(d, np, "enc_ids", &s->enc.enc_ids) || alloc_in(d, np, "enc_seg", &s->enc.enc_seg) ||
+         alloc_in(d, np, "enc_pos", &s->enc.enc_pos) || alloc(d, np * D, "encoder residual", &s->x) ||
          alloc(d, np * D, "normed", &s->h) || alloc(d, np * 3 * in, "qkv", &s->qkv) ||
          alloc(d, np * in, "attention output", &s->ao) || alloc(d, Rp * H * Te * Te, "attention probabilities", &s->p) ||
          alloc(d, np * FF, "feed-forward", &s->ff) || alloc(d, np * F, "feed-forward activation", &s->ffo) ||
@@ -196,9 +201,10 @@ int fv_t5_dec_create_mode(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, int 
              alloc(d, ne * 2 * in / kvw, "cross-attention K|V", &s->ckv[l]);
     rc = rc || (s->kv16 && alloc(d, np * 2 * in, "cross-attention K|V (fp32, before the cast)", &s->ckv32)) ||
          (beams && alloc(d, (uint64_t)R * tmax * in / kvw, "cache reorder", &s->tmp)) ||
-         alloc(d, R, "tokens", &s->ids) || alloc(d, slots ? R : 1, "step", &s->stepbuf) || alloc(d, R, "query positions", &s->pos_q) ||
+         alloc_in(d, R, "tokens", &s->ids) || alloc_in(d, slots ? R : 1, "step", &s->stepbuf) ||
+         alloc_in(d, R, "query positions", &s->pos_q) ||
          alloc(d, (uint64_t)R * tmax, "key positions", &s->pos_k) || alloc(d, R, "ones", &s->ones) ||
-         alloc(d, (uint64_t)R * tmax, "self mask", &s->self_seg) || alloc(d, R, "parents", &s->parent) ||
+         alloc_in(d, (uint64_t)R * tmax, "self mask", &s->self_seg) || alloc_in(d, R, "parents", &s->parent) ||
          alloc(d, R * D, "decoder residual", &s->y) || alloc(d, R * D, "decoder normed", &s->sh) ||
          alloc(d, R * 3 * in, "decoder qkv", &s->sqkv) || alloc(d, R * in, "decoder attention output", &s->sao) ||
          alloc(d, R * in, "decoder cross q", &s->sq) ||
@@ -209,7 +215,7 @@ int fv_t5_dec_create_mode(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, int 
      * the prefill's cross K|V goes to a scratch before its rows are copied into their slots */
     s->cross_seg = s->enc.enc_seg;
     if (slots) {
-        rc = rc || alloc(d, ne, "cross mask", &s->cross_seg) ||
+        rc = rc || alloc_in(d, ne, "cross mask", &s->cross_seg) ||
              (!s->kv16 && alloc(d, np * 2 * in, "cross-attention K|V (before the copy to slots)", &s->ckv32)) ||
              (s->kv16 && alloc(d, np * in, "cross-attention K|V fp16 (before the copy to slots)", &s->ckvh));
     }

@@ -21,6 +21,11 @@ static int alloc(fv_dev *d, uint64_t n, const char *what, fv_buf **out) {
     return fv_buf_alloc(d, (n ? n : 1) * 4, FV_MEM_DEVICE, what, out);
 }
 
+/* A batch input written (or a result read) by the host every batch: FV_MEM_UPLOAD. */
+static int alloc_io(fv_dev *d, uint64_t n, const char *what, fv_buf **out) {
+    return fv_buf_alloc(d, (n ? n : 1) * 4, FV_MEM_UPLOAD, what, out);
+}
+
 int fv_t5_fwd_create(fv_t5 *m, uint32_t B, uint32_t Te, uint32_t Td, int keep_logits, fv_t5_fwd **out) {
     *out = NULL;
     if (!B || !Te || !Td) return fv_err("forward: empty batch shape %ux%u/%u", B, Te, Td);
@@ -40,10 +45,10 @@ int fv_t5_fwd_create(fv_t5 *m, uint32_t B, uint32_t Te, uint32_t Td, int keep_lo
     f->logit_rows = fv_rowsplit_piece_rows(d, (uint32_t)nd, (uint32_t)V);
     if (f->logit_rows == 0) f->logit_rows = 1;
     int rc = 0;
-    rc |= alloc(d, ne, "enc_ids", &f->in.enc_ids) || alloc(d, ne, "enc_seg", &f->in.enc_seg) ||
-          alloc(d, ne, "enc_pos", &f->in.enc_pos) || alloc(d, nd, "dec_ids", &f->in.dec_ids) ||
-          alloc(d, nd, "dec_seg", &f->in.dec_seg) || alloc(d, nd, "dec_pos", &f->in.dec_pos) ||
-          alloc(d, nd, "labels", &f->in.labels);
+    rc |= alloc_io(d, ne, "enc_ids", &f->in.enc_ids) || alloc_io(d, ne, "enc_seg", &f->in.enc_seg) ||
+          alloc_io(d, ne, "enc_pos", &f->in.enc_pos) || alloc_io(d, nd, "dec_ids", &f->in.dec_ids) ||
+          alloc_io(d, nd, "dec_seg", &f->in.dec_seg) || alloc_io(d, nd, "dec_pos", &f->in.dec_pos) ||
+          alloc_io(d, nd, "labels", &f->in.labels);
     rc = rc || alloc(d, ne * D, "encoder residual", &f->x) || alloc(d, ne * D, "encoder output", &f->enc_out) ||
          alloc(d, nd * D, "decoder residual", &f->y) || alloc(d, nmax * D, "normed", &f->h) ||
          alloc(d, nmax * 3 * in, "qkv", &f->qkv) || alloc(d, nmax * in, "attention output", &f->ao) ||
@@ -52,7 +57,7 @@ int fv_t5_fwd_create(fv_t5 *m, uint32_t B, uint32_t Te, uint32_t Td, int keep_lo
          alloc(d, nmax * (c->is_gated_act ? 2 : 1) * c->d_ff, "feed-forward", &f->ff) ||
          alloc(d, nmax * c->d_ff, "feed-forward activation", &f->ffo) ||
          fv_rowsplit_alloc(d, keep_logits ? (uint32_t)nd : f->logit_rows, (uint32_t)V, "logits", &f->logits) ||
-         alloc(d, nd, "loss", &f->loss);
+         alloc_io(d, nd, "loss", &f->loss);
     if (rc) {
         fv_t5_fwd_free(f);
         return fv_err_wrap("forward buffers for batch %ux%u/%u", B, Te, Td);

@@ -30,16 +30,20 @@ typedef struct {
     fv_buf *largest;
 } allocator;
 
-static fv_buf *A(allocator *a, uint64_t n, const char *what, int l) {
+static fv_buf *A_kind(allocator *a, uint64_t n, const char *what, int l, enum fv_mem_kind kind) {
     if (a->rc) return NULL;
     char name[48];
     if (l >= 0) snprintf(name, sizeof name, "%s %d", what, l);
     else snprintf(name, sizeof name, "%s", what);
     fv_buf *b = NULL;
-    a->rc = fv_buf_alloc(a->d, (n ? n : 1) * 4, FV_MEM_DEVICE, name, &b);
+    a->rc = fv_buf_alloc(a->d, (n ? n : 1) * 4, kind, name, &b);
     if (b && (!a->largest || b->size > a->largest->size)) a->largest = b;
     return b;
 }
+
+static fv_buf *A(allocator *a, uint64_t n, const char *what, int l) { return A_kind(a, n, what, l, FV_MEM_DEVICE); }
+/* What the host writes or reads every step (the batch, the token count, the loss): FV_MEM_UPLOAD. */
+static fv_buf *AIO(allocator *a, uint64_t n, const char *what) { return A_kind(a, n, what, -1, FV_MEM_UPLOAD); }
 
 /* One block's activations for `rows` query tokens (self-attention over Tn keys): which = 0 all
  * of them, 1 only the input residual (checkpointing), 2 all but the input (the shared scratch). Decoder-only fields stay NULL in the encoder. */
@@ -132,13 +136,13 @@ int fv_t5_train_create_ex(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, ui
     t->logit_rows = (uint32_t)(range / V < nd ? range / V : nd);
     if (!t->logit_rows) t->logit_rows = 1;
     allocator a = {d, 0, NULL};
-    t->in.enc_ids = A(&a, ne, "enc_ids", -1);
-    t->in.enc_seg = A(&a, ne, "enc_seg", -1);
-    t->in.enc_pos = A(&a, ne, "enc_pos", -1);
-    t->in.dec_ids = A(&a, nd, "dec_ids", -1);
-    t->in.dec_seg = A(&a, nd, "dec_seg", -1);
-    t->in.dec_pos = A(&a, nd, "dec_pos", -1);
-    t->in.labels = A(&a, nd, "labels", -1);
+    t->in.enc_ids = AIO(&a, ne, "enc_ids");
+    t->in.enc_seg = AIO(&a, ne, "enc_seg");
+    t->in.enc_pos = AIO(&a, ne, "enc_pos");
+    t->in.dec_ids = AIO(&a, nd, "dec_ids");
+    t->in.dec_seg = AIO(&a, nd, "dec_seg");
+    t->in.dec_pos = AIO(&a, nd, "dec_pos");
+    t->in.labels = AIO(&a, nd, "labels");
     uint64_t BH = (uint64_t)B * H, ck = t->checkpointing;
     for (int l = 0; l < c->num_layers; l++) alloc_acts(&a, t, &t->enc[l], 0, l, ne, BH * Te * Te, 0, (int)ck);
     for (int l = 0; l < c->num_decoder_layers; l++)
@@ -155,8 +159,8 @@ int fv_t5_train_create_ex(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, ui
     t->dec_h = A(&a, nd * D, "dec final", -1);
     t->logits = A(&a, (uint64_t)t->logit_rows * V, "logits", -1);
     t->loss = A(&a, nd, "loss", -1);
-    t->count = A(&a, 2, "token count", -1);
-    t->stats = A(&a, 3, "loss stats", -1);
+    t->count = AIO(&a, 2, "token count");
+    t->stats = AIO(&a, 3, "loss stats");
     t->tmp = A(&a, nmax * D, "sublayer out", -1);
     t->gx = A(&a, ne * D, "grad enc x", -1);
     t->gy = A(&a, nd * D, "grad dec x", -1);

@@ -69,6 +69,12 @@ static uint32_t row_threads(const fv_dev *d, uint32_t Tk) {
     return t;
 }
 
+/* The slowest rate of the row softmax and its gradient flanvk expects on any device, scores per
+ * ms (as cross-entropy's: an exp and a few passes over each row). Every row is a workgroup found by
+ * gl_WorkGroupID, so rows x keys is cut into row ranges (fv_op_dispatch_bounded) that compute
+ * exactly what one dispatch does. */
+#define SOFTMAX_FLOOR_PER_MS 1e4
+
 int fv_attn_softmax(fv_graph *g, const fv_attn_desc *a, fv_t p, fv_t seg_q, fv_t seg_k, fv_t pos_q, fv_t pos_k,
                     fv_t bias_table, fv_t bucket_lut) {
     const char *op = "attn_softmax";
@@ -91,10 +97,8 @@ int fv_attn_softmax(fv_graph *g, const fv_attn_desc *a, fv_t p, fv_t seg_q, fv_t
     desc.spec[0] = row_threads(d, a->Tk);
     fv_pipeline *pl;
     FV_TRY(fv_pipeline_get(d, &desc, &pl));
-    uint32_t gx, gy;
-    fv_op_grid(d, rows, &gx, &gy);
     fv_buf *b[] = {p.buf, seg_q.buf, seg_k.buf, pos_q.buf, pos_k.buf, bias_table.buf, bucket_lut.buf};
-    return fv_graph_dispatch(g, pl, b, &pc, gx, gy, 1);
+    return fv_op_dispatch_bounded(g, pl, b, &pc, rows, a->Tk, SOFTMAX_FLOOR_PER_MS);
 }
 
 int fv_attn_softmax_back(fv_graph *g, const fv_attn_desc *a, fv_t p, fv_t dp, fv_t pos_q, fv_t pos_k,
@@ -132,10 +136,8 @@ int fv_attn_softmax_back(fv_graph *g, const fv_attn_desc *a, fv_t p, fv_t dp, fv
     desc.spec[1] = nb;
     fv_pipeline *pl;
     FV_TRY(fv_pipeline_get(d, &desc, &pl));
-    uint32_t gx, gy;
-    fv_op_grid(d, rows, &gx, &gy);
     fv_buf *b[] = {p.buf, dp.buf, pos_q.buf, pos_k.buf, bucket_lut.buf, hist.buf};
-    return fv_graph_dispatch(g, pl, b, &pc, gx, gy, 1);
+    return fv_op_dispatch_bounded(g, pl, b, &pc, rows, (double)a->Tk * (want ? 2 : 1), SOFTMAX_FLOOR_PER_MS);
 }
 
 /* One [B, H] batch of products over the attention layout. Operands are either score-shaped

@@ -46,6 +46,13 @@ static int texel_fits(const fv_dev *d, fv_buf *const *b, int n, const uint32_t *
     return 1;
 }
 
+/* The slowest decode-attention rate flanvk expects on any device, FLOP per ms (the fused attention
+ * kernels' floor; a (row, head) reads Tk keys and values, 4 Tk dk FLOP). Every (row, head) is a
+ * workgroup found by gl_WorkGroupID that writes only its own output (and its own new key and
+ * value), so a long cache over many rows is cut into ranges (fv_op_dispatch_bounded) that compute
+ * exactly what one dispatch does. */
+#define DECODE_FLOOR_FLOP_PER_MS 1e6
+
 int fv_attn_decode(fv_graph *g, const fv_attn_dec_desc *a, fv_t q, fv_t k, fv_t v, fv_t o, fv_t seg_k, fv_t step_buf,
                    fv_t k_new, fv_t v_new, fv_t bias_table, fv_t bucket_lut) {
     const char *op = "attn_decode";
@@ -119,7 +126,5 @@ int fv_attn_decode(fv_graph *g, const fv_attn_dec_desc *a, fv_t q, fv_t k, fv_t 
     desc.subgroup = d->subgroup_size; /* one workgroup = one subgroup: reductions are subgroup-only */
     fv_pipeline *p;
     FV_TRY(fv_pipeline_get(d, &desc, &p));
-    uint32_t gx, gy;
-    fv_op_grid(d, a->B * a->H, &gx, &gy);
-    return fv_graph_dispatch(g, p, b, &pc, gx, gy, 1);
+    return fv_op_dispatch_bounded(g, p, b, &pc, a->B * a->H, 4.0 * a->Tk * a->dk, DECODE_FLOOR_FLOP_PER_MS);
 }

@@ -48,6 +48,11 @@ int fv_kv_append_rows(fv_graph *g, fv_t src, fv_t steps, fv_t cache, uint32_t ba
     return kv_append(g, src, steps, cache, batch, width, src_stride, row_stride, batch_stride, tmax, f16, 1);
 }
 
+/* The slowest argmax rate flanvk expects on any device, values per ms (a tenth of cross-entropy's
+ * floor's work per value, so that floor serves). A row per workgroup found by gl_WorkGroupID.x: a
+ * big vocabulary over many rows is cut into row ranges that compute what one dispatch does. */
+#define ARGMAX_FLOOR_PER_MS 1e4
+
 int fv_argmax(fv_graph *g, fv_t x, fv_t out, uint32_t rows, uint32_t cols, uint32_t stride) {
     const char *op = "argmax";
     if (rows == 0) return 0;
@@ -58,7 +63,9 @@ int fv_argmax(fv_graph *g, fv_t x, fv_t out, uint32_t rows, uint32_t cols, uint3
     fv_pipeline *p;
     FV_TRY(pipe(g, "argmax", 2, 1u << 1, sizeof pc, fv_op_row_threads(fv_graph_dev(g), cols), &p));
     fv_buf *b[] = {x.buf, out.buf};
-    return fv_graph_dispatch(g, p, b, &pc, rows, 1, 1);
+    if (rows > fv_graph_dev(g)->props.limits.maxComputeWorkGroupCount[0])
+        return fv_err("%s: %u rows exceed the device's workgroup count limit", op, rows);
+    return fv_op_dispatch_bounded(g, p, b, &pc, rows, cols, ARGMAX_FLOOR_PER_MS);
 }
 
 int fv_gather_rows(fv_graph *g, fv_t src, fv_t idx, fv_t dst, uint32_t rows, uint32_t width, uint32_t src_rows) {

@@ -44,6 +44,18 @@ uint32_t fv_op_row_threads(const fv_dev *d, uint32_t cols);
 /* Split a number of workgroups over x and y so neither exceeds the device limit. */
 void fv_op_grid(const fv_dev *d, uint32_t groups, uint32_t *gx, uint32_t *gy);
 
+/* Dispatch `groups` workgroups laid out by fv_op_grid, cut into workgroup ranges
+ * (vkCmdDispatchBase) so that no range takes more than fv_graph_max_work(g, units_per_ms) units
+ * when each workgroup takes work_per_group units: ranges of x when the grid is one row, whole
+ * grid rows otherwise, at least one workgroup or row each. Exact for shaders that find their
+ * work by gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x (or gl_WorkGroupID.x alone,
+ * gy = 1) and whose workgroups do not depend on each other: every workgroup then runs the same
+ * arithmetic in whichever range holds it. A cut is counted in fv_dev.cuts and logged at debug. */
+int fv_op_dispatch_bounded(fv_graph *g, fv_pipeline *p, fv_buf *const *bufs, const void *push, uint32_t groups,
+                           double work_per_group, double units_per_ms);
+/* Dispatches cut by fv_op_dispatch_bounded so far on d whose shader name starts with prefix. */
+uint64_t fv_op_cut_count(const fv_dev *d, const char *prefix);
+
 /* Whether compute shaders on d have every subgroup operation in `ops` (VK_SUBGROUP_FEATURE_*). */
 static inline int fv_op_has_subgroup(const fv_dev *d, uint32_t ops) { return (d->subgroup_ops & ops) == ops; }
 

@@ -82,6 +82,17 @@ int fv_adamw(fv_graph *g, fv_t hyper, fv_t p, fv_t grad, fv_t m, fv_t v, uint32_
     return 0;
 }
 
+/* The slowest rate of one Adafactor pass flanvk expects on any device, elements per ms. Each pass
+ * touches at most as many arrays per element as AdamW does (the factored row pass reads the
+ * gradient twice and the parameters once; the update reads four and writes two), so AdamW's floor
+ * serves. Every chunked pass runs a workgroup per chunk of rows (or of a vector's elements) that
+ * depends on no other workgroup of its dispatch and finds its chunk by k0 + gl_WorkGroupID.x; the
+ * elementwise update indexes by workgroup too. So each pass is cut into workgroup ranges
+ * (fv_op_dispatch_bounded) that run the same sums in the same order as one dispatch. A chunk is at
+ * most 1/256 of a tensor (fv_adafactor_chunks), so the largest Flan-T5 tensor (xxl's embedding,
+ * 131.6 M values) has chunks of 0.5 M values, about 26 ms at this floor. */
+#define ADAFACTOR_FLOOR_PER_MS ADAMW_FLOOR_PER_MS
+
 enum { FLAG_FACTORED = 1, FLAG_MOMENTUM = 2 };
 enum { B_P = 1u << 1, B_S = 1u << 3, B_M = 1u << 4, B_X = 1u << 5 };
 
@@ -108,6 +119,13 @@ static af_push piece_push(const af_push *base, const fv_adafactor_piece *pc, uin
 }
 
 static uint32_t piece_chunks(const af_push *q) { return (q->r1 - 1) / q->per - q->k0 + 1; }
+
+/* The column pass (shaders/opt_adafactor_cols.comp): a workgroup per ct columns sums nch chunk
+ * partials of each, the extra last one the row statistic; workgroups are independent. */
+static int cols_pass(fv_graph *g, fv_pipeline *pl, fv_buf *const *b, const af_push *base, uint32_t ct) {
+    double work = (double)ct * base->nch > base->rows ? (double)ct * base->nch : base->rows;
+    return fv_op_dispatch_bounded(g, pl, b, base, fv_div_up(base->cols, ct) + 1, work, ADAFACTOR_FLOOR_PER_MS);
+}
 
 /* The factored vec4 path (shaders/opt_adafactor_{rows,usq,apply}4.comp, plus the scalar cols and
  * scalars passes): each workgroup takes a chunk of whole rows, each invocation CA column vec4s of
@@ -167,11 +185,13 @@ static int adafactor_vec4(fv_graph *g, fv_t hyper, const fv_adafactor_piece *pcs
             af_push q = piece_push(&base, pc, r0, j, 4, carry0, half);
             fv_buf *b[] = {hyper.buf, pc->p.buf, pc->grad.buf, state.buf, mom ? pc->m.buf : pc->grad.buf, scratch.buf,
                            pc->p.buf, mom ? pc->m.buf : pc->grad.buf};
-            FV_TRY(fv_graph_dispatch(g, pl[pass], b, &q, piece_chunks(&q), 1, 1));
+            FV_TRY(fv_op_dispatch_bounded(g, pl[pass], b, &q, piece_chunks(&q), (double)per * cols,
+                                          ADAFACTOR_FLOOR_PER_MS));
         }
         if (pass == 2) break;
         fv_buf *b[] = {hyper.buf, pcs[0].p.buf, pcs[0].grad.buf, state.buf, pcs[0].grad.buf, scratch.buf};
-        FV_TRY(fv_graph_dispatch(g, pass == 0 ? cols_pl : scal_pl, b, &base, pass == 0 ? fv_div_up(cols, ct) + 1 : 1, 1, 1));
+        if (pass == 0) FV_TRY(cols_pass(g, cols_pl, b, &base, ct));
+        else FV_TRY(fv_graph_dispatch(g, scal_pl, b, &base, 1, 1, 1));
     }
     *done = 1;
     return 0;
@@ -187,9 +207,9 @@ static int each_piece(fv_graph *g, fv_pipeline *pl, fv_t hyper, const fv_adafact
         const fv_adafactor_piece *pc = &pcs[j];
         af_push q = piece_push(base, pc, r0, j, 1, carry0, half);
         fv_buf *b[] = {hyper.buf, pc->p.buf, pc->grad.buf, state.buf, pc->m.buf ? pc->m.buf : pc->grad.buf, scratch.buf};
-        uint32_t gx = piece_chunks(&q), gy = 1;
-        if (elementwise) fv_op_grid(d, fv_div_up(pc->rows * base->cols, pl->desc.spec[0]), &gx, &gy);
-        FV_TRY(fv_graph_dispatch(g, pl, b, &q, gx, gy, 1));
+        uint32_t groups = elementwise ? fv_div_up(pc->rows * base->cols, pl->desc.spec[0]) : piece_chunks(&q);
+        double work = elementwise ? pl->desc.spec[0] : base->flags & FLAG_FACTORED ? (double)base->per * base->cols : base->per;
+        FV_TRY(fv_op_dispatch_bounded(g, pl, b, &q, groups, work, ADAFACTOR_FLOOR_PER_MS));
     }
     return 0;
 }
@@ -240,13 +260,13 @@ static int adafactor_pieces(fv_graph *g, fv_t hyper, const fv_adafactor_piece *p
         if (fv_div_up(cols, ct) + 1 > d->props.limits.maxComputeWorkGroupCount[0])
             return fv_err("%s: %u columns exceed the device's workgroup count limit", op, cols);
         FV_TRY(pipeline(d, "opt_adafactor_cols", 6, B_S | B_X, sizeof base, ct, &pl));
-        FV_TRY(fv_graph_dispatch(g, pl, b0, &base, fv_div_up(cols, ct) + 1, 1, 1));
+        FV_TRY(cols_pass(g, pl, b0, &base, ct));
         FV_TRY(pipeline(d, "opt_adafactor_usq", 6, B_X, sizeof base, red, &pl));
         FV_TRY(each_piece(g, pl, hyper, pcs, np, state, scratch, &base, carry0, 0));
     } else {
         base.po = pcs[0].p.off, base.go = pcs[0].grad.off, base.mo = mom ? pcs[0].m.off : 0;
         FV_TRY(pipeline(d, "opt_adafactor_vec", 6, B_S | B_X, sizeof base, red, &pl));
-        FV_TRY(fv_graph_dispatch(g, pl, b0, &base, nch, 1, 1));
+        FV_TRY(fv_op_dispatch_bounded(g, pl, b0, &base, nch, per, ADAFACTOR_FLOOR_PER_MS));
     }
     FV_TRY(pipeline(d, "opt_adafactor_scalars", 6, B_X, sizeof base, fv_op_row_threads(d, nch), &pl));
     FV_TRY(fv_graph_dispatch(g, pl, b0, &base, 1, 1, 1));

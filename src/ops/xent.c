@@ -11,6 +11,13 @@ static int common(const char *op, fv_t logits, fv_t labels, fv_t loss, uint32_t 
     return fv_op_check(op, "loss", loss, rows, 4);
 }
 
+/* The slowest cross-entropy rate flanvk expects on any device, logits per ms: the shaders read a
+ * row two or three times with an exp per element and write its gradient; a fifth of what lavapipe
+ * ran on the project's loaded 2-core build machine. Rows (or blocks of rpw rows) are independent
+ * workgroups found by gl_WorkGroupID, so the LM head's rows x vocabulary is cut into row ranges
+ * (fv_op_dispatch_bounded) that compute exactly what one dispatch does. */
+#define XENT_FLOOR_PER_MS 1e4
+
 static int record(fv_graph *g, fv_t logits, fv_t labels, fv_t scale, fv_t loss, fv_t dl, uint32_t rows, uint32_t vocab,
                   int grad) {
     fv_dev *d = fv_graph_dev(g);
@@ -19,7 +26,6 @@ static int record(fv_graph *g, fv_t logits, fv_t labels, fv_t scale, fv_t loss, 
     /* Without a gradient the unused bindings get buffers already bound (never accessed). */
     fv_buf *b[] = {logits.buf, labels.buf, grad ? scale.buf : labels.buf, loss.buf, grad ? dl.buf : loss.buf};
     fv_pipe_desc desc;
-    uint32_t gx, gy;
     fv_pipeline *p;
     if (vocab % 4 == 0 && fv_elem_vec4_ok(d, vocab, 2, (uint32_t[]){logits.off, grad ? dl.off : 0})) {
         /* shaders/xent4.comp; on CPU devices 8 rows per workgroup, one subgroup each */
@@ -36,16 +42,14 @@ static int record(fv_graph *g, fv_t logits, fv_t labels, fv_t scale, fv_t loss, 
         desc.spec[1] = grad != 0;
         desc.spec[2] = rpw;
         FV_TRY(fv_pipeline_get(d, &desc, &p));
-        fv_op_grid(d, fv_div_up(rows, rpw), &gx, &gy);
-        return fv_graph_dispatch(g, p, b, &pc, gx, gy, 1);
+        return fv_op_dispatch_bounded(g, p, b, &pc, fv_div_up(rows, rpw), (double)rpw * vocab, XENT_FLOOR_PER_MS);
     }
     fv_op_desc(&desc, "xent", 5, (1u << 3) | (grad ? 1u << 4 : 0), sizeof pc);
     desc.nspec = 2;
     desc.spec[0] = fv_op_row_threads(d, vocab);
     desc.spec[1] = grad != 0;
     FV_TRY(fv_pipeline_get(d, &desc, &p));
-    fv_op_grid(d, rows, &gx, &gy);
-    return fv_graph_dispatch(g, p, b, &pc, gx, gy, 1);
+    return fv_op_dispatch_bounded(g, p, b, &pc, rows, vocab, XENT_FLOOR_PER_MS);
 }
 
 int fv_xent(fv_graph *g, fv_t logits, fv_t labels, fv_t scale, fv_t loss, fv_t dlogits, uint32_t rows, uint32_t vocab) {

@@ -29,6 +29,11 @@ struct fv_optimizer {
     size_t ngroups;
 };
 
+static int zeroed_kind(fv_dev *d, uint64_t n, enum fv_mem_kind kind, const char *what, fv_buf **out) {
+    FV_TRY(fv_buf_alloc(d, (n ? n : 1) * 4, kind, what, out));
+    return fv_buf_fill_u32(d, *out, 0);
+}
+
 static int zeroed(fv_dev *d, uint64_t n, const char *what, fv_buf **out) {
     FV_TRY(fv_buf_alloc(d, (n ? n : 1) * 4, FV_MEM_DEVICE, what, out));
     return fv_buf_fill_u32(d, *out, 0);
@@ -47,7 +52,7 @@ int fv_optimizer_create(fv_dev *d, const fv_optimizer_cfg *cfg, const fv_t5_para
     o->groups = calloc(ngroups, sizeof *o->groups);
     o->nt = n;
     int rc = (!o->t || !o->groups) ? fv_err("out of host memory") : 0;
-    if (!rc) rc = zeroed(d, FV_OPT_HYPER_WORDS, "optimizer hyperparameters", &o->hyper);
+    if (!rc) rc = zeroed_kind(d, FV_OPT_HYPER_WORDS, FV_MEM_UPLOAD, "optimizer hyperparameters", &o->hyper); /* rewritten every step */
     for (size_t i = 0; !rc && i < n; i++) {
         o->t[i].p = &params[i];
         o->t[i].g = &grads[i];

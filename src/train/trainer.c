@@ -265,7 +265,7 @@ static int setup(run *r) {
     FV_TRY(fv_optimizer_create(d, &c->opt, params, grads, ntrain, &r->opt));
     FV_TRY(r->lt ? fv_t5_lora_train_norm_plan(r->lt, &r->plan) : fv_t5_grads_norm_plan(r->gr, &r->plan));
     FV_TRY(fv_buf_alloc(d, (uint64_t)fv_gradnorm_scratch_size(r->plan) * 4 + 4, FV_MEM_DEVICE, "norm scratch", &r->norm_scratch));
-    FV_TRY(fv_buf_alloc(d, 16, FV_MEM_DEVICE, "gradient norm", &r->norm));
+    FV_TRY(fv_buf_alloc(d, 16, FV_MEM_UPLOAD, "gradient norm", &r->norm));
     FV_TRY(fv_t5_host_arrays_alloc(&r->hb, r->B, r->data.L, r->data.L2));
     fv_rng_seed(&r->st.rng, c->seed ^ 0x5eedull);
     if (c->resume) {

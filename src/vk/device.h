@@ -60,6 +60,9 @@ typedef struct fv_dev {
     float timestamp_period;  /* ns per timestamp tick, 0 if unsupported */
     double max_submit_ms;    /* longest GPU time of one graph submission measured so far (vk/graph.h) */
     uint64_t graph_submits;  /* vkQueueSubmit calls made by graphs */
+    /* Dispatches recorded as several workgroup ranges under the submission bound, by shader
+     * (ops/op.h fv_op_dispatch_bounded; the first 32 shaders cut): what tests see of those cuts. */
+    struct { char shader[40]; uint64_t cut, ranges; } cuts[32];
 
     VkCommandPool cmd_pool;    /* holds only once_cmd: reset as a whole (graphs have their own pools) */
     VkCommandBuffer once_cmd;  /* for blocking one-off copies */

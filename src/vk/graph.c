@@ -6,9 +6,14 @@
 #include <string.h>
 
 #define POOL_SETS 512
+#define POOL_STORAGE (POOL_SETS * 6)
+#define POOL_TEXEL (POOL_SETS * 4)
 
+/* Each pool counts what it has handed out, so a set that would not fit goes to the next pool
+ * without a failed vkAllocateDescriptorSets (which the best-practices layer reports). */
 struct fv_graph_pool {
     VkDescriptorPool pool;
+    uint32_t sets, storage, texel;
     struct fv_graph_pool *next;
 };
 typedef fv_graph_pool pool_node;
@@ -36,13 +41,14 @@ static int set_add(buf_set *s, const fv_buf *b) {
 static int new_pool(fv_graph *g) {
     if (g->current && g->current->next) { /* reuse pools kept from an earlier recording */
         g->current = g->current->next;
+        g->current->sets = g->current->storage = g->current->texel = 0;
         return 0;
     }
     pool_node *n = calloc(1, sizeof *n);
     if (!n) return fv_err("out of host memory");
     VkDescriptorPoolSize sizes[2] = {
-        {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, POOL_SETS * 6},
-        {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, POOL_SETS * 4},
+        {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, POOL_STORAGE},
+        {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, POOL_TEXEL},
     };
     VkDescriptorPoolCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
@@ -102,7 +108,10 @@ fv_dev *fv_graph_dev(const fv_graph *g) { return g->d; }
 
 int fv_graph_begin(fv_graph *g) {
     if (g->pending) FV_TRY(fv_graph_wait(g));
-    for (pool_node *n = g->pools; n; n = n->next) VK_CHECK(vkResetDescriptorPool(g->d->device, n->pool, 0));
+    for (pool_node *n = g->pools; n; n = n->next) {
+        VK_CHECK(vkResetDescriptorPool(g->d->device, n->pool, 0));
+        n->sets = n->storage = n->texel = 0;
+    }
     g->current = g->pools;
     if (!g->current) FV_TRY(new_pool(g));
     g->reads.n = g->writes.n = 0;
@@ -201,6 +210,17 @@ int fv_graph_dispatch_range(fv_graph *g, fv_pipeline *p, fv_buf *const *bufs, co
         return fv_err("shader '%s': %u x %u x %u workgroups (from %u, %u, %u) exceed the device's %u x %u x %u",
                       desc->shader, gx, gy, gz, base[0], base[1], base[2], maxc[0], maxc[1], maxc[2]);
 
+    uint32_t ntexel = 0;
+    for (uint32_t i = 0; i < desc->nbind; i++) ntexel += desc->bind_kind[i] == FV_BIND_TEXEL;
+    uint32_t nstorage = desc->nbind - ntexel;
+    if (ntexel > POOL_TEXEL || nstorage > POOL_STORAGE)
+        return fv_err("shader '%s': %u bindings exceed a descriptor pool", desc->shader, desc->nbind);
+    pool_node *cur = g->current;
+    if (cur->sets + 1 > POOL_SETS || cur->storage + nstorage > POOL_STORAGE || cur->texel + ntexel > POOL_TEXEL)
+        FV_TRY(new_pool(g));
+    g->current->sets++;
+    g->current->storage += nstorage;
+    g->current->texel += ntexel;
     VkDescriptorSetAllocateInfo ai = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
         .descriptorPool = g->current->pool,

@@ -22,6 +22,7 @@
 #define ALIGN 256u  /* at least; raised to the device's storage/texel offset alignments */
 #define BLOCK_BYTES (256ull << 20)
 #define STAGING_BYTES (64ull << 20)
+#define WINDOW_BLOCK (4ull << 20) /* blocks taken from the device-local host-visible window */
 
 typedef struct { VkDeviceSize off, size; } range;
 
@@ -46,6 +47,7 @@ struct fv_mem {
     uint64_t cap, local; /* FLANVK_MAX_DEVICE_MEMORY (0: none); device-local bytes held */
     fv_buf *staging;   /* for non-mapped transfers */
     uint64_t flushes, invalidates, staged;
+    uint64_t window_budget, window_held, window_direct, window_fallbacks; /* FV_MEM_UPLOAD (memory.h) */
 };
 
 static VkDeviceSize block_bytes(const fv_dev *d) {
@@ -92,7 +94,10 @@ static const VkBufferUsageFlags USAGE = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_
 static int choose_type(fv_dev *d, uint32_t bits, enum fv_mem_kind kind, uint32_t *type) {
     const VkMemoryPropertyFlags DL = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, HV = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT,
                                 HC = VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, CA = VK_MEMORY_PROPERTY_HOST_CACHED_BIT;
-    if (kind == FV_MEM_DEVICE) {
+    if (kind == FV_MEM_UPLOAD) { /* the window: coherent if it can be */
+        if (find_type(d, bits, DL | HV | HC, 0, type)) return 0;
+        if (find_type(d, bits, DL | HV, 0, type)) return 0;
+    } else if (kind == FV_MEM_DEVICE) {
         if (d->uma && find_type(d, bits, DL | HV | HC, 0, type)) return 0;
         if (find_type(d, bits, DL, 0, type)) return 0;
         if (find_type(d, bits, 0, 0, type)) return 0;
@@ -171,6 +176,7 @@ static int new_block(fv_dev *d, VkDeviceSize size, enum fv_mem_kind kind, const 
     }
     d->mem->in_use += req.size;
     if (local) d->mem->local += req.size;
+    if (kind == FV_MEM_UPLOAD) d->mem->window_held += req.size;
     b->local = local;
     if (d->mem->in_use > d->mem->peak) d->mem->peak = d->mem->in_use;
     b->next = d->mem->blocks;
@@ -187,6 +193,7 @@ static void drop_block(fv_dev *d, fv_block *b) {
     vkGetBufferMemoryRequirements(d->device, b->buffer, &req);
     d->mem->in_use -= req.size;
     if (b->local) d->mem->local -= req.size;
+    if (b->kind == FV_MEM_UPLOAD) d->mem->window_held -= b->alloc_size;
     if (b->mapped) vkUnmapMemory(d->device, b->memory);
     vkDestroyBuffer(d->device, b->buffer, NULL);
     vkFreeMemory(d->device, b->memory, NULL);
@@ -250,6 +257,13 @@ int fv_mem_init(fv_dev *d) {
         }
     }
     d->uma = dl > 0 && dl == dlhv;
+    /* A window: device-local host-visible types beside plain device-local ones. Its budget is its
+     * heap, the 256 MiB BAR on most discrete GPUs (the whole of VRAM with resizable BAR). */
+    if (!d->uma && dlhv) {
+        uint32_t t;
+        if (find_type(d, ~0u, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT, 0, &t))
+            d->mem->window_budget = d->memprops.memoryHeaps[d->memprops.memoryTypes[t].heapIndex].size;
+    }
     const char *e = getenv("FLANVK_MAX_DEVICE_MEMORY");
     if (e && *e) {
         char *end;
@@ -276,6 +290,33 @@ void fv_mem_destroy(fv_dev *d) {
     d->mem = NULL;
 }
 
+/* An FV_MEM_UPLOAD request of `size` bytes (aligned) in the window: a free range of a window block,
+ * else a new block while the budget allows. *out stays NULL when it does not fit (no window, too
+ * large, window full or the driver refuses): the caller then takes device memory. */
+static void window_place(fv_dev *d, VkDeviceSize size, const char *what, fv_block **out, VkDeviceSize *off) {
+    fv_mem *m = d->mem;
+    *out = NULL;
+    if (!m->window_budget || size > WINDOW_BLOCK) return;
+    for (fv_block *b = m->blocks; b; b = b->next)
+        if (b->kind == FV_MEM_UPLOAD && carve(b, size, off)) {
+            *out = b;
+            return;
+        }
+    VkDeviceSize bs = WINDOW_BLOCK < m->window_budget ? WINDOW_BLOCK : m->window_budget / align_of(d) * align_of(d);
+    if (bs >= size && m->window_held + bs <= m->window_budget && !new_block(d, bs, FV_MEM_UPLOAD, what, out)) {
+        if (m->window_held == bs)
+            fv_debug("memory: the device-local host-visible window (%.0f MiB) holds the small per-step buffers, "
+                     "written without staging", m->window_budget / 1048576.0);
+        carve(*out, size, off);
+        return;
+    }
+    *out = NULL;
+    if (m->window_fallbacks++ == 0)
+        fv_debug("memory: %s (%llu bytes) does not fit the device-local host-visible window (%.1f of %.0f MiB held); "
+                 "device memory and staging copies instead", what, (unsigned long long)size, m->window_held / 1048576.0,
+                 m->window_budget / 1048576.0);
+}
+
 int fv_buf_alloc(fv_dev *d, VkDeviceSize size, enum fv_mem_kind kind, const char *what, fv_buf **out) {
     *out = NULL;
     VkDeviceSize asked = size;
@@ -285,10 +326,15 @@ int fv_buf_alloc(fv_dev *d, VkDeviceSize size, enum fv_mem_kind kind, const char
     fv_buf *buf = calloc(1, sizeof *buf);
     if (!buf) return fv_err("out of host memory");
     snprintf(buf->what, sizeof buf->what, "%s", what ? what : "buffer");
-    fv_block *b;
+    fv_block *b = NULL;
     VkDeviceSize off = 0;
-    for (b = d->mem->blocks; b; b = b->next)
-        if (b->kind == kind && carve(b, size, &off)) break;
+    if (kind == FV_MEM_UPLOAD) {
+        window_place(d, size, buf->what, &b, &off);
+        if (!b) kind = FV_MEM_DEVICE;
+    }
+    if (!b)
+        for (b = d->mem->blocks; b; b = b->next)
+            if (b->kind == kind && carve(b, size, &off)) break;
     if (!b) {
         VkDeviceSize bs = size > block_bytes(d) ? size : block_bytes(d);
         if (kind == FV_MEM_HOST && size <= staging_bytes(d)) bs = staging_bytes(d);
@@ -376,6 +422,7 @@ static int sync_host(fv_dev *d, const fv_buf *b, VkDeviceSize off, VkDeviceSize 
 
 int fv_buf_write(fv_dev *d, fv_buf *b, VkDeviceSize off, const void *src, VkDeviceSize n) {
     FV_TRY(check_range(b, off, n));
+    if (b->block->kind == FV_MEM_UPLOAD) d->mem->window_direct++;
     if (mapping(b)) {
         memcpy(mapping(b) + off, src, n);
         return sync_host(d, b, off, n, 1);
@@ -396,6 +443,7 @@ int fv_buf_write(fv_dev *d, fv_buf *b, VkDeviceSize off, const void *src, VkDevi
 
 int fv_buf_read(fv_dev *d, fv_buf *b, VkDeviceSize off, void *dst, VkDeviceSize n) {
     FV_TRY(check_range(b, off, n));
+    if (b->block->kind == FV_MEM_UPLOAD) d->mem->window_direct++;
     if (mapping(b)) {
         FV_TRY(sync_host(d, b, off, n, 0));
         memcpy(dst, mapping(b) + off, n);
@@ -471,5 +519,7 @@ void fv_mem_trim(fv_dev *d) {
 void fv_mem_reset_peak(fv_dev *d) { d->mem->peak = d->mem->in_use; }
 
 void fv_mem_counters(const fv_dev *d, fv_mem_counts *out) {
-    *out = (fv_mem_counts){d->mem->flushes, d->mem->invalidates, d->mem->staged, block_bytes(d)};
+    const fv_mem *m = d->mem;
+    *out = (fv_mem_counts){m->flushes,      m->invalidates, m->staged,        block_bytes(d),
+                           m->window_budget, m->window_held, m->window_direct, m->window_fallbacks};
 }

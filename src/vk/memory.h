@@ -5,7 +5,15 @@
  * On devices whose device-local memory is host-visible (CPU, integrated), tensors are mapped and
  * written directly; elsewhere fv_buf_write/read go through a host-visible staging block. The
  * memory types are the device profile's (src/vk/profile.h), so a profile can force the staging
- * path and non-coherent host memory on a device that has neither. */
+ * path and non-coherent host memory on a device that has neither.
+ *
+ * Small buffers the host writes every step (token ids, positions, masks) or reads back every step
+ * (the loss) are FV_MEM_UPLOAD: on a discrete GPU that presents a device-local host-visible type
+ * beside its plain device memory (the 256 MiB "BAR" window of AMD's and NVIDIA's drivers), they
+ * live in that window and are written and read through the mapping, with no staging copy and no
+ * extra submission. The window is shared with the driver and other programs, so flanvk takes
+ * small blocks of it, at most the window heap's size in all, and a request that does not fit (or
+ * is larger than a window block) falls back to FV_MEM_DEVICE and the staging path. */
 #ifndef FV_VK_MEMORY_H
 #define FV_VK_MEMORY_H
 
@@ -18,6 +26,7 @@
 enum fv_mem_kind {
     FV_MEM_DEVICE,   /* tensors: device-local */
     FV_MEM_HOST,     /* host-visible, coherent: uploads, per-step inputs, readback */
+    FV_MEM_UPLOAD,   /* small, host-written every step: the device-local host-visible window if any, else FV_MEM_DEVICE */
 };
 
 enum fv_texel_format { FV_TEXEL_R32F, FV_TEXEL_RGBA32F, FV_TEXEL_R16F, FV_TEXEL_RGBA16F, FV_TEXEL_R32UI, FV_TEXEL_RGBA32UI,
@@ -62,7 +71,12 @@ void fv_mem_reset_peak(fv_dev *d);
 
 /* What the allocator did, for tests: flushes and invalidates of non-coherent memory, staged
  * copies, and the block size it uses (bounded by maxMemoryAllocationSize). */
-typedef struct { uint64_t flushes, invalidates, staged_copies, block_bytes; } fv_mem_counts;
+typedef struct {
+    uint64_t flushes, invalidates, staged_copies, block_bytes;
+    /* the device-local host-visible window (FV_MEM_UPLOAD): its budget (0: no window), bytes held
+     * in it now, host writes and reads made straight through it, requests that fell back */
+    uint64_t window_budget, window_bytes, window_direct, window_fallbacks;
+} fv_mem_counts;
 void fv_mem_counters(const fv_dev *d, fv_mem_counts *out);
 
 #endif

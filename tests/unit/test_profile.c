@@ -79,6 +79,59 @@ static int round_trip(fv_dev *d, fv_buf *b, uint64_t off, uint64_t n) {
     return ok;
 }
 
+/* Small per-step buffers (FV_MEM_UPLOAD): in amd-windows' 256 MiB device-local host-visible
+ * window, written and read through the mapping without staging, until the window is full; then
+ * device memory through staging. Without a window they are tensors (mapped on unified memory,
+ * staged on nvidia and the others). */
+static void check_window(const char *p, fv_dev *d, const expect_t *e) {
+    int window = !strcmp(p, "amd-windows");
+    fv_mem_counts c0, c1;
+    fv_mem_counters(d, &c0);
+    CHECK((c0.window_budget > 0) == window && c0.window_budget <= (256u << 20), "%s: window budget %llu bytes", p,
+          (unsigned long long)c0.window_budget);
+    fv_buf *in = NULL;
+    CHECK(!fv_buf_alloc(d, 4096, FV_MEM_UPLOAD, "test step input", &in), "%s: %s", p, fv_last_error());
+    if (!in) return;
+    CHECK(round_trip(d, in, 12, 4000), "%s: step input round trip: %s", p, fv_last_error());
+    fv_mem_counters(d, &c1);
+    int staged = c1.staged_copies > c0.staged_copies;
+    printf("%s: step input %s, %llu staged copies, %llu direct window accesses, window %llu of %llu bytes\n", p,
+           in->host ? "mapped" : "not mapped", (unsigned long long)(c1.staged_copies - c0.staged_copies),
+           (unsigned long long)(c1.window_direct - c0.window_direct), (unsigned long long)c1.window_bytes,
+           (unsigned long long)c1.window_budget);
+    if (window)
+        CHECK(in->host && !staged && c1.window_direct == c0.window_direct + 2 && c1.window_bytes > c0.window_bytes,
+              "%s: a step input lands in the window and is accessed directly", p);
+    else
+        CHECK(c1.window_bytes == 0 && (e->mapped_tensors ? in->host && !staged : !in->host && staged),
+              "%s: without a window a step input is a tensor", p);
+    if (window) { /* fill the window with 4 MiB inputs: the one that does not fit falls back */
+        enum { MAXN = 80 };
+        fv_buf *fill[MAXN] = {0};
+        int n = 0, fell = 0;
+        for (; n < MAXN && !fell; n++) {
+            fv_mem_counts before, after;
+            fv_mem_counters(d, &before);
+            if (fv_buf_alloc(d, 4u << 20, FV_MEM_UPLOAD, "window filler", &fill[n])) break;
+            fv_mem_counters(d, &after);
+            fell = after.window_fallbacks > before.window_fallbacks;
+        }
+        fv_mem_counts c2, c3;
+        fv_mem_counters(d, &c2);
+        CHECK(fell && c2.window_bytes <= c2.window_budget && c2.window_bytes + (8u << 20) > c2.window_budget,
+              "%s: after %d 4 MiB inputs the window holds %llu of %llu bytes and the last fell back", p, n,
+              (unsigned long long)c2.window_bytes, (unsigned long long)c2.window_budget);
+        fv_buf *last = n > 0 ? fill[n - 1] : NULL;
+        CHECK(last && !last->host && round_trip(d, last, 0, 4096), "%s: an input outside the full window goes through staging: %s",
+              p, fv_last_error());
+        fv_mem_counters(d, &c3);
+        CHECK(c3.staged_copies > c2.staged_copies, "%s: the fallback input was staged", p);
+        for (int i = 0; i < n; i++) fv_buf_free(d, fill[i]);
+        fv_mem_trim(d);
+    }
+    fv_buf_free(d, in);
+}
+
 static void check_profile(const char *p, const fv_dev *raw) {
     fv_dev *d;
     if (open_as(p, &d)) {
@@ -170,6 +223,7 @@ static void check_profile(const char *p, const fv_dev *raw) {
     }
     fv_buf_free(d, dev);
     fv_buf_free(d, host);
+    check_window(p, d, &e);
 
     /* devices listing shows the same clamp. */
     fv_device_info list[4];

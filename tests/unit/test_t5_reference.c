@@ -23,6 +23,7 @@
 #include "model/t5_forward.h"
 #include "model/t5_generate.h"
 #include "support/fixture.h"
+#include "vk/memory.h"
 
 static int passed, failed;
 static double TOL = 1e-4;
@@ -300,6 +301,16 @@ int main(int argc, char **argv) {
         char detail[64];
         snprintf(detail, sizeof detail, "%d of %d sequences identical (>= 80%%)", gen_same, gen_total);
         expect(gen_same * 5 >= gen_total * 4, "q8 generated ids", detail);
+    }
+    /* Under a profile with a device-local host-visible window (amd-windows) the decode steps'
+     * tokens, positions and masks went through it, written directly (vk/memory.h FV_MEM_UPLOAD). */
+    fv_mem_counts mc;
+    fv_mem_counters(d, &mc);
+    if (mc.window_budget) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "%llu direct accesses, %llu fallbacks", (unsigned long long)mc.window_direct,
+                 (unsigned long long)mc.window_fallbacks);
+        expect(mc.window_direct >= 20 && mc.window_fallbacks == 0, "per-step inputs in the device-local host-visible window", detail);
     }
     if (d->validation_messages) {
         printf("validation layer messages: %d FAIL\n", d->validation_messages);

@@ -13,6 +13,7 @@
 #include "model/t5_train_step.h"
 #include "support/fixture.h"
 #include "train/optimizer.h"
+#include "vk/memory.h"
 
 static int passed, failed;
 
@@ -120,6 +121,16 @@ int main(void) {
         fv_fixture_rmdir(dir);
         fv_fixture_free(&batchf);
         fv_fixture_free(&ref);
+    }
+    /* Under a profile with a device-local host-visible window (amd-windows) the per-step inputs
+     * and read-backs went through it, written directly (vk/memory.h FV_MEM_UPLOAD). */
+    fv_mem_counts mc;
+    fv_mem_counters(d, &mc);
+    if (mc.window_budget) {
+        int ok = mc.window_direct >= 80;
+        printf("%-60s %llu direct accesses, %llu fallbacks %s\n", "per-step buffers in the device-local host-visible window",
+               (unsigned long long)mc.window_direct, (unsigned long long)mc.window_fallbacks, ok ? "OK" : "FAIL");
+        ok ? passed++ : failed++;
     }
     if (d->validation_messages) {
         printf("validation layer messages: %d FAIL\n", d->validation_messages);
