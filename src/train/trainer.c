@@ -182,6 +182,7 @@ static int save_to(run *r, const char *dir) {
     if (fv_plot_png(t, &pr, 1, &png, &png_size)) fv_warn("loss plot: %s", fv_last_error());
     free(lr);
     int rc = fv_checkpoint_save(dir, r->m, r->lt, r->opt, &r->st, r->tok_dir, &r->hist, png, png_size);
+    if (!rc) fv_info("checkpoint: step %u saved to %s", r->st.step, dir);
     free(png);
     return rc;
 }
