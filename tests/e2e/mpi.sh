@@ -28,6 +28,13 @@ export OMPI_MCA_hwloc_base_binding_policy=none OMPI_MCA_rmaps_base_oversubscribe
 # Open MPI's shared-memory transport only (no network probing inside containers)
 export OMPI_MCA_btl=self,vader OMPI_MCA_pml=ob1
 mpi() { "$MPIEXEC" --oversubscribe "$@"; }
+# Under the sanitizer build (scripts/test.sh: LSAN_OPTIONS=suppressions=tests/lsan.supp) the leaks of
+# Open MPI's own runtime are suppressed too, for these runs only (tests/lsan_mpi.supp).
+if [[ ":${LSAN_OPTIONS:-}" == *:suppressions=* ]]; then
+  supp=$(tr ':' '\n' <<< "$LSAN_OPTIONS" | sed -n 's/^suppressions=//p')
+  cat "$supp" "$here/../lsan_mpi.supp" > "$work/lsan.supp"
+  export LSAN_OPTIONS="${LSAN_OPTIONS/suppressions=$supp/suppressions=$work/lsan.supp}"
+fi
 compare() { /usr/bin/env python3 "$here/mpi_compare.py" "$@"; }
 
 /usr/bin/env python3 "$here/st_tool.py" model "$work/model" >/dev/null
