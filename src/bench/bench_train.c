@@ -345,7 +345,7 @@ int fv_bench_train(fv_dev *d, const fv_bench_train_opts *o, FILE *f, int json) {
             uint64_t bytes = 0;
             for (size_t i = 0; i < r.dp.ngrads; i++) bytes += r.dp.grads[i].count * 4;
             /* the share of the all-reduce's time that ran while the backward still computed */
-            double hidden = ms_reduce > 0 ? 1.0 - ms_exposed / ms_reduce : 0;
+            double hidden = ms_reduce > 0 && ms_exposed < ms_reduce ? 1.0 - ms_exposed / ms_reduce : 0;
             uint32_t buckets = 0, marks = 0;
             if (r.dp.ov) fv_dist_overlap_size(r.dp.ov, &buckets, &marks);
             if (json)
