@@ -20,7 +20,9 @@ static fv_dist g_dist = {.rank = 0, .size = 1, .local_rank = 0, .local_size = 1}
 static int g_inited;
 #ifdef FLANVK_HAVE_MPI
 static int g_mpi_inited; /* we called MPI_Init (also for a job of one rank) */
+static MPI_Request *g_req; /* the slots of fv_dist_isum_f32, MPI_REQUEST_NULL when idle */
 #endif
+static size_t g_nreq;
 
 fv_dist *fv_dist_get(void) { return &g_dist; }
 
@@ -79,6 +81,9 @@ void fv_dist_end(int rc) {
     }
     MPI_Finalize();
     g_mpi_inited = 0;
+    free(g_req);
+    g_req = NULL;
+    g_nreq = 0;
 #else
     (void)rc;
 #endif
@@ -119,13 +124,23 @@ int fv_dist_sum_f32(float *x, size_t n) {
     return 0;
 }
 
+int fv_dist_slots(size_t n) {
+    if (n < FV_DIST_SLOTS) n = FV_DIST_SLOTS;
+    if (!g_dist.mpi || n <= g_nreq) return 0;
 #ifdef FLANVK_HAVE_MPI
-static MPI_Request g_req[FV_DIST_SLOTS] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
+    MPI_Request *v = realloc(g_req, n * sizeof *v);
+    if (!v) return fv_err("out of host memory for %zu MPI requests", n);
+    for (size_t i = g_nreq; i < n; i++) v[i] = MPI_REQUEST_NULL;
+    g_req = v;
+    g_nreq = n;
 #endif
+    return 0;
+}
 
 int fv_dist_isum_f32(float *x, size_t n, int slot) {
     if (!g_dist.mpi || !n) return 0;
 #ifdef FLANVK_HAVE_MPI
+    FV_TRY(fv_dist_slots((size_t)slot + 1));
     MPI_TRY(MPI_Iallreduce(MPI_IN_PLACE, x, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &g_req[slot]));
 #else
     (void)x;
@@ -135,13 +150,20 @@ int fv_dist_isum_f32(float *x, size_t n, int slot) {
 }
 
 int fv_dist_wait(int slot) {
-    if (!g_dist.mpi) return 0;
+    if (!g_dist.mpi || (size_t)slot >= g_nreq) return 0;
 #ifdef FLANVK_HAVE_MPI
     double t0 = MPI_Wtime();
     MPI_TRY(MPI_Wait(&g_req[slot], MPI_STATUS_IGNORE));
     g_dist.wait_s += MPI_Wtime() - t0;
-#else
-    (void)slot;
+#endif
+    return 0;
+}
+
+int fv_dist_progress(void) {
+    if (!g_dist.mpi || !g_nreq) return 0;
+#ifdef FLANVK_HAVE_MPI
+    int done; /* completed sums stay in their slots until waited for: MPI_Testall frees none unless all are done */
+    MPI_TRY(MPI_Testall((int)g_nreq, g_req, &done, MPI_STATUSES_IGNORE));
 #endif
     return 0;
 }
@@ -204,7 +226,7 @@ int fv_dist_agree(int rc) {
 int fv_dist_reports_error(void) { return g_dist.rank == 0 || !g_dist.agreed_failure; }
 
 void fv_dist_reset_timers(void) {
-    g_dist.reduce_s = g_dist.wait_s = 0;
+    g_dist.reduce_s = g_dist.wait_s = g_dist.exposed_s = 0;
     g_dist.reduce_bytes = 0;
 }
 

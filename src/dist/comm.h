@@ -26,8 +26,11 @@ typedef struct fv_dist {
     int mpi;                    /* collectives go through MPI (size > 1) */
     int agreed_failure;         /* the last failure was agreed by all ranks (fv_dist_agree) */
     /* all-reduce bookkeeping since the last fv_dist_reset_timers (train/bench figures) */
-    double reduce_s;            /* wall time inside fv_dist_reduce_bufs */
+    double reduce_s;            /* wall time of the all-reduce: from its first bucket's start until the
+                                 * summed gradients are back on the device */
     double wait_s;              /* of which blocked waiting for MPI */
+    double exposed_s;           /* of which after the step graph had finished: what the all-reduce adds
+                                 * to the step (all of reduce_s unless overlapped, dist/overlap.h) */
     uint64_t reduce_bytes;      /* bytes summed (per rank) */
 } fv_dist;
 
@@ -45,11 +48,15 @@ const char *fv_dist_build_info(void);
 /* In-place sums over all ranks. */
 int fv_dist_sum_f64(double *x, size_t n);
 int fv_dist_sum_f32(float *x, size_t n);
-/* Non-blocking in-place sum in one of FV_DIST_SLOTS slots; fv_dist_wait completes it (and adds
- * the time blocked to wait_s). */
+/* Non-blocking in-place sum in one of the slots (FV_DIST_SLOTS, or as many as fv_dist_slots made);
+ * fv_dist_wait completes it (and adds the time blocked to wait_s). fv_dist_progress lets MPI
+ * advance the sums in flight without blocking: Open MPI moves a non-blocking collective on only
+ * inside MPI calls, so a host that waits for something else calls it now and then. */
 #define FV_DIST_SLOTS 2
+int fv_dist_slots(size_t n);
 int fv_dist_isum_f32(float *x, size_t n, int slot);
 int fv_dist_wait(int slot);
+int fv_dist_progress(void);
 /* Global OR of flag (the non-finite-step skip). */
 int fv_dist_any(int flag, int *out);
 /* Whether v is the same on every rank (settings hash, checksum). */

@@ -5,10 +5,9 @@
  * Path: device -> host staging -> MPI_Iallreduce -> device, in buckets of FLANVK_DIST_BUCKET_MB
  * (default 4) MiB packed from consecutive spans. Two staging buckets alternate, so the copy of
  * bucket k+1 off the device (and the copy of bucket k-1 back) runs while bucket k is on the
- * network. It is not overlapped with the backward: the step is one recorded graph, and reading a
- * layer's gradients while later layers still compute would need the graph cut per layer with a
- * fence each (see docs/PERFORMANCE.md for what that would buy on each interconnect).
- * With one rank nothing is copied. */
+ * network. This path starts after the step graph has finished; dist/overlap.h starts each
+ * bucket as soon as the backward has finished writing it (the default under mpirun;
+ * FLANVK_DIST_OVERLAP=0 selects this one). With one rank nothing is copied. */
 #ifndef FV_DIST_REDUCE_H
 #define FV_DIST_REDUCE_H
 
@@ -21,6 +20,9 @@ typedef struct fv_dist_span {
     fv_buf *buf;
     uint64_t off, count; /* floats */
 } fv_dist_span;
+
+/* Floats per bucket: FLANVK_DIST_BUCKET_MB (default 4) MiB, at least 1024. */
+uint64_t fv_dist_bucket_floats(void);
 
 /* Sum the spans over all ranks in place. Times and bytes go to fv_dist_get()'s counters. */
 int fv_dist_reduce_bufs(fv_dev *d, const fv_dist_span *spans, size_t n);

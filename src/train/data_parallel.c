@@ -46,11 +46,14 @@ int fv_dp_create(fv_dp *dp, const fv_t5_param *params, const fv_t5_param *grads,
     dp->c = fv_dist_get();
     const char *e = getenv("FLANVK_DIST_CHECK");
     dp->check = e && *e && strcmp(e, "0");
+    e = getenv("FLANVK_DIST_OVERLAP");
+    dp->overlap = !(e && *e && !strcmp(e, "0"));
     FV_TRY(add_spans(grads, n, &dp->grads, &dp->ngrads));
     return add_spans(params, n, &dp->params, &dp->nparams);
 }
 
 void fv_dp_free(fv_dp *dp) {
+    fv_dist_overlap_free(dp->ov);
     free(dp->grads);
     free(dp->params);
     memset(dp, 0, sizeof *dp);
@@ -151,6 +154,20 @@ uint64_t fv_dp_step_rows(const fv_dist *c, uint32_t B, uint32_t micro_batches) {
 }
 
 int fv_dp_reduce(fv_dp *dp, fv_dev *d) { return fv_dist_reduce_bufs(d, dp->grads, dp->ngrads); }
+
+int fv_dp_overlap(fv_dp *dp, fv_dev *d, fv_graph *g) {
+    if (dp->c->size == 1 || !dp->overlap) return 0;
+    fv_dist_overlap_free(dp->ov);
+    dp->ov = NULL;
+    dp->ov_graph = g;
+    return fv_dist_overlap_create(d, g, dp->grads, dp->ngrads, &dp->ov);
+}
+
+int fv_dp_run_last(fv_dp *dp, fv_dev *d, fv_graph *g) {
+    if (dp->ov && g == dp->ov_graph) return fv_dist_overlap_run(dp->ov);
+    FV_TRY(fv_graph_run(g));
+    return dp->c->size > 1 ? fv_dp_reduce(dp, d) : 0;
+}
 
 int fv_dp_check_params(fv_dp *dp, fv_dev *d, uint32_t step) {
     if (!dp->check) return 0;

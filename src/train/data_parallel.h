@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "dist/comm.h"
+#include "dist/overlap.h"
 #include "dist/reduce.h"
 #include "model/t5.h"
 #include "train/train_data.h"
@@ -26,6 +27,9 @@ typedef struct fv_dp {
     size_t nparams;
     int check;                   /* FLANVK_DIST_CHECK=1: compare parameter checksums after every update */
     uint32_t checked;            /* steps compared */
+    int overlap;                 /* overlap the all-reduce with the backward (FLANVK_DIST_OVERLAP, default 1) */
+    fv_dist_overlap *ov;         /* its plan, on the last micro-batch's graph (fv_dp_overlap) */
+    fv_graph *ov_graph;          /* that graph */
 } fv_dp;
 
 /* Spans over the trainable tensors: parallel lists of gradients and parameters (a full finetune
@@ -46,8 +50,14 @@ uint64_t fv_dp_row_of(const fv_dist *c, uint64_t rows, uint32_t b, uint32_t B, u
                       int rank);
 uint64_t fv_dp_step_rows(const fv_dist *c, uint32_t B, uint32_t micro_batches);
 
-/* Sum the trainable gradients over the ranks (nothing alone). */
+/* Sum the trainable gradients over the ranks after the step graph (nothing alone). */
 int fv_dp_reduce(fv_dp *dp, fv_dev *d);
+/* Several ranks with overlap on: plan the all-reduce overlapped with the backward of g, the
+ * recorded graph of a step's last micro-batch (dist/overlap.h). Nothing otherwise. */
+int fv_dp_overlap(fv_dp *dp, fv_dev *d, fv_graph *g);
+/* Run the last micro-batch's graph g and sum the trainable gradients over the ranks: overlapped
+ * when fv_dp_overlap planned it for g, else after the graph; alone, only run g. */
+int fv_dp_run_last(fv_dp *dp, fv_dev *d, fv_graph *g);
 /* FLANVK_DIST_CHECK: parameters identical on every rank after this step's update, else an error
  * (the same on every rank). */
 int fv_dp_check_params(fv_dp *dp, fv_dev *d, uint32_t step);

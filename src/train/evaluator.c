@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "dist/comm.h"
 #include "model/t5_forward.h"
 #include "model/t5_score.h"
 #include "train/train_data.h"
@@ -20,6 +21,7 @@ struct fv_evaluator {
     fv_t5_fwd *f;
     fv_graph *g;
     float *loss; /* B * L2 per-token losses read back */
+    double *part; /* per batch: summed loss, then target count (the ranks' shares, summed) */
 };
 
 /* Expand rows [first, first + B) (fewer at the end) into the host arrays; *targets counts them. */
@@ -71,7 +73,8 @@ int fv_evaluator_create(fv_t5 *m, const char *path, uint32_t batch, uint32_t max
     if (!rc && !e->targets) rc = fv_err("--eval-data %s: no target tokens in the %llu rows to evaluate", path,
                                         (unsigned long long)e->rows);
     e->loss = rc ? NULL : malloc((size_t)e->B * e->data.L2 * sizeof *e->loss);
-    if (!rc && !e->loss) rc = fv_err("out of host memory");
+    e->part = rc ? NULL : malloc(2 * (size_t)e->batches * sizeof *e->part);
+    if (!rc && (!e->loss || !e->part)) rc = fv_err("out of host memory");
     if (!rc) rc = fv_t5_fwd_create(m, e->B, e->data.L, e->data.L2, 0, &e->f);
     if (!rc) rc = fv_graph_create(m->d, &e->g);
     if (!rc) rc = fv_graph_begin(e->g);
@@ -85,20 +88,33 @@ int fv_evaluator_create(fv_t5 *m, const char *path, uint32_t batch, uint32_t max
     return 0;
 }
 
+/* Several ranks (src/dist) share the batches: rank r runs batches r, r + N, ..., and the per-batch
+ * sums of all ranks are summed (each batch's has one non-zero term, so that sum is exact) and added
+ * up in batch order here, as one rank adds its own: the loss is the same bits on every rank and
+ * for any number of ranks, and early stopping decides the same everywhere. */
 int fv_evaluator_run(fv_evaluator *e, double *sum, uint64_t *count) {
     *sum = 0;
     *count = 0;
+    const fv_dist *c = fv_dist_get();
     size_t nd = (size_t)e->B * e->data.L2;
-    for (uint32_t k = 0; k < e->batches; k++) {
+    memset(e->part, 0, 2 * (size_t)e->batches * sizeof *e->part);
+    for (uint32_t k = (uint32_t)c->rank; k < e->batches; k += (uint32_t)c->size) {
         uint64_t n;
         FV_TRY(fill(e, (uint64_t)k * e->B, &n));
         fv_t5_host_batch view = fv_t5_host_arrays_view(&e->h);
         FV_TRY(fv_t5_batch_upload(e->m, &e->f->in, &view));
         FV_TRY(fv_graph_run(e->g));
         FV_TRY(fv_buf_read(e->m->d, e->f->loss, 0, e->loss, nd * 4));
+        double s = 0;
         for (size_t i = 0; i < nd; i++)
-            if (e->h.lab[i] != FV_PACK_IGNORE) *sum += e->loss[i];
-        *count += n;
+            if (e->h.lab[i] != FV_PACK_IGNORE) s += e->loss[i];
+        e->part[2 * k] = s;
+        e->part[2 * k + 1] = (double)n;
+    }
+    FV_TRY(fv_dist_sum_f64(e->part, 2 * (size_t)e->batches));
+    for (uint32_t k = 0; k < e->batches; k++) {
+        *sum += e->part[2 * k];
+        *count += (uint64_t)e->part[2 * k + 1];
     }
     return 0;
 }
@@ -116,5 +132,6 @@ void fv_evaluator_free(fv_evaluator *e) {
     fv_t5_host_arrays_free(&e->h);
     fv_train_data_close(&e->data);
     free(e->loss);
+    free(e->part);
     free(e);
 }

@@ -6,8 +6,8 @@
  * batch; it reads the parameter buffers the optimizer updates in place, so a replay after a step's
  * update sees exactly the weights a checkpoint of that step holds. Nothing here knows about the
  * optimizer, accumulation, gradient checkpointing or mixed precision (the forward reads the fp32
- * masters), so adapters or several ranks only have to change what "the model" is, or reduce the
- * (sum, count) pair this returns. */
+ * masters), so adapters only have to change what "the model" is; several ranks share the batches
+ * (fv_evaluator_run). */
 #ifndef FV_TRAIN_EVALUATOR_H
 #define FV_TRAIN_EVALUATOR_H
 
@@ -24,9 +24,10 @@ typedef struct fv_evaluator fv_evaluator;
  * (ids only). Every error names the file. */
 int fv_evaluator_create(fv_t5 *m, const char *path, uint32_t batch, uint32_t max_batches, const fv_tokenizer *tok,
                         fv_evaluator **out);
-/* The summed loss (natural log, summed in double in a fixed order) over the target tokens and
- * their count, on m's weights as they are now; mean = sum / count. Deterministic: the same weights
- * give the same bits. */
+/* The summed loss (natural log, summed in double in a fixed order: per batch, then the batches in
+ * order) over the target tokens and their count, on m's weights as they are now; mean = sum /
+ * count. Deterministic: the same weights give the same bits. Collective under mpirun: the ranks
+ * share the batches and every rank returns the same bits as one rank alone would. */
 int fv_evaluator_run(fv_evaluator *e, double *sum, uint64_t *count);
 /* Rows, batches and target tokens one evaluation covers. */
 void fv_evaluator_size(const fv_evaluator *e, uint64_t *rows, uint32_t *batches, uint64_t *targets);

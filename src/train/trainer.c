@@ -33,6 +33,7 @@ typedef struct {
     fv_gradnorm_plan *plan;
     fv_buf *norm_scratch, *norm;
     fv_graph *g_first, *g_accum, *g_update;
+    fv_graph *g_last;      /* several ranks, accumulation, overlap: g_accum with the all-reduce's marks */
     fv_graph *g_norm;      /* several ranks: the gradient norm, after the all-reduce */
     fv_dp dp;              /* data parallel: the communicator and the trainable gradients */
     fv_tokenizer *tok;
@@ -95,15 +96,19 @@ static int record(run *r) {
     /* step graphs: [zero grads] + forward + loss + backward + gradient norm; with several ranks
      * the norm is of the reduced gradient, in a graph of its own run after the all-reduce */
     int several = r->dp.c->size > 1;
-    for (int k = 0; k < 3; k++) {
-        fv_graph **g = k == 2 ? &r->g_norm : k ? &r->g_accum : &r->g_first;
-        if ((k == 1 && r->accum <= 1) || (k == 2 && !several)) continue;
+    for (int k = 0; k < 4; k++) {
+        /* g_last: the last micro-batch, whose backward the all-reduce overlaps (only it: the
+         * gradients are complete only then), recorded apart from g_accum's other replays */
+        fv_graph **g = k == 3 ? &r->g_last : k == 2 ? &r->g_norm : k ? &r->g_accum : &r->g_first;
+        if ((k == 1 && r->accum <= 1) || (k == 2 && !several) || (k == 3 && !(several && r->dp.overlap && r->accum > 1)))
+            continue;
         FV_TRY(fv_graph_create(d, g));
         FV_TRY(fv_graph_begin(*g));
-        if (k < 2) FV_TRY(fv_t5_train_record(*g, r->tr, !k));
+        if (k != 2) FV_TRY(fv_t5_train_record(*g, r->tr, !k));
         if (k == 2 || !several) FV_TRY(fv_gradnorm(*g, r->plan, fv_tensor(r->norm_scratch, 0), fv_tensor(r->norm, 0)));
         FV_TRY(fv_graph_end(*g));
     }
+    FV_TRY(fv_dp_overlap(&r->dp, d, r->accum > 1 ? r->g_last : r->g_first));
     FV_TRY(fv_graph_create(d, &r->g_update));
     FV_TRY(fv_graph_begin(r->g_update));
     if (r->cfg->clip > 0) FV_TRY(fv_gradnorm_clip(r->g_update, r->plan, fv_tensor(r->norm, 0), r->cfg->clip));
@@ -177,6 +182,7 @@ static int save_to(run *r, const char *dir) {
     if (fv_plot_png(t, &pr, 1, &png, &png_size)) fv_warn("loss plot: %s", fv_last_error());
     free(lr);
     int rc = fv_checkpoint_save(dir, r->m, r->lt, r->opt, &r->st, r->tok_dir, &r->hist, png, png_size);
+    if (!rc) fv_info("checkpoint: step %u saved to %s", r->st.step, dir);
     free(png);
     return rc;
 }
@@ -328,7 +334,10 @@ static int train_loop(run *r, fv_train_result *res) {
              * ranks do not drop the same positions of their rows */
             uint32_t seed = (uint32_t)fv_rng_u64(&r->st.rng) ^ (uint32_t)r->dp.c->rank * 0x9E3779B9u;
             FV_TRY(fv_t5_train_set_seed(r->tr, seed));
-            FV_TRY(fv_graph_run(k ? r->g_accum : r->g_first));
+            fv_graph *g = k ? r->g_accum : r->g_first;
+            /* the last one also sums the gradients over the ranks, overlapped when planned */
+            if (k + 1 == accum) FV_TRY(fv_dp_run_last(&r->dp, r->d, r->g_last ? r->g_last : g));
+            else FV_TRY(fv_graph_run(g));
             double sum;
             uint32_t count;
             FV_TRY(fv_t5_train_read_loss(r->tr, &sum, &count));
@@ -339,8 +348,7 @@ static int train_loop(run *r, fv_train_result *res) {
             r->st.data_pos = (r->st.data_pos + fv_dp_step_rows(r->dp.c, r->B, accum)) % r->data.rows;
         double global[3] = {sum_all, (double)count_all, (double)tokens};
         if (r->dp.c->size > 1) {
-            /* the summed gradient of the global batch, then its norm; the loss of all ranks */
-            FV_TRY(fv_dp_reduce(&r->dp, r->d));
+            /* the norm of the summed gradient of the global batch; the loss of all ranks */
             FV_TRY(fv_graph_run(r->g_norm));
             FV_TRY(fv_dist_sum_f64(global, 3));
             tokens = (uint64_t)global[2];
@@ -431,6 +439,7 @@ int fv_train(fv_dev *d, const fv_train_cfg *cfg, fv_train_result *res) {
     fv_graph_destroy(r.g_accum);
     fv_graph_destroy(r.g_update);
     fv_graph_destroy(r.g_norm);
+    fv_graph_destroy(r.g_last);
     fv_dp_free(&r.dp);
     fv_buf_free(d, r.norm_scratch);
     fv_buf_free(d, r.norm);

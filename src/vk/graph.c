@@ -96,6 +96,7 @@ void fv_graph_destroy(fv_graph *g) {
     }
     if (g->fence) vkDestroyFence(g->d->device, g->fence, NULL);
     fv_graph_submit_free(g);
+    fv_graph_marks_free(g);
     free(g->cmds);
     free(g->push);
     free(g->unit_first);
@@ -117,6 +118,7 @@ int fv_graph_begin(fv_graph *g) {
     g->reads.n = g->writes.n = 0;
     g->dispatches = g->barriers = 0;
     g->ncmds = g->npush = g->units = 0;
+    g->nwlog = g->nmarks = 0; /* marks belong to a recording */
     g->recording = 1;
     g->recorded = g->measured = g->emitted = g->reuse = 0;
     g->max_ms = 0;
@@ -185,7 +187,11 @@ static int track(fv_graph *g, const fv_buf *const *bufs, uint32_t n, uint32_t wr
         conflict = set_has(&g->writes, bufs[i]) || (w && set_has(&g->reads, bufs[i]));
     }
     if (conflict) FV_TRY(barrier(g, ALL_STAGES, ALL_ACCESS));
-    for (uint32_t i = 0; i < n; i++) FV_TRY(((write_mask >> i) & 1) ? set_add(&g->writes, bufs[i]) : set_add(&g->reads, bufs[i]));
+    for (uint32_t i = 0; i < n; i++) {
+        int w = (write_mask >> i) & 1;
+        FV_TRY(w ? set_add(&g->writes, bufs[i]) : set_add(&g->reads, bufs[i]));
+        if (w) FV_TRY(fv_graph_log_write(g, bufs[i]));
+    }
     return 0;
 }
 

@@ -66,4 +66,33 @@ uint32_t fv_graph_num_segments(const fv_graph *g);
 uint64_t fv_graph_num_submits(const fv_graph *g);
 double fv_graph_max_submit_ms(const fv_graph *g);
 
+/* Marks (vk/graph_mark.c): points inside a recorded graph that the host can wait for while the
+ * rest of it still runs, so that it can start on results the graph has finished early (the
+ * gradient all-reduce of data-parallel training starts on the last layers' gradients while the
+ * backward computes the earlier layers', dist/overlap.c). A submission then ends at every mark,
+ * each with a fence; at a mark the device can also copy finished results to host-visible buffers
+ * and makes them visible to the host. Results are the same: only where submissions end changes.
+ *
+ * Units are the recording's dispatches, copies and fills, counted from 0 in recording order. */
+uint32_t fv_graph_num_units(const fv_graph *g);
+/* The unit that wrote b last in the recording; UINT32_MAX if none did. */
+uint32_t fv_graph_last_write(const fv_graph *g, const fv_buf *b);
+
+typedef struct fv_graph_mark_copy {
+    fv_buf *src, *dst;
+    uint64_t src_off, dst_off, bytes;
+} fv_graph_mark_copy;
+
+/* Set n marks on the finished recording (replacing any; a new recording drops them): mark k
+ * comes after unit after[k] (strictly ascending, below fv_graph_num_units); there the device runs
+ * copies[first[k] .. first[k + 1]) (first has n + 1 entries). A copy's source must not be written
+ * by the graph after its mark, and its destination not be used by the graph at all. */
+int fv_graph_set_marks(fv_graph *g, const uint32_t *after, uint32_t n, const uint32_t *first,
+                       const fv_graph_mark_copy *copies);
+uint32_t fv_graph_num_marks(const fv_graph *g);
+/* Whether the device has passed mark k of the submission in flight (everything before it done,
+ * its copies visible to the host), waiting at most timeout_ns for it. Without a submission in
+ * flight every mark has passed. fv_graph_wait still ends the submission. */
+int fv_graph_poll_mark(fv_graph *g, uint32_t k, uint64_t timeout_ns, int *passed);
+
 #endif

@@ -40,6 +40,18 @@ typedef struct {
 
 typedef struct fv_graph_pool fv_graph_pool;
 
+/* One write of the recording: the buffer and the unit that wrote it (fv_graph_last_write). */
+typedef struct {
+    const fv_buf *buf;
+    uint32_t unit;
+} fv_graph_write;
+
+/* A copy the device makes at a mark (graph_mark.c), with the buffers resolved. */
+typedef struct {
+    VkBuffer src, dst;
+    VkBufferCopy region;
+} fv_mark_cmd;
+
 typedef struct {
     const fv_buf **v;
     uint32_t n, cap;
@@ -78,11 +90,30 @@ struct fv_graph {
     uint64_t ts_mask;
     double max_ms;           /* longest measured segment since the recording */
     uint64_t submits;        /* vkQueueSubmit calls since the recording */
+
+    /* every write of the recording, in order (fv_graph_last_write) */
+    fv_graph_write *wlog;
+    uint32_t nwlog, cap_wlog;
+
+    /* marks (graph_mark.c): mark k follows unit mark_unit[k] (ascending); a segment ends there,
+     * with the copies mark_cmds[mark_first[k] .. mark_first[k + 1]) and a host-read barrier, and
+     * its submission signals mark_fence[k] (the graph's fence when it is the last segment) */
+    uint32_t nmarks, cap_marks;
+    uint32_t *mark_unit, *mark_first;
+    fv_mark_cmd *mark_cmds;
+    VkFence *mark_fence;
+    uint32_t nmark_fences;     /* created (kept across recordings) */
+    int32_t *seg_mark;         /* per segment of the plan: the mark it ends at, or -1 */
 };
 
 /* graph_submit.c: set up / free the submission side; emit the command list (fv_graph_end). */
 int fv_graph_submit_init(fv_graph *g);
 void fv_graph_submit_free(fv_graph *g);
 int fv_graph_emit(fv_graph *g);
+
+/* graph_mark.c: note a write while recording; the mark's commands at the end of a segment; free. */
+int fv_graph_log_write(fv_graph *g, const fv_buf *b);
+void fv_graph_emit_mark(const fv_graph *g, VkCommandBuffer cb, uint32_t k);
+void fv_graph_marks_free(fv_graph *g);
 
 #endif

@@ -24,6 +24,9 @@
  * by the last submission, after everything submitted before it on the queue, and the closing
  * host-read barrier is in the last segment.
  *
+ * Marks (graph_mark.c) add boundaries of their own: a segment ends after each mark's unit, with the
+ * mark's copies and host barrier at its end, and its submission signals the mark's fence.
+ *
  * Command buffers are emitted one-time-submit (what drivers prefer) until an emission is
  * submitted a second time; the graph is then emitted again for reuse, once per recording.
  *
@@ -80,31 +83,45 @@ void fv_graph_submit_free(fv_graph *g) {
 
 static int timing(const fv_graph *g) { return g->ts_mask != 0; }
 
-/* Segment boundaries (g->seg_unit) from the bound and, once measured, the units' times. */
+/* Segment boundaries (g->seg_unit) from the bound and, once measured, the units' times, plus one
+ * after every mark (graph_mark.c); g->seg_mark says which segment ends at which mark. */
 static int plan(fv_graph *g) {
     uint32_t *su = realloc(g->seg_unit, (g->units + 2) * sizeof *su);
     if (!su) return fv_err("out of host memory");
     g->seg_unit = su;
+    int32_t *sm = realloc(g->seg_mark, (g->units + 1) * sizeof *sm);
+    if (!sm) return fv_err("out of host memory");
+    g->seg_mark = sm;
     g->nseg = 0;
     su[g->nseg++] = 0;
-    if (g->bound_ms > 0 && g->units > 0) {
-        if (!g->measured) {
-            for (uint32_t u = 1; u < g->units; u++) su[g->nseg++] = u;
-            float *t = realloc(g->unit_ms, g->units * sizeof *t);
-            if (!t) return fv_err("out of host memory");
-            g->unit_ms = t;
-        } else {
-            double target = g->bound_ms * FV_SUBMIT_FILL, acc = 0;
-            for (uint32_t u = 0; u < g->units; u++) {
-                if (u > su[g->nseg - 1] && acc + g->unit_ms[u] > target) {
-                    su[g->nseg++] = u;
-                    acc = 0;
-                }
-                acc += g->unit_ms[u];
-            }
+    int bounded = g->bound_ms > 0 && g->units > 0, measuring = bounded && !g->measured;
+    if (measuring) {
+        float *t = realloc(g->unit_ms, g->units * sizeof *t);
+        if (!t) return fv_err("out of host memory");
+        g->unit_ms = t;
+    }
+    double target = g->bound_ms * FV_SUBMIT_FILL, acc = 0;
+    uint32_t k = 0; /* the next mark */
+    for (uint32_t u = 0; u < g->units; u++) {
+        int cut = 0;
+        if (u > 0 && k < g->nmarks && g->mark_unit[k] == u - 1) {
+            cut = 1;
+            k++;
+        } else if (u > 0 && bounded) {
+            cut = measuring || (u > su[g->nseg - 1] && acc + g->unit_ms[u] > target);
         }
+        if (cut) {
+            su[g->nseg++] = u;
+            acc = 0;
+        }
+        if (bounded && !measuring) acc += g->unit_ms[u];
     }
     su[g->nseg] = g->units;
+    k = 0;
+    for (uint32_t s = 0; s < g->nseg; s++) {
+        uint32_t end = su[s + 1] ? su[s + 1] - 1 : 0; /* the segment's last unit */
+        sm[s] = k < g->nmarks && g->mark_unit[k] == end ? (int32_t)k++ : -1;
+    }
     return 0;
 }
 
@@ -192,6 +209,7 @@ int fv_graph_emit(fv_graph *g) {
             vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, g->queries, 2 * s);
         }
         for (uint32_t i = first; i < last; i++) replay(g, cb, &g->cmds[i], &bound);
+        if (g->seg_mark[s] >= 0) fv_graph_emit_mark(g, cb, (uint32_t)g->seg_mark[s]);
         if (timing(g)) vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, g->queries, 2 * s + 1);
         VK_CHECK(vkEndCommandBuffer(cb));
     }
@@ -209,9 +227,11 @@ int fv_graph_submit(fv_graph *g) {
     }
     if (!g->emitted) FV_TRY(fv_graph_emit(g));
     VK_CHECK(vkResetFences(g->d->device, 1, &g->fence));
+    if (g->nmarks) VK_CHECK(vkResetFences(g->d->device, g->nmarks, g->mark_fence));
     for (uint32_t s = 0; s < g->nseg; s++) {
         VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &g->cbs[s]};
-        VkResult r = vkQueueSubmit(g->d->queue, 1, &si, s + 1 == g->nseg ? g->fence : VK_NULL_HANDLE);
+        VkFence f = s + 1 == g->nseg ? g->fence : g->seg_mark[s] >= 0 ? g->mark_fence[g->seg_mark[s]] : VK_NULL_HANDLE;
+        VkResult r = vkQueueSubmit(g->d->queue, 1, &si, f);
         if (r != VK_SUCCESS) {
             if (s > 0) vkQueueWaitIdle(g->d->queue); /* leave nothing of this graph running */
             if (r == VK_ERROR_DEVICE_LOST)

@@ -4,6 +4,11 @@
 #   equal   2 ranks x batch b == 1 rank x batch 2b over 10 steps (losses and final weights within
 #           1e-5 relative, grad norms 1e-4) for AdamW and Adafactor, without and with accumulation and clipping;
 #           FLANVK_DIST_CHECK=1 compares the parameters of the ranks after every step
+#           (the all-reduce overlapped with the backward, in one bucket and, FLANVK_DIST_BUCKET_MB=0.004,
+#           in ~90; adamw also with FLANVK_DIST_OVERLAP=0: bit-identical to the overlapped run)
+#   three   3 ranks x batch 1 == 1 rank x batch 3 (accumulation, clipping, 8 steps) with --eval-data
+#           and --keep-best: losses, eval losses, final and best weights within 1e-5; the best
+#           checkpoint written by rank 0 alone, as often as the 1-rank run writes it
 #   resume  a 2-rank checkpoint resumed on 1 rank, and a 1-rank one on 2, log the losses of an
 #           uninterrupted run
 #   fail    a rank killed mid-run ends the job non-zero with a message within 30 s, and so does a rank
@@ -23,6 +28,13 @@ export OMPI_MCA_hwloc_base_binding_policy=none OMPI_MCA_rmaps_base_oversubscribe
 # Open MPI's shared-memory transport only (no network probing inside containers)
 export OMPI_MCA_btl=self,vader OMPI_MCA_pml=ob1
 mpi() { "$MPIEXEC" --oversubscribe "$@"; }
+# Under the sanitizer build (scripts/test.sh: LSAN_OPTIONS=suppressions=tests/lsan.supp) the leaks of
+# Open MPI's own runtime are suppressed too, for these runs only (tests/lsan_mpi.supp).
+if [[ ":${LSAN_OPTIONS:-}" == *:suppressions=* ]]; then
+  supp=$(tr ':' '\n' <<< "$LSAN_OPTIONS" | sed -n 's/^suppressions=//p')
+  cat "$supp" "$here/../lsan_mpi.supp" > "$work/lsan.supp"
+  export LSAN_OPTIONS="${LSAN_OPTIONS/suppressions=$supp/suppressions=$work/lsan.supp}"
+fi
 compare() { /usr/bin/env python3 "$here/mpi_compare.py" "$@"; }
 
 /usr/bin/env python3 "$here/st_tool.py" model "$work/model" >/dev/null
@@ -49,14 +61,53 @@ if [ "$PART" = equal ]; then
     common=(--model "$work/model" "${base[@]}" --steps 10 --lr 1e-3 $flags)
     "$FLANVK" train "${common[@]}" --batch-size $((2 * b)) --out "$work/$name.1" --log "$work/$name.1.csv" \
       > /dev/null 2> "$work/$name.1.err" || { cat "$work/$name.1.err"; exit 1; }
-    FLANVK_DIST_CHECK=1 FLANVK_LOG=info mpi -np 2 "$FLANVK" train "${common[@]}" --batch-size "$b" \
+    # the accumulating runs reduce in ~90 small buckets (the tiny model's gradients are 0.4 MiB)
+    mb=4; case $name in *accum*) mb=0.004;; esac
+    FLANVK_DIST_BUCKET_MB=$mb FLANVK_DIST_CHECK=1 FLANVK_LOG=info mpi -np 2 "$FLANVK" train "${common[@]}" --batch-size "$b" \
       --out "$work/$name.2" --log "$work/$name.2.csv" > /dev/null 2> "$work/$name.2.err" || { cat "$work/$name.2.err"; exit 1; }
     checked=$(grep -c "dist check: step .* parameters identical on 2 ranks" "$work/$name.2.err" || true)
-    echo "$name: 2 ranks x batch $b vs 1 rank x batch $((2 * b)) (${flags:-no accumulation, no clipping}); parameters identical across ranks after $((checked / 2)) of 10 steps"
+    buckets=$(grep -m1 -o "in [0-9]* buckets, started at [0-9]* points" "$work/$name.2.err" || true)
+    echo "$name: 2 ranks x batch $b vs 1 rank x batch $((2 * b)) (${flags:-no accumulation, no clipping}); all-reduce overlapped: ${buckets:-NOT}; parameters identical across ranks after $((checked / 2)) of 10 steps"
+    [ -n "$buckets" ] || { echo "the all-reduce was not overlapped"; fails=$((fails + 1)); }
     [ "$checked" = 20 ] || { echo "FLANVK_DIST_CHECK compared $checked times, expected 20"; fails=$((fails + 1)); }
     check compare csv "$work/$name.2.csv" "$work/$name.1.csv" 1e-5 1e-4
     check compare weights "$work/$name.2" "$work/$name.1" 1e-5
+    if [ "$name" = adamw ]; then
+      # the all-reduce after the step graph (FLANVK_DIST_OVERLAP=0): the same sums, the same bits
+      FLANVK_DIST_OVERLAP=0 mpi -np 2 "$FLANVK" train "${common[@]}" --batch-size "$b" --out "$work/$name.off" \
+        --log "$work/$name.off.csv" > /dev/null 2> "$work/$name.off.err" || { cat "$work/$name.off.err"; exit 1; }
+      if cmp -s "$work/$name.off/model.safetensors" "$work/$name.2/model.safetensors" &&
+         [ "$(cut -d, -f1-4 "$work/$name.off.csv")" = "$(cut -d, -f1-4 "$work/$name.2.csv")" ]; then
+        echo "$name: FLANVK_DIST_OVERLAP=0 (after the step graph): losses, norms and weights bit-identical to the overlapped run"
+      else
+        echo "$name: FLANVK_DIST_OVERLAP=0 differs from the overlapped run"; fails=$((fails + 1))
+      fi
+    fi
   done
+fi
+
+if [ "$PART" = three ]; then
+  head -n 13 "$work/data.jsonl" > "$work/eval.jsonl"
+  common=(--model "$work/model" "${base[@]}" --steps 8 --lr 1e-3 --accum 2 --clip 0.5 --eval-data "$work/eval.jsonl"
+          --eval-every 2 --keep-best)
+  FLANVK_LOG=info "$FLANVK" train "${common[@]}" --batch-size 3 --out "$work/t1" --log "$work/t1.csv" \
+    > /dev/null 2> "$work/t1.err" || { cat "$work/t1.err"; exit 1; }
+  FLANVK_DIST_BUCKET_MB=0.004 FLANVK_DIST_CHECK=1 FLANVK_LOG=info mpi -np 3 "$FLANVK" train "${common[@]}" \
+    --batch-size 1 --out "$work/t3" --log "$work/t3.csv" > /dev/null 2> "$work/t3.err" || { cat "$work/t3.err"; exit 1; }
+  checked=$(grep -c "dist check: step .* parameters identical on 3 ranks" "$work/t3.err" || true)
+  echo "3 ranks x batch 1 vs 1 rank x batch 3 (--accum 2 --clip 0.5, eval every 2 steps, --keep-best); parameters identical across ranks after $((checked / 3)) of 8 steps"
+  [ "$checked" = 24 ] || { echo "FLANVK_DIST_CHECK compared $checked times, expected 24"; fails=$((fails + 1)); }
+  check compare csv "$work/t3.csv" "$work/t1.csv" 1e-5 1e-4
+  check compare weights "$work/t3" "$work/t1" 1e-5
+  echo -n "best checkpoint: "
+  check compare weights "$work/t3/best" "$work/t1/best" 1e-5
+  n1=$(grep -c "saved to $work/t1/best" "$work/t1.err" || true)
+  n3=$(grep -c "saved to $work/t3/best" "$work/t3.err" || true)
+  if [ "$n1" -ge 1 ] && [ "$n3" = "$n1" ]; then
+    echo "best checkpoint written $n3 times by the 3 ranks (once per improvement, by rank 0), $n1 by 1 rank"
+  else
+    echo "best checkpoint written $n3 times by 3 ranks, $n1 by 1 rank: FAIL"; fails=$((fails + 1))
+  fi
 fi
 
 if [ "$PART" = resume ]; then

@@ -4,7 +4,8 @@
   mpi_compare.py csv A.csv B.csv TOL [NTOL]   per-step losses of two training logs agree within TOL
                                               relative, grad norms within NTOL (default TOL): a norm
                                               sums squares of every gradient, so it shows the
-                                              reordered sums of 2 ranks more than the loss does
+                                              reordered sums of 2 ranks more than the loss does;
+                                              eval losses (when logged) at the same steps within TOL
   mpi_compare.py weights DIR_A DIR_B TOL      every tensor of DIR_A/model.safetensors and DIR_B's agrees:
                                               max |a - b| <= TOL * max |b| per tensor
 Prints what it compared and the largest error it saw; exits 1 past TOL.
@@ -18,7 +19,8 @@ def rows(path):
         out = []
         for line in f:
             v = dict(zip(head, line.strip().split(",")))
-            out.append((int(v["step"]), float(v["loss"]), float(v["grad_norm"])))
+            ev = v.get("eval_loss", "")
+            out.append((int(v["step"]), float(v["loss"]), float(v["grad_norm"]), float(ev) if ev else None))
     return out
 
 
@@ -34,8 +36,17 @@ def cmp_csv(a, b, tol, ntol):
     worst_l = max(rel(x[1], y[1]) for x, y in zip(ra, rb))
     worst_g = max(rel(x[2], y[2]) for x, y in zip(ra, rb))
     ok = worst_l <= tol and worst_g <= ntol
+    evals = ""
+    if any(r[3] is not None for r in ra + rb):  # the held-out losses, at the same steps
+        if [r[3] is None for r in ra] != [r[3] is None for r in rb]:
+            print("eval steps differ")
+            return 1
+        pairs = [(x[3], y[3]) for x, y in zip(ra, rb) if x[3] is not None]
+        worst_e = max(rel(x, y) for x, y in pairs)
+        ok = ok and worst_e <= tol
+        evals = f", {len(pairs)} evals: max rel err {worst_e:.2e}"
     print(f"{len(ra)} steps: loss max rel err {worst_l:.2e} (tol {tol:g}), grad norm max rel err {worst_g:.2e} "
-          f"(tol {ntol:g}) {'OK' if ok else 'FAIL'}")
+          f"(tol {ntol:g}){evals} {'OK' if ok else 'FAIL'}")
     if not ok:
         for x, y in zip(ra, rb):
             print(f"  step {x[0]}: loss {x[1]:.6f} vs {y[1]:.6f}, norm {x[2]:.6f} vs {y[2]:.6f}")

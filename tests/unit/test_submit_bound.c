@@ -6,12 +6,20 @@
  * workgroup ranges, counted by fv_op_cut_count) are exact, in Adafactor training steps and a
  * decode over the 32128-token vocabulary too. The bound is read when a graph is created, so the
  * test sets the variable before creating each graph (and each decode session, whose graphs it
- * creates). */
+ * creates).
+ *
+ * Marks (vk/graph_mark.c) through the overlapped all-reduce's plan (dist/overlap.h) with the
+ * one-process communicator: the step graph copies each bucket of gradients to host staging at
+ * the mark after its last write and a second graph copies it back, so a mark placed before a
+ * gradient is complete would bring back a partial one; the parameters after two steps must be
+ * bit-identical to the unmarked run's, unbounded and in segments. Under FLANVK_VALIDATION=3
+ * (ctest validation_strict_train) synchronization validation checks the marks' barriers. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/rng.h"
+#include "dist/overlap.h"
 #include "model/t5.h"
 #include "model/t5_decode.h"
 #include "model/t5_train_step.h"
@@ -20,6 +28,7 @@
 #include "ops/optim.h"
 #include "support/fixture.h"
 #include "support/unit.h"
+#include "train/data_parallel.h"
 #include "train/optimizer.h"
 
 /* NULL: no bound at all ("0"), also under a GPU profile, whose default bound is 1000 ms. */
@@ -271,12 +280,14 @@ typedef struct {
     double loss[2];
     float *params;   /* every parameter after the steps, in the model's order */
     size_t nvalues;
-    uint32_t first_submits, segments, units;
+    uint32_t first_submits, segments, units, buckets, marks;
     uint64_t cut_xent, cut_opt, cut_softmax; /* dispatches cut into ranges (fv_op_cut_count) */
 } train_result;
 
-/* Two training steps (step graph + AdamW update graph) of the det model on the fixture batch. */
-static int train_run(fv_dev *d, const char *dir, const fv_hbatch *h, const char *bound, int kind, train_result *res) {
+/* Two training steps (step graph + update graph) of the det model on the fixture batch;
+ * bucket_mb: run the step through the overlapped all-reduce's marks, buckets of that size. */
+static int train_run(fv_dev *d, const char *dir, const fv_hbatch *h, const char *bound, int kind, const char *bucket_mb,
+                     train_result *res) {
     fv_t5 *m = NULL;
     fv_t5_grads *gr = NULL;
     fv_t5_train *tr = NULL;
@@ -297,11 +308,20 @@ static int train_run(fv_dev *d, const char *dir, const fv_hbatch *h, const char 
     res->cut_xent = fv_op_cut_count(d, "xent") - cx;
     res->cut_opt = fv_op_cut_count(d, "opt_") - co;
     res->cut_softmax = fv_op_cut_count(d, "attn_softmax") - cs;
+    fv_dp dp = {0};
+    fv_dist_overlap *ov = NULL;
+    if (!rc && bucket_mb) {
+        setenv("FLANVK_DIST_BUCKET_MB", bucket_mb, 1);
+        rc = fv_dp_create(&dp, m->params, gr->params, m->nparams) ||
+             fv_dist_overlap_create(d, gs, dp.grads, dp.ngrads, &ov);
+        unsetenv("FLANVK_DIST_BUCKET_MB");
+        if (!rc) fv_dist_overlap_size(ov, &res->buckets, &res->marks);
+    }
     for (int s = 0; !rc && s < 2; s++) {
         double sum;
         uint32_t count;
-        rc = fv_graph_run(gs) || fv_t5_train_read_loss(tr, &sum, &count) || fv_optimizer_set_step(opt, (uint32_t)s + 1, 1e-3) ||
-             fv_graph_run(gu);
+        rc = (ov ? fv_dist_overlap_run(ov) : fv_graph_run(gs)) || fv_t5_train_read_loss(tr, &sum, &count) ||
+             fv_optimizer_set_step(opt, (uint32_t)s + 1, 1e-3) || fv_graph_run(gu);
         res->loss[s] = count ? sum / count : -1;
         if (s == 0) res->first_submits = (uint32_t)fv_graph_num_submits(gs);
     }
@@ -320,6 +340,8 @@ static int train_run(fv_dev *d, const char *dir, const fv_hbatch *h, const char 
             at += k;
         }
     }
+    fv_dist_overlap_free(ov);
+    fv_dp_free(&dp);
     fv_graph_destroy(gs);
     fv_graph_destroy(gu);
     fv_optimizer_free(opt);
@@ -330,9 +352,10 @@ static int train_run(fv_dev *d, const char *dir, const fv_hbatch *h, const char 
 }
 
 static void test_train(fv_dev *d, const char *dir, const fv_hbatch *h) {
-    train_result a = {0}, b = {0}, c = {0};
-    int rc = train_run(d, dir, h, NULL, FV_OPT_ADAMW, &a) || train_run(d, dir, h, "1", FV_OPT_ADAMW, &b) ||
-             train_run(d, dir, h, "600000", FV_OPT_ADAMW, &c);
+    train_result a = {0}, b = {0}, c = {0}, e = {0}, f = {0};
+    int rc = train_run(d, dir, h, NULL, FV_OPT_ADAMW, NULL, &a) || train_run(d, dir, h, "1", FV_OPT_ADAMW, NULL, &b) ||
+             train_run(d, dir, h, "600000", FV_OPT_ADAMW, NULL, &c) || train_run(d, dir, h, NULL, FV_OPT_ADAMW, "0.01", &e) ||
+             train_run(d, dir, h, "1", FV_OPT_ADAMW, "0.01", &f);
     CHECK(!rc, "training runs: %s", fv_last_error());
     if (!rc) {
         CHECK(a.segments == 1 && a.first_submits == 1, "unbounded: one submission per replay (%u, %u)", a.segments,
@@ -349,7 +372,18 @@ static void test_train(fv_dev *d, const char *dir, const fv_hbatch *h) {
               "every parameter after two steps bit-identical under a 1 ms bound (%zu values)", a.nvalues);
         CHECK(a.cut_xent == 0 && b.cut_xent > 0, "cross-entropy over 32128 tokens cut into row ranges under a 1 ms bound (%llu dispatches), none unbounded",
               (unsigned long long)b.cut_xent);
+        CHECK(e.marks > 4 && e.buckets >= e.marks && (e.segments == e.marks || e.segments == e.marks + 1),
+              "marks: %u buckets of gradients at %u marks, the unbounded step in %u segments", e.buckets, e.marks,
+              e.segments);
+        CHECK(same_bits(a.loss, e.loss, sizeof a.loss) && a.nvalues == e.nvalues &&
+                  same_bits(a.params, e.params, a.nvalues * 4),
+              "every gradient copied out at its mark and back: parameters after two steps bit-identical");
+        CHECK(f.segments > b.segments / 2 && same_bits(a.loss, f.loss, sizeof a.loss) && a.nvalues == f.nvalues &&
+                  same_bits(a.params, f.params, a.nvalues * 4),
+              "marks with a 1 ms bound (%u segments): parameters bit-identical", f.segments);
     }
+    free(e.params);
+    free(f.params);
     free(a.params);
     free(b.params);
     free(c.params);
@@ -359,7 +393,7 @@ static void test_train(fv_dev *d, const char *dir, const fv_hbatch *h) {
  * pass over a large tensor and cross-entropy are cut into workgroup ranges. */
 static void test_train_adafactor(fv_dev *d, const char *dir, const fv_hbatch *h) {
     train_result a = {0}, b = {0};
-    int rc = train_run(d, dir, h, NULL, FV_OPT_ADAFACTOR, &a) || train_run(d, dir, h, "1", FV_OPT_ADAFACTOR, &b);
+    int rc = train_run(d, dir, h, NULL, FV_OPT_ADAFACTOR, NULL, &a) || train_run(d, dir, h, "1", FV_OPT_ADAFACTOR, NULL, &b);
     CHECK(!rc, "Adafactor training runs: %s", fv_last_error());
     if (!rc) {
         CHECK(a.cut_opt == 0 && b.cut_opt > 0, "Adafactor passes cut into chunk ranges under a 1 ms bound: %llu dispatches",
