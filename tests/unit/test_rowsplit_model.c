@@ -225,48 +225,27 @@ out:
     opt_close(&b);
 }
 
-static void run_case(side *full, side *clamped, const char *name, const fv_hbatch *h) {
-    fv_fixture f;
-    char dir[64], what[128], detail[160];
-    if (fv_fixture_load(&f, name) || fv_fixture_det_model(&f, full->d, dir)) {
-        fail_error(name);
-        return;
-    }
-    full->m = clamped->m = NULL;
-    if (fv_t5_load(full->d, dir, &full->m, NULL, NULL) || fv_t5_load(clamped->d, dir, &clamped->m, NULL, NULL)) {
-        snprintf(what, sizeof what, "%s load", name);
-        fail_error(what);
-        goto out;
-    }
-    const fv_rowsplit *head = clamped->m->lm_head.n ? &clamped->m->lm_head : &clamped->m->shared;
-    snprintf(what, sizeof what, "%s load", name);
-    snprintf(detail, sizeof detail, "%.1f MB vocabulary tables in %u pieces of %u rows (unclamped: %u)",
-             clamped->m->shared.rows * (double)clamped->m->shared.cols * 4 / 1e6, head->n, head->piece_rows,
-             full->m->shared.n);
-    expect(clamped->m->shared.n > 1 && head->n > 1 && full->m->shared.n == 1, what, detail);
+/* Split tensors of a model other than the vocabulary tables (model/t5_wsplit.h), and their pieces. */
+static uint32_t block_splits(const fv_t5 *m, uint32_t *pieces) {
+    uint32_t n = 0;
+    *pieces = 0;
+    for (size_t i = 0; i < m->nparams; i++)
+        if (m->params[i].split && m->params[i].split != &m->shared && m->params[i].split != &m->lm_head)
+            n++, *pieces += m->params[i].split->n;
+    return n;
+}
 
-    float *la = NULL, *lb = NULL, *sa = NULL, *sb = NULL;
-    size_t nd = (size_t)h->B * h->Td, V = (size_t)full->m->cfg.vocab_size;
-    snprintf(what, sizeof what, "%s forward", name);
-    if (forward(full, h, &la, &sa) || forward(clamped, h, &lb, &sb)) {
-        fail_error(what);
-    } else {
-        snprintf(what, sizeof what, "%s logits [%zu, %zu]", name, nd, V);
-        compare(what, lb, la, nd * V, 0);
-        snprintf(what, sizeof what, "%s per-token loss", name);
-        compare(what, sb, sa, nd, 0);
-    }
-    free(la), free(lb), free(sa), free(sb);
-
-    /* greedy, the fixture's prompts as one batch */
-    const cJSON *inputs = cJSON_GetObjectItemCaseSensitive(f.json, "inputs");
-    uint32_t n = (uint32_t)cJSON_GetArraySize(inputs);
+/* Greedy over the prompts (as one call: generate groups them by the range) on both sides. */
+static void greedy_case(side *full, side *clamped, const char *name, const cJSON *inputs) {
+    char what[128], detail[160];
+    uint32_t n = (uint32_t)cJSON_GetArraySize(inputs), V = (uint32_t)full->m->cfg.vocab_size;
     uint32_t **ids = calloc(n, sizeof *ids), *lens = calloc(n, sizeof *lens);
     fv_gen_out *ga = calloc(n, sizeof *ga), *gb = calloc(n, sizeof *gb);
     for (uint32_t i = 0; ids && lens && i < n; i++) {
         size_t k;
         ids[i] = fv_fixture_ids(cJSON_GetArrayItem(inputs, (int)i), &k);
         lens[i] = (uint32_t)k;
+        for (size_t j = 0; ids[i] && j < k; j++) ids[i][j] %= V; /* the wide model's small vocabulary */
     }
     fv_gen_opts o;
     fv_gen_opts_default(&o);
@@ -291,6 +270,43 @@ static void run_case(side *full, side *clamped, const char *name, const fv_hbatc
         if (gb) free(gb[i].ids);
     }
     free(ids), free(lens), free(ga), free(gb);
+}
+
+/* Load the checkpoint in dir on both devices and compare everything (see the top of the file).
+ * blocks: the clamp must split weights other than the vocabulary tables too. */
+static void compare_case(side *full, side *clamped, const char *name, const char *dir, const fv_hbatch *h,
+                         const cJSON *inputs, int blocks) {
+    char what[128], detail[160];
+    full->m = clamped->m = NULL;
+    if (fv_t5_load(full->d, dir, &full->m, NULL, NULL) || fv_t5_load(clamped->d, dir, &clamped->m, NULL, NULL)) {
+        snprintf(what, sizeof what, "%s load", name);
+        fail_error(what);
+        goto out;
+    }
+    const fv_rowsplit *head = clamped->m->lm_head.n ? &clamped->m->lm_head : &clamped->m->shared;
+    uint32_t bp, fp, bs = block_splits(clamped->m, &bp), fs = block_splits(full->m, &fp);
+    snprintf(what, sizeof what, "%s load", name);
+    snprintf(detail, sizeof detail, "%.1f MB vocabulary tables in %u pieces of %u rows (unclamped: %u); "
+             "%u other tensors in %u pieces",
+             clamped->m->shared.rows * (double)clamped->m->shared.cols * 4 / 1e6, head->n, head->piece_rows,
+             full->m->shared.n, bs, bp);
+    expect(clamped->m->shared.n > 1 && head->n > 1 && full->m->shared.n == 1 && fs == 0 && (!blocks || bp > bs),
+           what, detail);
+
+    float *la = NULL, *lb = NULL, *sa = NULL, *sb = NULL;
+    size_t nd = (size_t)h->B * h->Td, V = (size_t)full->m->cfg.vocab_size;
+    snprintf(what, sizeof what, "%s forward", name);
+    if (forward(full, h, &la, &sa) || forward(clamped, h, &lb, &sb)) {
+        fail_error(what);
+    } else {
+        snprintf(what, sizeof what, "%s logits [%zu, %zu]", name, nd, V);
+        compare(what, lb, la, nd * V, 0);
+        snprintf(what, sizeof what, "%s per-token loss", name);
+        compare(what, sb, sa, nd, 0);
+    }
+    free(la), free(lb), free(sa), free(sb);
+
+    greedy_case(full, clamped, name, inputs);
 
     double lossa, lossb;
     float *gra = NULL, *grb = NULL;
@@ -334,6 +350,17 @@ static void run_case(side *full, side *clamped, const char *name, const fv_hbatc
 out:
     fv_t5_free(full->m);
     fv_t5_free(clamped->m);
+    full->m = clamped->m = NULL;
+}
+
+static void run_case(side *full, side *clamped, const char *name, const fv_hbatch *h) {
+    fv_fixture f;
+    char dir[64];
+    if (fv_fixture_load(&f, name) || fv_fixture_det_model(&f, full->d, dir)) {
+        fail_error(name);
+        return;
+    }
+    compare_case(full, clamped, name, dir, h, cJSON_GetObjectItemCaseSensitive(f.json, "inputs"), 0);
     fv_fixture_rmdir(dir);
     fv_fixture_free(&f);
 }
@@ -362,8 +389,112 @@ static void binding_error(side *s) {
     fv_buf_free(s->d, out);
 }
 
-int main(void) {
+/* The wide model: d_model 512, d_ff 384 (gated), 4 heads of 32, one block per stack and a
+ * 512-token vocabulary. Under a 576 KiB range its fused q|k|v (768 KiB) and wi (1.5 MiB) and its wo
+ * (768 KiB) are split: q, k and v one piece each, wi_0 and wi_1 two (256 + 128 rows), wo two
+ * (384 + 128 rows), the vocabulary tables two; the packed batch's activations and Adafactor's
+ * scratch (256 chunks of column sums) still fit. Written by the unclamped device to a temporary
+ * checkpoint (dir, at least 64 bytes). */
+static int wide_model(fv_dev *d, char *dir) {
+    fv_t5_config c;
+    fv_t5 *m = NULL;
+    char path[512];
+    snprintf(dir, 64, "/tmp/flanvk-test-XXXXXX");
+    if (!mkdtemp(dir)) return fv_err("cannot create a temporary directory");
+    FV_TRY(fv_t5_config_preset(&c, "tiny"));
+    c.vocab_size = 512, c.d_model = 512, c.d_kv = 32, c.num_heads = 4, c.d_ff = 384;
+    c.num_layers = c.num_decoder_layers = 1;
+    FV_TRY(fv_path_join(path, sizeof path, dir, "config.json"));
+    FV_TRY(fv_t5_config_save(&c, path));
+    int rc = fv_t5_create(d, &c, &m) || fv_t5_init_weights(m, 11) || fv_t5_save_weights(m, dir);
+    fv_t5_free(m);
+    return rc;
+}
+
+/* The packed batch with every id taken modulo the wide model's vocabulary (0 and 1 stay pad / EOS). */
+static void wide_batch(const fv_hbatch *h, uint32_t V, fv_hbatch *out) {
+    size_t ne = (size_t)h->B * h->Te, nd = (size_t)h->B * h->Td;
+    fv_hbatch_alloc(out, h->B, h->Te, h->Td);
+    for (size_t i = 0; i < ne; i++)
+        out->eid[i] = h->eid[i] % V, out->eseg[i] = h->eseg[i], out->epos[i] = h->epos[i];
+    for (size_t i = 0; i < nd; i++) {
+        out->did[i] = h->did[i] % V, out->dseg[i] = h->dseg[i], out->dpos[i] = h->dpos[i];
+        out->lab[i] = h->lab[i] < 0 ? h->lab[i] : (int32_t)((uint32_t)h->lab[i] % V);
+    }
+}
+
+static int open_clamped(uint32_t range, fv_dev **out) {
+    char v[32];
+    snprintf(v, sizeof v, "%u", range);
+    setenv("FLANVK_MAX_BUFFER_RANGE", v, 1);
+    int rc = fv_dev_open(-1, out);
+    unsetenv("FLANVK_MAX_BUFFER_RANGE");
+    return rc;
+}
+
+/* Weights other than the vocabulary tables beyond the range: at 576 KiB everything run_case
+ * compares (fp32: forward, greedy, gradients, save, Adafactor); at 64 KiB greedy with the weights
+ * stored f32, f16 and q8 (typed pieces through ops/wlinear.h, many per tensor). */
+static void wide_cases(side *full, const fv_hbatch *h) {
+    fv_fixture f;
+    char dir[64];
+    fv_hbatch hw;
+    if (fv_fixture_load(&f, "tiny_gated") || wide_model(full->d, dir)) {
+        fail_error("wide model");
+        return;
+    }
+    const cJSON *inputs = cJSON_GetObjectItemCaseSensitive(f.json, "inputs");
+    wide_batch(h, 512, &hw);
+    side clamped = {0};
+    if (open_clamped(576u << 10, &clamped.d)) {
+        fail_error("open the clamped device (576 KiB)");
+    } else {
+        compare_case(full, &clamped, "wide@576KiB", dir, &hw, inputs, 1);
+        fv_dev_close(clamped.d);
+    }
+    if (open_clamped(64u << 10, &clamped.d)) {
+        fail_error("open the clamped device (64 KiB)");
+    } else {
+        static const enum fv_wtype types[] = {FV_WT_F32, FV_WT_F16, FV_WT_Q8};
+        for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
+            char what[96], detail[128];
+            int wt = (int)types[k];
+            snprintf(what, sizeof what, "wide@64KiB %s load", fv_wtype_name(types[k]));
+            full->m = clamped.m = NULL;
+            if (fv_t5_load_typed(full->d, dir, &wt, &full->m, NULL, NULL) ||
+                fv_t5_load_typed(clamped.d, dir, &wt, &clamped.m, NULL, NULL)) {
+                fail_error(what);
+            } else {
+                uint32_t bp, fp, bs = block_splits(clamped.m, &bp), fs = block_splits(full->m, &fp);
+                snprintf(detail, sizeof detail, "%u tensors other than the vocabulary tables in %u pieces", bs, bp);
+                expect(fs == 0 && bp > bs, what, detail);
+                snprintf(what, sizeof what, "wide@64KiB %s", fv_wtype_name(types[k]));
+                greedy_case(full, &clamped, what, inputs);
+            }
+            fv_t5_free(full->m);
+            fv_t5_free(clamped.m);
+            full->m = clamped.m = NULL;
+        }
+        if (clamped.d->validation_messages) {
+            printf("validation layer messages: %d FAIL\n", clamped.d->validation_messages);
+            failed++;
+        }
+        fv_dev_close(clamped.d);
+    }
+    fv_hbatch_free(&hw);
+    fv_fixture_rmdir(dir);
+    fv_fixture_free(&f);
+}
+
+/* No argument or "vocab": the tiny models' cases (vocabulary tables split); "wide": the wide
+ * model's (block weights split too); "all": both. ctest runs the two as separate entries. */
+int main(int argc, char **argv) {
     static const uint32_t clamps[] = {2u << 20, 256u << 10};
+    const char *only = argc > 1 ? argv[1] : "vocab";
+    if (strcmp(only, "vocab") && strcmp(only, "wide") && strcmp(only, "all")) {
+        fprintf(stderr, "usage: test_rowsplit_model [vocab|wide|all]\n");
+        return 2;
+    }
     side full = {0};
     unsetenv("FLANVK_MAX_BUFFER_RANGE");
     if (fv_dev_open(-1, &full.d)) {
@@ -378,7 +509,7 @@ int main(void) {
     }
     fv_hbatch h;
     fv_fixture_packed_batch(&pk, &h);
-    for (size_t k = 0; k < sizeof clamps / sizeof clamps[0]; k++) {
+    for (size_t k = 0; strcmp(only, "wide") && k < sizeof clamps / sizeof clamps[0]; k++) {
         side clamped = {0};
         char v[32], detail[96];
         snprintf(v, sizeof v, "%u", clamps[k]);
@@ -401,6 +532,7 @@ int main(void) {
         }
         fv_dev_close(clamped.d);
     }
+    if (strcmp(only, "vocab")) wide_cases(&full, &h);
     fv_hbatch_free(&h);
     fv_fixture_free(&pk);
     if (full.d->validation_messages) {
