@@ -194,14 +194,16 @@ static int alloc_vocab(fv_t5 *m, size_t *cap, const char *name, fv_rowsplit *t) 
 }
 
 /* fp32 scratch for the dequantizing many-row products: at least one row of the widest weight,
- * at most 4 Mi floats (16 MiB; a larger weight runs in row chunks). */
+ * at most 4 Mi floats (16 MiB; a larger weight runs in row chunks) and at most one storage buffer
+ * (fv_rowsplit_piece_rows: the range, the texel and the allocation limits). */
 static int alloc_scratch(fv_t5 *m) {
     const fv_t5_config *c = &m->cfg;
     uint64_t K = (uint64_t)c->d_model, biggest = (uint64_t)c->vocab_size * c->d_model;
     if (m->inner > K) K = m->inner;
     if ((uint64_t)c->d_ff > K) K = (uint64_t)c->d_ff;
-    uint64_t n = 1u << 22;
+    uint64_t n = 1u << 22, fit = fv_rowsplit_piece_rows(m->d, 1u << 22, 1);
     if (n > biggest) n = biggest;
+    if (n > fit) n = fit;
     if (n < K) n = K;
     m->wscratch_floats = (uint32_t)n;
     return fv_buf_alloc(m->d, n * 4, FV_MEM_DEVICE, "weight dequantization scratch", &m->wscratch);

@@ -173,8 +173,10 @@ int fv_t5_train_create_ex(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, ui
     t->hist = A(&a, B * H * tmax * nb, "grad bias hist", -1);
     t->rms = A(&a, nmax, "rmsnorm scratch", -1);
     if (!gr) t->sink = A(&a, D > nb * H ? D : nb * H, "frozen gradient sink", -1);
-    if (typed) { /* 16 MiB: chunks of >= 400 rows of W for T5's widths (d_ff 10240 at xxl) */
-        t->wdx_floats = 4u << 20;
+    if (typed) { /* 16 MiB: chunks of >= 400 rows of W for T5's widths (d_ff 10240 at xxl); at most
+                  * one storage buffer (a smaller range: smaller chunks), at least one row */
+        uint64_t kmax = D > F ? (D > in ? D : in) : (F > in ? F : in), fit = fv_rowsplit_piece_rows(m->d, 4u << 20, 1);
+        t->wdx_floats = (uint32_t)(fit > kmax ? fit : kmax);
         t->wdx = A(&a, t->wdx_floats, "low-bit input-gradient scratch", -1);
     }
     fv_attn_desc rse = fv_t5_train_self_desc(t, 0), rsd = fv_t5_train_self_desc(t, 1), rca = fv_t5_train_cross_desc(t);
