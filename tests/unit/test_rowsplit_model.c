@@ -13,7 +13,12 @@
  * on a texel device uses the transposed head copy.
  * Adafactor (ops/optim.h fv_adafactor_split over the split tables, momentum on): one update from
  * the same gradients gives every weight bit-identical; three more training steps give losses and
- * weights within 1e-5 relative (the gradients differ by the LM head's input gradient, as above). */
+ * weights within 1e-5 relative (the gradients differ by the LM head's input gradient, as above).
+ * "wide" (ctest test_rowsplit_model_wide): a model whose block weights (q|k|v, wi, wo) exceed the
+ * range too, stored as row pieces of their HF tensors (model/t5_wsplit.h): the same comparisons at
+ * 576 KiB (gradients within 1e-5: every split product's input gradient sums its pieces in turn),
+ * greedy with f32, f16 and q8 weights at 64 KiB, and one LoRA step over a frozen f32 base at
+ * 128 KiB (loss within 1e-6, adapter gradients within 1e-5). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -24,6 +29,7 @@
 #include "check/check.h"
 #include "model/t5_forward.h"
 #include "model/t5_generate.h"
+#include "model/t5_lora_train.h"
 #include "model/t5_train_step.h"
 #include "ops/embedding.h"
 #include "support/fixture.h"
@@ -432,6 +438,80 @@ static int open_clamped(uint32_t range, fv_dev **out) {
     return rc;
 }
 
+/* The first Te / Td tokens of the packed batch's first row (a prefix of a packed row is one). */
+static void small_batch(const fv_hbatch *h, uint32_t Te, uint32_t Td, fv_hbatch *out) {
+    fv_hbatch_alloc(out, 1, Te, Td);
+    memcpy(out->eid, h->eid, Te * 4), memcpy(out->eseg, h->eseg, Te * 4), memcpy(out->epos, h->epos, Te * 4);
+    memcpy(out->did, h->did, Td * 4), memcpy(out->dseg, h->dseg, Td * 4), memcpy(out->dpos, h->dpos, Td * 4);
+    memcpy(out->lab, h->lab, Td * 4);
+}
+
+/* One LoRA training step over a frozen base of type wt (every linear adapted, r 4, B non-zero so
+ * every adapter's gradient passes the base's input gradients): loss and adapter gradients. */
+static int lora_step(fv_dev *d, const char *dir, int wt, const fv_hbatch *h, double *loss, float **grads, size_t *n,
+                     uint32_t *pieces) {
+    fv_t5 *m = NULL;
+    fv_peft_adapter a = {0};
+    fv_peft_config c;
+    fv_t5_lora_train *lt = NULL;
+    fv_t5_train *tr = NULL;
+    fv_graph *g = NULL;
+    fv_peft_config_defaults(&c);
+    c.r = 4, c.lora_alpha = 8, c.lora_dropout = 0;
+    int rc = fv_t5_load_typed(d, dir, &wt, &m, NULL, NULL) || fv_peft_set_targets(&c, "all", &m->cfg, "test") ||
+             fv_peft_init(&a, &c, &m->cfg, 5);
+    for (size_t i = 0; !rc && i < a.n_mods; i++)
+        for (size_t k = 0; k < (size_t)c.r * a.mods[i].out; k++) a.mods[i].B[k] = 0.01f * sinf((float)(k + 7 * i + 1));
+    fv_t5_train_opts o = {.dropout = 0};
+    fv_t5_host_batch hb = fv_t5_host_arrays_view(h);
+    double sum = 0;
+    uint32_t count = 0;
+    rc = rc || fv_t5_lora_train_create(m, &a, &lt);
+    o.lora = lt;
+    rc = rc || fv_t5_train_create_ex(m, NULL, h->B, h->Te, h->Td, &o, &tr) || fv_t5_batch_upload(m, &tr->in, &hb) ||
+         fv_graph_create(d, &g) || fv_graph_begin(g) || fv_t5_train_record(g, tr, 1) || fv_graph_end(g) ||
+         fv_graph_run(g) || fv_t5_train_read_loss(tr, &sum, &count);
+    const fv_t5_param *ps, *gs;
+    size_t np = 0;
+    if (!rc) fv_t5_lora_train_tensors(lt, &ps, &gs, &np);
+    *n = 0;
+    for (size_t i = 0; i < np; i++) *n += (size_t)gs[i].rows * gs[i].cols;
+    float *p = *grads = malloc(*n * 4 + 4);
+    for (size_t i = 0; !rc && i < np; i++) {
+        rc = fv_t5_param_read(d, &gs[i], p);
+        p += (size_t)gs[i].rows * gs[i].cols;
+    }
+    if (!rc) block_splits(m, pieces);
+    *loss = count ? sum / count : 0;
+    fv_graph_destroy(g);
+    fv_t5_train_free(tr);
+    fv_t5_lora_train_free(lt);
+    fv_peft_free(&a);
+    fv_t5_free(m);
+    return rc;
+}
+
+static void lora_case(side *full, side *clamped, const char *dir, int wt, const fv_hbatch *h) {
+    char what[128];
+    double la, lb;
+    float *ga = NULL, *gb = NULL;
+    size_t n;
+    uint32_t pa, pb;
+    snprintf(what, sizeof what, "wide@128KiB LoRA over a frozen %s base", fv_wtype_name((enum fv_wtype)wt));
+    if (lora_step(full->d, dir, wt, h, &la, &ga, &n, &pa) || lora_step(clamped->d, dir, wt, h, &lb, &gb, &n, &pb)) {
+        fail_error(what);
+    } else {
+        char w2[192];
+        snprintf(w2, sizeof w2, "%s (%u pieces): loss %.6f vs %.6f", what, pb, lb, la);
+        float fa = (float)la, fb = (float)lb;
+        compare(w2, &fb, &fa, 1, 1e-6);
+        snprintf(w2, sizeof w2, "%s: adapter gradients (%zu values)", what, n);
+        compare(w2, gb, ga, n, 1e-5);
+        if (!pb || pa) expect(0, what, "the clamp split no base weight");
+    }
+    free(ga), free(gb);
+}
+
 /* Weights other than the vocabulary tables beyond the range: at 576 KiB everything run_case
  * compares (fp32: forward, greedy, gradients, save, Adafactor); at 64 KiB greedy with the weights
  * stored f32, f16 and q8 (typed pieces through ops/wlinear.h, many per tensor). */
@@ -481,6 +561,16 @@ static void wide_cases(side *full, const fv_hbatch *h) {
         }
         fv_dev_close(clamped.d);
     }
+    /* LoRA over a frozen split base (its fp32 masters) on a short batch */
+    fv_hbatch hs;
+    small_batch(&hw, 16, 8, &hs);
+    if (open_clamped(128u << 10, &clamped.d)) {
+        fail_error("open the clamped device (128 KiB)");
+    } else {
+        lora_case(full, &clamped, dir, FV_WT_F32, &hs);
+        fv_dev_close(clamped.d);
+    }
+    fv_hbatch_free(&hs);
     fv_hbatch_free(&hw);
     fv_fixture_rmdir(dir);
     fv_fixture_free(&f);
