@@ -30,8 +30,9 @@ int fv_rowsplit_alloc(fv_dev *d, uint32_t rows, uint32_t cols, const char *what,
     if (!rows || !cols) return fv_err("%s: empty matrix %ux%u", what, rows, cols);
     uint32_t pr = fv_rowsplit_piece_rows(d, rows, cols);
     if (!pr)
-        return fv_err("%s: one row of %u floats exceeds the device's storage buffer range of %u bytes", what, cols,
-                      d->props.limits.maxStorageBufferRange);
+        return fv_err("%s: one row of %u 32-bit words (%llu bytes) exceeds the device's storage buffer range of %u "
+                      "bytes (or its allocation or texel limit): this tensor cannot be split into row pieces that fit",
+                      what, cols, (unsigned long long)cols * 4, d->props.limits.maxStorageBufferRange);
     uint32_t n = (rows + pr - 1) / pr;
     fv_buf **piece = calloc(n, sizeof *piece);
     if (!piece) return fv_err("out of host memory");
