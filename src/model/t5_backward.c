@@ -50,10 +50,11 @@ static fv_t SG(const fv_t5_train *t, fv_buf *grad) { return t->gr ? T(grad) : T(
 
 /* dx = dy W (+ dx with acc) of linear `which` of block b and, when the base trains, dW += dy^T x:
  * W the fp32 master or its fp16 shadow (w), or for a low-bit frozen base the typed weight itself
- * through fv_linear_w_dx (dequantized chunks, fp32 GEMM). */
+ * through fv_linear_w_dx (dequantized chunks, fp32 GEMM); a weight split into row pieces
+ * (model/t5_wsplit.h) over its pieces, its gradient into gb's pieces (gb NULL: frozen). */
 static int lin_back(fv_graph *g, const fv_t5_train *t, const fv_t5_block *b, const fv_t5_block *gb,
-                    enum fv_t5_lin which, fv_t5_w w, fv_t x,
-                    fv_t dy, fv_t dx, fv_t dw, uint32_t rows, uint32_t in, uint32_t out, int acc) {
+                    enum fv_t5_lin which, fv_t5_w w, fv_t x, fv_t dy, fv_t dx, fv_t dw, uint32_t rows, uint32_t in,
+                    uint32_t out, int acc) {
     if (fv_t5_wsplit_parts(b, which)) /* row pieces (model/t5_wsplit.h); gb's are split alike */
         return fv_t5_wsplit_linear_back(g, t->m, b, which, x, dy, dx, gb, rows, acc, T(t->wdx), t->wdx_floats);
     if (t->m->wtype != FV_WT_F32) {
