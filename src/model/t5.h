@@ -12,6 +12,9 @@
  * The vocabulary tables (shared embedding, untied lm_head) are row-split (ops/rowsplit.h): one
  * buffer when they fit the device's storage-buffer range, else pieces along the vocabulary; their
  * table entry names the split, and loading and saving read and write the whole HF tensor.
+ * A block's linear group that does not fit one buffer either (flan-t5-xxl's fused wi is 335 MB)
+ * is stored as row splits of its HF tensors instead of the fused buffer (model/t5_wsplit.h), and
+ * its table entries name those splits the same way.
  *
  * Storage types (io/wpack.h, issue #12): for inference the blocks' linear weights may be held as
  * f16, bf16 or q8 words (wtype) and the vocabulary tables as f16 or bf16 (vtype); layer norms,
@@ -50,6 +53,10 @@ typedef struct fv_t5_block {
     fv_buf *wi;       /* [2*d_ff, d] gated (wi_0 then wi_1), [d_ff, d] otherwise */
     fv_buf *wo;       /* [d, d_ff] */
     fv_buf *scales[FV_T5_NLIN]; /* q8: each linear's fp16 block scales; NULL otherwise */
+    /* A linear too large for one storage buffer (model/t5_wsplit.h): its field above is NULL and
+     * its HF tensors (q, k, v; k, v; wi_0, wi_1; or the one) are row splits here, in row order;
+     * part[w][0].n = 0 when the fused buffer holds it. */
+    fv_rowsplit part[FV_T5_NLIN][3];
 } fv_t5_block;
 
 /* One HF tensor: shape [rows, cols] (cols = 0: a vector of rows) at buf + off 32-bit words:
@@ -63,7 +70,8 @@ typedef struct fv_t5_param {
     fv_buf *scales;    /* q8 */
     uint32_t soff;     /* q8: first scale, in fp16 elements */
     int matrix;        /* factored by Adafactor */
-    const fv_rowsplit *split; /* the vocabulary tables: the tensor is these pieces (buf = piece 0, off 0) */
+    const fv_rowsplit *split; /* a split tensor (vocabulary tables, block linears larger than the
+                               * range): these pieces (buf = piece 0, off 0) */
 } fv_t5_param;
 
 typedef struct fv_t5_lora fv_t5_lora;

@@ -16,6 +16,7 @@
  * a low-bit frozen base passes input gradients through fv_linear_w_dx (lin_back). */
 #include "model/t5_lora_train.h"
 #include "model/t5_train_impl.h"
+#include "model/t5_wsplit.h"
 #include "ops/attention.h"
 #include "ops/dropout.h"
 #include "ops/embedding.h"
@@ -49,9 +50,13 @@ static fv_t SG(const fv_t5_train *t, fv_buf *grad) { return t->gr ? T(grad) : T(
 
 /* dx = dy W (+ dx with acc) of linear `which` of block b and, when the base trains, dW += dy^T x:
  * W the fp32 master or its fp16 shadow (w), or for a low-bit frozen base the typed weight itself
- * through fv_linear_w_dx (dequantized chunks, fp32 GEMM). */
-static int lin_back(fv_graph *g, const fv_t5_train *t, const fv_t5_block *b, enum fv_t5_lin which, fv_t5_w w, fv_t x,
-                    fv_t dy, fv_t dx, fv_t dw, uint32_t rows, uint32_t in, uint32_t out, int acc) {
+ * through fv_linear_w_dx (dequantized chunks, fp32 GEMM); a weight split into row pieces
+ * (model/t5_wsplit.h) over its pieces, its gradient into gb's pieces (gb NULL: frozen). */
+static int lin_back(fv_graph *g, const fv_t5_train *t, const fv_t5_block *b, const fv_t5_block *gb,
+                    enum fv_t5_lin which, fv_t5_w w, fv_t x, fv_t dy, fv_t dx, fv_t dw, uint32_t rows, uint32_t in,
+                    uint32_t out, int acc) {
+    if (fv_t5_wsplit_parts(b, which)) /* row pieces (model/t5_wsplit.h); gb's are split alike */
+        return fv_t5_wsplit_linear_back(g, t->m, b, which, x, dy, dx, gb, rows, acc, T(t->wdx), t->wdx_floats);
     if (t->m->wtype != FV_WT_F32) {
         fv_weight wt = fv_t5_block_weight(t->m, b, which);
         return fv_linear_w_dx(g, dy, out, &wt, dx, rows, 1.0f, acc ? 1.0f : 0.0f, T(t->wdx), t->wdx_floats);
@@ -82,7 +87,7 @@ static int block_back(fv_graph *g, const fv_t5_train *t, int decoder, int l, fv_
 
     /* feed-forward: x_next = x_ff + dropout(wo(dropout(act(wi h_ff)))) */
     FV_TRY(sub_grad(g, t, gx, rows * D, FV_T5_SALT(decoder, l, 3), &gs));
-    FV_TRY(lin_back(g, t, b, FV_T5_WO, fv_t5_train_w(b->wo, NULL), T(x->ffo), T(gs), T(t->gffo), GW(wo), rows, F, D, 0));
+    FV_TRY(lin_back(g, t, b, gb, FV_T5_WO, fv_t5_train_w(b->wo, NULL), T(x->ffo), T(gs), T(t->gffo), GW(wo), rows, F, D, 0));
     FV_TRY(LORA_BACK(FV_T5_WO, x->ffo, gs, D, t->gffo, rows));
     uint32_t wi_out = c->is_gated_act ? 2 * F : F;
     fv_ff_drop ffd = {T(t->seed), FV_T5_SALT(decoder, l, 2), t->dropout}; /* the forward's mask, fused */
@@ -91,13 +96,13 @@ static int block_back(fv_graph *g, const fv_t5_train *t, int decoder, int l, fv_
                                    fv_tensor(t->gff, 0), 2 * F, fv_tensor(t->gff, F), 2 * F, rows, F, ffd));
     else
         FV_TRY(fv_ff_act_back_drop(g, FV_FF_RELU, T(x->ff), 0, NONE, 0, T(t->gffo), 0, T(t->gff), 0, NONE, 0, rows, F, ffd));
-    FV_TRY(lin_back(g, t, b, FV_T5_WI, wi, T(x->h_ff), T(t->gff), T(t->gh), GW(wi), rows, D, wi_out, 0));
+    FV_TRY(lin_back(g, t, b, gb, FV_T5_WI, wi, T(x->h_ff), T(t->gff), T(t->gh), GW(wi), rows, D, wi_out, 0));
     FV_TRY(LORA_BACK(FV_T5_WI, x->h_ff, t->gff, wi_out, t->gh, rows));
     FV_TRY(fv_rmsnorm_back(g, T(x->x_ff), T(b->ln_ff), T(t->gh), T(gx), GN(ln_ff), T(t->rms), rows, D, eps, 1));
 
     if (decoder) { /* cross-attention: queries from h_ca, keys and values from the encoder output */
         FV_TRY(sub_grad(g, t, gx, rows * D, FV_T5_SALT(decoder, l, 1), &gs));
-        FV_TRY(lin_back(g, t, b, FV_T5_CO, wco, T(x->ao_ca), T(gs), T(t->gao), GW(co), rows, inn, D, 0));
+        FV_TRY(lin_back(g, t, b, gb, FV_T5_CO, wco, T(x->ao_ca), T(gs), T(t->gao), GW(co), rows, inn, D, 0));
         FV_TRY(LORA_BACK(FV_T5_CO, x->ao_ca, gs, D, t->gao, rows));
         fv_attn_desc ca = fv_t5_train_cross_desc(t);
         fv_attn_dropout dc = fv_t5_train_attn_drop(t, FV_T5_SALT(decoder, l, FV_T5_SITE_CROSS_P));
@@ -105,10 +110,10 @@ static int block_back(fv_graph *g, const fv_t5_train *t, int decoder, int l, fv_
         FV_TRY(fv_attention_back_drop(g, &ca, T(x->q_c), fv_tensor(x->ckv, 0), fv_tensor(x->ckv, inn), T(x->p_ca),
                                       T(x->ao_ca), T(t->gao), NONE, NONE, NONE, T(t->gq), fv_tensor(t->gckv, 0),
                                       fv_tensor(t->gckv, inn), NONE, T(t->gp), NONE, &dc, T(t->rng_cross)));
-        FV_TRY(lin_back(g, t, b, FV_T5_CKV, wckv, T(t->enc_out), T(t->gckv), T(t->genc), GW(ckv), ne, D, 2 * inn,
+        FV_TRY(lin_back(g, t, b, gb, FV_T5_CKV, wckv, T(t->enc_out), T(t->gckv), T(t->genc), GW(ckv), ne, D, 2 * inn,
                         !first_cross));
         FV_TRY(LORA_BACK(FV_T5_CKV, t->enc_out, t->gckv, 2 * inn, t->genc, ne));
-        FV_TRY(lin_back(g, t, b, FV_T5_CQ, wcq, T(x->h_ca), T(t->gq), T(t->gh), GW(cq), rows, D, inn, 0));
+        FV_TRY(lin_back(g, t, b, gb, FV_T5_CQ, wcq, T(x->h_ca), T(t->gq), T(t->gh), GW(cq), rows, D, inn, 0));
         FV_TRY(LORA_BACK(FV_T5_CQ, x->h_ca, t->gq, inn, t->gh, rows));
         FV_TRY(fv_rmsnorm_back(g, T(x->x_ca), T(b->ln_cross), T(t->gh), T(gx), GN(ln_cross), T(t->rms), rows, D,
                                eps, 1));
@@ -116,7 +121,7 @@ static int block_back(fv_graph *g, const fv_t5_train *t, int decoder, int l, fv_
 
     /* self-attention with the stack's relative-position bias */
     FV_TRY(sub_grad(g, t, gx, rows * D, FV_T5_SALT(decoder, l, 0), &gs));
-    FV_TRY(lin_back(g, t, b, FV_T5_O, wo_sa, T(x->ao_sa), T(gs), T(t->gao), GW(o), rows, inn, D, 0));
+    FV_TRY(lin_back(g, t, b, gb, FV_T5_O, wo_sa, T(x->ao_sa), T(gs), T(t->gao), GW(o), rows, inn, D, 0));
     FV_TRY(LORA_BACK(FV_T5_O, x->ao_sa, gs, D, t->gao, rows));
     fv_attn_desc a = fv_t5_train_self_desc(t, decoder);
     fv_buf *pos = decoder ? in->dec_pos : in->enc_pos;
@@ -127,7 +132,7 @@ static int block_back(fv_graph *g, const fv_t5_train *t, int decoder, int l, fv_
                                   fv_tensor(t->gqkv, 0), fv_tensor(t->gqkv, inn), fv_tensor(t->gqkv, 2 * inn),
                                   SG(t, !t->gr ? NULL : decoder ? t->gr->dec_rel : t->gr->enc_rel), T(t->gp), T(t->hist), &dp,
                                   T(t->rng_self[decoder])));
-    FV_TRY(lin_back(g, t, b, FV_T5_QKV, wqkv, T(x->h_sa), T(t->gqkv), T(t->gh), GW(qkv), rows, D, 3 * inn, 0));
+    FV_TRY(lin_back(g, t, b, gb, FV_T5_QKV, wqkv, T(x->h_sa), T(t->gqkv), T(t->gh), GW(qkv), rows, D, 3 * inn, 0));
     FV_TRY(LORA_BACK(FV_T5_QKV, x->h_sa, t->gqkv, 3 * inn, t->gh, rows));
     return fv_rmsnorm_back(g, T(x->x_sa), T(b->ln_self), T(t->gh), T(gx), GN(ln_self), T(t->rms), rows, D, eps, 1);
 }

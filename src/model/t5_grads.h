@@ -1,5 +1,6 @@
 /* Gradient buffers of a T5 model, mirroring its parameter layout exactly: the same fused groups
- * (self-attention q|k|v, cross k|v, gated wi_0|wi_1) with the same sizes, and a table parallel to
+ * (self-attention q|k|v, cross k|v, gated wi_0|wi_1) with the same sizes (a group the model holds
+ * as row splits, model/t5_wsplit.h, split alike), and a table parallel to
  * m->params (same order and names; grads->params[i].buf/off point into the gradient buffers), so
  * the optimizer and the gradient norm walk params[i] and grads->params[i] together.
  *
@@ -22,6 +23,8 @@ typedef struct fv_t5_grads {
     size_t nparams;
     fv_buf **bufs;                     /* every gradient buffer once, for zeroing */
     size_t nbufs;
+    size_t npieces;                    /* bufs[0 .. npieces): pieces of row splits (tables, split
+                                        * block linears: enc/dec[l].part, model/t5_wsplit.h) */
 } fv_t5_grads;
 
 int fv_t5_grads_create(const fv_t5 *m, fv_t5_grads **out);

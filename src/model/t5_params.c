@@ -11,6 +11,7 @@
 #include "io/wfile.h"
 #include "model/t5.h"
 #include "model/t5_lora.h"
+#include "model/t5_wsplit.h"
 #include "ops/attention.h"
 #include "ops/gemm.h"
 #include "ops/relpos.h"
@@ -44,24 +45,37 @@ static int alloc(fv_t5 *m, uint64_t n, const char *what, fv_buf **out) {
     return fv_buf_alloc(m->d, n * sizeof(float), FV_MEM_DEVICE, what, out);
 }
 
-/* A block's linear weight group [rows, cols] in the model's storage type (and its q8 scales). */
+/* A block's linear weight group [rows, cols] in the model's storage type (and its q8 scales).
+ * A group larger than one storage buffer or allocation is not fused: *out stays NULL and each
+ * of its HF tensors becomes a row split of its own in add_lin_param (model/t5_wsplit.h). */
 static int alloc_lin(fv_t5 *m, fv_t5_block *b, enum fv_t5_lin which, uint32_t rows, uint32_t cols, const char *what,
                      fv_buf **out) {
     uint64_t dw = fv_wpack_data_words(m->wtype, rows, cols), sw = fv_wpack_scale_words(m->wtype, rows, cols);
     m->weight_bytes += 4 * (dw + sw);
-    FV_TRY(fv_buf_alloc(m->d, dw * 4, FV_MEM_DEVICE, what, out));
+    *out = NULL;
+    if (!fv_t5_wsplit_needed(m->d, m->wtype, rows, cols)) FV_TRY(fv_buf_alloc(m->d, dw * 4, FV_MEM_DEVICE, what, out));
     if (!sw) return 0;
     char name[112];
     snprintf(name, sizeof name, "%s scales", what);
     return fv_buf_alloc(m->d, sw * 4, FV_MEM_DEVICE, name, &b->scales[which]);
 }
 
-/* The table entry of rows row0 .. row0 + rows - 1 of a block's linear group. */
-static int add_lin_param(fv_t5 *m, size_t *cap, const char *name, uint32_t rows, uint32_t cols, const fv_t5_block *b,
+/* The table entry of rows row0 .. row0 + rows - 1 of a block's linear group; buf NULL: the group
+ * is split, and this tensor (part row0 / rows of it) gets its own row split. */
+static int add_lin_param(fv_t5 *m, size_t *cap, const char *name, uint32_t rows, uint32_t cols, fv_t5_block *b,
                          enum fv_t5_lin which, fv_buf *buf, uint32_t row0) {
-    FV_TRY(add_param(m, cap, name, rows, cols, buf, row0 * fv_wpack_row_words(m->wtype, cols)));
+    const fv_rowsplit *split = NULL;
+    if (!buf) {
+        fv_rowsplit *part = &b->part[which][row0 / rows];
+        FV_TRY(fv_t5_wsplit_alloc(m->d, b, which, row0 / rows, m->wtype, rows, cols, name));
+        buf = part->piece[0], split = part;
+        FV_TRY(add_param(m, cap, name, rows, cols, buf, 0));
+    } else {
+        FV_TRY(add_param(m, cap, name, rows, cols, buf, row0 * fv_wpack_row_words(m->wtype, cols)));
+    }
     fv_t5_param *p = &m->params[m->nparams - 1];
     p->type = m->wtype;
+    p->split = split;
     if (m->wtype == FV_WT_Q8) {
         p->scales = b->scales[which];
         p->soff = row0 * fv_q8_blocks(cols);
@@ -180,14 +194,16 @@ static int alloc_vocab(fv_t5 *m, size_t *cap, const char *name, fv_rowsplit *t) 
 }
 
 /* fp32 scratch for the dequantizing many-row products: at least one row of the widest weight,
- * at most 4 Mi floats (16 MiB; a larger weight runs in row chunks). */
+ * at most 4 Mi floats (16 MiB; a larger weight runs in row chunks) and at most one storage buffer
+ * (fv_rowsplit_piece_rows: the range, the texel and the allocation limits). */
 static int alloc_scratch(fv_t5 *m) {
     const fv_t5_config *c = &m->cfg;
     uint64_t K = (uint64_t)c->d_model, biggest = (uint64_t)c->vocab_size * c->d_model;
     if (m->inner > K) K = m->inner;
     if ((uint64_t)c->d_ff > K) K = (uint64_t)c->d_ff;
-    uint64_t n = 1u << 22;
+    uint64_t n = 1u << 22, fit = fv_rowsplit_piece_rows(m->d, 1u << 22, 1);
     if (n > biggest) n = biggest;
+    if (n > fit) n = fit;
     if (n < K) n = K;
     m->wscratch_floats = (uint32_t)n;
     return fv_buf_alloc(m->d, n * 4, FV_MEM_DEVICE, "weight dequantization scratch", &m->wscratch);
@@ -232,6 +248,7 @@ static void free_stack(fv_dev *d, fv_t5_block *b, int n) {
         fv_buf *all[] = {b[i].ln_self, b[i].qkv, b[i].o, b[i].ln_cross, b[i].cq, b[i].ckv, b[i].co, b[i].ln_ff, b[i].wi, b[i].wo};
         for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) fv_buf_free(d, all[k]);
         for (int k = 0; k < FV_T5_NLIN; k++) fv_buf_free(d, b[i].scales[k]);
+        fv_t5_wsplit_free(d, &b[i]);
     }
     free(b);
 }

@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "model/t5_lora_train.h"
 #include "model/t5_train_impl.h"
+#include "model/t5_wsplit.h"
 #include "ops/attention.h"
 #include "ops/attn_ranges.h"
 #include "ops/dropout.h"
@@ -176,8 +177,10 @@ int fv_t5_train_create_ex(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, ui
     t->hist = A(&a, B * H * tmax * nb, "grad bias hist", -1);
     t->rms = A(&a, nmax, "rmsnorm scratch", -1);
     if (!gr) t->sink = A(&a, D > nb * H ? D : nb * H, "frozen gradient sink", -1);
-    if (typed) { /* 16 MiB: chunks of >= 400 rows of W for T5's widths (d_ff 10240 at xxl) */
-        t->wdx_floats = 4u << 20;
+    if (typed) { /* 16 MiB: chunks of >= 400 rows of W for T5's widths (d_ff 10240 at xxl); at most
+                  * one storage buffer (a smaller range: smaller chunks), at least one row */
+        uint64_t kmax = D > F ? (D > in ? D : in) : (F > in ? F : in), fit = fv_rowsplit_piece_rows(m->d, 4u << 20, 1);
+        t->wdx_floats = (uint32_t)(fit > kmax ? fit : kmax);
         t->wdx = A(&a, t->wdx_floats, "low-bit input-gradient scratch", -1);
     }
     fv_attn_desc rse = fv_t5_train_self_desc(t, 0), rsd = fv_t5_train_self_desc(t, 1), rca = fv_t5_train_cross_desc(t);
@@ -187,7 +190,7 @@ int fv_t5_train_create_ex(fv_t5 *m, fv_t5_grads *gr, uint32_t B, uint32_t Te, ui
     int rc = a.rc;
     if (!rc) {
         t->largest = a.largest->size;
-        snprintf(t->largest_what, sizeof t->largest_what, "%s", a.largest->what);
+        snprintf(t->largest_what, sizeof t->largest_what, "%.47s", a.largest->what);
     }
     if (!rc) rc = fv_buf_alloc(d, 4, FV_MEM_HOST, "dropout seed", &t->seed);
     uint32_t seed0 = 0;
@@ -245,8 +248,10 @@ void fv_t5_train_free(fv_t5_train *t) {
  * the step trains some (model/t5_lora_train.h). */
 static int block_linear(fv_graph *g, const fv_t5_train *t, int decoder, int l, enum fv_t5_lin which, fv_buf *x,
                         fv_t5_w w, fv_buf *y, uint32_t rows, uint32_t in, uint32_t out, float beta) {
-    if (t->m->wtype != FV_WT_F32) { /* a low-bit frozen base: the model's own product (ops/wlinear.h) */
-        const fv_t5_block *b = decoder ? &t->m->dec[l] : &t->m->enc[l];
+    const fv_t5_block *b = decoder ? &t->m->dec[l] : &t->m->enc[l];
+    /* a low-bit frozen base, or a weight split into row pieces: the model's own product
+     * (ops/wlinear.h, model/t5_wsplit.h) */
+    if (t->m->wtype != FV_WT_F32 || fv_t5_wsplit_parts(b, which)) {
         FV_TRY(fv_t5_linear_base(g, t->m, b, which, T(x), T(y), rows, beta));
     } else {
         FV_TRY(fv_t5_train_linear(g, x, w, y, rows, in, out, beta));

@@ -1,12 +1,14 @@
 /* The model's weights as the ops see them: a block's linear layer, the embedding lookup and the
  * LM head over weights of any storage type (model/t5.h). f32 models record exactly the dispatches
  * they always did (fv_linear, fv_rowsplit_embedding, fv_rowsplit_linear); typed ones go through
- * ops/wlinear.h and ops/wembedding.h with the model's fp32 scratch for many-row products. */
+ * ops/wlinear.h and ops/wembedding.h with the model's fp32 scratch for many-row products. A block
+ * linear too large for one buffer runs over its row pieces (model/t5_wsplit.h). */
 #include <math.h>
 
 #include "model/t5.h"
 #include "model/t5_layers.h"
 #include "model/t5_lora.h"
+#include "model/t5_wsplit.h"
 #include "ops/gemm.h"
 #include "ops/wembedding.h"
 
@@ -35,6 +37,7 @@ static fv_wlinear_opts scratch_opts(const fv_t5 *m) {
 
 int fv_t5_linear_base(fv_graph *g, const fv_t5 *m, const fv_t5_block *b, enum fv_t5_lin which, fv_t x, fv_t y,
                       uint32_t rows, float beta) {
+    if (fv_t5_wsplit_parts(b, which)) return fv_t5_wsplit_linear(g, m, b, which, x, y, rows, beta);
     fv_weight w = fv_t5_block_weight(m, b, which);
     if (m->wtype == FV_WT_F32) return fv_linear(g, x, w.data, y, rows, w.cols, w.rows, beta);
     fv_wlinear_opts o = scratch_opts(m);

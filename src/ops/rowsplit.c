@@ -30,14 +30,15 @@ int fv_rowsplit_alloc(fv_dev *d, uint32_t rows, uint32_t cols, const char *what,
     if (!rows || !cols) return fv_err("%s: empty matrix %ux%u", what, rows, cols);
     uint32_t pr = fv_rowsplit_piece_rows(d, rows, cols);
     if (!pr)
-        return fv_err("%s: one row of %u floats exceeds the device's storage buffer range of %u bytes", what, cols,
-                      d->props.limits.maxStorageBufferRange);
+        return fv_err("%s: one row of %u 32-bit words (%llu bytes) exceeds the device's storage buffer range of %u "
+                      "bytes (or its allocation or texel limit): this tensor cannot be split into row pieces that fit",
+                      what, cols, (unsigned long long)cols * 4, d->props.limits.maxStorageBufferRange);
     uint32_t n = (rows + pr - 1) / pr;
     fv_buf **piece = calloc(n, sizeof *piece);
     if (!piece) return fv_err("out of host memory");
     *out = (fv_rowsplit){.rows = rows, .cols = cols, .piece_rows = pr, .n = n, .piece = piece};
     for (uint32_t i = 0; i < n; i++) {
-        char name[48];
+        char name[96];
         if (n == 1) snprintf(name, sizeof name, "%s", what);
         else snprintf(name, sizeof name, "%s[%u/%u]", what, i, n);
         int rc = fv_buf_alloc(d, (uint64_t)fv_rowsplit_count(out, i) * cols * 4, FV_MEM_DEVICE, name, &piece[i]);
@@ -100,34 +101,63 @@ int fv_rowsplit_embedding_back(fv_graph *g, fv_t ids, fv_t dout, const fv_rowspl
     return 0;
 }
 
+/* Total rows and pieces of a parts list. */
+static void parts_size(const fv_rowsplit *parts, uint32_t nparts, uint32_t *rows, uint32_t *pieces) {
+    *rows = *pieces = 0;
+    for (uint32_t k = 0; k < nparts; k++) *rows += parts[k].rows, *pieces += parts[k].n;
+}
+
+int fv_rowsplit_linear_parts(fv_graph *g, fv_t x, const fv_rowsplit *parts, uint32_t nparts, fv_t y, uint32_t rows,
+                             float alpha, float beta) {
+    uint32_t N, np;
+    parts_size(parts, nparts, &N, &np);
+    for (uint32_t k = 0, row0 = 0; k < nparts; row0 += parts[k].rows, k++) {
+        const fv_rowsplit *w = &parts[k];
+        for (uint32_t i = 0; i < w->n; i++) {
+            fv_gemm_desc p = {.M = rows, .N = fv_rowsplit_count(w, i), .K = w->cols, .trans_b = 1,
+                              .ldc = np > 1 ? N : 0, .alpha = alpha, .beta = beta};
+            if (fv_gemm(g, &p, x, fv_tensor(w->piece[i], 0), fv_tensor(y.buf, y.off + row0 + fv_rowsplit_first(w, i))))
+                return fv_err_wrap("linear over %s (%u x %u, piece %u of %u)", w->piece[i]->what, w->rows, w->cols, i,
+                                   w->n);
+        }
+    }
+    return 0;
+}
+
 int fv_rowsplit_linear(fv_graph *g, fv_t x, const fv_rowsplit *w, fv_t y, uint32_t rows, float alpha) {
-    for (uint32_t i = 0; i < w->n; i++) {
-        fv_gemm_desc p = {.M = rows, .N = fv_rowsplit_count(w, i), .K = w->cols, .trans_b = 1,
-                          .ldc = w->n > 1 ? w->rows : 0, .alpha = alpha, .beta = 0.0f};
-        if (fv_gemm(g, &p, x, fv_tensor(w->piece[i], 0), fv_tensor(y.buf, y.off + fv_rowsplit_first(w, i))))
-            return fv_err_wrap("linear over %s (%u x %u, piece %u of %u)", w->piece[i]->what, w->rows, w->cols, i, w->n);
+    return fv_rowsplit_linear_parts(g, x, w, 1, y, rows, alpha, 0.0f);
+}
+
+int fv_rowsplit_linear_back_parts(fv_graph *g, fv_t x, const fv_rowsplit *parts, uint32_t nparts, fv_t dy, fv_t dx,
+                                  const fv_rowsplit *dparts, uint32_t rows, float alpha, int acc) {
+    uint32_t N, np;
+    parts_size(parts, nparts, &N, &np);
+    int first = 1;
+    for (uint32_t k = 0, row0 = 0; k < nparts; row0 += parts[k].rows, k++) {
+        const fv_rowsplit *w = &parts[k], *dw = dparts ? &dparts[k] : NULL;
+        if (dw && (dw->rows != w->rows || dw->cols != w->cols || dw->n != w->n || dw->piece_rows != w->piece_rows))
+            return fv_err("linear backward: the gradient of %s is not split like the weight", w->n ? w->piece[0]->what : "?");
+        for (uint32_t i = 0; i < w->n; i++) {
+            uint32_t n = fv_rowsplit_count(w, i), lddy = np > 1 ? N : 0;
+            fv_t dyi = fv_tensor(dy.buf, dy.off + row0 + fv_rowsplit_first(w, i));
+            if (dx.buf) { /* K runs along the split rows: later pieces accumulate */
+                fv_gemm_desc p = {.M = rows, .N = w->cols, .K = n, .lda = lddy, .alpha = alpha,
+                                  .beta = first && !acc ? 0.0f : 1.0f};
+                if (fv_gemm(g, &p, dyi, fv_tensor(w->piece[i], 0), dx))
+                    return fv_err_wrap("linear backward dx over %s (piece %u of %u)", w->piece[i]->what, i, w->n);
+            }
+            first = 0;
+            if (dw) {
+                fv_gemm_desc p = {.M = n, .N = w->cols, .K = rows, .trans_a = 1, .lda = lddy, .alpha = alpha, .beta = 1.0f};
+                if (fv_gemm(g, &p, dyi, x, fv_tensor(dw->piece[i], 0)))
+                    return fv_err_wrap("linear backward dW of %s (piece %u of %u)", dw->piece[i]->what, i, dw->n);
+            }
+        }
     }
     return 0;
 }
 
 int fv_rowsplit_linear_back(fv_graph *g, fv_t x, const fv_rowsplit *w, fv_t dy, fv_t dx, const fv_rowsplit *dw,
                             uint32_t rows, float alpha) {
-    if (dw && (dw->rows != w->rows || dw->cols != w->cols || dw->n != w->n || dw->piece_rows != w->piece_rows))
-        return fv_err("linear backward: the gradient of %s is not split like the weight", w->n ? w->piece[0]->what : "?");
-    for (uint32_t i = 0; i < w->n; i++) {
-        uint32_t first = fv_rowsplit_first(w, i), n = fv_rowsplit_count(w, i);
-        fv_t dyi = fv_tensor(dy.buf, dy.off + first);
-        uint32_t lddy = w->n > 1 ? w->rows : 0;
-        if (dx.buf) { /* K runs along the split rows: later pieces accumulate */
-            fv_gemm_desc p = {.M = rows, .N = w->cols, .K = n, .lda = lddy, .alpha = alpha, .beta = i ? 1.0f : 0.0f};
-            if (fv_gemm(g, &p, dyi, fv_tensor(w->piece[i], 0), dx))
-                return fv_err_wrap("linear backward dx over %s (piece %u of %u)", w->piece[i]->what, i, w->n);
-        }
-        if (dw) {
-            fv_gemm_desc p = {.M = n, .N = w->cols, .K = rows, .trans_a = 1, .lda = lddy, .alpha = alpha, .beta = 1.0f};
-            if (fv_gemm(g, &p, dyi, x, fv_tensor(dw->piece[i], 0)))
-                return fv_err_wrap("linear backward dW of %s (piece %u of %u)", dw->piece[i]->what, i, dw->n);
-        }
-    }
-    return 0;
+    return fv_rowsplit_linear_back_parts(g, x, w, 1, dy, dx, dw, rows, alpha, 0);
 }

@@ -11,7 +11,9 @@
  * Arithmetic: each output element is computed by the same kernel over the same K as with the whole
  * matrix, so the embedding (forward and backward) and the linear forward and weight gradient are
  * bit-identical to the unsplit run; only the linear input gradient dx = dy W, whose K runs along
- * the split rows, sums the pieces' partial products one after another (fp32 rounding differs). */
+ * the split rows, sums the pieces' partial products one after another (fp32 rounding differs).
+ * The block weights (q|k|v, o, wi, wo, ...) larger than the range are split the same way, per HF
+ * tensor, and their products run over the parts (fv_rowsplit_linear_parts; model/t5_wsplit.c). */
 #ifndef FV_OPS_ROWSPLIT_H
 #define FV_OPS_ROWSPLIT_H
 
@@ -48,9 +50,18 @@ int fv_rowsplit_embedding_back(fv_graph *g, fv_t ids, fv_t dout, const fv_rowspl
 
 /* y[rows, w.rows] = alpha * x[rows, w.cols] W^T: one GEMM per piece writing its columns of y. */
 int fv_rowsplit_linear(fv_graph *g, fv_t x, const fv_rowsplit *w, fv_t y, uint32_t rows, float alpha);
+/* The same over a matrix stored as nparts consecutive row blocks, each a row split of the same
+ * cols (a fused q|k|v too large for one buffer: q, k and v split each), plus beta * y:
+ * y[rows, sum of the parts' rows] = alpha * x W^T + beta * y. */
+int fv_rowsplit_linear_parts(fv_graph *g, fv_t x, const fv_rowsplit *parts, uint32_t nparts, fv_t y, uint32_t rows,
+                             float alpha, float beta);
 /* Its backward: dx[rows, w.cols] = alpha * dy W (overwritten; skipped when dx.buf is NULL) and
  * dW += alpha * dy^T x (dw NULL: skipped). dy is [rows, w.rows] packed. */
 int fv_rowsplit_linear_back(fv_graph *g, fv_t x, const fv_rowsplit *w, fv_t dy, fv_t dx, const fv_rowsplit *dw,
                             uint32_t rows, float alpha);
+/* Its backward over row parts: dx = alpha * dy W (+ dx when acc), dW += alpha * dy^T x per part
+ * (dparts NULL: no weight gradient; else split like parts). */
+int fv_rowsplit_linear_back_parts(fv_graph *g, fv_t x, const fv_rowsplit *parts, uint32_t nparts, fv_t dy, fv_t dx,
+                                  const fv_rowsplit *dparts, uint32_t rows, float alpha, int acc);
 
 #endif

@@ -42,7 +42,7 @@ typedef struct fv_buf {
     void *host;            /* mapped pointer to this range if host-coherent, else NULL */
     fv_block *block;
     VkBufferView views[FV_TEXEL_COUNT];
-    char what[48];         /* label for error messages */
+    char what[96];         /* label for error messages (HF tensor names and a piece suffix) */
 } fv_buf;
 
 int fv_mem_init(fv_dev *d);
