@@ -1,6 +1,7 @@
 // Reading low-bit weights (src/io/wpack.h layouts) as 32-bit words and dequantizing them in
 // registers, so the kernels need neither 8- nor 16-bit storage nor arithmetic: fp16 through
-// unpackHalf2x16, bf16 as the high half of a float's bits, int8 by sign-extending shifts. One variant per storage type: -DW_BF16, -DW_Q8, else fp16. With -DTEXEL the
+// unpackHalf2x16, bf16 as the high half of a float's bits, int8 by sign-extending shifts (or
+// bytes4_hi: each byte at the top of an int, the 2^24 folded into the scale). One variant per storage type: -DW_BF16, -DW_Q8, else fp16. With -DTEXEL the
 // words come from R32UI texel buffers (one vector gather on lavapipe) instead of storage buffers.
 //   W: binding 1 (the weight words), S: binding 2 (q8 scales, fp16 pairs; bound but unused otherwise)
 //   wunit(rb, u, sb)   the 4 weights k = 4u .. 4u + 3 of the row whose words start at rb and
@@ -25,6 +26,14 @@ layout(std430, binding = 2) readonly buffer Sb { uint Sw[]; };
 vec4 bytes4(uint u) {
     int v = int(u);
     return vec4((v << 24) >> 24, (v << 16) >> 24, (v << 8) >> 24, v >> 24);
+}
+// The same times 2^24, exactly: each byte moved to the top of the word by one shift or mask and
+// not shifted back (6 integer operations per word instead of 7). A caller folds 2^-24 into the q8
+// scale (BYTES_SCALE * s is exact for every fp16 s), so x * q * 2^24 and its sums are those of
+// x * q scaled by a power of two (for |x| < 2^97: no overflow), and s * part rounds the same.
+const float BYTES_SCALE = 1.0 / 16777216.0;
+vec4 bytes4_hi(uint u) {
+    return vec4(int(u << 24), int((u << 16) & 0xff000000u), int((u << 8) & 0xff000000u), int(u & 0xff000000u));
 }
 vec2 half_pair(uint w) { return unpackHalf2x16(w); }
 
