@@ -16,6 +16,25 @@
 #include "ops/rowsplit.h"
 #include "ref/gemm.h"
 
+/* The forward, dx and dW of a split linear against the double reference (1e-5) and against the
+ * same product over the whole weight (bit-identical). got = {y, dx, dW}, ref = {y, dx, dW},
+ * whole = {y, dW}. */
+static int compare_linear(fv_check *c, const char *what, const char *acc, const char *shape, float *const got[3],
+                          const float *const ref[3], float *const whole[2], uint32_t M, uint32_t V, uint32_t K) {
+    char l[5][96];
+    snprintf(l[0], sizeof l[0], "%s fwd%s vs ref", what, acc);
+    snprintf(l[1], sizeof l[1], "%s fwd vs whole weight", what);
+    snprintf(l[2], sizeof l[2], "%s dx vs ref", what);
+    snprintf(l[3], sizeof l[3], "%s dW (+=) vs ref", what);
+    snprintf(l[4], sizeof l[4], "%s dW vs whole weight", what);
+    int bad = fv_check_compare(c, l[0], shape, got[0], ref[0], (size_t)M * V, 1e-5);
+    bad |= fv_check_compare(c, l[1], shape, got[0], whole[0], (size_t)M * V, 0);
+    bad |= fv_check_compare(c, l[2], shape, got[1], ref[1], (size_t)M * K, 1e-5);
+    bad |= fv_check_compare(c, l[3], shape, got[2], ref[2], (size_t)V * K, 1e-5);
+    bad |= fv_check_compare(c, l[4], shape, got[2], whole[1], (size_t)V * K, 0);
+    return bad;
+}
+
 static int one(fv_check *c, uint32_t M, uint32_t V, uint32_t K, uint32_t piece_rows, float alpha) {
     char shape[80];
     snprintf(shape, sizeof shape, "%ux%u W[%u,%u] in pieces of %u rows", M, K, V, K, piece_rows);
@@ -69,11 +88,8 @@ static int one(fv_check *c, uint32_t M, uint32_t V, uint32_t K, uint32_t piece_r
     }
     float *gy = fv_check_download(c, by, (size_t)M * V), *gdx = fv_check_download(c, bdx, (size_t)M * K);
     float *hy = fv_check_download(c, wy, (size_t)M * V), *hdw = fv_check_download(c, bdw, (size_t)V * K);
-    int bad = fv_check_compare(c, "rowsplit linear fwd vs ref", shape, gy, ry, (size_t)M * V, 1e-5);
-    bad |= fv_check_compare(c, "rowsplit linear fwd vs whole weight", shape, gy, hy, (size_t)M * V, 0);
-    bad |= fv_check_compare(c, "rowsplit linear dx vs ref", shape, gdx, rdx, (size_t)M * K, 1e-5);
-    bad |= fv_check_compare(c, "rowsplit linear dW (+=) vs ref", shape, gdw, rdw, (size_t)V * K, 1e-5);
-    bad |= fv_check_compare(c, "rowsplit linear dW vs whole weight", shape, gdw, hdw, (size_t)V * K, 0);
+    int bad = compare_linear(c, "rowsplit linear", "", shape, (float *const[]){gy, gdx, gdw}, (const float *const[]){ry, rdx, rdw},
+                             (float *const[]){hy, hdw}, M, V, K);
     free(pw), free(pd);
     return bad;
 }
@@ -136,11 +152,8 @@ static int parts(fv_check *c, uint32_t M, uint32_t P, uint32_t K, uint32_t piece
         }
     float *gy = fv_check_download(c, by, (size_t)M * V), *gdx = fv_check_download(c, bdx, (size_t)M * K);
     float *hy = fv_check_download(c, wy, (size_t)M * V), *hdw = fv_check_download(c, bdw, (size_t)V * K);
-    int bad = fv_check_compare(c, "rowsplit parts fwd (+y) vs ref", shape, gy, ry, (size_t)M * V, 1e-5);
-    bad |= fv_check_compare(c, "rowsplit parts fwd vs whole weight", shape, gy, hy, (size_t)M * V, 0);
-    bad |= fv_check_compare(c, "rowsplit parts dx (+dx) vs ref", shape, gdx, rdx, (size_t)M * K, 1e-5);
-    bad |= fv_check_compare(c, "rowsplit parts dW (+=) vs ref", shape, gdw, rdw, (size_t)V * K, 1e-5);
-    bad |= fv_check_compare(c, "rowsplit parts dW vs whole weight", shape, gdw, hdw, (size_t)V * K, 0);
+    int bad = compare_linear(c, "rowsplit parts", " (+y/+dx)", shape, (float *const[]){gy, gdx, gdw},
+                             (const float *const[]){ry, rdx, rdw}, (float *const[]){hy, hdw}, M, V, K);
     free(pw), free(pd);
     return bad;
 }
