@@ -26,6 +26,7 @@
 #include "ops/gelu.h"
 #include "ops/gemm.h"
 #include "ops/rmsnorm.h"
+#include "ops/wlinear.h"
 #include "ops/relpos.h"
 #include "ops/xent.h"
 #include "ref/attn_ranges.h"
@@ -122,6 +123,39 @@ static int prof_gemm(prof *p, const char *kind, uint32_t M, uint32_t N, uint32_t
     fv_buf_free(p->d, b);
     fv_buf_free(p->d, c);
     return rc;
+}
+
+/* The forward of a linear layer over a weight stored as `t` (not f32), as the decode and prefill
+ * steps of a low-bit model run it (fv_linear_w, AUTO path). The words are constants: f16/bf16 1.0,
+ * q8 q = 1 with scale 2^-4, so no value is special. */
+static int prof_wlinear(prof *p, const char *kind, uint32_t M, uint32_t N, uint32_t K, enum fv_wtype t, uint32_t count) {
+    static const uint32_t word[] = {0, 0x3c003c00u, 0x3f803f80u, 0x01010101u};
+    fv_buf *x = NULL, *y = NULL, *w = NULL, *sc = NULL;
+    uint64_t nw = fv_wpack_data_words(t, N, K), ns = fv_wpack_scale_words(t, N, K);
+    int rc = fill(p->d, (uint64_t)M * K, "profile x", &x) || fill(p->d, (uint64_t)M * N, "profile y", &y) ||
+             fv_buf_alloc(p->d, nw * 4, FV_MEM_DEVICE, "profile W", &w) || fv_buf_fill_u32(p->d, w, word[t]);
+    if (!rc && ns) rc = fv_buf_alloc(p->d, ns * 4, FV_MEM_DEVICE, "profile scales", &sc) || fv_buf_fill_u32(p->d, sc, 0x2c002c00u);
+    fv_weight wt = {.type = t, .rows = N, .cols = K, .data = fv_tensor(w, 0), .scales = fv_tensor(sc, 0)};
+    if (!rc) rc = fv_graph_begin(p->g);
+    if (!rc) rc = fv_linear_w(p->g, fv_tensor(x, 0), &wt, fv_tensor(y, 0), M, 1.0f, 0.0f, NULL);
+    if (!rc) rc = fv_graph_end(p->g);
+    double ms = 0, flops = 2.0 * M * N * K;
+    if (!rc) rc = time_it(p, flops * 1e-9, &ms);
+    if (!rc) {
+        char shape[64];
+        snprintf(shape, sizeof shape, "%ux%ux%u %s", M, N, K, fv_wtype_name(t));
+        row(p, kind, shape, count, ms, flops);
+    }
+    fv_buf *all[] = {x, y, w, sc};
+    for (int i = 0; i < 4; i++) fv_buf_free(p->d, all[i]);
+    return rc;
+}
+
+/* A forward linear layer of an inference step over the weight type t (f32: the fp32 GEMM). */
+static int prof_infer_linear(prof *p, const char *kind, uint32_t rows, uint32_t in, uint32_t out, enum fv_wtype t,
+                             uint32_t count) {
+    if (t == FV_WT_F32) return prof_gemm(p, kind, rows, out, in, 0, 1, count);
+    return prof_wlinear(p, kind, rows, out, in, t, count);
 }
 
 /* A linear layer of `rows` tokens, in -> out: forward, and with backward (the training step) its dx
@@ -232,10 +266,10 @@ static int prof_attn(prof *p, const char *name, fv_attn_desc a, int bidirectiona
 /* A decode step's attention as the step records it: the fused one-dispatch kernel
  * (ops/attn_decode.h; self-attention appends k and v, at a half-full cache) where it serves the
  * shape, else the general op with Tq = 1. */
-static int prof_attn_decode(prof *p, const char *name, fv_attn_desc a, uint32_t count) {
+static int prof_attn_decode(prof *p, const char *name, fv_attn_desc a, int kv_f16, uint32_t count) {
     fv_dev *d = p->d;
     fv_attn_dec_desc ad = {.B = a.B, .H = a.H, .dk = a.dk, .Tk = a.Tk, .self = a.use_bias, .use_bias = a.use_bias,
-                           .num_buckets = 32, .lut_radius = 128};
+                           .num_buckets = 32, .lut_radius = 128, .kv_f16 = kv_f16};
     uint64_t nq = (uint64_t)a.B * a.H * a.dk, nk = nq * a.Tk;
     enum { Q, K, V, O, KN, VN, SK, STEP, TAB, LUT, NB };
     fv_buf *b[NB] = {0};
@@ -258,7 +292,8 @@ static int prof_attn_decode(prof *p, const char *name, fv_attn_desc a, uint32_t 
     if (!rc) rc = time_it(p, 0, &ms);
     if (!rc) {
         char shape[64];
-        snprintf(shape, sizeof shape, "B=%u Tk=%u H=%u fused%s", a.B, a.Tk, a.H, ad.self ? " + KV append" : "");
+        snprintf(shape, sizeof shape, "B=%u Tk=%u H=%u fused%s%s", a.B, a.Tk, a.H, ad.self ? " + KV append" : "",
+                 kv_f16 ? " f16" : "");
         row(p, name, shape, count, ms, 4.0 * a.B * a.H * a.Tk * a.dk);
     }
     for (int i = 0; i < NB; i++) fv_buf_free(d, b[i]);
@@ -557,18 +592,19 @@ int fv_bench_profile_decode(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, do
     enc.Tq = enc.Tk = Te;
     prof p;
     FV_TRY(begin(&p, m->d, f, json, "decode", step_ms));
-    int rc = prof_linear(&p, "qkv", R, D, 3 * in, Ld, 0) || prof_linear(&p, "o, co", R, in, D, 2 * Ld, 0) ||
-             prof_linear(&p, "cq", R, D, in, Ld, 0) || prof_linear(&p, "wi", R, D, FF, Ld, 0) ||
-             prof_linear(&p, "wo", R, F, D, Ld, 0) || prof_linear(&p, "lm head", R, D, V, 1, 0) ||
-             prof_attn_decode(&p, "self attn", self, Ld) || prof_attn_decode(&p, "cross attn", cross, Ld) ||
-             prof_replay(&p, 1);
+    enum fv_wtype t = m->wtype, vt = m->vtype;
+    int rc = prof_infer_linear(&p, "qkv", R, D, 3 * in, t, Ld) || prof_infer_linear(&p, "o, co", R, in, D, t, 2 * Ld) ||
+             prof_infer_linear(&p, "cq", R, D, in, t, Ld) || prof_infer_linear(&p, "wi", R, D, FF, t, Ld) ||
+             prof_infer_linear(&p, "wo", R, F, D, t, Ld) || prof_infer_linear(&p, "lm head", R, D, V, vt, 1) ||
+             prof_attn_decode(&p, "self attn", self, m->kv_f16, Ld) ||
+             prof_attn_decode(&p, "cross attn", cross, m->kv_f16, Ld) || prof_replay(&p, 1);
     if (!rc) finish(&p, "norms, GELU, embedding, upload, read-back");
     fv_graph_destroy(p.g);
     if (rc) return rc;
     FV_TRY(begin(&p, m->d, f, json, "prefill", prefill_ms));
-    rc = prof_linear(&p, "enc qkv", Ne, D, 3 * in, Le, 0) || prof_linear(&p, "enc o", Ne, in, D, Le, 0) ||
-         prof_linear(&p, "enc wi", Ne, D, FF, Le, 0) || prof_linear(&p, "enc wo", Ne, F, D, Le, 0) ||
-         prof_linear(&p, "dec ckv", Ne, D, 2 * in, Ld, 0) || prof_attn(&p, "enc attn", enc, 1, Le, 0, 0);
+    rc = prof_infer_linear(&p, "enc qkv", Ne, D, 3 * in, t, Le) || prof_infer_linear(&p, "enc o", Ne, in, D, t, Le) ||
+         prof_infer_linear(&p, "enc wi", Ne, D, FF, t, Le) || prof_infer_linear(&p, "enc wo", Ne, F, D, t, Le) ||
+         prof_infer_linear(&p, "dec ckv", Ne, D, 2 * in, t, Ld) || prof_attn(&p, "enc attn", enc, 1, Le, 0, 0);
     if (!rc) finish(&p, "norms, GELU, embedding, upload");
     fv_graph_destroy(p.g);
     return rc;

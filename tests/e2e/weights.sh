@@ -40,3 +40,8 @@ awk -F'"weights_bytes": ' '{ split($2, a, ","); b[NR] = a[1] }
         printf "bench: weights_bytes f32 %d, f16 %d (%.3f), bf16 %d, q8 %d (%.3f x f32)\n", b[1], b[2], b[2] / b[1], b[3], b[4], b[4] / b[1]
         if (!(b[2] < b[1] && b[3] == b[2] && b[4] < b[2])) { print "weights_bytes not ordered f32 > f16 = bf16 > q8"; exit 1 } }' \
   "$work/bench.jsonl"
+# the per-op profile of a low-bit model times the products over its own storage type
+"$FLANVK" bench generate --config tiny --weights q8 --batch-size 1 --prompt-len 16 --new-tokens 2 --profile --json \
+  > "$work/prof.jsonl" 2> "$work/err" || { cat "$work/err"; fail "bench generate --profile"; }
+grep -q '"kind": "wi", "shape": "1x[0-9]*x[0-9]* q8"' "$work/prof.jsonl" || fail "the decode profile of q8 weights does not time q8 products"
+grep -q '"kind": "self attn", "shape": "[^"]* f16"' "$work/prof.jsonl" || fail "the decode profile does not time the f16 KV cache"
