@@ -16,6 +16,7 @@
 
 #include "bench/bench_model.h"
 #include "model/t5_grads.h"
+#include "model/t5_layers.h"
 #include "model/t5_train_step.h"
 #include "ops/attention.h"
 #include "ops/attn_decode.h"
@@ -26,7 +27,6 @@
 #include "ops/gelu.h"
 #include "ops/gemm.h"
 #include "ops/rmsnorm.h"
-#include "ops/wlinear.h"
 #include "ops/relpos.h"
 #include "ops/xent.h"
 #include "ref/attn_ranges.h"
@@ -125,37 +125,56 @@ static int prof_gemm(prof *p, const char *kind, uint32_t M, uint32_t N, uint32_t
     return rc;
 }
 
-/* The forward of a linear layer over a weight stored as `t` (not f32), as the decode and prefill
- * steps of a low-bit model run it (fv_linear_w, AUTO path). The words are constants: f16/bf16 1.0,
- * q8 q = 1 with scale 2^-4, so no value is special. */
-static int prof_wlinear(prof *p, const char *kind, uint32_t M, uint32_t N, uint32_t K, enum fv_wtype t, uint32_t count) {
-    static const uint32_t word[] = {0, 0x3c003c00u, 0x3f803f80u, 0x01010101u};
-    fv_buf *x = NULL, *y = NULL, *w = NULL, *sc = NULL;
-    uint64_t nw = fv_wpack_data_words(t, N, K), ns = fv_wpack_scale_words(t, N, K);
-    int rc = fill(p->d, (uint64_t)M * K, "profile x", &x) || fill(p->d, (uint64_t)M * N, "profile y", &y) ||
-             fv_buf_alloc(p->d, nw * 4, FV_MEM_DEVICE, "profile W", &w) || fv_buf_fill_u32(p->d, w, word[t]);
-    if (!rc && ns) rc = fv_buf_alloc(p->d, ns * 4, FV_MEM_DEVICE, "profile scales", &sc) || fv_buf_fill_u32(p->d, sc, 0x2c002c00u);
-    fv_weight wt = {.type = t, .rows = N, .cols = K, .data = fv_tensor(w, 0), .scales = fv_tensor(sc, 0)};
+/* The products of one kind (one or two of the block's linear layers) of an inference step, over
+ * the model's own weights, every layer's in one graph as the step runs them: each layer reads its
+ * own weight from memory, as in the step (one weight replayed would be timed from the cache: a
+ * flan-t5-base decoder layer's q8 weights fit a 32 MiB L3). Time and FLOPs per product. */
+static int prof_model_linear(prof *p, const fv_t5 *m, const char *kind, int decoder, enum fv_t5_lin w1,
+                             enum fv_t5_lin w2, uint32_t rows) {
+    const fv_t5_block *blocks = decoder ? m->dec : m->enc;
+    uint32_t layers = (uint32_t)(decoder ? m->cfg.num_decoder_layers : m->cfg.num_layers), count = 0;
+    fv_weight w = fv_t5_block_weight(m, &blocks[0], w1);
+    fv_buf *x = NULL, *y = NULL;
+    int rc = fill(p->d, (uint64_t)rows * w.cols, "profile x", &x) || fill(p->d, (uint64_t)rows * w.rows, "profile y", &y);
     if (!rc) rc = fv_graph_begin(p->g);
-    if (!rc) rc = fv_linear_w(p->g, fv_tensor(x, 0), &wt, fv_tensor(y, 0), M, 1.0f, 0.0f, NULL);
+    for (uint32_t l = 0; !rc && l < layers; l++)
+        for (int k = 0; !rc && k < 2; k++) {
+            if (k && w2 == w1) break;
+            rc = fv_t5_linear(p->g, m, &blocks[l], k ? w2 : w1, fv_tensor(x, 0), fv_tensor(y, 0), rows, 0.0f);
+            count++;
+        }
     if (!rc) rc = fv_graph_end(p->g);
-    double ms = 0, flops = 2.0 * M * N * K;
-    if (!rc) rc = time_it(p, flops * 1e-9, &ms);
+    double ms = 0, flops = 2.0 * rows * w.rows * w.cols;
+    if (!rc) rc = time_it(p, flops * count * 1e-9, &ms);
     if (!rc) {
         char shape[64];
-        snprintf(shape, sizeof shape, "%ux%ux%u %s", M, N, K, fv_wtype_name(t));
-        row(p, kind, shape, count, ms, flops);
+        snprintf(shape, sizeof shape, "%ux%ux%u %s", rows, w.rows, w.cols, fv_wtype_name(w.type));
+        p->cpu_ms /= count;
+        row(p, kind, shape, count, ms / count, flops);
     }
-    fv_buf *all[] = {x, y, w, sc};
-    for (int i = 0; i < 4; i++) fv_buf_free(p->d, all[i]);
+    fv_buf_free(p->d, x);
+    fv_buf_free(p->d, y);
     return rc;
 }
 
-/* A forward linear layer of an inference step over the weight type t (f32: the fp32 GEMM). */
-static int prof_infer_linear(prof *p, const char *kind, uint32_t rows, uint32_t in, uint32_t out, enum fv_wtype t,
-                             uint32_t count) {
-    if (t == FV_WT_F32) return prof_gemm(p, kind, rows, out, in, 0, 1, count);
-    return prof_wlinear(p, kind, rows, out, in, t, count);
+/* The LM head of an inference step over the model's own table (16-bit in a low-bit model). */
+static int prof_model_head(prof *p, const fv_t5 *m, uint32_t rows) {
+    uint32_t D = (uint32_t)m->cfg.d_model, V = (uint32_t)m->cfg.vocab_size;
+    fv_buf *x = NULL, *y = NULL;
+    int rc = fill(p->d, (uint64_t)rows * D, "profile x", &x) || fill(p->d, (uint64_t)rows * V, "profile logits", &y);
+    if (!rc) rc = fv_graph_begin(p->g);
+    if (!rc) rc = fv_t5_logits(p->g, m, fv_tensor(x, 0), fv_tensor(y, 0), rows);
+    if (!rc) rc = fv_graph_end(p->g);
+    double ms = 0, flops = 2.0 * rows * V * D;
+    if (!rc) rc = time_it(p, flops * 1e-9, &ms);
+    if (!rc) {
+        char shape[64];
+        snprintf(shape, sizeof shape, "%ux%ux%u %s", rows, V, D, fv_wtype_name(m->vtype));
+        row(p, "lm head", shape, 1, ms, flops);
+    }
+    fv_buf_free(p->d, x);
+    fv_buf_free(p->d, y);
+    return rc;
 }
 
 /* A linear layer of `rows` tokens, in -> out: forward, and with backward (the training step) its dx
@@ -583,8 +602,7 @@ int fv_bench_profile_train(fv_t5 *m, uint32_t B, uint32_t Te, uint32_t Td, doubl
 int fv_bench_profile_decode(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, double step_ms, double prefill_ms, FILE *f,
                             int json) {
     const fv_t5_config *c = &m->cfg;
-    uint32_t D = (uint32_t)c->d_model, in = m->inner, F = (uint32_t)c->d_ff, FF = (c->is_gated_act ? 2 : 1) * F;
-    uint32_t V = (uint32_t)c->vocab_size, Le = (uint32_t)c->num_layers, Ld = (uint32_t)c->num_decoder_layers, Ne = R * Te;
+    uint32_t Le = (uint32_t)c->num_layers, Ld = (uint32_t)c->num_decoder_layers, Ne = R * Te;
     fv_attn_desc self = {.B = R, .Tq = 1, .Tk = tmax, .H = (uint32_t)c->num_heads, .dk = (uint32_t)c->d_kv, .use_bias = 1};
     fv_attn_desc cross = self, enc = self;
     cross.Tk = Te;
@@ -592,19 +610,19 @@ int fv_bench_profile_decode(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, do
     enc.Tq = enc.Tk = Te;
     prof p;
     FV_TRY(begin(&p, m->d, f, json, "decode", step_ms));
-    enum fv_wtype t = m->wtype, vt = m->vtype;
-    int rc = prof_infer_linear(&p, "qkv", R, D, 3 * in, t, Ld) || prof_infer_linear(&p, "o, co", R, in, D, t, 2 * Ld) ||
-             prof_infer_linear(&p, "cq", R, D, in, t, Ld) || prof_infer_linear(&p, "wi", R, D, FF, t, Ld) ||
-             prof_infer_linear(&p, "wo", R, F, D, t, Ld) || prof_infer_linear(&p, "lm head", R, D, V, vt, 1) ||
+    int rc = prof_model_linear(&p, m, "qkv", 1, FV_T5_QKV, FV_T5_QKV, R) ||
+             prof_model_linear(&p, m, "o, co", 1, FV_T5_O, FV_T5_CO, R) ||
+             prof_model_linear(&p, m, "cq", 1, FV_T5_CQ, FV_T5_CQ, R) || prof_model_linear(&p, m, "wi", 1, FV_T5_WI, FV_T5_WI, R) ||
+             prof_model_linear(&p, m, "wo", 1, FV_T5_WO, FV_T5_WO, R) || prof_model_head(&p, m, R) ||
              prof_attn_decode(&p, "self attn", self, m->kv_f16, Ld) ||
              prof_attn_decode(&p, "cross attn", cross, m->kv_f16, Ld) || prof_replay(&p, 1);
     if (!rc) finish(&p, "norms, GELU, embedding, upload, read-back");
     fv_graph_destroy(p.g);
     if (rc) return rc;
     FV_TRY(begin(&p, m->d, f, json, "prefill", prefill_ms));
-    rc = prof_infer_linear(&p, "enc qkv", Ne, D, 3 * in, t, Le) || prof_infer_linear(&p, "enc o", Ne, in, D, t, Le) ||
-         prof_infer_linear(&p, "enc wi", Ne, D, FF, t, Le) || prof_infer_linear(&p, "enc wo", Ne, F, D, t, Le) ||
-         prof_infer_linear(&p, "dec ckv", Ne, D, 2 * in, t, Ld) || prof_attn(&p, "enc attn", enc, 1, Le, 0, 0);
+    rc = prof_model_linear(&p, m, "enc qkv", 0, FV_T5_QKV, FV_T5_QKV, Ne) || prof_model_linear(&p, m, "enc o", 0, FV_T5_O, FV_T5_O, Ne) ||
+         prof_model_linear(&p, m, "enc wi", 0, FV_T5_WI, FV_T5_WI, Ne) || prof_model_linear(&p, m, "enc wo", 0, FV_T5_WO, FV_T5_WO, Ne) ||
+         prof_model_linear(&p, m, "dec ckv", 1, FV_T5_CKV, FV_T5_CKV, Ne) || prof_attn(&p, "enc attn", enc, 1, Le, 0, 0);
     if (!rc) finish(&p, "norms, GELU, embedding, upload");
     fv_graph_destroy(p.g);
     return rc;
