@@ -22,13 +22,20 @@ layout(constant_id = 1) const uint MR = 1;   // rows of x per workgroup (gl_Work
 layout(constant_id = 2) const uint NC = 4;   // output columns per workgroup (COLS: per invocation)
 layout(constant_id = 3) const bool COLS = false;
 layout(constant_id = 4) const uint NQ = 2;    // COLS: 4-word texels per column per step (q8: even)
+// NORM: x is the residual stream and each row is RMS-normalised on the way in, as rmsnorm.comp does
+// it (x * inversesqrt(mean(x^2) + eps), times the norm weight g), so a decode step's norm and the
+// product after it are one dispatch. The row's sum of squares is a pass over x before the product
+// (x is a few KiB, in cache; W is what is streamed).
+layout(constant_id = 5) const bool NORM = false;
 
 #include "load.glsl"
 FV_INPUT(0, x)
+FV_INPUT(4, g)  // NORM: the norm weight (bound to x otherwise)
 #include "wload.glsl"
 layout(std430, binding = 3) buffer Yb { float y[]; };
-// wo: W's first word; rw: words per row; so: the first scale's fp16 index; nb: scales per row.
-layout(push_constant) uniform P { uint M, N, K, xo, ldx, yo, ldy, wo, rw, so, nb; float beta, alpha; } p;
+// wo: W's first word; rw: words per row; so: the first scale's fp16 index; nb: scales per row;
+// go: g's first element; eps: the norm's epsilon.
+layout(push_constant) uniform P { uint M, N, K, xo, ldx, yo, ldy, wo, rw, so, nb; float beta, alpha; uint go; float eps; } p;
 
 #include "rowsum.glsl"
 
@@ -59,6 +66,24 @@ vec4 xquad(uint i) {
     return vec4(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
 #endif
 }
+vec4 gquad(uint i) {
+#ifdef TEXEL
+    return texelFetch(g, int(i >> 2));
+#else
+    return vec4(g[i], g[i + 1u], g[i + 2u], g[i + 3u]);
+#endif
+}
+
+// NORM, COLS: each row's 1 / rms over its K elements (the same in every invocation)
+void cols_rms(out float rs[MR], uint xb[MR]) {
+    [[unroll]] for (uint m = 0; m < MR; m++) rs[m] = 0.0;
+    for (uint k = 0; k < p.K; k += 4u)
+        [[unroll]] for (uint m = 0; m < MR; m++) {
+            vec4 v = xquad(xb[m] + k);
+            rs[m] += dot(v, v);
+        }
+    [[unroll]] for (uint m = 0; m < MR; m++) rs[m] = inversesqrt(rs[m] / float(p.K) + p.eps);
+}
 
 // a + x . w as four chained fused multiply-adds (one instruction per weight with x86 FMA) rather
 // than dot() and an add. With bytes4_hi, the q8 COLS step measured 7-12% less process CPU time on
@@ -72,7 +97,7 @@ const uint UPQ = 4u / W_UNIT_WORDS;
 // One COLS step: quads qd .. qd + 4 NQ - 1 (words) of every column's row, i.e. NQ * UPQ units of
 // 4 weights from k = qd / W_UNIT_WORDS * 4. `last`: the row's final, partial step: quads at or
 // past rw read as 0 words (weight 0) and x past K as 0, so nothing past either is used.
-void cols_step(inout float acc[MR][NC], uint xb[MR], uint rb[NC], uint sb[NC], uint qd, bool last) {
+void cols_step(inout float acc[MR][NC], uint xb[MR], float rs[MR], uint rb[NC], uint sb[NC], uint qd, bool last) {
     uint k = qd / W_UNIT_WORDS * 4u;
     uvec4 wq[NC][NQ];
     [[unroll]] for (uint c = 0; c < NC; c++)
@@ -93,6 +118,10 @@ void cols_step(inout float acc[MR][NC], uint xb[MR], uint rb[NC], uint sb[NC], u
         vec4 xv[MR];
         bool in_k = k + 4u * i < p.K;
         [[unroll]] for (uint m = 0; m < MR; m++) xv[m] = in_k ? xquad(xb[m] + k + 4u * i) : vec4(0.0);
+        if (NORM && in_k) {
+            vec4 gv = gquad(p.go + k + 4u * i);
+            [[unroll]] for (uint m = 0; m < MR; m++) xv[m] = gv * (xv[m] * rs[m]);
+        }
         [[unroll]] for (uint c = 0; c < NC; c++) {
 #ifdef W_Q8
             vec4 w = bytes4_hi(wq[c][i / 4u][i % 4u]);
@@ -131,9 +160,11 @@ void main_cols() {
     }
     // whole steps of 4 NQ words per column (K % 4 == 0, rw % 4 == 0; q8: rw % 8 == 0), then the
     // partial one
+    float rs[MR];
+    if (NORM) cols_rms(rs, xb);
     uint sw = 4u * NQ, full = p.rw / sw * sw;
-    for (uint qd = 0; qd < full; qd += sw) cols_step(acc, xb, rb, sb, qd, false);
-    if (full < p.rw) cols_step(acc, xb, rb, sb, full, true);
+    for (uint qd = 0; qd < full; qd += sw) cols_step(acc, xb, rs, rb, sb, qd, false);
+    if (full < p.rw) cols_step(acc, xb, rs, rb, sb, full, true);
     [[unroll]] for (uint c = 0; c < NC; c++) {
         uint n = n0 + c * WG;
         if (n >= p.N) break;
@@ -165,11 +196,26 @@ void main() {
         rb[c] = p.wo + n * p.rw;
         sb[c] = p.so + n * p.nb;
     }
+    float rs[MR];  // NORM: each row's 1 / rms, summed over the workgroup
+    if (NORM)
+        [[unroll]] for (uint m = 0; m < MR; m++) {
+            float ss = 0.0;
+            for (uint k = lid; k < p.K; k += WG) {
+                float v = FV_LD(x, xb[m] + k);
+                ss += v * v;
+            }
+            rs[m] = inversesqrt(rowsum(ss) / float(p.K) + p.eps);
+        }
     for (uint u = lid; u < units; u += WG) {
         uint k = 4u * u;
         bool tail = k + 4u > p.K;  // the row's last unit when K % 4 != 0: x past K reads as 0
         vec4 xv[MR];
         load_x(xv, xb, k);
+        if (NORM)
+            [[unroll]] for (uint j = 0; j < 4u; j++) {
+                float gj = k + j < p.K ? FV_LD(g, p.go + k + j) : 0.0;
+                [[unroll]] for (uint m = 0; m < MR; m++) xv[m][j] = gj * (xv[m][j] * rs[m]);
+            }
         [[unroll]] for (uint c = 0; c < NC; c++) {
 #ifdef W_Q8
             vec4 q = wunit_raw(rb[c], u);  // padding q are 0, and finite anyway

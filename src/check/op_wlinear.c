@@ -22,6 +22,7 @@
 #include "check/check.h"
 #include "ops/gemm.h"
 #include "ops/wlinear.h"
+#include "ref/rmsnorm.h"
 #include "ref/wlinear.h"
 
 static const enum fv_wtype types[3] = {FV_WT_F16, FV_WT_BF16, FV_WT_Q8};
@@ -142,6 +143,66 @@ static int product_case(fv_check *c, enum fv_wtype t, enum fv_wlinear_path path,
     for (uint32_t i = 0; i < s.yo; i++)
         if (y0 ? memcmp(&y[i], &y0[i], 4) != 0 : !isnan(y[i])) return fv_check_fail(c, what, shape, "an element before y's offset was written");
     return fv_check_compare(c, what, shape, got, ref, nout, 1e-5 * fmax(1.0, sqrt(s.K / 16.0)));
+}
+
+/* The norm fused into the few-rows product (opts.norm_w): y = alpha rmsnorm(x) W^T + beta y against
+ * the C RMSNorm (double sums) followed by the C product. x is the residual stream (values up to
+ * +-8, rows of different scale), g at an offset; under the texel layout K % 4 == 0 and the offsets
+ * % 4 == 0 take the column kernel, the others the K-split one. The norm's sum of squares is
+ * ordered differently from rmsnorm.comp's, so the tolerance is the product's plus a few ulps. */
+static int norm_case(fv_check *c, enum fv_wtype t, uint32_t M, uint32_t K, uint32_t N, uint32_t xo, uint32_t go,
+                     float beta) {
+    char what[48], shape[96];
+    snprintf(what, sizeof what, "wlinear %s + rmsnorm", fv_wtype_name(t));
+    snprintf(shape, sizeof shape, "%ux%u->%u rows beta=%g off x=%u g=%u", M, K, N, beta, xo, go);
+    size_t nx = xo + (size_t)M * K, ny = (size_t)M * N;
+    float *w = fv_check_rand(c, (size_t)N * K, -1, 1), *x = fv_check_rand(c, nx, -8, 8), *gw = fv_check_rand(c, go + K, 0.5, 1.5);
+    float *y0 = fv_check_rand(c, ny, -1, 1), *h = fv_check_alloc(c, (size_t)M * K), *ref = fv_check_alloc(c, ny);
+    if (!w || !x || !gw || !y0 || !h || !ref) return fv_check_fail(c, what, shape, "out of host memory");
+    for (uint32_t m = 0; m < M; m++) /* rows of different scale: the norm must use each row's own */
+        for (uint32_t k = 0; k < K; k++) x[xo + (size_t)m * K + k] *= (float)(m + 1) / (float)M;
+    packed p;
+    if (upload_weight(c, t, w, N, K, 4, 4, &p)) return fv_check_fail(c, what, shape, fv_last_error());
+    fv_buf *bx = fv_check_upload(c, x, nx), *bg = fv_check_upload(c, gw, go + K), *by = fv_check_upload(c, y0, ny);
+    if (!bx || !bg || !by) return fv_check_fail(c, what, shape, fv_last_error());
+    fv_wlinear_opts o = {.path = FV_WL_ROWS, .norm_w = fv_tensor(bg, go), .norm_eps = 1e-6f};
+    if (fv_check_begin(c) || fv_linear_w(c->g, fv_tensor(bx, xo), &p.w, fv_tensor(by, 0), M, 1.0f, beta, &o) ||
+        fv_check_run(c))
+        return fv_check_fail(c, what, shape, fv_last_error());
+    float *y = fv_check_download(c, by, ny);
+    if (!y) return fv_check_fail(c, what, shape, fv_last_error());
+    fv_ref_rmsnorm(x + xo, gw + go, h, M, K, 1e-6f);
+    memcpy(ref, y0, ny * 4);
+    fv_ref_linear_w(t, p.data, p.scales, N, K, h, ref, M, 1.0f, beta);
+    return fv_check_compare(c, what, shape, y, ref, ny, 2e-5 * fmax(1.0, sqrt(K / 16.0)));
+}
+
+/* The fused norm's refusals: an f32 weight, a path other than ROWS, a short norm weight, y over it. */
+static int norm_bad_input(fv_check *c) {
+    const char *what = "wlinear + rmsnorm bad input";
+    float *w = fv_check_rand(c, 8 * 32, -1, 1);
+    packed p;
+    if (!w || upload_weight(c, FV_WT_Q8, w, 8, 32, 0, 0, &p)) return fv_check_fail(c, what, "", "setup");
+    fv_buf *bx = fv_check_upload(c, NULL, 17 * 32), *bg = fv_check_upload(c, NULL, 64), *by = fv_check_upload(c, NULL, 17 * 8);
+    fv_buf *bf = fv_check_upload(c, w, 8 * 32);
+    if (!bx || !bg || !by || !bf) return fv_check_fail(c, what, "", "setup");
+    fv_weight f32w = {.type = FV_WT_F32, .rows = 8, .cols = 32, .data = fv_tensor(bf, 0)};
+    fv_wlinear_opts ok = {.norm_w = fv_tensor(bg, 0), .norm_eps = 1e-6f}, tiled = ok, shortg = ok, overy = ok;
+    tiled.path = FV_WL_TILED;
+    shortg.norm_w = fv_tensor(bg, 40);
+    overy.norm_w = fv_tensor(by, 0);
+    struct { const fv_weight *w; uint32_t rows; const fv_wlinear_opts *o; const char *name; } bad[] = {
+        {&f32w, 1, &ok, "f32 weight"}, {&p.w, 1, &tiled, "tiled path"}, {&p.w, 17, &ok, "17 rows"},
+        {&p.w, 1, &shortg, "norm weight past its buffer"}, {&p.w, 1, &overy, "y over the norm weight"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (fv_check_begin(c)) return fv_check_fail(c, what, "", fv_last_error());
+        int rc = fv_linear_w(c->g, fv_tensor(bx, 0), bad[i].w, fv_tensor(by, 0), bad[i].rows, 1.0f, 0.0f, bad[i].o);
+        fv_graph_end(c->g);
+        if (!rc) return fv_check_fail(c, what, bad[i].name, "accepted");
+    }
+    fv_check_pass(c, what, "", "f32 weight, tiled path, 17 rows, short norm weight, y over it: refused");
+    return 0;
 }
 
 /* f32 weights go to the fp32 GEMM through the same entry point. */
@@ -325,6 +386,15 @@ int fv_check_op_wlinear(fv_check *c) {
                 if (gemm && s != 1) bad |= product_case(c, types[i], FV_WL_GEMM, big[s]);
             }
     }
+    /* the fused norm: column kernel (K % 4 == 0, aligned offsets) and K-split (odd K or offsets) */
+    for (int i = 0; i < 3; i++) {
+        bad |= norm_case(c, types[i], 1, 64, 200, 0, 0, 0.0f);
+        bad |= norm_case(c, types[i], 3, 96, 45, 4, 8, 1.0f);
+        bad |= norm_case(c, types[i], 16, 40, 19, 0, 4, 0.0f);
+        bad |= norm_case(c, types[i], 2, 37, 29, 1, 3, 1.0f);
+        bad |= norm_case(c, types[i], 5, 64, 33, 2, 0, 0.0f);
+    }
+    bad |= norm_bad_input(c);
     bad |= f32_case(c);
     bad |= bad_input(c);
     /* input gradients through a typed weight (M, K, N, ldy pad, offsets dy/dx/data/scales, scratch

@@ -147,6 +147,12 @@ fv_weight fv_t5_block_weight(const fv_t5 *m, const fv_t5_block *b, enum fv_t5_li
  * the fp32 GEMM exactly as before; typed: ops/wlinear.h with the model's scratch). */
 int fv_t5_linear(fv_graph *g, const fv_t5 *m, const fv_t5_block *b, enum fv_t5_lin which, fv_t x, fv_t y,
                  uint32_t rows, float beta);
+/* The block's linear over RMSNorm(x) with norm weight ln (HF T5LayerNorm, the model's epsilon):
+ * one dispatch where the few-rows low-bit kernel takes the product whole (a low-bit weight, at
+ * most FV_WL_ROWS_MAX rows, not row-split, no adapter on it, which would read the normalised rows;
+ * ops/wlinear.h norm_w), h not written; otherwise the norm into h [rows, d_model], then the linear. */
+int fv_t5_norm_linear(fv_graph *g, const fv_t5 *m, const fv_t5_block *b, enum fv_t5_lin which, fv_t x, fv_t ln, fv_t h,
+                      fv_t y, uint32_t rows, float beta);
 /* The same without an attached adapter's term: the base layer only (LoRA training adds its own). */
 int fv_t5_linear_base(fv_graph *g, const fv_t5 *m, const fv_t5_block *b, enum fv_t5_lin which, fv_t x, fv_t y,
                       uint32_t rows, float beta);

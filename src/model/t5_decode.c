@@ -89,8 +89,7 @@ int fv_t5_dec_record_step(fv_t5_dec *s, fv_graph *g, uint32_t R) {
                                  none);
     for (int l = 0; l < c->num_decoder_layers; l++) {
         const fv_t5_block *b = &m->dec[l];
-        FV_TRY(fv_rmsnorm(g, T(s->y), T(b->ln_self), T(s->sh), R, D, eps));
-        FV_TRY(fv_t5_linear(g, m, b, FV_T5_QKV, T(s->sh), T(s->sqkv), R, 0.0f));
+        FV_TRY(fv_t5_norm_linear(g, m, b, FV_T5_QKV, T(s->y), T(b->ln_self), T(s->sh), T(s->sqkv), R, 0.0f));
         if (s->fused) {
             FV_TRY(fv_attn_decode(g, &fself, T(s->sqkv), T(s->kc[l]), T(s->vc[l]), T(s->sao), none, T(s->stepbuf),
                                   fv_tensor(s->sqkv, in), fv_tensor(s->sqkv, 2 * in), T(m->dec_rel), T(m->dec_lut)));
@@ -111,8 +110,7 @@ int fv_t5_dec_record_step(fv_t5_dec *s, fv_graph *g, uint32_t R) {
                                 T(s->pos_q), T(s->pos_k), T(m->dec_rel), T(m->dec_lut), T(s->sp)));
         }
         FV_TRY(fv_t5_linear(g, m, b, FV_T5_O, T(s->sao), T(s->y), R, 1.0f));
-        FV_TRY(fv_rmsnorm(g, T(s->y), T(b->ln_cross), T(s->sh), R, D, eps));
-        FV_TRY(fv_t5_linear(g, m, b, FV_T5_CQ, T(s->sh), T(s->sq), R, 0.0f));
+        FV_TRY(fv_t5_norm_linear(g, m, b, FV_T5_CQ, T(s->y), T(b->ln_cross), T(s->sh), T(s->sq), R, 0.0f));
         if (s->fused)
             FV_TRY(fv_attn_decode(g, &fcross, T(s->sq), fv_tensor(s->ckv[l], 0), fv_tensor(s->ckv[l], in), T(s->sao),
                                   T(s->cross_seg), none, none, none, none, none));

@@ -82,16 +82,12 @@ void fv_t5_fwd_free(fv_t5_fwd *f) {
 int fv_t5_ffn(fv_graph *g, const fv_t5 *m, const fv_t5_block *b, fv_buf *x, fv_buf *h, fv_buf *ff, fv_buf *ffo,
               uint32_t rows) {
     const fv_t5_config *c = &m->cfg;
-    uint32_t D = (uint32_t)c->d_model, F = (uint32_t)c->d_ff;
-    float eps = (float)c->layer_norm_epsilon;
-    FV_TRY(fv_rmsnorm(g, T(x), T(b->ln_ff), T(h), rows, D, eps));
-    if (c->is_gated_act) {
-        FV_TRY(fv_t5_linear(g, m, b, FV_T5_WI, T(h), T(ff), rows, 0.0f));
+    uint32_t F = (uint32_t)c->d_ff;
+    FV_TRY(fv_t5_norm_linear(g, m, b, FV_T5_WI, T(x), T(b->ln_ff), T(h), T(ff), rows, 0.0f));
+    if (c->is_gated_act)
         FV_TRY(fv_gelu_gated(g, fv_tensor(ff, 0), fv_tensor(ff, F), 2 * F, T(ffo), rows, F));
-    } else {
-        FV_TRY(fv_t5_linear(g, m, b, FV_T5_WI, T(h), T(ff), rows, 0.0f));
+    else
         FV_TRY(fv_relu(g, T(ff), T(ffo), rows, F));
-    }
     return fv_t5_linear(g, m, b, FV_T5_WO, T(ffo), T(x), rows, 1.0f);
 }
 

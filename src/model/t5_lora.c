@@ -165,12 +165,25 @@ int fv_t5_lora_attach_bufs(fv_t5 *m, uint32_t r, float scale, size_t n, const ch
     return rc;
 }
 
+/* The adapter table's row for block b (encoder blocks first, then the decoder's). */
+static uint32_t block_index(const fv_t5 *m, const fv_t5_block *b) {
+    int dec = b >= m->dec && b < m->dec + m->cfg.num_decoder_layers;
+    return dec ? (uint32_t)m->cfg.num_layers + (uint32_t)(b - m->dec) : (uint32_t)(b - m->enc);
+}
+
+int fv_t5_lora_targets(const fv_t5 *m, const fv_t5_block *b, enum fv_t5_lin which) {
+    if (!m->lora) return 0;
+    uint32_t blk = block_index(m, b);
+    for (int s = 0; s < MAX_SLOTS; s++)
+        if (m->lora->mods[blk][which][s].A) return 1;
+    return 0;
+}
+
 int fv_t5_lora_apply(fv_graph *g, const fv_t5 *m, const fv_t5_block *b, enum fv_t5_lin which, fv_t x, fv_t y,
                      uint32_t rows, uint32_t ldy) {
     const fv_t5_lora *l = m->lora;
     if (!l) return 0;
-    int dec = b >= m->dec && b < m->dec + m->cfg.num_decoder_layers;
-    uint32_t blk = dec ? (uint32_t)m->cfg.num_layers + (uint32_t)(b - m->dec) : (uint32_t)(b - m->enc);
+    uint32_t blk = block_index(m, b);
     for (int s = 0; s < MAX_SLOTS; s++) {
         const lora_mod *t = &l->mods[blk][which][s];
         if (!t->A) continue;
@@ -181,7 +194,7 @@ int fv_t5_lora_apply(fv_graph *g, const fv_t5 *m, const fv_t5_block *b, enum fv_
             if (fv_gemm(g, &down, fv_tensor(x.buf, x.off + r0 * t->in), fv_tensor(t->A, 0), fv_tensor(l->tmp, 0)) ||
                 fv_gemm(g, &up, fv_tensor(l->tmp, 0), fv_tensor(t->B, 0),
                         fv_tensor(y.buf, y.off + r0 * ldy + t->col0)))
-                return fv_err_wrap("LoRA on %s block %u", dec ? "decoder" : "encoder", blk);
+                return fv_err_wrap("LoRA on %s block %u", blk >= (uint32_t)m->cfg.num_layers ? "decoder" : "encoder", blk);
         }
     }
     return 0;

@@ -24,6 +24,9 @@ void fv_t5_lora_detach(fv_t5 *m);
 int fv_t5_lora_attach_bufs(fv_t5 *m, uint32_t r, float scale, size_t n, const char *const *names, fv_buf *const *A,
                            fv_buf *const *B);
 
+/* Whether an attached adapter targets the block's linear `which` (it then reads that linear's input). */
+int fv_t5_lora_targets(const fv_t5 *m, const fv_t5_block *b, enum fv_t5_lin which);
+
 /* Record y[:, cols of each module of (b, which)] += s * (x A^T) B^T over rows rows of x (the
  * group's input, packed) and y (row stride ldy). Nothing when no module targets it. */
 int fv_t5_lora_apply(fv_graph *g, const fv_t5 *m, const fv_t5_block *b, enum fv_t5_lin which, fv_t x, fv_t y,

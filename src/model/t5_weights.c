@@ -10,6 +10,7 @@
 #include "model/t5_lora.h"
 #include "model/t5_wsplit.h"
 #include "ops/gemm.h"
+#include "ops/rmsnorm.h"
 #include "ops/wembedding.h"
 
 fv_weight fv_t5_block_weight(const fv_t5 *m, const fv_t5_block *b, enum fv_t5_lin which) {
@@ -48,6 +49,19 @@ int fv_t5_linear(fv_graph *g, const fv_t5 *m, const fv_t5_block *b, enum fv_t5_l
                  uint32_t rows, float beta) {
     FV_TRY(fv_t5_linear_base(g, m, b, which, x, y, rows, beta));
     return fv_t5_lora_apply(g, m, b, which, x, y, rows, fv_t5_block_weight(m, b, which).rows);
+}
+
+int fv_t5_norm_linear(fv_graph *g, const fv_t5 *m, const fv_t5_block *b, enum fv_t5_lin which, fv_t x, fv_t ln, fv_t h,
+                      fv_t y, uint32_t rows, float beta) {
+    float eps = (float)m->cfg.layer_norm_epsilon;
+    if (m->wtype == FV_WT_F32 || rows > FV_WL_ROWS_MAX || fv_t5_wsplit_parts(b, which) ||
+        fv_t5_lora_targets(m, b, which)) {
+        FV_TRY(fv_rmsnorm(g, x, ln, h, rows, (uint32_t)m->cfg.d_model, eps));
+        return fv_t5_linear(g, m, b, which, h, y, rows, beta);
+    }
+    fv_weight w = fv_t5_block_weight(m, b, which);
+    fv_wlinear_opts o = {.path = FV_WL_ROWS, .norm_w = ln, .norm_eps = eps};
+    return fv_linear_w(g, x, &w, y, rows, 1.0f, beta, &o);
 }
 
 /* Piece i of a typed vocabulary table as a weight [count, d_model]. */

@@ -10,6 +10,8 @@
 typedef struct {
     uint32_t M, N, K, xo, ldx, yo, ldy, wo, rw, so, nb;
     float beta, alpha;
+    uint32_t go; /* the fused norm's weight (wgemv.comp NORM): first element, and epsilon */
+    float eps;
 } wl_push;
 
 /* Few-rows kernel: columns per workgroup (K split over the invocations), or per invocation with
@@ -57,6 +59,17 @@ static int validate(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t ro
     return 0;
 }
 
+/* The fused norm: K weights, not written by the product, on a low-bit weight (an f32 weight takes
+ * the fp32 GEMM, which has no norm). */
+static int validate_norm(const fv_wlinear_opts *o, const fv_weight *w, fv_t y, uint32_t rows, uint32_t ldy) {
+    if (w->type == FV_WT_F32) return fv_err("linear_w: the fused norm needs a low-bit weight, not f32");
+    if (!(o->norm_eps >= 0.0f)) return fv_err("linear_w: the norm's epsilon %g is not >= 0", (double)o->norm_eps);
+    FV_TRY(fv_op_check("linear_w", "norm weight", o->norm_w, w->cols, 4));
+    if (overlaps(y, (uint64_t)(rows - 1) * ldy + w->rows, 4, o->norm_w, w->cols, 4))
+        return fv_err("linear_w: y overlaps the norm weight in buffer '%s'", y.buf->what);
+    return 0;
+}
+
 /* Texel views are usable when every buffer's words fit the device's texel-buffer limit. */
 static int use_texel(const fv_dev *d, fv_t x, const fv_weight *w) {
     uint64_t lim = d->info.max_texel_buffer_elements;
@@ -83,21 +96,26 @@ static void bind_desc(fv_pipe_desc *desc, const char *name, int texel) {
 /* The COLS layout of wgemv.comp reads whole 4-word texels of W and 4-float texels of x: every
  * row must start on a multiple of 4 words (elements of x), as T5's widths give. */
 static int cols_ok(const wl_push *pc) {
-    return pc->wo % 4 == 0 && pc->rw % 4 == 0 && pc->xo % 4 == 0 && pc->K % 4 == 0;
+    return pc->wo % 4 == 0 && pc->rw % 4 == 0 && pc->xo % 4 == 0 && pc->K % 4 == 0 && pc->go % 4 == 0;
 }
 
-static int record_rows(fv_graph *g, fv_dev *d, const wl_push *pc, fv_buf **bufs, enum fv_wtype t, int texel) {
+/* bufs: x, W's data, W's scales, y, and the fused norm's weight (x when there is no norm) */
+static int record_rows(fv_graph *g, fv_dev *d, const wl_push *pc, fv_buf **bufs, enum fv_wtype t, int texel, int norm) {
     char name[48];
     shader_name(name, sizeof name, "wgemv", t, texel);
     uint32_t mr = pc->M < FV_WL_ROWS_MAX ? pc->M : FV_WL_ROWS_MAX;
     fv_pipe_desc desc;
     bind_desc(&desc, name, texel);
+    desc.nbind = 5;
+    desc.bind_kind[4] = texel ? FV_BIND_TEXEL : desc.bind_kind[4];
+    desc.bind_fmt[4] = FV_TEXEL_R32F;
     int cols = texel && cols_ok(pc);
     if (cols) {
-        desc.bind_fmt[0] = FV_TEXEL_RGBA32F;
+        desc.bind_fmt[0] = desc.bind_fmt[4] = FV_TEXEL_RGBA32F;
         desc.bind_fmt[1] = FV_TEXEL_RGBA32UI;
     }
-    desc.nspec = 5;
+    desc.nspec = 6;
+    desc.spec[5] = (uint32_t)norm;
     desc.spec[0] = cols ? COLS_WG : fv_op_row_threads(d, (pc->K + 3) / 4);
     desc.spec[1] = mr;
     desc.spec[2] = cols ? COLS_NC : ROWS_NC;
@@ -199,7 +217,7 @@ int fv_linear_w_dx(fv_graph *g, fv_t dy, uint32_t ldy, const fv_weight *w, fv_t 
     }
     fv_dev *d = fv_graph_dev(g);
     wl_push pc = {rows, w->rows, w->cols, dx.off, w->cols, dy.off, ldy, w->data.off,
-                  fv_wpack_row_words(w->type, w->cols), 2 * w->scales.off, fv_q8_blocks(w->cols), beta, alpha};
+                  fv_wpack_row_words(w->type, w->cols), 2 * w->scales.off, fv_q8_blocks(w->cols), beta, alpha, 0, 0.0f};
     if (w->type != FV_WT_Q8) pc.so = pc.nb = 0;
     fv_buf *bufs[4] = {dx.buf, w->data.buf, w->type == FV_WT_Q8 ? w->scales.buf : w->data.buf, dy.buf};
     fv_pipeline *pipe;
@@ -229,8 +247,9 @@ int fv_linear_w(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t rows, 
     fv_wlinear_opts none = {0};
     const fv_wlinear_opts *o = opts ? opts : &none;
     uint32_t ldy = o->ldy ? o->ldy : w ? w->rows : 0;
-    if (validate(g, x, w, y, rows, ldy)) return fv_err_wrap("linear_w %s %ux%u -> %u", w ? fv_wtype_name(w->type) : "?", rows,
-                                                       w ? w->cols : 0, w ? w->rows : 0);
+    if (validate(g, x, w, y, rows, ldy) || (o->norm_w.buf && validate_norm(o, w, y, rows, ldy)))
+        return fv_err_wrap("linear_w %s %ux%u -> %u", w ? fv_wtype_name(w->type) : "?", rows, w ? w->cols : 0,
+                           w ? w->rows : 0);
     if (w->type == FV_WT_F32) {
         if (alpha == 1.0f && ldy == w->rows) return fv_linear(g, x, w->data, y, rows, w->cols, w->rows, beta);
         fv_gemm_desc gd = {.M = rows, .N = w->rows, .K = w->cols, .trans_b = 1, .ldc = ldy, .alpha = alpha, .beta = beta};
@@ -239,10 +258,16 @@ int fv_linear_w(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t rows, 
     }
     fv_dev *d = fv_graph_dev(g);
     wl_push pc = {rows, w->rows, w->cols, x.off, w->cols, y.off, ldy, w->data.off,
-                  fv_wpack_row_words(w->type, w->cols), 2 * w->scales.off, fv_q8_blocks(w->cols), beta, alpha};
+                  fv_wpack_row_words(w->type, w->cols), 2 * w->scales.off, fv_q8_blocks(w->cols), beta, alpha, 0, 0.0f};
     if (w->type != FV_WT_Q8) pc.so = pc.nb = 0;
-    int texel = use_texel(d, x, w);
-    fv_buf *bufs[4] = {x.buf, w->data.buf, w->type == FV_WT_Q8 ? w->scales.buf : w->data.buf, y.buf};
+    int texel = use_texel(d, x, w), norm = o->norm_w.buf != NULL;
+    fv_buf *bufs[5] = {x.buf, w->data.buf, w->type == FV_WT_Q8 ? w->scales.buf : w->data.buf, y.buf,
+                       norm ? o->norm_w.buf : x.buf};
+    if (norm) {
+        pc.go = o->norm_w.off;
+        pc.eps = o->norm_eps;
+        if (texel && o->norm_w.buf->size / 4 > d->info.max_texel_buffer_elements) texel = 0;
+    }
     enum fv_wlinear_path path = o->path;
     if (path == FV_WL_AUTO)
         path = rows <= FV_WL_ROWS_MAX                   ? FV_WL_ROWS
@@ -250,7 +275,10 @@ int fv_linear_w(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t rows, 
                : o->scratch.buf                         ? FV_WL_DEQUANT
                : texel                                  ? FV_WL_ROWS
                                                         : FV_WL_TILED;
-    int rc = path == FV_WL_ROWS      ? record_rows(g, d, &pc, bufs, w->type, texel)
+    if (norm && path != FV_WL_ROWS)
+        return fv_err("linear_w %s %ux%u -> %u: the fused norm is on the few-rows path only (at most %u rows)",
+                      fv_wtype_name(w->type), rows, w->cols, w->rows, FV_WL_ROWS_MAX);
+    int rc = path == FV_WL_ROWS      ? record_rows(g, d, &pc, bufs, w->type, texel, norm)
              : path == FV_WL_TILED   ? record_tiled(g, d, &pc, bufs, w->type, texel)
              : path == FV_WL_GEMM    ? record_gemm(g, &pc, x, w, y)
                                      : record_dequant(g, d, &pc, bufs, w->type, texel, x, y, o);

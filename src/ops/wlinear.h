@@ -54,6 +54,11 @@ typedef struct fv_wlinear_opts {
     uint32_t scratch_floats; /* its size: at least one row of W (K floats); more rows, fewer GEMMs */
     uint32_t ldy;            /* y's row stride in floats (0: N, packed); a row-split LM head writes
                               * its piece's columns of the [rows, vocab] logits */
+    fv_t norm_w;             /* buf non-NULL: x is first RMS-normalised per row as ops/rmsnorm.h does
+                              * (x / sqrt(mean(x^2) + norm_eps) * norm_w, norm_w K floats), in the
+                              * same dispatch: a decode step's norm + product. Few-rows path only
+                              * (at most FV_WL_ROWS_MAX rows; another path is an error), low-bit W. */
+    float norm_eps;
 } fv_wlinear_opts;
 
 /* y[rows, N] = alpha * x[rows, K] W^T + beta * y   (x packed, y with stride opts->ldy; fp32;
