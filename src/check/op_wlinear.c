@@ -386,13 +386,12 @@ int fv_check_op_wlinear(fv_check *c) {
                 if (gemm && s != 1) bad |= product_case(c, types[i], FV_WL_GEMM, big[s]);
             }
     }
-    /* the fused norm: column kernel (K % 4 == 0, aligned offsets) and K-split (odd K or offsets) */
+    /* the fused norm: column kernel (K % 4 == 0, aligned offsets; one row, and the 16 of a block)
+     * and K-split (odd K and offsets); few shapes, as each row count compiles its own pipeline */
     for (int i = 0; i < 3; i++) {
         bad |= norm_case(c, types[i], 1, 64, 200, 0, 0, 0.0f);
-        bad |= norm_case(c, types[i], 3, 96, 45, 4, 8, 1.0f);
-        bad |= norm_case(c, types[i], 16, 40, 19, 0, 4, 0.0f);
+        bad |= norm_case(c, types[i], 16, 40, 19, 4, 8, 1.0f);
         bad |= norm_case(c, types[i], 2, 37, 29, 1, 3, 1.0f);
-        bad |= norm_case(c, types[i], 5, 64, 33, 2, 0, 0.0f);
     }
     bad |= norm_bad_input(c);
     bad |= f32_case(c);
