@@ -21,6 +21,7 @@ typedef flanvk_bench_generate_opts fv_bench_gen_opts;
 typedef struct fv_bench_gen_result {
     uint32_t batch;
     double encoder_tokens_per_s, decoder_tokens_per_s, first_token_ms, ms_per_step, ms_prefill;
+    double graph_best_ms, graph_mean_ms; /* --profile: the step's graph replayed alone, best and mean */
     double max_submit_ms; /* longest GPU time of one submission (fv_dev.max_submit_ms) */
     uint64_t peak_device_bytes;
 } fv_bench_gen_result;
@@ -35,7 +36,8 @@ int fv_bench_train(fv_dev *d, const fv_bench_train_opts *o, FILE *f, int json);
  * shapes, times its count, against the measured step (step_ms); the remainder is printed as "rest". */
 int fv_bench_profile_train(fv_t5 *m, uint32_t B, uint32_t Te, uint32_t Td, double step_ms, double optimizer_ms, FILE *f,
                            int json);
-int fv_bench_profile_decode(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, double step_ms, double prefill_ms, FILE *f,
-                            int json);
+/* graph_best_ms / graph_mean_ms: the recorded decode step replayed alone (0: not measured). */
+int fv_bench_profile_decode(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, double step_ms, double prefill_ms,
+                            double graph_best_ms, double graph_mean_ms, FILE *f, int json);
 
 #endif

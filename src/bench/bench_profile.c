@@ -41,6 +41,7 @@ typedef struct {
     double sum_ms;
     double cpu_ms;      /* process CPU time of the last timed graph (best run): robust to other load */
     double step_cpu_ms, sum_cpu_ms; /* the step re-timed in the profile (without the optimizer), rows' sum */
+    double graph_best_ms, graph_mean_ms; /* decode: the step's graph replayed alone (0: not measured) */
 } prof;
 
 static double cpu_now(void) {
@@ -543,11 +544,16 @@ static void finish(prof *p, const char *rest) {
     if (p->json)
         fprintf(p->f,
                 "{\"profile\": \"%s\", \"kind\": \"rest\", \"shape\": \"%s\", \"ms_total\": %.3f, \"pct_step\": %.2f, "
-                "\"step_ms\": %.3f, \"step_cpu_ms\": %.3f, \"rest_cpu_ms\": %.3f}\n",
-                p->what, rest, other, 100.0 * other / p->step_ms, p->step_ms, p->step_cpu_ms, p->step_cpu_ms > 0 ? cpu : 0);
+                "\"step_ms\": %.3f, \"step_cpu_ms\": %.3f, \"rest_cpu_ms\": %.3f, \"graph_best_ms\": %.3f, "
+                "\"graph_mean_ms\": %.3f}\n",
+                p->what, rest, other, 100.0 * other / p->step_ms, p->step_ms, p->step_cpu_ms, p->step_cpu_ms > 0 ? cpu : 0,
+                p->graph_best_ms, p->graph_mean_ms);
     else {
         fprintf(p->f, "  %-21s %-39s %23.2f ms %6.1f%%\n  measured step: %.2f ms\n", "rest", rest, other,
                 100.0 * other / p->step_ms, p->step_ms);
+        if (p->graph_best_ms > 0)
+            fprintf(p->f, "  the step's graph replayed alone: best %.2f ms, mean %.2f ms (the measured step less these: "
+                          "the host's share; mean less best: the machine's jitter)\n", p->graph_best_ms, p->graph_mean_ms);
         if (p->step_cpu_ms > 0)
             fprintf(p->f, "  in CPU time (load-independent, optimizer excluded): step %.1f ms, rows %.1f ms, rest %.1f ms (%.1f%%)\n",
                     p->step_cpu_ms, p->sum_cpu_ms, cpu, 100.0 * cpu / p->step_cpu_ms);
@@ -604,8 +610,8 @@ int fv_bench_profile_train(fv_t5 *m, uint32_t B, uint32_t Te, uint32_t Td, doubl
     return rc;
 }
 
-int fv_bench_profile_decode(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, double step_ms, double prefill_ms, FILE *f,
-                            int json) {
+int fv_bench_profile_decode(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, double step_ms, double prefill_ms,
+                            double graph_best_ms, double graph_mean_ms, FILE *f, int json) {
     const fv_t5_config *c = &m->cfg;
     uint32_t Le = (uint32_t)c->num_layers, Ld = (uint32_t)c->num_decoder_layers, Ne = R * Te;
     fv_attn_desc self = {.B = R, .Tq = 1, .Tk = tmax, .H = (uint32_t)c->num_heads, .dk = (uint32_t)c->d_kv, .use_bias = 1};
@@ -615,6 +621,8 @@ int fv_bench_profile_decode(fv_t5 *m, uint32_t R, uint32_t Te, uint32_t tmax, do
     enc.Tq = enc.Tk = Te;
     prof p;
     FV_TRY(begin(&p, m->d, f, json, "decode", step_ms));
+    p.graph_best_ms = graph_best_ms;
+    p.graph_mean_ms = graph_mean_ms;
     int rc = prof_model_linear(&p, m, "qkv", 1, FV_T5_QKV, FV_T5_QKV, R) ||
              prof_model_linear(&p, m, "o, co", 1, FV_T5_O, FV_T5_CO, R) ||
              prof_model_linear(&p, m, "cq", 1, FV_T5_CQ, FV_T5_CQ, R) || prof_model_linear(&p, m, "wi", 1, FV_T5_WI, FV_T5_WI, R) ||

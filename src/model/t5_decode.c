@@ -321,6 +321,8 @@ int fv_t5_dec_step(fv_t5_dec *s, uint32_t step, const uint32_t *tokens, const ui
     return fv_rowsplit_read(d, &s->logits, 0, logits, (uint64_t)R * V);
 }
 
+fv_graph *fv_t5_dec_step_graph(fv_t5_dec *s) { return s->step; }
+
 uint32_t fv_t5_argmax(const float *x, uint32_t n) {
     enum { L = 16 };
     float m[L], mx = -INFINITY;

@@ -31,6 +31,10 @@ int fv_t5_dec_prefill(fv_t5_dec *s, const uint32_t *const *ids, const uint32_t *
  * logits to `logits` (host memory). */
 int fv_t5_dec_step(fv_t5_dec *s, uint32_t step, const uint32_t *tokens, const uint32_t *parent, float *logits);
 
+/* The recorded step graph: replaying it redoes the last fv_t5_dec_step's device work alone, with
+ * no upload or read-back (bench generate --profile times it). */
+fv_graph *fv_t5_dec_step_graph(fv_t5_dec *s);
+
 /* Greedy pick on the host: the first index of the largest of x[0..n-1] (NaNs never win; all-NaN
  * gives 0). Kept branch-free over 16 running maxima so the compiler vectorizes it: ~6 us for
  * 32128 logits against ~100 us for the plain compare-and-branch scan, which at batch 1 was
