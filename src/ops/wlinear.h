@@ -65,7 +65,9 @@ typedef struct fv_wlinear_opts {
  * beta = 0: y is not read; alpha scales the tied LM head by d_model^-0.5).
  * Rejects, naming the argument: a null graph, weight or buffer; q8 without scales; an empty or
  * unknown weight; operands that do not fit their buffers; y overlapping x or the weight; a
- * DEQUANT path without a scratch that holds a row. opts NULL: AUTO without scratch. */
+ * DEQUANT path without a scratch that holds a row; a fused norm on an f32 weight, off the few-rows
+ * path, with a negative epsilon, a norm weight short of K floats or under y. opts NULL: AUTO
+ * without scratch. */
 int fv_linear_w(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t rows, float alpha, float beta,
                 const fv_wlinear_opts *opts);
 
