@@ -45,3 +45,5 @@ awk -F'"weights_bytes": ' '{ split($2, a, ","); b[NR] = a[1] }
   > "$work/prof.jsonl" 2> "$work/err" || { cat "$work/err"; fail "bench generate --profile"; }
 grep -q '"kind": "wi", "shape": "1x[0-9]*x[0-9]* q8"' "$work/prof.jsonl" || fail "the decode profile of q8 weights does not time q8 products"
 grep -q '"kind": "self attn", "shape": "[^"]* f16"' "$work/prof.jsonl" || fail "the decode profile does not time the f16 KV cache"
+grep '"profile": "decode", "kind": "rest"' "$work/prof.jsonl" | grep -qE '"graph_best_ms": ([1-9][0-9]*\.[0-9]+|0\.[0-9]*[1-9])' ||
+  fail "the decode profile does not replay the step graph (graph_best_ms)"
