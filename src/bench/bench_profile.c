@@ -145,6 +145,7 @@ static int prof_model_linear(prof *p, const fv_t5 *m, const char *kind, int deco
             count++;
         }
     if (!rc) rc = fv_graph_end(p->g);
+    if (!count) count = 1; /* a stack without layers: an empty graph, timed once */
     double ms = 0, flops = 2.0 * rows * w.rows * w.cols;
     if (!rc) rc = time_it(p, flops * count * 1e-9, &ms);
     if (!rc) {

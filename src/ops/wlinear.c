@@ -107,8 +107,10 @@ static int record_rows(fv_graph *g, fv_dev *d, const wl_push *pc, fv_buf **bufs,
     fv_pipe_desc desc;
     bind_desc(&desc, name, texel);
     desc.nbind = 5;
-    desc.bind_kind[4] = texel ? FV_BIND_TEXEL : desc.bind_kind[4];
-    desc.bind_fmt[4] = FV_TEXEL_R32F;
+    if (texel) { /* the norm weight is read as x is */
+        desc.bind_kind[4] = FV_BIND_TEXEL;
+        desc.bind_fmt[4] = FV_TEXEL_R32F;
+    }
     int cols = texel && cols_ok(pc);
     if (cols) {
         desc.bind_fmt[0] = desc.bind_fmt[4] = FV_TEXEL_RGBA32F;
