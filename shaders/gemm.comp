@@ -74,6 +74,9 @@ layout(push_constant) uniform P {
     float alpha, beta;
     uint ro, rblocks;
     uint so, nb;  // BW_Q8: fp16 index of the first scale, scales per row (ceil(K / 32))
+    // BW: B's layout (tile: rows per group of src/io/wtile.h, 0 row-major; tn: the weight's rows;
+    // tn0: this product's first row of it) and the first word along its rows (a K pass's start)
+    uint tile, tn, tn0, bk;
 } p;
 
 const uint R = (TM + SG - 1) / SG;  // rows of the block each lane fetches (!TA or !VA)
@@ -121,6 +124,8 @@ void load_a(uint k, bool tail) {
 }
 
 #ifdef BW
+#include "wtile.glsl"
+uvec2 brow[TN];  // the handles of B's rows n0 .. n0 + TN - 1 (wrow divides: found once, in main)
 // The 4 signed bytes of a word as floats (arithmetic shifts: cheaper than bitfieldExtract on lavapipe).
 vec4 bytes4(uint u) {
     int v = int(u);
@@ -146,7 +151,8 @@ void load_b(uint k, bool tail) {
 #endif
     uint wlast = (p.K - 1) / per;
     [[unroll]] for (uint i = 0; i < TN; i++) {
-        uint n = min(n0 + i, p.N - 1), row = bbase + n * p.ldb;
+        uint n = min(n0 + i, p.N - 1);
+        uvec2 row = brow[i];
         vec4 w[KU / 4];
 #ifdef BW_Q8
         // The scale is fetched every step: loading it once per 4 steps (a block loop in main, or a
@@ -156,20 +162,20 @@ void load_b(uint k, bool tail) {
         float s = unpackHalf2x16(texelFetch(S, int(si >> 1)).x)[si & 1u];
         [[unroll]] for (uint q = 0; q < KU / 4; q++) {
             uint wi = tail ? min(k / 4 + q, wlast) : k / 4 + q;
-            w[q] = bytes4(texelFetch(B, int(row + wi)).x) * s;
+            w[q] = bytes4(texelFetch(B, int(wat(row, p.bk + wi))).x) * s;
         }
 #else
         if (VB) {
             [[unroll]] for (uint q = 0; q < KU / 8; q++) {
-                uvec4 t = texelFetch(B, int((row + k / 2 + 4 * q) >> 2));
+                uvec4 t = texelFetch(B, int(wat(row, p.bk + k / 2 + 4 * q) >> 2));
                 w[2 * q] = halves4(t.x, t.y);
                 w[2 * q + 1] = halves4(t.z, t.w);
             }
         } else {
             [[unroll]] for (uint q = 0; q < KU / 4; q++) {
                 uint wi = k / 2 + 2 * q;
-                uint a = texelFetch(B, int(row + (tail ? min(wi, wlast) : wi))).x;
-                uint c = texelFetch(B, int(row + (tail ? min(wi + 1, wlast) : wi + 1))).x;
+                uint a = texelFetch(B, int(wat(row, p.bk + (tail ? min(wi, wlast) : wi)))).x;
+                uint c = texelFetch(B, int(wat(row, p.bk + (tail ? min(wi + 1, wlast) : wi + 1)))).x;
                 w[q] = halves4(a, c);
             }
         }
@@ -247,6 +253,9 @@ void main() {
 
     [[unroll]] for (uint i = 0; i < TM; i++)
         [[unroll]] for (uint l = 0; l < TN; l++) acc[i][l] = 0.0;
+#ifdef BW
+    [[unroll]] for (uint i = 0; i < TN; i++) brow[i] = wrow(bbase, p.tn0 + min(n0 + i, p.N - 1), p.ldb, p.tn, p.tile);
+#endif
     uint Kmain = p.K - p.K % KU, kbeg = 0, kend = p.K;
     if (KR && TM == 16) {
         // Whole KU steps outside [lo, hi) multiply exact zeros of A: skip them. The steps kept are

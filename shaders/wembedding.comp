@@ -11,8 +11,9 @@ layout(constant_id = 0) const uint WG = 64;
 layout(std430, binding = 0) readonly buffer I { uint ids[]; };
 #include "wload.glsl"
 layout(std430, binding = 3) writeonly buffer O { float o[]; };
-// wo: the table's first word; rw: words per row; so: first scale's fp16 index; nb: scales per row
-layout(push_constant) uniform P { uint ntok, dim, vocab, wo, rw, so, nb, io, oo, first, keep; } p;
+// wo: the table's first word; rw: words per row; so: first scale's fp16 index; nb: scales per row;
+// tile: rows per group of the table's tiled layout (src/io/wtile.h; 0: row-major)
+layout(push_constant) uniform P { uint ntok, dim, vocab, wo, rw, so, nb, io, oo, first, keep, tile; } p;
 
 void main() {
     uint t = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
@@ -20,8 +21,9 @@ void main() {
     uint id = ids[p.io + t] - p.first, ob = p.oo + t * p.dim;  // ids below first wrap past vocab
     uint units = (p.dim + 3u) / 4u;
     if (id < p.vocab) {
+        uvec2 r = wrow(p.wo, id, p.rw, p.vocab, p.tile);
         for (uint u = gl_LocalInvocationID.x; u < units; u += WG) {
-            vec4 w = wunit(p.wo + id * p.rw, u, p.so + id * p.nb);
+            vec4 w = wunit(r, u, p.so + id * p.nb);
             for (uint j = 0; j < 4u && 4u * u + j < p.dim; j++) o[ob + 4u * u + j] = w[j];
         }
     } else if (p.keep == 0u) {

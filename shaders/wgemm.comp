@@ -21,7 +21,8 @@ const uint BK = 32u;
 FV_INPUT(0, x)
 #include "wload.glsl"
 layout(std430, binding = 3) buffer Yb { float y[]; };
-layout(push_constant) uniform P { uint M, N, K, xo, ldx, yo, ldy, wo, rw, so, nb; float beta, alpha; } p;
+// go, eps: wgemv.comp's fused norm (unused here); tile: W's tiled layout (src/io/wtile.h; 0: row-major)
+layout(push_constant) uniform P { uint M, N, K, xo, ldx, yo, ldy, wo, rw, so, nb; float beta, alpha; uint go; float eps; uint tile; } p;
 
 shared float Xs[BK * (BM + 1)];
 shared float Ws[BK * (BN + 1)];
@@ -45,7 +46,7 @@ void main() {
             uint nn = e / (BK / 4u), uu = e % (BK / 4u), gn = nb0 + nn, u = k0 / 4u + uu;
             vec4 w = vec4(0.0);
             if (gn < p.N && 4u * u < p.K) {
-                w = wunit(p.wo + gn * p.rw, u, p.so + gn * p.nb);
+                w = wunit(wrow(p.wo, gn, p.rw, p.N, p.tile), u, p.so + gn * p.nb);
                 for (uint j = 0; j < 4u; j++) w[j] = 4u * u + j < p.K ? w[j] : 0.0;
             }
             for (uint j = 0; j < 4u; j++) Ws[(4u * uu + j) * (BN + 1) + nn] = w[j];

@@ -25,7 +25,9 @@ static int one(fv_dev *d, fv_graph *g, fv_bench_out *o, enum fv_wtype t, enum fv
     if (!rc) rc = fv_buf_fill_u32(d, bw, 0x3c003c00u); /* f16 1.0 pairs; finite in every type */
     if (!rc && bs) rc = fv_buf_fill_u32(d, bs, 0x3c003c00u);
     if (!rc && path == FV_WL_DEQUANT) rc = fv_buf_alloc(d, scratch_floats * 4ull, FV_MEM_DEVICE, "wlinear scratch", &bscr);
-    fv_weight w = {.type = t, .rows = N, .cols = K, .data = fv_tensor(bw, 0), .scales = fv_tensor(bs, 0)};
+    /* in the layout a model on this device holds (the pattern is the same tiled or not) */
+    fv_weight w = {.type = t, .rows = N, .cols = K, .data = fv_tensor(bw, 0), .scales = fv_tensor(bs, 0),
+                   .tile = fv_wlinear_tile(d, t, K)};
     fv_wlinear_opts opts = {.path = path, .scratch = fv_tensor(bscr, 0), .scratch_floats = bscr ? scratch_floats : 0};
     if (!rc) rc = fv_graph_begin(g);
     if (!rc) rc = fv_linear_w(g, fv_tensor(bx, 0), &w, fv_tensor(by, 0), M, 1.0f, 0.0f, &opts);

@@ -21,6 +21,7 @@
 
 #include "check/check.h"
 #include "ops/gemm.h"
+#include "io/wtile.h"
 #include "ops/wlinear.h"
 #include "ref/rmsnorm.h"
 #include "ref/wlinear.h"
@@ -46,30 +47,44 @@ typedef struct {
     fv_weight w;
 } packed;
 
-/* Pack w [N, K] as type t and upload it at word offsets doff / soff (the words before are junk). */
-static int upload_weight(fv_check *c, enum fv_wtype t, const float *w, uint32_t N, uint32_t K, uint32_t doff,
-                         uint32_t soff, packed *out) {
+/* Pack w [N, K] as type t and upload it at word offsets doff / soff (the words before are junk);
+ * with tile > 0 the device gets the words in the tiled layout (io/wtile.h), out->data stays row-major
+ * for the reference. */
+static int upload_weight_tiled(fv_check *c, enum fv_wtype t, const float *w, uint32_t N, uint32_t K, uint32_t doff,
+                               uint32_t soff, uint32_t tile, packed *out) {
     uint64_t dw = fv_wpack_data_words(t, N, K), sw = fv_wpack_scale_words(t, N, K);
     uint32_t *data = fv_check_alloc_u32(c, doff + dw), *sc = fv_check_alloc_u32(c, soff + sw + 1);
     if (!data || !sc) return fv_err("out of host memory");
     for (uint32_t i = 0; i < doff; i++) data[i] = 0x7fc00000u + i;
     for (uint32_t i = 0; i < soff; i++) sc[i] = 0x7e007e00u;
     FV_TRY(fv_wpack(t, w, N, K, data + doff, t == FV_WT_Q8 ? sc + soff : NULL, "check weight"));
-    fv_buf *bd = fv_check_upload_u32(c, data, doff + dw);
+    uint32_t *dev = data;
+    if (tile) {
+        if (!(dev = fv_check_alloc_u32(c, doff + dw))) return fv_err("out of host memory");
+        memcpy(dev, data, doff * 4ull);
+        fv_wtile(data + doff, dev + doff, N, fv_wpack_row_words(t, K), tile);
+    }
+    fv_buf *bd = fv_check_upload_u32(c, dev, doff + dw);
     fv_buf *bs = t == FV_WT_Q8 ? fv_check_upload_u32(c, sc, soff + sw) : NULL;
     if (!bd || (t == FV_WT_Q8 && !bs)) return -1;
     out->data = data + doff;
     out->scales = sc + soff;
-    out->w = (fv_weight){.type = t, .rows = N, .cols = K, .data = fv_tensor(bd, doff), .scales = fv_tensor(bs, soff)};
+    out->w = (fv_weight){.type = t, .rows = N, .cols = K, .data = fv_tensor(bd, doff), .scales = fv_tensor(bs, soff),
+                         .tile = tile};
     return 0;
+}
+
+static int upload_weight(fv_check *c, enum fv_wtype t, const float *w, uint32_t N, uint32_t K, uint32_t doff,
+                         uint32_t soff, packed *out) {
+    return upload_weight_tiled(c, t, w, N, K, doff, soff, 0, out);
 }
 
 /* Identity rows: y[i, n] must be W(n, k0 + i) for i < M. */
 static int dequant_case(fv_check *c, enum fv_wtype t, enum fv_wlinear_path path, uint32_t N, uint32_t K, uint32_t k0,
-                        uint32_t M) {
-    char what[48], shape[64];
+                        uint32_t M, uint32_t tile) {
+    char what[48], shape[80];
     snprintf(what, sizeof what, "wlinear %s dequant", fv_wtype_name(t));
-    snprintf(shape, sizeof shape, "%ux%u->%u %s", M, K, N, path_name(path));
+    snprintf(shape, sizeof shape, "%ux%u->%u %s tile=%u", M, K, N, path_name(path), tile);
     float *w = fv_check_alloc(c, (size_t)N * K), *x = fv_check_alloc(c, (size_t)M * K);
     float *deq = fv_check_alloc(c, (size_t)N * K);
     if (!w || !x || !deq) return fv_check_fail(c, what, shape, "out of host memory");
@@ -77,7 +92,7 @@ static int dequant_case(fv_check *c, enum fv_wtype t, enum fv_wlinear_path path,
         w[i] = (float)(fv_rng_normal(&c->rng) * pow(10.0, 6.0 * fv_rng_uniform_d(&c->rng) - 3.0));
     for (uint32_t i = 0; i < M; i++) x[(size_t)i * K + k0 + i] = 1.0f;
     packed p;
-    if (upload_weight(c, t, w, N, K, 3, 1, &p)) return fv_check_fail(c, what, shape, fv_last_error());
+    if (upload_weight_tiled(c, t, w, N, K, tile ? 4 : 3, 1, tile, &p)) return fv_check_fail(c, what, shape, fv_last_error());
     fv_wunpack(t, p.data, p.scales, N, K, deq);
     fv_buf *bx = fv_check_upload(c, x, (size_t)M * K), *by = fv_check_upload(c, NULL, (size_t)M * N);
     if (!bx || !by) return fv_check_fail(c, what, shape, fv_last_error());
@@ -106,6 +121,7 @@ typedef struct {
     uint32_t xo, yo, doff, soff;
     float alpha;  /* 0 read as 1 */
     uint32_t ypad; /* y's row stride is N + ypad (a piece of a row-split LM head) */
+    uint32_t tile; /* the weight in the tiled layout, this many rows per group (0: row-major) */
 } pcase;
 
 static int product_case(fv_check *c, enum fv_wtype t, enum fv_wlinear_path path, pcase s) {
@@ -113,15 +129,16 @@ static int product_case(fv_check *c, enum fv_wtype t, enum fv_wlinear_path path,
     float alpha = s.alpha != 0 ? s.alpha : 1.0f;
     uint32_t ldy = s.N + s.ypad;
     snprintf(what, sizeof what, "wlinear %s", fv_wtype_name(t));
-    snprintf(shape, sizeof shape, "%ux%u->%u %s alpha=%g beta=%g ldy=%u off=%u/%u/%u/%u", s.M, s.K, s.N, path_name(path),
-             alpha, s.beta, ldy, s.xo, s.yo, s.doff, s.soff);
+    snprintf(shape, sizeof shape, "%ux%u->%u %s alpha=%g beta=%g ldy=%u off=%u/%u/%u/%u tile=%u", s.M, s.K, s.N,
+             path_name(path), alpha, s.beta, ldy, s.xo, s.yo, s.doff, s.soff, s.tile);
     size_t nx = s.xo + (size_t)s.M * s.K, ny = s.yo + (size_t)s.M * ldy, nout = (size_t)s.M * s.N;
     float *w = fv_check_rand(c, (size_t)s.N * s.K, -1, 1), *x = fv_check_rand(c, nx, -1, 1);
     float *y0 = s.beta != 0 || s.ypad ? fv_check_rand(c, ny, -1, 1) : NULL, *ref = fv_check_alloc(c, nout);
     float *got = fv_check_alloc(c, nout);
     if (!w || !x || !ref || !got || ((s.beta != 0 || s.ypad) && !y0)) return fv_check_fail(c, what, shape, "out of host memory");
     packed p;
-    if (upload_weight(c, t, w, s.N, s.K, s.doff, s.soff, &p)) return fv_check_fail(c, what, shape, fv_last_error());
+    if (upload_weight_tiled(c, t, w, s.N, s.K, s.doff, s.soff, s.tile, &p))
+        return fv_check_fail(c, what, shape, fv_last_error());
     fv_buf *bx = fv_check_upload(c, x, nx), *by = fv_check_upload(c, y0, ny);
     if (!bx || !by) return fv_check_fail(c, what, shape, fv_last_error());
     fv_wlinear_opts o;
@@ -151,10 +168,10 @@ static int product_case(fv_check *c, enum fv_wtype t, enum fv_wlinear_path path,
  * % 4 == 0 take the column kernel, the others the K-split one. The norm's sum of squares is
  * ordered differently from rmsnorm.comp's, so the tolerance is the product's plus a few ulps. */
 static int norm_case(fv_check *c, enum fv_wtype t, uint32_t M, uint32_t K, uint32_t N, uint32_t xo, uint32_t go,
-                     float beta) {
+                     float beta, uint32_t tile) {
     char what[48], shape[96];
     snprintf(what, sizeof what, "wlinear %s + rmsnorm", fv_wtype_name(t));
-    snprintf(shape, sizeof shape, "%ux%u->%u rows beta=%g off x=%u g=%u", M, K, N, beta, xo, go);
+    snprintf(shape, sizeof shape, "%ux%u->%u rows beta=%g off x=%u g=%u tile=%u", M, K, N, beta, xo, go, tile);
     size_t nx = xo + (size_t)M * K, ny = (size_t)M * N;
     float *w = fv_check_rand(c, (size_t)N * K, -1, 1), *x = fv_check_rand(c, nx, -8, 8), *gw = fv_check_rand(c, go + K, 0.5, 1.5);
     float *y0 = fv_check_rand(c, ny, -1, 1), *h = fv_check_alloc(c, (size_t)M * K), *ref = fv_check_alloc(c, ny);
@@ -162,7 +179,7 @@ static int norm_case(fv_check *c, enum fv_wtype t, uint32_t M, uint32_t K, uint3
     for (uint32_t m = 0; m < M; m++) /* rows of different scale: the norm must use each row's own */
         for (uint32_t k = 0; k < K; k++) x[xo + (size_t)m * K + k] *= (float)(m + 1) / (float)M;
     packed p;
-    if (upload_weight(c, t, w, N, K, 4, 4, &p)) return fv_check_fail(c, what, shape, fv_last_error());
+    if (upload_weight_tiled(c, t, w, N, K, 4, 4, tile, &p)) return fv_check_fail(c, what, shape, fv_last_error());
     fv_buf *bx = fv_check_upload(c, x, nx), *bg = fv_check_upload(c, gw, go + K), *by = fv_check_upload(c, y0, ny);
     if (!bx || !bg || !by) return fv_check_fail(c, what, shape, fv_last_error());
     fv_wlinear_opts o = {.path = FV_WL_ROWS, .norm_w = fv_tensor(bg, go), .norm_eps = 1e-6f};
@@ -207,7 +224,7 @@ static int norm_bad_input(fv_check *c) {
 
 /* f32 weights go to the fp32 GEMM through the same entry point. */
 static int f32_case(fv_check *c) {
-    pcase s = {5, 37, 29, 0, 0, 0, 0, 0, 0, 0};
+    pcase s = {5, 37, 29, 0, 0, 0, 0, 0, 0, 0, 0};
     const char *shape = "5x37->29";
     float *w = fv_check_rand(c, (size_t)s.N * s.K, -1, 1), *x = fv_check_rand(c, (size_t)s.M * s.K, -1, 1);
     float *ref = fv_check_alloc(c, (size_t)s.M * s.N);
@@ -281,14 +298,15 @@ static int bad_input(fv_check *c) {
 typedef struct {
     uint32_t M, K, N, ldy_pad, dyo, dxo, doff, soff, scratch_rows;
     float alpha, beta;
+    uint32_t tile; /* the weight tiled (io/wtile.h), rows per group; 0: row-major */
 } dxcase;
 
 static int dx_case(fv_check *c, enum fv_wtype t, dxcase s) {
     char what[48], shape[128];
     uint32_t ldy = s.N + s.ldy_pad;
     snprintf(what, sizeof what, "wlinear dx %s", fv_wtype_name(t));
-    snprintf(shape, sizeof shape, "%ux%u<-%u alpha=%g beta=%g ldy=%u off=%u/%u/%u/%u scratch %u rows", s.M, s.K, s.N,
-             s.alpha, s.beta, ldy, s.dyo, s.dxo, s.doff, s.soff, s.scratch_rows);
+    snprintf(shape, sizeof shape, "%ux%u<-%u alpha=%g beta=%g ldy=%u off=%u/%u/%u/%u scratch %u rows tile=%u", s.M, s.K,
+             s.N, s.alpha, s.beta, ldy, s.dyo, s.dxo, s.doff, s.soff, s.scratch_rows, s.tile);
     size_t ndy = s.dyo + (size_t)s.M * ldy, ndx = s.dxo + (size_t)s.M * s.K, nout = (size_t)s.M * s.K;
     float *w = fv_check_rand(c, (size_t)s.N * s.K, -1, 1), *dy = fv_check_rand(c, ndy, -1, 1);
     float *dx0 = s.beta != 0 ? fv_check_rand(c, ndx, -1, 1) : NULL, *ref = fv_check_alloc(c, nout);
@@ -302,7 +320,7 @@ static int dx_case(fv_check *c, enum fv_wtype t, dxcase s) {
         fv_buf *bw = fv_check_upload_u32(c, bits, s.doff + (size_t)s.N * s.K);
         if (!bw) return fv_check_fail(c, what, shape, fv_last_error());
         p = (packed){bits + s.doff, NULL, {.type = t, .rows = s.N, .cols = s.K, .data = fv_tensor(bw, s.doff)}};
-    } else if (upload_weight(c, t, w, s.N, s.K, s.doff, s.soff, &p)) {
+    } else if (upload_weight_tiled(c, t, w, s.N, s.K, s.doff, s.soff, s.tile, &p)) {
         return fv_check_fail(c, what, shape, fv_last_error());
     }
     fv_buf *bdy = fv_check_upload(c, dy, ndy), *bdx = fv_check_upload(c, dx0, ndx);
@@ -345,24 +363,64 @@ static int dx_bad_input(fv_check *c) {
                              "no scratch, scratch < a row, scratch over dy, short dx, ldy < N, null weight");
 }
 
+/* The tiled layout (io/wtile.h) on every path: groups of 128 rows (the model's: one column
+ * kernel workgroup each, N = 300 ends in a partial group of 44) and of 8 (many groups, the last of
+ * 3 rows at N = 75), aligned (the column kernel on CPU devices) and with x off by one (the K-split
+ * kernel), many rows (the GEMM, its K passes, tiles, dequantization) and input gradients. Only
+ * shapes whose rows are whole chunks: q8 any K, f16/bf16 K % 16 == 0 here. */
+static int tiled_cases(fv_check *c, int gemm) {
+    static const pcase tp[] = {
+        {1, 64, 300, 0, 0, 0, 0, 0, 0, 0, 128}, {3, 96, 45, 1, 1, 2, 4, 1, 0, 0, 8},  {16, 64, 200, 1, 0, 0, 8, 2, 0, 0, 128},
+        {17, 64, 33, 0, 0, 4, 0, 0, 0.5f, 3, 8}, {70, 128, 75, 0, 3, 1, 5, 2, 0, 0, 8}, {1, 45, 130, 0, 1, 0, 4, 1, 0, 0, 128},
+    };
+    static const pcase tlong = {18, 2112, 137, 1, 1, 3, 4, 3, 0.5f, 2, 128}; /* the GEMM's K passes */
+    int bad = 0;
+    for (int i = 0; i < 3; i++) {
+        for (size_t s = 0; s < sizeof tp / sizeof tp[0]; s++) {
+            if (!fv_wtile_fits(types[i], tp[s].K)) continue;
+            bad |= product_case(c, types[i], FV_WL_ROWS, tp[s]);
+            bad |= product_case(c, types[i], FV_WL_TILED, tp[s]);
+            bad |= product_case(c, types[i], FV_WL_DEQUANT, tp[s]);
+            if (gemm) bad |= product_case(c, types[i], FV_WL_GEMM, tp[s]);
+        }
+        if (gemm) bad |= product_case(c, types[i], FV_WL_GEMM, tlong);
+        bad |= dequant_case(c, types[i], FV_WL_ROWS, 150, 64, 0, 16, 128);
+        if (gemm) bad |= dequant_case(c, types[i], FV_WL_GEMM, 75, 64, 0, 64, 8);
+        bad |= dequant_case(c, types[i], FV_WL_DEQUANT, 75, 64, 0, 64, 8);
+        static const dxcase td[] = {{3, 64, 150, 0, 1, 2, 4, 1, 7, 1.0f, 1.0f, 128}, {17, 64, 75, 5, 0, 0, 0, 0, 75, 0.5f, 0.0f, 8}};
+        for (size_t s = 0; s < 2; s++) bad |= dx_case(c, types[i], td[s]);
+    }
+    /* a tiled weight whose rows are not whole chunks is refused */
+    float w[40 * 3];
+    for (int i = 0; i < 40 * 3; i++) w[i] = 0.5f;
+    packed h;
+    fv_buf *bx = fv_check_upload(c, NULL, 40), *by = fv_check_upload(c, NULL, 3);
+    if (!bx || !by || upload_weight(c, FV_WT_F16, w, 3, 40, 0, 0, &h) || fv_check_begin(c))
+        return fv_check_fail(c, "wlinear tiled", "bad input", "setup");
+    h.w.tile = 8;
+    int rcs[1] = {fv_linear_w(c->g, fv_tensor(bx, 0), &h.w, fv_tensor(by, 0), 1, 1.0f, 0.0f, NULL)};
+    fv_graph_end(c->g);
+    return bad | fv_check_rejected(c, "wlinear tiled", rcs, 1, "f16 rows of 40 weights tiled");
+}
+
 int fv_check_op_wlinear(fv_check *c) {
     int bad = 0, gemm = fv_gemm_wb_supported(c->d); /* FV_WL_GEMM runs here (else it is rejected) */
     for (int i = 0; i < 3; i++) {
-        bad |= dequant_case(c, types[i], FV_WL_ROWS, 37, 45, 3, 10);
-        bad |= dequant_case(c, types[i], FV_WL_ROWS, 37, 45, 0, 45); /* three blocks of 16 rows */
-        bad |= dequant_case(c, types[i], FV_WL_TILED, 37, 45, 0, 45);
-        bad |= dequant_case(c, types[i], FV_WL_DEQUANT, 37, 45, 0, 45);
-        if (gemm) bad |= dequant_case(c, types[i], FV_WL_GEMM, 37, 45, 0, 45);
-        if (gemm) bad |= dequant_case(c, types[i], FV_WL_GEMM, 70, 64, 0, 64); /* whole texels of words */
+        bad |= dequant_case(c, types[i], FV_WL_ROWS, 37, 45, 3, 10, 0);
+        bad |= dequant_case(c, types[i], FV_WL_ROWS, 37, 45, 0, 45, 0); /* three blocks of 16 rows */
+        bad |= dequant_case(c, types[i], FV_WL_TILED, 37, 45, 0, 45, 0);
+        bad |= dequant_case(c, types[i], FV_WL_DEQUANT, 37, 45, 0, 45, 0);
+        if (gemm) bad |= dequant_case(c, types[i], FV_WL_GEMM, 37, 45, 0, 45, 0);
+        if (gemm) bad |= dequant_case(c, types[i], FV_WL_GEMM, 70, 64, 0, 64, 0); /* whole texels of words */
     }
     static const pcase odd[] = {
-        {1, 33, 17, 0, 0, 0, 0, 0, 0, 0},    {3, 45, 29, 1, 5, 3, 2, 3, 0, 0},   {16, 97, 61, 0, 1, 0, 1, 1, 0, 0},
-        {17, 65, 33, 1, 2, 7, 0, 0, 0, 0},   {70, 131, 75, 0, 3, 1, 5, 2, 0, 0}, {2, 1, 3, 0, 0, 0, 0, 0, 0, 0},
-        {1, 512, 1024, 0, 0, 0, 0, 0, 0, 0}, {5, 1024, 512, 1, 4, 4, 8, 4, 0, 0},
-        {3, 45, 29, 0, 2, 0, 0, 0, 0.125f, 7}, {19, 64, 40, 1, 1, 4, 0, 2, -0.5f, 3}, /* scaled, strided y */
+        {1, 33, 17, 0, 0, 0, 0, 0, 0, 0, 0},    {3, 45, 29, 1, 5, 3, 2, 3, 0, 0, 0},   {16, 97, 61, 0, 1, 0, 1, 1, 0, 0, 0},
+        {17, 65, 33, 1, 2, 7, 0, 0, 0, 0, 0},   {70, 131, 75, 0, 3, 1, 5, 2, 0, 0, 0}, {2, 1, 3, 0, 0, 0, 0, 0, 0, 0, 0},
+        {1, 512, 1024, 0, 0, 0, 0, 0, 0, 0, 0}, {5, 1024, 512, 1, 4, 4, 8, 4, 0, 0, 0},
+        {3, 45, 29, 0, 2, 0, 0, 0, 0.125f, 7, 0}, {19, 64, 40, 1, 1, 4, 0, 2, -0.5f, 3, 0}, /* scaled, strided y */
         /* CPU devices' column layout (K % 8 == 0, offsets % 4 == 0): f16/bf16 rows of K / 2 words end
          * in a partial step of 2 texels (K % 16 == 8), M = 16 and 3, several workgroups (N > 128) */
-        {3, 72, 45, 1, 4, 3, 8, 2, 0.5f, 5}, {16, 40, 19, 0, 0, 0, 4, 0, 0, 0}, {1, 104, 300, 0, 0, 0, 0, 0, 0, 0},
+        {3, 72, 45, 1, 4, 3, 8, 2, 0.5f, 5, 0}, {16, 40, 19, 0, 0, 0, 4, 0, 0, 0, 0}, {1, 104, 300, 0, 0, 0, 0, 0, 0, 0, 0},
     };
     for (int i = 0; i < 3; i++)
         for (size_t s = 0; s < sizeof odd / sizeof odd[0]; s++) {
@@ -372,11 +430,11 @@ int fv_check_op_wlinear(fv_check *c) {
             if (gemm) bad |= product_case(c, types[i], FV_WL_GEMM, odd[s]);
         }
     /* the GEMM path's K passes (K > 2048: passes of ~1024 starting on q8 blocks), aligned or not */
-    static const pcase longk[] = {{18, 2100, 37, 0, 0, 0, 0, 0, 0, 0}, {33, 4104, 24, 1, 1, 3, 4, 3, 0.5f, 2}};
+    static const pcase longk[] = {{18, 2100, 37, 0, 0, 0, 0, 0, 0, 0, 0}, {33, 4104, 24, 1, 1, 3, 4, 3, 0.5f, 2, 0}};
     for (int i = 0; gemm && i < 3; i++)
         for (size_t s = c->quick ? 1 : 0; s < 2; s++) bad |= product_case(c, types[i], FV_WL_GEMM, longk[s]);
     if (!c->quick) {
-        static const pcase big[] = {{64, 512, 384, 0, 0, 0, 0, 0, 0, 0}, {13, 2048, 1031, 1, 0, 0, 0, 0, 0, 0}, {300, 1024, 257, 0, 0, 0, 0, 0, 0, 0}};
+        static const pcase big[] = {{64, 512, 384, 0, 0, 0, 0, 0, 0, 0, 0}, {13, 2048, 1031, 1, 0, 0, 0, 0, 0, 0, 0}, {300, 1024, 257, 0, 0, 0, 0, 0, 0, 0, 0}};
         for (int i = 0; i < 3; i++)
             for (size_t s = 0; s < 3; s++) {
                 /* the tiled kernel (GPUs) at these sizes only where it is the many-row path: on
@@ -389,19 +447,21 @@ int fv_check_op_wlinear(fv_check *c) {
     /* the fused norm: column kernel (K % 4 == 0, aligned offsets; one row, and the 16 of a block)
      * and K-split (odd K and offsets); few shapes, as each row count compiles its own pipeline */
     for (int i = 0; i < 3; i++) {
-        bad |= norm_case(c, types[i], 1, 64, 200, 0, 0, 0.0f);
-        bad |= norm_case(c, types[i], 16, 40, 19, 4, 8, 1.0f);
-        bad |= norm_case(c, types[i], 2, 37, 29, 1, 3, 1.0f);
+        bad |= norm_case(c, types[i], 1, 64, 200, 0, 0, 0.0f, 0);
+        bad |= norm_case(c, types[i], 16, 40, 19, 4, 8, 1.0f, 0);
+        bad |= norm_case(c, types[i], 2, 37, 29, 1, 3, 1.0f, 0);
+        bad |= norm_case(c, types[i], 1, 64, 300, 0, 0, 1.0f, FV_WTILE_ROWS); /* tiled: the decode step's */
     }
+    bad |= tiled_cases(c, gemm);
     bad |= norm_bad_input(c);
     bad |= f32_case(c);
     bad |= bad_input(c);
     /* input gradients through a typed weight (M, K, N, ldy pad, offsets dy/dx/data/scales, scratch
      * rows, alpha, beta) */
     static const dxcase dxs[] = {
-        {1, 33, 17, 0, 0, 0, 0, 0, 17, 1.0f, 0.0f},     {3, 45, 29, 5, 3, 2, 3, 1, 7, 1.0f, 1.0f},
-        {17, 65, 33, 64, 1, 7, 1, 2, 1, 0.5f, 0.0f},    {70, 131, 75, 0, 2, 1, 5, 2, 7, -2.0f, 1.0f},
-        {16, 64, 192, 128, 0, 0, 4, 0, 64, 1.0f, 0.0f}, {5, 40, 3, 0, 0, 0, 0, 0, 1, 1.0f, 1.0f},
+        {1, 33, 17, 0, 0, 0, 0, 0, 17, 1.0f, 0.0f, 0},     {3, 45, 29, 5, 3, 2, 3, 1, 7, 1.0f, 1.0f, 0},
+        {17, 65, 33, 64, 1, 7, 1, 2, 1, 0.5f, 0.0f, 0},    {70, 131, 75, 0, 2, 1, 5, 2, 7, -2.0f, 1.0f, 0},
+        {16, 64, 192, 128, 0, 0, 4, 0, 64, 1.0f, 0.0f, 0}, {5, 40, 3, 0, 0, 0, 0, 0, 1, 1.0f, 1.0f, 0},
     };
     static const enum fv_wtype all4[4] = {FV_WT_F32, FV_WT_F16, FV_WT_BF16, FV_WT_Q8};
     for (int i = 0; i < 4; i++)

@@ -13,6 +13,7 @@
 #include "check/check.h"
 #include "io/half.h"
 #include "io/wpack.h"
+#include "io/wtile.h"
 
 static int8_t q_at(const uint32_t *row, uint32_t k) { return (int8_t)(uint8_t)(row[k / 4] >> (8 * (k % 4))); }
 static uint16_t h_at(const uint32_t *row, uint32_t k) { return (uint16_t)(row[k / 2] >> (16 * (k % 2))); }
@@ -169,6 +170,31 @@ static int bad_input(fv_check *c) {
                              "NaN, inf, beyond fp16, q8 scale beyond fp16, no scales, null, unknown type, empty, 'int8'");
 }
 
+/* The tiled layout (io/wtile.h): the tiled words read in order are, group by group, chunk j of
+ * each of the group's rows in turn for j = 0, 1, ... (enumerated here without fv_wtile_word), and
+ * untiling restores the row-major words; groups of 1 are the row-major layout. */
+static int tile_case(fv_check *c, uint32_t N, uint32_t rw, uint32_t G) {
+    char shape[64];
+    snprintf(shape, sizeof shape, "%u rows of %u words, groups of %u", N, rw, G);
+    size_t n = (size_t)N * rw;
+    uint32_t *src = fv_check_alloc_u32(c, n), *t = fv_check_alloc_u32(c, n), *back = fv_check_alloc_u32(c, n);
+    if (!src || !t || !back) return fv_check_fail(c, "wtile", shape, "out of host memory");
+    for (size_t i = 0; i < n; i++) src[i] = (uint32_t)fv_rng_u64(&c->rng);
+    fv_wtile(src, t, N, rw, G);
+    size_t at = 0;
+    for (uint32_t g0 = 0; g0 < N; g0 += G)
+        for (uint32_t w = 0; w < rw; w += FV_WTILE_CHUNK)
+            for (uint32_t r = g0; r < N && r < g0 + G; r++)
+                for (uint32_t i = 0; i < FV_WTILE_CHUNK; i++, at++)
+                    if (t[at] != src[(size_t)r * rw + w + i] || fv_wtile_word(r, w + i, N, rw, G) != at)
+                        return fv_check_fail(c, "wtile", shape, "a word is not where the layout puts it");
+    fv_wuntile(t, back, N, rw, G);
+    if (memcmp(back, src, n * 4)) return fv_check_fail(c, "wtile", shape, "untiling does not restore the rows");
+    if (G == 1 && memcmp(t, src, n * 4)) return fv_check_fail(c, "wtile", shape, "groups of one are not row-major");
+    printf("wtile %s: layout and round trip OK\n", shape);
+    return 0;
+}
+
 int fv_check_op_wpack(fv_check *c) {
     int bad = 0;
     static const uint32_t shapes[][2] = {{7, 32}, {5, 45}, {7, 1000}, {3, 1}, {9, 97}};
@@ -180,5 +206,9 @@ int fv_check_op_wpack(fv_check *c) {
     }
     bad |= known_bits(c);
     bad |= bad_input(c);
+    bad |= tile_case(c, 300, 24, 128) | tile_case(c, 19, 16, 8) | tile_case(c, 5, 8, 1) | tile_case(c, 3, 32, 128);
+    if (fv_wtile_fits(FV_WT_F16, 40) || !fv_wtile_fits(FV_WT_F16, 48) || !fv_wtile_fits(FV_WT_Q8, 45) ||
+        fv_wtile_fits(FV_WT_F32, 64))
+        bad |= fv_check_fail(c, "wtile", "fits", "f16 K 40 / 48, q8 K 45, f32 answered wrongly");
     return bad;
 }

@@ -20,7 +20,10 @@
  * f16, bf16 or q8 words (wtype) and the vocabulary tables as f16 or bf16 (vtype); layer norms,
  * relative-position biases, activations and every sum stay fp32. A typed group is the same rows
  * packed row by row (so q, k, v stay consecutive row ranges of the fused matrix), with q8's fp16
- * scales in a buffer of their own (block->scales). The model never names a kernel: it asks
+ * scales in a buffer of their own (block->scales). On devices whose decode kernel streams the
+ * tiled layout best (fv_wlinear_tile: CPU devices) the typed words are held tiled (io/wtile.h,
+ * groups of 128 rows) where q, k, v and wi_0, wi_1 stay whole groups; the table's entries still
+ * read and write plain row-major words. The model never names a kernel: it asks
  * fv_t5_linear for "the linear layer over this weight" and fv_t5_embed for a lookup. Training
  * builds f32 models only (fv_t5_create / fv_t5_load). */
 #ifndef FV_MODEL_T5_H
@@ -72,6 +75,8 @@ typedef struct fv_t5_param {
     int matrix;        /* factored by Adafactor */
     const fv_rowsplit *split; /* a split tensor (vocabulary tables, block linears larger than the
                                * range): these pieces (buf = piece 0, off 0) */
+    uint32_t tile;     /* typed words held tiled (io/wtile.h), this many rows per group (each
+                        * piece of a split on its own); 0: row-major */
 } fv_t5_param;
 
 typedef struct fv_t5_lora fv_t5_lora;
@@ -94,6 +99,8 @@ typedef struct fv_t5 {
     enum fv_wtype vtype;     /* the vocabulary tables (shared, lm_head): f32, f16 or bf16; typed
                               * tables are row splits of packed words (cols = words per row) */
     uint64_t weight_bytes;   /* device bytes of every parameter (data and scales) */
+    uint32_t wtile, vtile;   /* rows per tile group of the typed block linears and vocabulary
+                              * tables where the device prefers tiles (fv_t5_lin_tile); 0: none */
     fv_buf *wscratch;        /* fp32 scratch of the dequantizing many-row products (typed models on
                               * devices whose GEMM cannot read low-bit weights; else NULL) */
     int kv_f16;              /* decode states hold their K/V caches in fp16 (set by the loader) */
@@ -143,6 +150,9 @@ int fv_t5_save_weights_meta(const fv_t5 *m, const char *dir, const char *const *
 const fv_t5_param *fv_t5_find(const fv_t5 *m, const char *name);
 /* A block's linear weight as the ops see it (fv_linear_w). */
 fv_weight fv_t5_block_weight(const fv_t5 *m, const fv_t5_block *b, enum fv_t5_lin which);
+/* Rows per tile group of a block's fused linear `which` (0: row-major): m->wtile where its rows
+ * are whole chunks and its HF tensors (q, k, v; k, v; wi_0, wi_1) whole groups. */
+uint32_t fv_t5_lin_tile(const fv_t5 *m, enum fv_t5_lin which);
 /* y[rows, out] = x[rows, in] W^T + beta * y over that weight, whatever its storage type (f32:
  * the fp32 GEMM exactly as before; typed: ops/wlinear.h with the model's scratch). */
 int fv_t5_linear(fv_graph *g, const fv_t5 *m, const fv_t5_block *b, enum fv_t5_lin which, fv_t x, fv_t y,

@@ -9,11 +9,13 @@
 #include "base/rng.h"
 #include "io/safetensors.h"
 #include "io/wfile.h"
+#include "io/wtile.h"
 #include "model/t5.h"
 #include "model/t5_lora.h"
 #include "model/t5_wsplit.h"
 #include "ops/attention.h"
 #include "ops/gemm.h"
+#include "ops/wlinear.h"
 #include "ops/relpos.h"
 
 /* The LUT covers relative positions up to this distance; beyond max_distance every bucket
@@ -76,6 +78,7 @@ static int add_lin_param(fv_t5 *m, size_t *cap, const char *name, uint32_t rows,
     fv_t5_param *p = &m->params[m->nparams - 1];
     p->type = m->wtype;
     p->split = split;
+    p->tile = split ? 0 : fv_t5_lin_tile(m, which);
     if (m->wtype == FV_WT_Q8) {
         p->scales = b->scales[which];
         p->soff = row0 * fv_q8_blocks(cols);
@@ -190,6 +193,7 @@ static int alloc_vocab(fv_t5 *m, size_t *cap, const char *name, fv_rowsplit *t) 
     FV_TRY(add_param(m, cap, name, V, D, t->piece[0], 0));
     m->params[m->nparams - 1].split = t;
     m->params[m->nparams - 1].type = m->vtype;
+    m->params[m->nparams - 1].tile = m->vtile;
     return 0;
 }
 
@@ -220,6 +224,8 @@ int fv_t5_create_typed(fv_dev *d, const fv_t5_config *cfg, enum fv_wtype wtype, 
     m->inner = (uint32_t)(cfg->num_heads * cfg->d_kv);
     m->wtype = wtype;
     m->vtype = fv_t5_vocab_type(wtype);
+    m->wtile = fv_wlinear_tile(d, wtype, FV_WTILE_CHUNK * 4); /* the type and device; each linear's K: fv_t5_lin_tile */
+    m->vtile = fv_wlinear_tile(d, m->vtype, (uint32_t)cfg->d_model);
     size_t cap = 0;
     int rc = alloc_vocab(m, &cap, "shared.weight", &m->shared);
     if (!rc) rc = build_stack(m, &cap, 0);
@@ -276,7 +282,7 @@ static uint64_t numel(const fv_t5_param *p) { return (uint64_t)p->rows * (p->col
 
 /* A typed entry's packed words: data (a slice of its group, or the pieces of a split table) and
  * q8 scales (rows * blocks fp16 values from fp16 index soff). */
-static int typed_io(fv_dev *d, const fv_t5_param *p, uint32_t *data, uint32_t *scales, int write) {
+static int typed_words(fv_dev *d, const fv_t5_param *p, uint32_t *data, uint32_t *scales, int write) {
     uint64_t dw = fv_wpack_data_words(p->type, p->rows, p->cols);
     uint64_t sbytes = p->type == FV_WT_Q8 ? 2ull * p->rows * fv_q8_blocks(p->cols) : 0;
     if (p->split) FV_TRY(write ? fv_rowsplit_write(d, p->split, 0, (const float *)data, dw)
@@ -286,6 +292,32 @@ static int typed_io(fv_dev *d, const fv_t5_param *p, uint32_t *data, uint32_t *s
     if (sbytes) FV_TRY(write ? fv_buf_write(d, p->scales, 2ull * p->soff, scales, sbytes)
                              : fv_buf_read(d, p->scales, 2ull * p->soff, scales, sbytes));
     return 0;
+}
+
+/* Row-major words to the device's layout (dir 1) or back (0): a tiled entry's slice, or each piece
+ * of a tiled split on its own, as the kernels find them. */
+static void retile(const fv_t5_param *p, const uint32_t *src, uint32_t *dst, int dir) {
+    uint32_t rw = fv_wpack_row_words(p->type, p->cols), n = p->split ? p->split->n : 1;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t first = p->split ? fv_rowsplit_first(p->split, i) : 0;
+        uint32_t count = p->split ? fv_rowsplit_count(p->split, i) : p->rows;
+        uint64_t at = (uint64_t)first * rw;
+        if (dir) fv_wtile(src + at, dst + at, count, rw, p->tile);
+        else fv_wuntile(src + at, dst + at, count, rw, p->tile);
+    }
+}
+
+/* typed_words in the row-major layout whatever the device holds */
+static int typed_io(fv_dev *d, const fv_t5_param *p, uint32_t *data, uint32_t *scales, int write) {
+    if (!p->tile) return typed_words(d, p, data, scales, write);
+    uint64_t dw = fv_wpack_data_words(p->type, p->rows, p->cols);
+    uint32_t *t = malloc(dw * 4);
+    if (!t) return fv_err("out of host memory for '%s'", p->name);
+    if (write) retile(p, data, t, 1);
+    int rc = typed_words(d, p, t, scales, write);
+    if (!rc && !write) retile(p, t, data, 0);
+    free(t);
+    return rc;
 }
 
 static int typed_param(fv_dev *d, const fv_t5_param *p, float *vals, int write) {

@@ -5,6 +5,7 @@
  * linear too large for one buffer runs over its row pieces (model/t5_wsplit.h). */
 #include <math.h>
 
+#include "io/wtile.h"
 #include "model/t5.h"
 #include "model/t5_layers.h"
 #include "model/t5_lora.h"
@@ -12,6 +13,15 @@
 #include "ops/gemm.h"
 #include "ops/rmsnorm.h"
 #include "ops/wembedding.h"
+
+uint32_t fv_t5_lin_tile(const fv_t5 *m, enum fv_t5_lin which) {
+    const fv_t5_config *c = &m->cfg;
+    uint32_t in = m->inner, F = (uint32_t)c->d_ff, G = m->wtile;
+    uint32_t cols = which == FV_T5_O || which == FV_T5_CO ? in : which == FV_T5_WO ? F : (uint32_t)c->d_model;
+    uint32_t part = which == FV_T5_QKV || which == FV_T5_CKV ? in : which == FV_T5_WI && c->is_gated_act ? F : 0;
+    if (!G || !fv_wtile_fits(m->wtype, cols) || (part && part % G)) return 0;
+    return G;
+}
 
 fv_weight fv_t5_block_weight(const fv_t5 *m, const fv_t5_block *b, enum fv_t5_lin which) {
     const fv_t5_config *c = &m->cfg;
@@ -29,7 +39,8 @@ fv_weight fv_t5_block_weight(const fv_t5 *m, const fv_t5_block *b, enum fv_t5_li
     case FV_T5_NLIN: break;
     }
     return (fv_weight){.type = m->wtype, .rows = rows, .cols = cols, .data = fv_tensor(data, 0),
-                       .scales = fv_tensor(which < FV_T5_NLIN ? b->scales[which] : NULL, 0)};
+                       .scales = fv_tensor(which < FV_T5_NLIN ? b->scales[which] : NULL, 0),
+                       .tile = which < FV_T5_NLIN ? fv_t5_lin_tile(m, which) : 0};
 }
 
 static fv_wlinear_opts scratch_opts(const fv_t5 *m) {
@@ -67,7 +78,7 @@ int fv_t5_norm_linear(fv_graph *g, const fv_t5 *m, const fv_t5_block *b, enum fv
 /* Piece i of a typed vocabulary table as a weight [count, d_model]. */
 static fv_weight vocab_piece(const fv_t5 *m, const fv_rowsplit *t, uint32_t i) {
     return (fv_weight){.type = m->vtype, .rows = fv_rowsplit_count(t, i), .cols = (uint32_t)m->cfg.d_model,
-                       .data = fv_tensor(t->piece[i], 0)};
+                       .data = fv_tensor(t->piece[i], 0), .tile = m->vtile};
 }
 
 int fv_t5_embed(fv_graph *g, const fv_t5 *m, fv_t ids, fv_t out, uint32_t ntok) {

@@ -5,11 +5,14 @@
 
 #include <string.h>
 
+#include "io/wtile.h"
+
 typedef struct {
     uint32_t M, N, K, lda, ldb, ldc, ao, bo, co, inner, sao, sai, sbo, sbi, sco, sci;
     float alpha, beta;
     uint32_t ro, rblocks; /* K ranges (spec constant KR): element offset, row blocks per outer batch */
     uint32_t so, nb;      /* q8 B: fp16 index of the first scale, scales per row */
+    uint32_t tile, tn, tn0, bk; /* low-bit B: tiled layout, the weight's rows, the first of them, first word along K */
 } gemm_push;
 
 /* Texel path (shaders/gemm.comp): each invocation computes a TM x TN block of C; a workgroup
@@ -143,7 +146,9 @@ int fv_gemm_krange_used(const fv_dev *d, const fv_gemm_desc *p) {
     return texel_path(d) && p->K <= TEX_KSPLIT_MIN && texel_tm(p) == 16;
 }
 
-static int gemm_one(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c) {
+/* tn0, tn: a tiled low-bit B's product covers rows tn0 .. tn0 + N - 1 of a weight of tn rows whose
+ * words start at b.off (fv_gemm's column ranges); otherwise b.off is the product's first row. */
+static int gemm_one(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c, uint32_t tn0, uint32_t tn) {
     if (!g || !p) return fv_err("gemm: null graph or descriptor");
     if (!a.buf || !b.buf || !c.buf) return fv_err("gemm: %s is a null buffer", !a.buf ? "A" : !b.buf ? "B" : "C");
     if (p->M == 0 || p->N == 0 || p->K == 0) return fv_err("gemm: empty product %ux%ux%u", p->M, p->N, p->K);
@@ -168,7 +173,16 @@ static int gemm_one(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c) 
     uint32_t br = p->trans_b ? p->N : p->K, bc = b_cols(p);
     gemm_push pc = {p->M, p->N, p->K, p->lda ? p->lda : ac, p->ldb ? p->ldb : bc, p->ldc ? p->ldc : p->N,
                     a.off, b.off, c.off, inner, p->stride_a_outer, p->stride_a_inner, p->stride_b_outer,
-                    p->stride_b_inner, p->stride_c_outer, p->stride_c_inner, p->alpha, p->beta, 0, 0, 0, 0};
+                    p->stride_b_inner, p->stride_c_outer, p->stride_c_inner, p->alpha, p->beta, 0, 0, 0, 0,
+                    wb ? p->tile_b : 0, tn, tn0, 0};
+    if (wb && p->tile_b) {
+        if (tn0 + (uint64_t)p->N > tn) return fv_err("gemm: rows %u.. of a tiled B past its %u", tn0, tn);
+        if (pc.ldb % FV_WTILE_CHUNK)
+            return fv_err("gemm: a tiled B's rows of %u words are not whole chunks of %u", pc.ldb, FV_WTILE_CHUNK);
+        br = tn; /* the whole tiled weight */
+    } else if (p->tile_b && !wb) {
+        return fv_err("gemm: an fp32 B has no tiled layout");
+    }
     uint64_t alo = 0, ahi = 0, blo = 0, bhi = 0, clo = 0, chi = 0;
     FV_TRY(extent("A", a.off, ar, ac, pc.lda, batch, inner, pc.sao, pc.sai, &alo, &ahi));
     FV_TRY(extent("B", b.off, br, bc, pc.ldb, batch, inner, pc.sbo, pc.sbi, &blo, &bhi));
@@ -214,7 +228,8 @@ static int gemm_one(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c) 
             gemm_push qc = pc;
             q.K = qc.K = p->K - k0 < kc ? p->K - k0 : kc;
             qc.ao += p->trans_a ? k0 * qc.lda : k0;
-            qc.bo += !p->trans_b ? k0 * qc.ldb : wb ? k0 / (p->wtype_b == FV_WT_Q8 ? 4 : 2) : k0;
+            if (wb) qc.bk = k0 / (p->wtype_b == FV_WT_Q8 ? 4 : 2); /* words along the rows, either layout */
+            else qc.bo += !p->trans_b ? k0 * qc.ldb : k0;
             if (p->wtype_b == FV_WT_Q8) qc.so += k0 / FV_Q8_BLOCK; /* nb stays the whole row's */
             if (k0) qc.beta = 1.0f;
             uint32_t wg;
@@ -250,7 +265,7 @@ int fv_gemm(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c) {
     uint32_t kd = texel_path(fv_graph_dev(g)) && p->K > TEX_KSPLIT_MIN ? TEX_KSPLIT + 8 : p->K;
     double flops = 2.0 * p->M * p->N * kd * (p->batch ? p->batch : 1);
     double cap = (double)fv_graph_max_work(g, GEMM_FLOOR_FLOP_PER_MS);
-    if (flops <= cap) return gemm_one(g, p, a, b, c);
+    if (flops <= cap) return gemm_one(g, p, a, b, c, 0, p->N);
     fv_gemm_desc q = *p;
     q.lda = p->lda ? p->lda : p->trans_a ? p->M : p->K;
     q.ldb = p->ldb ? p->ldb : b_cols(p);
@@ -262,19 +277,21 @@ int fv_gemm(fv_graph *g, const fv_gemm_desc *p, fv_t a, fv_t b, fv_t c) {
             q.M = p->M - m0 < h + 16 ? p->M - m0 : h; /* a short tail joins this range */
             uint64_t ao = a.off + (uint64_t)m0 * (p->trans_a ? 1 : q.lda), co = c.off + (uint64_t)m0 * q.ldc;
             if (ao > UINT32_MAX || co > UINT32_MAX) return fv_err("gemm: A or C spans more than 2^32 elements");
-            FV_TRY(gemm_one(g, &q, fv_tensor(a.buf, (uint32_t)ao), b, fv_tensor(c.buf, (uint32_t)co)));
+            FV_TRY(gemm_one(g, &q, fv_tensor(a.buf, (uint32_t)ao), b, fv_tensor(c.buf, (uint32_t)co), 0, p->N));
         }
         return 0;
     }
     double cols = cap / (flops / p->N);
     uint32_t w = cols >= 256 ? ((uint32_t)cols & ~255u) : cols >= 8 ? ((uint32_t)cols & ~7u) : 8;
+    int tiled = p->wtype_b != FV_WT_F32 && p->tile_b; /* its rows are found from the whole weight's start */
     for (uint32_t n0 = 0; n0 < p->N; n0 += w) {
         q.N = p->N - n0 < w ? p->N - n0 : w;
-        uint64_t bo = b.off + (uint64_t)n0 * (p->trans_b ? q.ldb : 1), co = (uint64_t)c.off + n0;
+        uint64_t bo = b.off + (tiled ? 0 : (uint64_t)n0 * (p->trans_b ? q.ldb : 1)), co = (uint64_t)c.off + n0;
         if (bo > UINT32_MAX || co > UINT32_MAX) return fv_err("gemm: B or C spans more than 2^32 elements");
         if (p->wtype_b == FV_WT_Q8) /* n0 is a multiple of 8: whole words of scale pairs */
             q.scales_b = fv_tensor(p->scales_b.buf, p->scales_b.off + n0 * fv_q8_blocks(p->K) / 2);
-        FV_TRY(gemm_one(g, &q, a, fv_tensor(b.buf, (uint32_t)bo), fv_tensor(c.buf, (uint32_t)co)));
+        FV_TRY(gemm_one(g, &q, a, fv_tensor(b.buf, (uint32_t)bo), fv_tensor(c.buf, (uint32_t)co), tiled ? n0 : 0,
+                        tiled ? p->N : q.N));
     }
     return 0;
 }

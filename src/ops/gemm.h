@@ -47,6 +47,9 @@ typedef struct fv_gemm_desc {
      * batch; elsewhere fv_gemm rejects it with a message. */
     enum fv_wtype wtype_b;
     fv_t scales_b;
+    /* Low-bit B in the tiled layout of io/wtile.h with tile_b rows per group (0: row-major);
+     * b.off is then the first word of the whole tiled weight of N rows. */
+    uint32_t tile_b;
 } fv_gemm_desc;
 
 #define FV_GEMM_KRANGE_ROWS 16u

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 
+#include "io/wtile.h"
 #include "ops/embedding.h"
 
 int fv_embedding_w(fv_graph *g, const fv_weight *w, uint32_t first, int keep, fv_t ids, fv_t out, uint32_t ntok) {
@@ -21,10 +22,12 @@ int fv_embedding_w(fv_graph *g, const fv_weight *w, uint32_t first, int keep, fv
     if (sw) FV_TRY(fv_op_check(op, "table scales", w->scales, sw, 4));
     FV_TRY(fv_op_check(op, "out", out, (uint64_t)ntok * w->cols, 4));
     fv_dev *d = fv_graph_dev(g);
-    struct { uint32_t ntok, dim, vocab, wo, rw, so, nb, io, oo, first, keep; } pc = {
+    if (w->tile && !fv_wtile_fits(w->type, w->cols))
+        return fv_err("%s: a %s table of %u columns has no tiled layout", op, fv_wtype_name(w->type), w->cols);
+    struct { uint32_t ntok, dim, vocab, wo, rw, so, nb, io, oo, first, keep, tile; } pc = {
         ntok, w->cols, w->rows, w->data.off, fv_wpack_row_words(w->type, w->cols),
         w->type == FV_WT_Q8 ? 2 * w->scales.off : 0, w->type == FV_WT_Q8 ? fv_q8_blocks(w->cols) : 0,
-        ids.off, out.off, first, keep != 0};
+        ids.off, out.off, first, keep != 0, w->tile};
     char name[32];
     snprintf(name, sizeof name, "wembedding%s", w->type == FV_WT_BF16 ? "_bf16" : w->type == FV_WT_Q8 ? "_q8" : "");
     fv_pipe_desc desc;

@@ -3,8 +3,10 @@
 #include "ops/wlinear.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "io/wtile.h"
 #include "ops/gemm.h"
 
 typedef struct {
@@ -12,6 +14,7 @@ typedef struct {
     float beta, alpha;
     uint32_t go; /* the fused norm's weight (wgemv.comp NORM): first element, and epsilon */
     float eps;
+    uint32_t tile; /* W's rows per group of the tiled layout (io/wtile.h); 0: row-major */
 } wl_push;
 
 /* Few-rows kernel: columns per workgroup (K split over the invocations), or per invocation with
@@ -24,6 +27,14 @@ typedef struct {
  * 2x slower). COLS_WG = 8 (one AVX2 vector) leaves 6 workgroups at N = 768 for 2 threads, where
  * 32 x 16 columns would leave 2 (one half empty); CPU time at 8, 16 and 32 was the same. */
 enum { ROWS_NC = 4, COLS_NC = 16, COLS_WG = 8, COLS_NQ = 2 };
+/* A tiled weight's group is one COLS workgroup's columns and its chunk one COLS step (io/wtile.h). */
+_Static_assert(COLS_WG * COLS_NC == FV_WTILE_ROWS && 4 * COLS_NQ == FV_WTILE_CHUNK, "COLS reads whole tiles");
+
+uint32_t fv_wlinear_tile(const fv_dev *d, enum fv_wtype t, uint32_t K) {
+    const char *e = getenv("FLANVK_WTILE");
+    if (!d->use_texel || !fv_wtile_fits(t, K) || (e && !strcmp(e, "0"))) return 0;
+    return FV_WTILE_ROWS;
+}
 
 uint64_t fv_weight_bytes(enum fv_wtype t, uint32_t rows, uint32_t cols) {
     return 4 * (fv_wpack_data_words(t, rows, cols) + fv_wpack_scale_words(t, rows, cols));
@@ -41,6 +52,8 @@ static int validate(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t ro
     if (!x.buf || !y.buf || !w->data.buf)
         return fv_err("linear_w: %s is a null buffer", !x.buf ? "x" : !y.buf ? "y" : "the weight's data");
     if (w->type == FV_WT_Q8 && !w->scales.buf) return fv_err("linear_w: q8 weight without its scales buffer");
+    if (w->tile && !fv_wtile_fits(w->type, w->cols))
+        return fv_err("linear_w: a %s weight of %u columns has no tiled layout", fv_wtype_name(w->type), w->cols);
     if (rows == 0 || w->rows == 0 || w->cols == 0)
         return fv_err("linear_w: empty product %ux%u -> %u", rows, w->cols, w->rows);
     uint64_t dw = fv_wpack_data_words(w->type, w->rows, w->cols), sw = fv_wpack_scale_words(w->type, w->rows, w->cols);
@@ -152,7 +165,7 @@ static int dequant_pipe(fv_dev *d, enum fv_wtype t, int texel, fv_pipeline **pip
     char name[48];
     shader_name(name, sizeof name, "wdequant", t, texel);
     fv_pipe_desc desc;
-    fv_op_desc(&desc, name, 3, 1u << 0, 7 * 4);
+    fv_op_desc(&desc, name, 3, 1u << 0, 10 * 4);
     if (texel) {
         desc.bind_kind[1] = desc.bind_kind[2] = FV_BIND_TEXEL;
         desc.bind_fmt[1] = desc.bind_fmt[2] = FV_TEXEL_R32UI;
@@ -166,7 +179,7 @@ static int dequant_pipe(fv_dev *d, enum fv_wtype t, int texel, fv_pipeline **pip
 static int dequant_rows(fv_graph *g, fv_dev *d, fv_pipeline *pipe, const wl_push *pc, fv_buf **bufs, fv_t scratch,
                         uint32_t n0, uint32_t rows) {
     fv_buf *dq[3] = {scratch.buf, bufs[1], bufs[2]};
-    uint32_t push[7] = {rows, pc->K, pc->wo + n0 * pc->rw, pc->rw, pc->so + n0 * pc->nb, pc->nb, scratch.off};
+    uint32_t push[10] = {rows, pc->K, pc->wo, pc->rw, pc->so + n0 * pc->nb, pc->nb, scratch.off, n0, pc->N, pc->tile};
     uint32_t gx, gy;
     fv_op_grid(d, fv_div_up(rows * fv_div_up(pc->K, 4), 64), &gx, &gy);
     return fv_graph_dispatch(g, pipe, dq, push, gx, gy, 1);
@@ -219,7 +232,7 @@ int fv_linear_w_dx(fv_graph *g, fv_t dy, uint32_t ldy, const fv_weight *w, fv_t 
     }
     fv_dev *d = fv_graph_dev(g);
     wl_push pc = {rows, w->rows, w->cols, dx.off, w->cols, dy.off, ldy, w->data.off,
-                  fv_wpack_row_words(w->type, w->cols), 2 * w->scales.off, fv_q8_blocks(w->cols), beta, alpha, 0, 0.0f};
+                  fv_wpack_row_words(w->type, w->cols), 2 * w->scales.off, fv_q8_blocks(w->cols), beta, alpha, 0, 0.0f, w->tile};
     if (w->type != FV_WT_Q8) pc.so = pc.nb = 0;
     fv_buf *bufs[4] = {dx.buf, w->data.buf, w->type == FV_WT_Q8 ? w->scales.buf : w->data.buf, dy.buf};
     fv_pipeline *pipe;
@@ -240,7 +253,7 @@ int fv_linear_w_dx(fv_graph *g, fv_t dy, uint32_t ldy, const fv_weight *w, fv_t 
 /* Many rows on texel devices: the fp32 texel GEMM with W's words as B, widened in registers. */
 static int record_gemm(fv_graph *g, const wl_push *pc, fv_t x, const fv_weight *w, fv_t y) {
     fv_gemm_desc gd = {.M = pc->M, .N = pc->N, .K = pc->K, .trans_b = 1, .ldb = pc->rw, .ldc = pc->ldy,
-                       .alpha = pc->alpha, .beta = pc->beta, .wtype_b = w->type, .scales_b = w->scales};
+                       .alpha = pc->alpha, .beta = pc->beta, .wtype_b = w->type, .scales_b = w->scales, .tile_b = w->tile};
     return fv_gemm(g, &gd, x, w->data, y);
 }
 
@@ -260,7 +273,7 @@ int fv_linear_w(fv_graph *g, fv_t x, const fv_weight *w, fv_t y, uint32_t rows, 
     }
     fv_dev *d = fv_graph_dev(g);
     wl_push pc = {rows, w->rows, w->cols, x.off, w->cols, y.off, ldy, w->data.off,
-                  fv_wpack_row_words(w->type, w->cols), 2 * w->scales.off, fv_q8_blocks(w->cols), beta, alpha, 0, 0.0f};
+                  fv_wpack_row_words(w->type, w->cols), 2 * w->scales.off, fv_q8_blocks(w->cols), beta, alpha, 0, 0.0f, w->tile};
     if (w->type != FV_WT_Q8) pc.so = pc.nb = 0;
     int texel = use_texel(d, x, w), norm = o->norm_w.buf != NULL;
     fv_buf *bufs[5] = {x.buf, w->data.buf, w->type == FV_WT_Q8 ? w->scales.buf : w->data.buf, y.buf,

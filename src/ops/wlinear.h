@@ -26,7 +26,16 @@ typedef struct fv_weight {
     uint32_t rows, cols; /* N = out features, K = in features */
     fv_t data;           /* f32: floats (offset in floats); else the words of io/wpack.h (offset in words) */
     fv_t scales;         /* q8: the fp16 scale pairs (offset in 32-bit words); ignored otherwise */
+    uint32_t tile;       /* low-bit data in the tiled layout of io/wtile.h with this many rows per
+                          * group (FV_WTILE_ROWS is what the CPU decode kernel streams best); 0:
+                          * row-major. Every kernel reading a weight takes either. */
 } fv_weight;
+
+/* The tiled layout's rows per group (io/wtile.h) in which device d's kernels read a weight of type
+ * t with K columns best: FV_WTILE_ROWS on CPU devices (texel views: the decode kernel gives each
+ * invocation its own columns and streams a tile per workgroup), 0 (row-major) on GPUs, for f32, for
+ * a K that is not whole chunks, and under FLANVK_WTILE=0. */
+uint32_t fv_wlinear_tile(const fv_dev *d, enum fv_wtype t, uint32_t K);
 
 /* Bytes of device memory a weight of this type and shape takes (data + scales). */
 uint64_t fv_weight_bytes(enum fv_wtype t, uint32_t rows, uint32_t cols);
