@@ -65,7 +65,10 @@ static int ref_linear(fv_dev *d, fv_t5 *m, const char *name, const float *x, uin
     const fv_t5_param *p = fv_t5_find(m, name);
     if (!p) return 1;
     float *w = malloc((size_t)p->rows * p->cols * 4);
-    if (!w || fv_t5_param_read(d, p, w)) return 1;
+    if (!w || fv_t5_param_read(d, p, w)) {
+        free(w);
+        return 1;
+    }
     for (uint32_t r = 0; r < M; r++)
         for (uint32_t n = 0; n < p->rows; n++) {
             double s = 0;
